@@ -1,0 +1,52 @@
+// The errors backtrace-ts throws, each with a stable `code` users can match on.
+
+export const ErrorCodes = {
+  /** `initialize` was called without an endpoint, or with one that is not an http(s) URL. */
+  INVALID_ENDPOINT: "BT_INVALID_ENDPOINT",
+  /** The endpoint is not a submit.backtrace.io URL and no token was given (nor one found in the URL). */
+  MISSING_TOKEN: "BT_MISSING_TOKEN",
+  /** A numeric option (timeout, exitTimeout, contextLineCount, tabWidth, ...) is not a valid number. */
+  INVALID_NUMBER: "BT_INVALID_NUMBER",
+  /** An option has the wrong type (attributes not an object, attachments not a list of paths, ...). */
+  INVALID_OPTION: "BT_INVALID_OPTION",
+  /** An option name that backtrace-ts does not know (often a snake_case name from backtracepython). */
+  UNKNOWN_OPTION: "BT_UNKNOWN_OPTION",
+  /** A module-level call (`sendException`, `sendReport`, `new BacktraceReport().send()`) came before `initialize`. */
+  NOT_INITIALIZED: "BT_NOT_INITIALIZED",
+  /** `initialize` was called twice on the default client without `finalize` in between. */
+  ALREADY_INITIALIZED: "BT_ALREADY_INITIALIZED",
+  /** With `debugBacktrace`, an error raised while collecting or sending a report. */
+  COLLECTION_FAILED: "BT_COLLECTION_FAILED",
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** Every error backtrace-ts throws. Match on `code`, not on the message. */
+export class BacktraceError extends Error {
+  override readonly name: string = "BacktraceError";
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** A bad option given to `initialize` or `new BacktraceClient`. */
+export class BacktraceConfigError extends BacktraceError {
+  override readonly name: string = "BacktraceConfigError";
+  /** The option at fault, as the user spelled it. */
+  readonly option: string;
+
+  constructor(code: ErrorCode, option: string, message: string) {
+    super(code, message);
+    this.option = option;
+  }
+}
+
+/** True for any error thrown by backtrace-ts, whichever copy of the package threw it. */
+export function isBacktraceError(value: unknown): value is BacktraceError {
+  if (value instanceof BacktraceError) return true;
+  const code = (value as { code?: unknown } | null)?.code;
+  return typeof code === "string" && code.startsWith("BT_") && value instanceof Error;
+}

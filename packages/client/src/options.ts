@@ -1,0 +1,280 @@
+// The options of `initialize`, their defaults, their checks, and the submission URL rules.
+import { BacktraceConfigError, ErrorCodes } from "./errors.js";
+
+/** What `beforeSend` sees; return `false`/`null` to drop the report. Declared here to keep imports one-way. */
+export interface BeforeSendReport {
+  readonly uuid: string;
+  setAttribute(key: string, value: unknown): unknown;
+  setAnnotation(key: string, value: unknown): unknown;
+  getAttributes(): Record<string, unknown>;
+  getAnnotations(): Record<string, unknown>;
+}
+
+export interface BacktraceOptions {
+  /** Where reports go: `https://submit.backtrace.io/{universe}/{token}/json`, or a server such as `https://host:6098` used with `token`. */
+  endpoint: string;
+  /** Submission token; required unless the endpoint is a submit URL or already carries `token=`. */
+  token?: string | undefined;
+  /** Attributes sent with every report; objects and arrays move to annotations. */
+  attributes?: Record<string, unknown> | undefined;
+  /** Paths of files attached to every report. */
+  attachments?: readonly string[] | undefined;
+  /** Seconds a single submission may take before it counts as failed. */
+  timeout?: number | undefined;
+  /** Accept any TLS certificate (self-signed servers). Off by default. */
+  ignoreSslCertificate?: boolean | undefined;
+  /** Print diagnostics to stderr and let errors during collection throw. */
+  debugBacktrace?: boolean | undefined;
+  /** Do not report uncaught exceptions and unhandled rejections automatically. */
+  disableGlobalHandler?: boolean | undefined;
+  /** Lines of source above and below each frame. */
+  contextLineCount?: number | undefined;
+  /** Spaces a hard tab stands for in the viewer. */
+  tabWidth?: number | undefined;
+  /** Send source code around each frame. */
+  collectSourceCode?: boolean | undefined;
+  /** Seconds the process may wait at exit (or at a crash) for pending reports. */
+  exitTimeout?: number | undefined;
+  /** Map compiled frames to the original TypeScript through source maps. */
+  sourceMaps?: boolean | undefined;
+  /** Edit a report before it is sent, or return false/null to drop it. */
+  beforeSend?: ((report: BeforeSendReport) => BeforeSendReport | boolean | null | undefined | void) | undefined;
+  /** Folder of the on-disk spool, or false to keep no spool. Default: a per-user cache folder keyed by endpoint. */
+  spool?: string | false | undefined;
+  /** At most this many reports wait in the spool; older ones are dropped and counted. */
+  spoolMaxRecords?: number | undefined;
+  /** At most this many bytes of reports wait in the spool. */
+  spoolMaxBytes?: number | undefined;
+  /** Byte budget of one report body; larger reports are trimmed in a fixed order. */
+  maxReportBytes?: number | undefined;
+  /** Reports that may wait in memory before new ones go to the spool. */
+  queueSize?: number | undefined;
+  /** Reports sent at once (and so TCP connections used). */
+  concurrency?: number | undefined;
+}
+
+/** Defaults, in the units of the options (seconds where backtracepython uses seconds). */
+export const defaults = {
+  /** backtracepython: 4 seconds. */
+  timeout: 4,
+  ignoreSslCertificate: false,
+  debugBacktrace: false,
+  disableGlobalHandler: false,
+  /** backtracepython: 200 lines above and below. */
+  contextLineCount: 200,
+  /** backtracepython: 8. */
+  tabWidth: 8,
+  collectSourceCode: true,
+  /** Seconds to wait for pending reports at exit or at a crash. */
+  exitTimeout: 4,
+  sourceMaps: true,
+  spoolMaxRecords: 1000,
+  /** 50 MB. */
+  spoolMaxBytes: 50 * 1024 * 1024,
+  /** 1 MB. */
+  maxReportBytes: 1024 * 1024,
+  queueSize: 1000,
+  /** Parallel submissions; also the socket limit of the keep-alive agent. */
+  concurrency: 4,
+} as const;
+
+export interface ResolvedOptions {
+  endpoint: string;
+  /** The URL reports are posted to (holds the token: never print it, use `redactUrl`). */
+  submissionUrl: string;
+  attributes: Record<string, unknown>;
+  attachments: string[];
+  timeout: number;
+  ignoreSslCertificate: boolean;
+  debugBacktrace: boolean;
+  disableGlobalHandler: boolean;
+  contextLineCount: number;
+  tabWidth: number;
+  collectSourceCode: boolean;
+  exitTimeout: number;
+  sourceMaps: boolean;
+  beforeSend: BacktraceOptions["beforeSend"];
+  spool: string | false | undefined;
+  spoolMaxRecords: number;
+  spoolMaxBytes: number;
+  maxReportBytes: number;
+  queueSize: number;
+  concurrency: number;
+}
+
+const knownOptions = new Set([
+  "endpoint", "token", "attributes", "attachments", "timeout", "ignoreSslCertificate", "debugBacktrace",
+  "disableGlobalHandler", "contextLineCount", "tabWidth", "collectSourceCode", "exitTimeout", "sourceMaps",
+  "beforeSend", "spool", "spoolMaxRecords", "spoolMaxBytes", "maxReportBytes", "queueSize", "concurrency",
+]);
+
+function camel(name: string): string {
+  return name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+function fail(code: (typeof ErrorCodes)[keyof typeof ErrorCodes], option: string, message: string): never {
+  throw new BacktraceConfigError(code, option, message);
+}
+
+function number(
+  input: Record<string, unknown>,
+  name: keyof typeof defaults,
+  rule: { min: number; integer?: boolean; exclusiveMin?: boolean },
+): number {
+  const value = input[name];
+  if (value === undefined) return defaults[name] as number;
+  const bad =
+    typeof value !== "number" ||
+    !Number.isFinite(value) ||
+    (rule.exclusiveMin ? value <= rule.min : value < rule.min) ||
+    (rule.integer === true && !Number.isInteger(value));
+  if (bad) {
+    const want = `${rule.integer ? "an integer" : "a number"} ${rule.exclusiveMin ? "greater than" : "of at least"} ${rule.min}`;
+    fail(ErrorCodes.INVALID_NUMBER, name, `backtrace-ts: option "${name}" must be ${want}, got ${describe(value)}.`);
+  }
+  return value;
+}
+
+function boolean(input: Record<string, unknown>, name: keyof typeof defaults): boolean {
+  const value = input[name];
+  if (value === undefined) return defaults[name] as boolean;
+  if (typeof value !== "boolean") {
+    fail(ErrorCodes.INVALID_OPTION, name, `backtrace-ts: option "${name}" must be true or false, got ${describe(value)}.`);
+  }
+  return value;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "number" || typeof value === "boolean" || typeof value === "undefined") return String(value);
+  return `a ${typeof value}`;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Checks every option and fills in defaults. Throws a `BacktraceConfigError` naming what to fix. */
+export function resolveOptions(options: unknown): ResolvedOptions {
+  if (!isPlainObject(options)) {
+    fail(
+      ErrorCodes.INVALID_OPTION,
+      "options",
+      `backtrace-ts: initialize expects an options object such as { endpoint, token }, got ${describe(options)}.`,
+    );
+  }
+  for (const name of Object.keys(options)) {
+    if (knownOptions.has(name)) continue;
+    const hint = knownOptions.has(camel(name)) ? ` Did you mean "${camel(name)}"?` : "";
+    fail(ErrorCodes.UNKNOWN_OPTION, name, `backtrace-ts: unknown option "${name}".${hint}`);
+  }
+  const token = options["token"];
+  if (token !== undefined && (typeof token !== "string" || token.trim() === "" || /\s/.test(token))) {
+    fail(ErrorCodes.INVALID_OPTION, "token", "backtrace-ts: option \"token\" must be a non-empty string without spaces.");
+  }
+  const endpoint = options["endpoint"];
+  const submissionUrl = submissionUrlFor(endpoint, token as string | undefined);
+
+  const attributes = options["attributes"] ?? {};
+  if (!isPlainObject(attributes)) {
+    fail(ErrorCodes.INVALID_OPTION, "attributes", `backtrace-ts: option "attributes" must be a plain object of name to value, got ${describe(attributes)}.`);
+  }
+  const attachments = options["attachments"] ?? [];
+  if (!Array.isArray(attachments) || attachments.some((path) => typeof path !== "string" || path === "")) {
+    fail(ErrorCodes.INVALID_OPTION, "attachments", "backtrace-ts: option \"attachments\" must be an array of file paths (strings).");
+  }
+  const beforeSend = options["beforeSend"];
+  if (beforeSend !== undefined && typeof beforeSend !== "function") {
+    fail(ErrorCodes.INVALID_OPTION, "beforeSend", `backtrace-ts: option "beforeSend" must be a function, got ${describe(beforeSend)}.`);
+  }
+  const spool = options["spool"];
+  if (spool !== undefined && spool !== false && (typeof spool !== "string" || spool === "")) {
+    fail(ErrorCodes.INVALID_OPTION, "spool", "backtrace-ts: option \"spool\" must be a folder path or false.");
+  }
+
+  return {
+    endpoint: endpoint as string,
+    submissionUrl,
+    attributes: { ...attributes },
+    attachments: [...(attachments as string[])],
+    timeout: number(options, "timeout", { min: 0, exclusiveMin: true }),
+    ignoreSslCertificate: boolean(options, "ignoreSslCertificate"),
+    debugBacktrace: boolean(options, "debugBacktrace"),
+    disableGlobalHandler: boolean(options, "disableGlobalHandler"),
+    contextLineCount: number(options, "contextLineCount", { min: 0, integer: true }),
+    tabWidth: number(options, "tabWidth", { min: 1, integer: true }),
+    collectSourceCode: boolean(options, "collectSourceCode"),
+    exitTimeout: number(options, "exitTimeout", { min: 0 }),
+    sourceMaps: boolean(options, "sourceMaps"),
+    beforeSend: beforeSend as ResolvedOptions["beforeSend"],
+    spool: spool as string | false | undefined,
+    spoolMaxRecords: number(options, "spoolMaxRecords", { min: 1, integer: true }),
+    spoolMaxBytes: number(options, "spoolMaxBytes", { min: 1024, integer: true }),
+    maxReportBytes: number(options, "maxReportBytes", { min: 4096, integer: true }),
+    queueSize: number(options, "queueSize", { min: 1, integer: true }),
+    concurrency: number(options, "concurrency", { min: 1, integer: true }),
+  };
+}
+
+const submitForm = /^\/[^/]+\/[^/]+\/json\/?$/;
+
+/**
+ * The URL a JSON report is posted to.
+ * - A `submit.backtrace.io` URL, or any URL already shaped `/{universe}/{token}/json`, is used as given.
+ * - An endpoint that already carries `token=` is used as given (with `format=json` added if missing).
+ * - Otherwise the token is required: `/post` is appended to the endpoint's path (an empty path gives `/post`,
+ *   `https://host/api` gives `/api/post`, a path already ending in `/post` is kept), then `format=json&token=`.
+ */
+export function submissionUrlFor(endpoint: unknown, token: string | undefined): string {
+  if (typeof endpoint !== "string" || endpoint.trim() === "") {
+    fail(
+      ErrorCodes.INVALID_ENDPOINT,
+      "endpoint",
+      'backtrace-ts: option "endpoint" is required, e.g. "https://submit.backtrace.io/<universe>/<token>/json" or "https://<host>:6098" with "token".',
+    );
+  }
+  let url: URL;
+  try {
+    url = new URL(endpoint.trim());
+  } catch {
+    fail(ErrorCodes.INVALID_ENDPOINT, "endpoint", `backtrace-ts: option "endpoint" is not a valid URL: ${describe(endpoint)}.`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    fail(ErrorCodes.INVALID_ENDPOINT, "endpoint", `backtrace-ts: option "endpoint" must be an http:// or https:// URL, got "${url.protocol}".`);
+  }
+  if (url.hostname === "submit.backtrace.io" || submitForm.test(url.pathname)) return url.href;
+  if (url.searchParams.has("token")) {
+    if (!url.searchParams.has("format")) url.searchParams.set("format", "json");
+    return url.href;
+  }
+  if (token === undefined) {
+    fail(
+      ErrorCodes.MISSING_TOKEN,
+      "token",
+      'backtrace-ts: option "token" is required with this endpoint (only submit.backtrace.io URLs carry their own token).',
+    );
+  }
+  const path = url.pathname.replace(/\/+$/, "");
+  url.pathname = /\/post$/.test(path) ? path : `${path}/post`;
+  url.searchParams.set("format", "json");
+  url.searchParams.set("token", token);
+  return url.href;
+}
+
+/** The URL with its token hidden, for messages. */
+export function redactUrl(href: string): string {
+  try {
+    const url = new URL(href);
+    if (url.searchParams.has("token")) url.searchParams.set("token", "***");
+    const parts = url.pathname.split("/");
+    if (submitForm.test(url.pathname) && parts.length >= 3) parts[2] = "***";
+    url.pathname = parts.join("/");
+    return url.href;
+  } catch {
+    return "(unparsable URL)";
+  }
+}

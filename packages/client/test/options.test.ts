@@ -1,0 +1,101 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { resolveOptions, submissionUrlFor, redactUrl, defaults } from "../src/options.js";
+import { ErrorCodes, isBacktraceError, BacktraceConfigError } from "../src/errors.js";
+
+const base = { endpoint: "https://example.test:6098", token: "abc123" };
+
+function throwsCode(options: unknown, code: string, option: string, pattern: RegExp): void {
+  assert.throws(
+    () => resolveOptions(options),
+    (error: unknown) => {
+      assert.ok(error instanceof BacktraceConfigError);
+      assert.ok(isBacktraceError(error));
+      assert.equal(error.code, code);
+      assert.equal(error.option, option);
+      assert.match(error.message, pattern);
+      return true;
+    },
+  );
+}
+
+test("fills in the backtracepython defaults, in seconds", () => {
+  const resolved = resolveOptions(base);
+  assert.equal(resolved.timeout, 4);
+  assert.equal(resolved.exitTimeout, 4);
+  assert.equal(resolved.contextLineCount, 200);
+  assert.equal(resolved.tabWidth, 8);
+  assert.equal(resolved.collectSourceCode, true);
+  assert.equal(resolved.ignoreSslCertificate, false);
+  assert.equal(resolved.debugBacktrace, false);
+  assert.equal(resolved.disableGlobalHandler, false);
+  assert.deepEqual(resolved.attributes, {});
+  assert.deepEqual(resolved.attachments, []);
+  assert.equal(resolved.maxReportBytes, defaults.maxReportBytes);
+});
+
+test("keeps every option it is given", () => {
+  const resolved = resolveOptions({
+    ...base, attributes: { a: 1 }, attachments: ["/x.log"], timeout: 2.5, ignoreSslCertificate: true,
+    debugBacktrace: true, disableGlobalHandler: true, contextLineCount: 3, tabWidth: 4, collectSourceCode: false, exitTimeout: 0,
+  });
+  assert.deepEqual(
+    [resolved.attributes, resolved.attachments, resolved.timeout, resolved.ignoreSslCertificate, resolved.debugBacktrace,
+      resolved.disableGlobalHandler, resolved.contextLineCount, resolved.tabWidth, resolved.collectSourceCode, resolved.exitTimeout],
+    [{ a: 1 }, ["/x.log"], 2.5, true, true, true, 3, 4, false, 0],
+  );
+});
+
+test("a missing or malformed endpoint fails at once with a named code", () => {
+  throwsCode({ token: "x" }, ErrorCodes.INVALID_ENDPOINT, "endpoint", /is required/);
+  throwsCode({ endpoint: "not a url", token: "x" }, ErrorCodes.INVALID_ENDPOINT, "endpoint", /not a valid URL/);
+  throwsCode({ endpoint: "ftp://host", token: "x" }, ErrorCodes.INVALID_ENDPOINT, "endpoint", /http:\/\/ or https:\/\//);
+});
+
+test("a token-less non-submit endpoint fails", () => {
+  throwsCode({ endpoint: "https://host:6098" }, ErrorCodes.MISSING_TOKEN, "token", /"token" is required/);
+});
+
+test("bad numbers, types and unknown names fail with what to fix", () => {
+  throwsCode({ ...base, timeout: -1 }, ErrorCodes.INVALID_NUMBER, "timeout", /greater than 0, got -1/);
+  throwsCode({ ...base, timeout: "4" }, ErrorCodes.INVALID_NUMBER, "timeout", /got "4"/);
+  throwsCode({ ...base, exitTimeout: Number.NaN }, ErrorCodes.INVALID_NUMBER, "exitTimeout", /got NaN/);
+  throwsCode({ ...base, contextLineCount: 1.5 }, ErrorCodes.INVALID_NUMBER, "contextLineCount", /integer/);
+  throwsCode({ ...base, tabWidth: 0 }, ErrorCodes.INVALID_NUMBER, "tabWidth", /at least 1/);
+  throwsCode({ ...base, attributes: [] }, ErrorCodes.INVALID_OPTION, "attributes", /plain object/);
+  throwsCode({ ...base, attributes: "a=1" }, ErrorCodes.INVALID_OPTION, "attributes", /plain object/);
+  throwsCode({ ...base, attachments: "x.log" }, ErrorCodes.INVALID_OPTION, "attachments", /array of file paths/);
+  throwsCode({ ...base, debugBacktrace: "yes" }, ErrorCodes.INVALID_OPTION, "debugBacktrace", /true or false/);
+  throwsCode({ ...base, beforeSend: 1 }, ErrorCodes.INVALID_OPTION, "beforeSend", /function/);
+  throwsCode({ ...base, token: "" }, ErrorCodes.INVALID_OPTION, "token", /non-empty/);
+  throwsCode({ ...base, tab_width: 4 }, ErrorCodes.UNKNOWN_OPTION, "tab_width", /Did you mean "tabWidth"/);
+  throwsCode("https://host", ErrorCodes.INVALID_OPTION, "options", /options object/);
+});
+
+test("the token never appears in an error message", () => {
+  try {
+    resolveOptions({ ...base, token: "secret-token", timeout: -5 });
+    assert.fail("should throw");
+  } catch (error) {
+    assert.doesNotMatch((error as Error).message, /secret-token/);
+  }
+});
+
+test("builds submission URLs by the documented rules", () => {
+  const cases: Array<[string, string | undefined, string]> = [
+    ["https://submit.backtrace.io/uni/tok/json", undefined, "https://submit.backtrace.io/uni/tok/json"],
+    ["https://submit.backtrace.io/uni/tok/json", "other", "https://submit.backtrace.io/uni/tok/json"],
+    ["https://host:6098", "t", "https://host:6098/post?format=json&token=t"],
+    ["https://host:6098/", "t", "https://host:6098/post?format=json&token=t"],
+    ["https://host:6098/api", "t", "https://host:6098/api/post?format=json&token=t"],
+    ["https://host/api/post", "t", "https://host/api/post?format=json&token=t"],
+    ["http://127.0.0.1:6097/uni/tok/json", undefined, "http://127.0.0.1:6097/uni/tok/json"],
+    ["https://host/post?token=t", undefined, "https://host/post?token=t&format=json"],
+  ];
+  for (const [endpoint, token, expected] of cases) assert.equal(submissionUrlFor(endpoint, token), expected, endpoint);
+});
+
+test("redacts the token in both URL forms", () => {
+  assert.equal(redactUrl("https://host/post?format=json&token=secret"), "https://host/post?format=json&token=***");
+  assert.equal(redactUrl("https://submit.backtrace.io/uni/secret/json"), "https://submit.backtrace.io/uni/***/json");
+});
