@@ -1,0 +1,206 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { randomUUID } from "node:crypto";
+import { createAgent, postReport, type Payload } from "../src/transport.js";
+import { reportJson, startReceiver } from "./helpers/http-receiver.js";
+
+const options = { timeoutMs: 5000, ignoreSslCertificate: false };
+
+function payload(attachments: Payload["attachments"] = []): Payload {
+  const uuid = randomUUID();
+  return { uuid, json: reportJson(uuid), attachments };
+}
+
+test("sends a report without attachments as JSON with a Content-Length and returns the _rxid", async (t) => {
+  const receiver = await startReceiver({ script: () => ({ body: '{"response":"ok","_rxid":"rx-1"}' }) });
+  t.after(() => receiver.close());
+  const sent = payload();
+  const result = await postReport(receiver.url, sent, options);
+  assert.deepEqual(result, { kind: "response", status: 200, rxid: "rx-1", body: '{"response":"ok","_rxid":"rx-1"}' });
+  const [request] = receiver.requests;
+  assert.ok(request);
+  assert.equal(request.method, "POST");
+  assert.equal(request.url, "/post?format=json&token=t0k3n");
+  assert.equal(request.headers["content-type"], "application/json");
+  assert.equal(request.headers["content-length"], String(Buffer.byteLength(sent.json)));
+  assert.equal(request.body.toString(), sent.json);
+  assert.deepEqual(request.validation?.errors, []);
+});
+
+test("sends attachments as multipart: upload_file then one attachment_<basename> per file, streamed from disk", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "bt-transport-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const big = Buffer.alloc(300_000, 7);
+  writeFileSync(join(dir, "app.log"), "line one\nline two\n");
+  writeFileSync(join(dir, "dump.bin"), big);
+  const receiver = await startReceiver();
+  t.after(() => receiver.close());
+  const sent = payload([
+    { name: "app.log", path: join(dir, "app.log") },
+    { name: "dump.bin", path: join(dir, "dump.bin") },
+  ]);
+  const result = await postReport(receiver.url, sent, options);
+  assert.equal(result.kind, "response");
+  assert.equal(result.kind === "response" && result.status, 200);
+  assert.equal(result.skipped, undefined);
+  const [request] = receiver.requests;
+  assert.ok(request?.parts);
+  assert.match(request.headers["content-type"] ?? "", /^multipart\/form-data; boundary=/);
+  assert.equal(request.headers["content-length"], String(request.body.length));
+  assert.deepEqual(
+    request.parts.map((p) => [p.name, p.filename, p.contentType]),
+    [
+      ["upload_file", "upload_file.json", "application/json"],
+      ["attachment_app.log", "app.log", "application/octet-stream"],
+      ["attachment_dump.bin", "dump.bin", "application/octet-stream"],
+    ],
+  );
+  assert.equal(request.parts[0]?.data.toString(), sent.json);
+  assert.equal(request.parts[1]?.data.toString(), "line one\nline two\n");
+  assert.ok(request.parts[2]?.data.equals(big));
+  assert.deepEqual(request.validation?.errors, []);
+});
+
+test("skips a missing attachment and a duplicate basename, and says so in the result", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "bt-transport-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, "a.txt"), "A");
+  writeFileSync(join(dir, "b.txt"), "B");
+  const receiver = await startReceiver();
+  t.after(() => receiver.close());
+  const result = await postReport(
+    receiver.url,
+    payload([
+      { name: "gone.txt", path: join(dir, "gone.txt") },
+      { name: "a.txt", path: join(dir, "a.txt") },
+      { name: "a.txt", path: join(dir, "b.txt") },
+    ]),
+    options,
+  );
+  assert.equal(result.kind, "response");
+  assert.deepEqual(
+    result.skipped?.map((s) => s.name),
+    ["gone.txt", "a.txt"],
+  );
+  assert.match(result.skipped?.[0]?.reason ?? "", /ENOENT/);
+  assert.deepEqual(
+    receiver.requests[0]?.parts?.map((p) => [p.name, p.data.toString().slice(0, 1)]),
+    [
+      ["upload_file", "{"],
+      ["attachment_a.txt", "A"],
+    ],
+  );
+});
+
+test("sends JSON when every attachment is missing", async (t) => {
+  const receiver = await startReceiver();
+  t.after(() => receiver.close());
+  const result = await postReport(receiver.url, payload([{ name: "x", path: "/nonexistent/x" }]), options);
+  assert.equal(result.kind === "response" && result.status, 200);
+  assert.equal(receiver.requests[0]?.headers["content-type"], "application/json");
+});
+
+test("the deadline holds against a server that accepts and never answers", async (t) => {
+  const receiver = await startReceiver({ script: () => ({ hang: true }) });
+  t.after(() => receiver.close());
+  const result = await postReport(receiver.url, payload(), { ...options, timeoutMs: 300 });
+  assert.equal(result.kind, "error");
+  assert.equal(result.kind === "error" && result.timeout, true);
+  assert.equal(receiver.requests.length, 1);
+});
+
+test("reports a refused connection as a non-timeout error", async () => {
+  const receiver = await startReceiver();
+  await receiver.close();
+  const result = await postReport(receiver.url, payload(), options);
+  assert.equal(result.kind, "error");
+  assert.equal(result.kind === "error" && result.timeout, false);
+  assert.match(result.kind === "error" ? result.reason : "", /ECONNREFUSED/);
+});
+
+test("reports a connection reset in the middle of the body as an error", async (t) => {
+  const receiver = await startReceiver({ script: () => ({ destroyMidBody: true }) });
+  t.after(() => receiver.close());
+  const uuid = randomUUID();
+  const big = { uuid, json: reportJson(uuid, { annotations: { blob: "x".repeat(4_000_000) } }), attachments: [] };
+  const result = await postReport(receiver.url, big, options);
+  assert.equal(result.kind, "error");
+  assert.equal(result.kind === "error" && result.timeout, false);
+});
+
+test("returns status, Retry-After and a capped body for a non-200 answer", async (t) => {
+  const receiver = await startReceiver({
+    script: () => ({ status: 429, headers: { "Retry-After": "2" }, body: "y".repeat(200_000) }),
+  });
+  t.after(() => receiver.close());
+  const result = await postReport(receiver.url, payload(), options);
+  assert.equal(result.kind, "response");
+  if (result.kind !== "response") return;
+  assert.equal(result.status, 429);
+  assert.equal(result.retryAfter, "2");
+  assert.equal(result.rxid, undefined);
+  assert.equal(result.body.length, 64 * 1024);
+});
+
+test("an aborted signal ends the request", async (t) => {
+  const receiver = await startReceiver({ script: () => ({ hang: true }) });
+  t.after(() => receiver.close());
+  const controller = new AbortController();
+  const pending = postReport(receiver.url, payload(), { ...options, signal: controller.signal });
+  await receiver.waitFor(1);
+  controller.abort();
+  assert.deepEqual(await pending, { kind: "error", reason: "aborted", timeout: false });
+});
+
+test("a keep-alive agent reuses one connection for sequential reports", async (t) => {
+  const receiver = await startReceiver();
+  t.after(() => receiver.close());
+  const agent = createAgent(receiver.url, { maxSockets: 2, ignoreSslCertificate: false });
+  t.after(() => agent.destroy());
+  for (let i = 0; i < 5; i++) {
+    const result = await postReport(receiver.url, payload(), { ...options, agent });
+    assert.equal(result.kind === "response" && result.status, 200);
+  }
+  assert.equal(receiver.connections(), 1);
+});
+
+function selfSignedCert(): { key: string; cert: string } | undefined {
+  const dir = mkdtempSync(join(tmpdir(), "bt-tls-"));
+  try {
+    execFileSync(
+      "openssl",
+      ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"),
+        "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+      { stdio: "ignore" },
+    );
+    return { key: readFileSync(join(dir, "key.pem"), "utf8"), cert: readFileSync(join(dir, "cert.pem"), "utf8") };
+  } catch {
+    return undefined;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test("TLS: a self-signed certificate is refused by default and accepted with ignoreSslCertificate", async (t) => {
+  const tls = selfSignedCert();
+  if (!tls) return t.skip("openssl is not available to make a certificate");
+  const receiver = await startReceiver({ tls });
+  t.after(() => receiver.close());
+  const refused = await postReport(receiver.url, payload(), options);
+  assert.equal(refused.kind, "error");
+  assert.match(refused.kind === "error" ? refused.reason : "", /self.signed|certificate/i);
+  assert.equal(receiver.requests.length, 0);
+
+  const accepted = await postReport(receiver.url, payload(), { ...options, ignoreSslCertificate: true });
+  assert.equal(accepted.kind === "response" && accepted.status, 200);
+
+  const agent = createAgent(receiver.url, { maxSockets: 1, ignoreSslCertificate: true });
+  t.after(() => agent.destroy());
+  const viaAgent = await postReport(receiver.url, payload(), { ...options, ignoreSslCertificate: true, agent });
+  assert.equal(viaAgent.kind === "response" && viaAgent.status, 200);
+  assert.equal(receiver.requests.length, 2);
+});
