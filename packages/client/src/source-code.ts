@@ -1,0 +1,195 @@
+// Collects the source lines around each frame, merged into one sourceCode entry per file, cached.
+import { readFileSync as fsReadFileSync } from "node:fs";
+import { readFile as fsReadFile } from "node:fs/promises";
+import type { SourceCodeEntry } from "./body.js";
+import { hasRealFile, type StackFrame } from "./stack.js";
+
+export interface SourceReaderOptions {
+  /** Files kept in memory. */
+  maxFiles?: number;
+  /** Characters kept in memory over all cached files. */
+  maxBytes?: number;
+  /** Files larger than this are not read (characters). */
+  maxFileBytes?: number;
+  /** Lines longer than this are cut (minified code would otherwise send whole bundles). */
+  maxLineLength?: number;
+  /** Reads a file as UTF-8 text; for `collect`. */
+  readFile?: (path: string) => Promise<string>;
+  /** Reads a file as UTF-8 text synchronously; for `collectSync` (the crash path). */
+  readFileSync?: (path: string) => string;
+}
+
+export interface CollectOptions {
+  /** Lines shown above and below each frame's line. */
+  contextLineCount: number;
+  /** Spaces per tab, passed on to the viewer. */
+  tabWidth: number;
+}
+
+export interface CollectedSource {
+  /**
+   * For each frame, the id of its entry: the file path for every frame in a real file, even
+   * when the file could not be read (the entry is then missing and the id dangles, as the
+   * Python client does and the format allows); undefined for node:, native and eval-text frames.
+   */
+  frameIds: (string | undefined)[];
+  sourceCode: Record<string, SourceCodeEntry>;
+}
+
+export interface SourceReader {
+  collect(frames: readonly StackFrame[], options: CollectOptions): Promise<CollectedSource>;
+  /** The same, reading files synchronously: only for the crash path. */
+  collectSync(frames: readonly StackFrame[], options: CollectOptions): CollectedSource;
+}
+
+const DEFAULTS = {
+  maxFiles: 100, // distinct files of recent reports
+  maxBytes: 16 * 1024 * 1024, // bounds memory whatever the file sizes
+  maxFileBytes: 8 * 1024 * 1024, // a bigger file is almost surely generated, not worth sending
+  maxLineLength: 1000, // keeps a minified line from filling the report
+};
+
+/** A file's lines, or null when it could not be read (cached too, so it is not retried each report). */
+type Lines = string[] | null;
+
+export function createSourceReader(options: SourceReaderOptions = {}): SourceReader {
+  const settings = { ...DEFAULTS, ...definedOnly(options) };
+  const readFile = options.readFile ?? ((path: string) => fsReadFile(path, "utf8"));
+  const readFileSync = options.readFileSync ?? ((path: string) => fsReadFileSync(path, "utf8"));
+  const cache = new Map<string, { lines: Lines; size: number }>();
+  let cachedBytes = 0;
+
+  function remember(path: string, text: string | null): Lines {
+    const tooBig = text !== null && text.length > settings.maxFileBytes;
+    const lines = text === null || tooBig ? null : text.split(/\r?\n/);
+    const size = text === null || tooBig ? 0 : text.length;
+    const old = cache.get(path);
+    if (old !== undefined) {
+      cachedBytes -= old.size;
+      cache.delete(path);
+    }
+    cache.set(path, { lines, size });
+    cachedBytes += size;
+    for (const [key, value] of cache) {
+      if (cache.size <= settings.maxFiles && cachedBytes <= settings.maxBytes) break;
+      if (key === path) continue;
+      cache.delete(key);
+      cachedBytes -= value.size;
+    }
+    return lines;
+  }
+
+  function cached(path: string): Lines | undefined {
+    const hit = cache.get(path);
+    if (hit === undefined) return undefined;
+    cache.delete(path);
+    cache.set(path, hit);
+    return hit.lines;
+  }
+
+  async function collect(frames: readonly StackFrame[], opts: CollectOptions): Promise<CollectedSource> {
+    const plan = planRanges(frames, opts);
+    const texts = new Map<string, Lines>();
+    await Promise.all(
+      [...plan.ranges.keys()].map(async (path) => {
+        const original = plan.originals.get(path);
+        if (original !== undefined) return texts.set(path, original.split(/\r?\n/));
+        let lines = cached(path);
+        if (lines === undefined) {
+          let text: string | null;
+          try {
+            text = await readFile(path);
+          } catch {
+            text = null;
+          }
+          lines = remember(path, text);
+        }
+        texts.set(path, lines);
+      }),
+    );
+    return build(plan, texts, opts, settings.maxLineLength);
+  }
+
+  function collectSync(frames: readonly StackFrame[], opts: CollectOptions): CollectedSource {
+    const plan = planRanges(frames, opts);
+    const texts = new Map<string, Lines>();
+    for (const path of plan.ranges.keys()) {
+      const original = plan.originals.get(path);
+      if (original !== undefined) {
+        texts.set(path, original.split(/\r?\n/));
+        continue;
+      }
+      let lines = cached(path);
+      if (lines === undefined) {
+        let text: string | null;
+        try {
+          text = readFileSync(path);
+        } catch {
+          text = null;
+        }
+        lines = remember(path, text);
+      }
+      texts.set(path, lines);
+    }
+    return build(plan, texts, opts, settings.maxLineLength);
+  }
+
+  return { collect, collectSync };
+}
+
+interface Plan {
+  frameIds: (string | undefined)[];
+  /** Per file, the first and last line wanted (1-based, not yet clamped to the file). */
+  ranges: Map<string, { first: number; last: number }>;
+  /** Per file, the source text a source map carried; used instead of reading the file. */
+  originals: Map<string, string>;
+}
+
+function planRanges(frames: readonly StackFrame[], opts: CollectOptions): Plan {
+  const context = Math.max(0, Math.floor(opts.contextLineCount));
+  const plan: Plan = { frameIds: [], ranges: new Map(), originals: new Map() };
+  for (const frame of frames) {
+    if (!hasRealFile(frame)) {
+      plan.frameIds.push(undefined);
+      continue;
+    }
+    const path = frame.file;
+    plan.frameIds.push(path);
+    if (frame.line === undefined) continue;
+    if (frame.originalSource !== undefined && !plan.originals.has(path)) plan.originals.set(path, frame.originalSource);
+    const first = frame.line - context;
+    const last = frame.line + context;
+    const range = plan.ranges.get(path);
+    if (range === undefined) plan.ranges.set(path, { first, last });
+    else {
+      range.first = Math.min(range.first, first);
+      range.last = Math.max(range.last, last);
+    }
+  }
+  return plan;
+}
+
+function build(plan: Plan, texts: ReadonlyMap<string, Lines>, opts: CollectOptions, maxLineLength: number): CollectedSource {
+  const sourceCode: Record<string, SourceCodeEntry> = {};
+  for (const [path, range] of plan.ranges) {
+    const lines = texts.get(path);
+    if (lines === undefined || lines === null) continue;
+    // A file ending in a newline splits into a last empty "line" that is not a line.
+    const count = lines.length > 1 && lines[lines.length - 1] === "" ? lines.length - 1 : lines.length;
+    const first = Math.max(1, range.first);
+    const last = Math.min(count, range.last);
+    if (first > last) continue;
+    const slice = lines.slice(first - 1, last).map((line) => (line.length > maxLineLength ? line.slice(0, maxLineLength) + "…" : line));
+    sourceCode[path] = { text: slice.join("\n"), startLine: first, startColumn: 1, path, tabWidth: opts.tabWidth };
+  }
+  return { frameIds: plan.frameIds, sourceCode };
+}
+
+function definedOnly(options: SourceReaderOptions): Partial<typeof DEFAULTS> {
+  const out: Partial<typeof DEFAULTS> = {};
+  if (options.maxFiles !== undefined) out.maxFiles = Math.max(1, options.maxFiles);
+  if (options.maxBytes !== undefined) out.maxBytes = options.maxBytes;
+  if (options.maxFileBytes !== undefined) out.maxFileBytes = options.maxFileBytes;
+  if (options.maxLineLength !== undefined) out.maxLineLength = options.maxLineLength;
+  return out;
+}
