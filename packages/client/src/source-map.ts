@@ -1,0 +1,282 @@
+// Maps frames of compiled files back to their original sources through source maps, cached.
+import { readFileSync as fsReadFileSync } from "node:fs";
+import { readFile as fsReadFile } from "node:fs/promises";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { FlattenMap, LEAST_UPPER_BOUND, TraceMap, originalPositionFor, sourceContentFor } from "@jridgewell/trace-mapping";
+import { hasRealFile, type StackFrame } from "./stack.js";
+import type { ThrownInfo } from "./thrown.js";
+
+export interface SourceMapperOptions {
+  /** Parsed maps kept in memory. */
+  maxMaps?: number;
+  /** Reads a file as UTF-8 text; for `mapFrames`. */
+  readFile?: (path: string) => Promise<string>;
+  /** Reads a file as UTF-8 text synchronously; for `mapFramesSync` (the crash path). */
+  readFileSync?: (path: string) => string;
+  /** Receives one line for each map that could not be used. */
+  debug?: (message: string) => void;
+}
+
+export interface SourceMapper {
+  /** Frames with original file, line, column and name where a map covers them; never rejects. */
+  mapFrames(frames: readonly StackFrame[]): Promise<StackFrame[]>;
+  /** The same, reading files synchronously: only for the crash path, where nothing async will run. */
+  mapFramesSync(frames: readonly StackFrame[]): StackFrame[];
+  /** `info` with its frames and the frames of all its causes mapped. */
+  mapThrown(info: ThrownInfo): Promise<ThrownInfo>;
+  mapThrownSync(info: ThrownInfo): ThrownInfo;
+}
+
+const DEFAULTS = {
+  maxMaps: 50, // parsed maps of big bundles can take megabytes each
+  maxMisses: 1000, // files known to have no usable map
+};
+
+interface Loaded {
+  trace: TraceMap;
+}
+
+/** A file whose map could not be used; cached like a map so the file is not read again. */
+const NO_MAP = null;
+type Entry = Loaded | typeof NO_MAP;
+
+/** What a generated file says about its map, read from its last `//# sourceMappingURL=` comment. */
+type MapReference = { inline: string; url: string } | { path: string; url: string };
+
+const DATA_URL = /^data:application\/json[^,]*?(;base64)?,/;
+const IDENTIFIER = /^[\p{L}_$][\p{L}\p{N}_$]*$/u;
+const NOT_FUNCTION_NAMES = new Set(["call", "apply", "bind"]);
+
+export function createSourceMapper(options: SourceMapperOptions = {}): SourceMapper {
+  const readFile = options.readFile ?? ((path: string) => fsReadFile(path, "utf8"));
+  const readFileSync = options.readFileSync ?? ((path: string) => fsReadFileSync(path, "utf8"));
+  const debug = options.debug ?? (() => {});
+  const maps = new Lru<string, Loaded>(Math.max(1, options.maxMaps ?? DEFAULTS.maxMaps));
+  const misses = new Lru<string, true>(DEFAULTS.maxMisses);
+  const pending = new Map<string, Promise<Entry>>();
+
+  function cached(file: string): Entry | undefined {
+    const hit = maps.get(file);
+    if (hit !== undefined) return hit;
+    return misses.get(file) === true ? NO_MAP : undefined;
+  }
+
+  function remember(file: string, entry: Entry): Entry {
+    if (entry === NO_MAP) misses.set(file, true);
+    else maps.set(file, entry);
+    return entry;
+  }
+
+  async function loadAsync(file: string): Promise<Entry> {
+    try {
+      const ref = findReference(file, await readFile(file));
+      if (ref === undefined) return NO_MAP;
+      const json = "inline" in ref ? ref.inline : await readFile(ref.path);
+      return buildEntry(json, ref.url);
+    } catch (error) {
+      debug(`source map for ${file} not used: ${describeError(error)}`);
+      return NO_MAP;
+    }
+  }
+
+  function loadSync(file: string): Entry {
+    try {
+      const ref = findReference(file, readFileSync(file));
+      if (ref === undefined) return NO_MAP;
+      const json = "inline" in ref ? ref.inline : readFileSync(ref.path);
+      return buildEntry(json, ref.url);
+    } catch (error) {
+      debug(`source map for ${file} not used: ${describeError(error)}`);
+      return NO_MAP;
+    }
+  }
+
+  function entryAsync(file: string): Promise<Entry> {
+    const hit = cached(file);
+    if (hit !== undefined) return Promise.resolve(hit);
+    let load = pending.get(file);
+    if (load === undefined) {
+      load = loadAsync(file).then((entry) => {
+        pending.delete(file);
+        return remember(file, entry);
+      });
+      pending.set(file, load);
+    }
+    return load;
+  }
+
+  function entrySync(file: string): Entry {
+    const hit = cached(file);
+    return hit !== undefined ? hit : remember(file, loadSync(file));
+  }
+
+  function apply(frames: readonly StackFrame[], entries: ReadonlyMap<string, Entry>): StackFrame[] {
+    return frames.map((frame, i) => {
+      if (!mappable(frame)) return frame;
+      const entry = entries.get(frame.file);
+      if (entry === undefined || entry === NO_MAP) return frame;
+      try {
+        return mapFrame(frame, frames[i + 1], entry);
+      } catch (error) {
+        debug(`source map for ${frame.file} failed at ${frame.line}:${frame.column ?? 0}: ${describeError(error)}`);
+        return frame;
+      }
+    });
+  }
+
+  async function mapFrames(frames: readonly StackFrame[]): Promise<StackFrame[]> {
+    try {
+      const files = new Set<string>();
+      for (const frame of frames) if (mappable(frame)) files.add(frame.file);
+      const entries = new Map<string, Entry>();
+      await Promise.all([...files].map(async (file) => entries.set(file, await entryAsync(file))));
+      return apply(frames, entries);
+    } catch (error) {
+      debug(`source maps not applied: ${describeError(error)}`);
+      return [...frames];
+    }
+  }
+
+  function mapFramesSync(frames: readonly StackFrame[]): StackFrame[] {
+    try {
+      const entries = new Map<string, Entry>();
+      for (const frame of frames) {
+        if (mappable(frame) && !entries.has(frame.file)) entries.set(frame.file, entrySync(frame.file));
+      }
+      return apply(frames, entries);
+    } catch (error) {
+      debug(`source maps not applied: ${describeError(error)}`);
+      return [...frames];
+    }
+  }
+
+  async function mapThrown(info: ThrownInfo): Promise<ThrownInfo> {
+    const [frames, causes] = await Promise.all([mapFrames(info.frames), Promise.all(info.causes.map(mapThrown))]);
+    return { ...info, frames, causes };
+  }
+
+  function mapThrownSync(info: ThrownInfo): ThrownInfo {
+    return { ...info, frames: mapFramesSync(info.frames), causes: info.causes.map(mapThrownSync) };
+  }
+
+  return { mapFrames, mapFramesSync, mapThrown, mapThrownSync };
+}
+
+/** Frames with a file and line that were not mapped already (by us, or by Node's --enable-source-maps). */
+function mappable(frame: StackFrame): frame is StackFrame & { file: string; line: number } {
+  return hasRealFile(frame) && frame.line !== undefined && frame.generated === undefined;
+}
+
+function mapFrame(frame: StackFrame & { file: string; line: number }, caller: StackFrame | undefined, entry: Loaded): StackFrame {
+  const needle = { line: frame.line, column: Math.max(0, (frame.column ?? 1) - 1) };
+  let pos = originalPositionFor(entry.trace, needle);
+  if (pos.source === null) pos = originalPositionFor(entry.trace, { ...needle, bias: LEAST_UPPER_BOUND });
+  if (pos.source === null) return frame;
+  const mapped: StackFrame = {
+    ...frame,
+    file: toPath(pos.source),
+    line: pos.line,
+    column: pos.column + 1,
+    funcName: originalName(frame, caller, entry) ?? frame.funcName,
+    generated: { file: frame.file, line: frame.line, column: frame.column ?? 1 },
+  };
+  const content = sourceContentFor(entry.trace, pos.source);
+  if (content !== null) mapped.originalSource = content;
+  else delete mapped.originalSource;
+  return mapped;
+}
+
+/**
+ * Source maps name identifiers, not the functions that enclose a position, and the stack
+ * text does not tell where a function starts. As Node does in its own fallback, the
+ * frame's original name is the name mapped at its caller's call site (which points at the
+ * callee's identifier) when the caller is in the same generated file. Anonymous frames
+ * keep "anonymous": a callback's call site names a parameter, not the function.
+ */
+function originalName(frame: StackFrame, caller: StackFrame | undefined, entry: Loaded): string | undefined {
+  if (caller === undefined || caller.file !== frame.file || caller.line === undefined) return undefined;
+  if (frame.funcName === "anonymous") return undefined;
+  const at = originalPositionFor(entry.trace, { line: caller.line, column: Math.max(0, (caller.column ?? 1) - 1) });
+  const name = at.name;
+  if (name === null || !IDENTIFIER.test(name) || NOT_FUNCTION_NAMES.has(name)) return undefined;
+  return renameFunction(frame.funcName, name);
+}
+
+/** Replaces the function part of "async Recv.fn [as alias]" / "new Fn" / "fn" with `name`. */
+function renameFunction(funcName: string, name: string): string | undefined {
+  const match = /^((?:async |new )?)(.*?)((?: \[as [^\]]*\])?)$/.exec(funcName);
+  if (match === null) return undefined;
+  const [, prefix = "", core = "", alias = ""] = match;
+  if (core.includes("<anonymous>")) return undefined;
+  const dot = core.lastIndexOf(".");
+  const renamed = dot < 0 ? name : core.slice(0, dot + 1) + name;
+  return `${prefix}${renamed}${alias}`;
+}
+
+function findReference(file: string, text: string): MapReference | undefined {
+  const key = "sourceMappingURL=";
+  const at = text.lastIndexOf(key);
+  if (at < 4) return undefined;
+  const lead = text.slice(Math.max(0, at - 8), at);
+  if (!/\/\/[#@]\s*$/.test(lead)) return undefined;
+  const rest = text.slice(at + key.length);
+  const url = /^\S+/.exec(rest)?.[0];
+  if (url === undefined || rest.slice(url.length).trim() !== "") return undefined;
+  const fileUrl = pathToFileURL(file).href;
+  const data = DATA_URL.exec(url);
+  if (data !== null) {
+    const payload = url.slice(data[0].length);
+    const inline = data[1] !== undefined ? Buffer.from(payload, "base64").toString("utf8") : decodeURIComponent(payload);
+    return { inline, url: fileUrl };
+  }
+  const resolved = new URL(url, fileUrl);
+  if (resolved.protocol !== "file:") throw new Error(`map at ${url} is not a local file`);
+  return { path: fileURLToPath(resolved), url: resolved.href };
+}
+
+function buildEntry(json: string, url: string): Loaded {
+  const raw = JSON.parse(json) as { sections?: unknown };
+  if (raw.sections !== undefined) return { trace: FlattenMap(raw as Parameters<typeof FlattenMap>[0], url) };
+  return { trace: new TraceMap(raw as ConstructorParameters<typeof TraceMap>[0], url) };
+}
+
+function toPath(source: string): string {
+  if (source.startsWith("file://")) {
+    try {
+      return fileURLToPath(source);
+    } catch {
+      return source;
+    }
+  }
+  // Sources resolve against a file: URL, so anything else is another scheme (webpack://) kept as is.
+  return source;
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Least recently used first; a get moves the key to the end. */
+class Lru<K, V> {
+  readonly #max: number;
+  readonly #items = new Map<K, V>();
+  constructor(max: number) {
+    this.#max = max;
+  }
+  get(key: K): V | undefined {
+    const value = this.#items.get(key);
+    if (value !== undefined) {
+      this.#items.delete(key);
+      this.#items.set(key, value);
+    }
+    return value;
+  }
+  set(key: K, value: V): void {
+    this.#items.delete(key);
+    this.#items.set(key, value);
+    if (this.#items.size > this.#max) this.#items.delete(this.#items.keys().next().value as K);
+  }
+  get size(): number {
+    return this.#items.size;
+  }
+}
