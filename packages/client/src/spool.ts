@@ -43,11 +43,11 @@ export interface Spool {
 
 export interface SpoolOptions {
   dir: string;
-  maxRecords?: number;
-  maxBytes?: number;
-  debug?: (message: string) => void;
+  maxRecords?: number | undefined;
+  maxBytes?: number | undefined;
+  debug?: ((message: string) => void) | undefined;
   /** Clock for record names; defaulted so tests can order records. */
-  now?: () => number;
+  now?: (() => number) | undefined;
 }
 
 export const spoolDefaults = {
