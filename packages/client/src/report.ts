@@ -1,14 +1,11 @@
 // BacktraceReport: one report the application fills in and sends (or drops).
 import { randomUUID } from "node:crypto";
+import type { SendOutcome } from "./delivery.js";
+
+export type { SendOutcome };
 
 /** How a report came to be; sent as the `error.type` attribute. */
 export type ErrorType = "Exception" | "Unhandled exception" | "Unhandled rejection" | "Message";
-
-/** What `send()` resolves to. It never rejects (unless `debugBacktrace`). */
-export type SendOutcome =
-  | { status: "sent"; uuid: string; rxid: string | undefined }
-  | { status: "failed"; uuid: string; reason: string; httpStatus?: number; spooled: boolean }
-  | { status: "dropped"; uuid: string; reason: string };
 
 /** Anything that can send a report: a `BacktraceClient`. */
 export interface ReportSender {

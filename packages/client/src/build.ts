@@ -1,0 +1,90 @@
+// buildBody: turns a report, its parsed error and its collected context into the wire body. Pure.
+import type { AttributeValue, ReportBody, SourceCodeEntry, WireFrame } from "./body.js";
+import type { BacktraceReport } from "./report.js";
+import { toAttributeValue, toSafeJson } from "./serialize.js";
+import type { StackFrame } from "./stack.js";
+import { exceptionAnnotation, type ThrownInfo } from "./thrown.js";
+import { AGENT, VERSION } from "./version.js";
+
+export interface BuildInput {
+  report: BacktraceReport;
+  /** The described error of an error report; undefined for a message report. */
+  thrown: ThrownInfo | undefined;
+  /** Frames of the faulting thread, innermost first, already source-mapped and without the library's own. */
+  frames: readonly StackFrame[];
+  /** For each frame, the id of its `sourceCode` entry, if any. */
+  frameIds: readonly (string | undefined)[];
+  sourceCode: Record<string, SourceCodeEntry>;
+  /** Default, client and report attributes merged in that order (later wins), not yet made scalar. */
+  attributes: Record<string, unknown>;
+  /** Client and report annotations merged, not yet made JSON-safe. */
+  annotations: Record<string, unknown>;
+  thread: { id: string; name: string };
+  langVersion?: string;
+}
+
+/** Key of the annotation where the library notes what it dropped or cut. */
+export const LIBRARY_ANNOTATION = "backtrace-ts";
+
+export function toWireFrame(frame: StackFrame, sourceId: string | undefined): WireFrame {
+  const wire: WireFrame = { funcName: frame.funcName || "anonymous" };
+  if (frame.line !== undefined && frame.line >= 1) wire.line = Math.floor(frame.line);
+  if (frame.column !== undefined && frame.column >= 1) wire.column = Math.floor(frame.column);
+  if (frame.file !== undefined) wire.library = frame.file;
+  if (sourceId !== undefined) wire.sourceCode = sourceId;
+  if (frame.native) wire.native = true;
+  if (frame.internal) wire.internal = true;
+  return wire;
+}
+
+/** Puts `value` under `key`, or under "attribute <key>" when an annotation already has that name. */
+function moveToAnnotations(annotations: Record<string, unknown>, key: string, value: unknown): void {
+  annotations[Object.hasOwn(annotations, key) ? `attribute ${key}` : key] = value;
+}
+
+export function buildBody(input: BuildInput): ReportBody {
+  const { report, thrown } = input;
+  const annotations: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(input.annotations)) annotations[key] = toSafeJson(value);
+
+  const message = thrown ? thrown.message : (report.message ?? "");
+  const merged: Record<string, unknown> = {
+    "error.type": report.errorType,
+    "error.message": message,
+    ...input.attributes,
+  };
+  const attributes: Record<string, AttributeValue> = {};
+  for (const [key, value] of Object.entries(merged)) {
+    const converted = toAttributeValue(value);
+    if (converted.value !== undefined) attributes[key] = converted.value;
+    else if (converted.annotation !== undefined) moveToAnnotations(annotations, key, converted.annotation);
+  }
+
+  if (thrown) annotations["Exception"] = exceptionAnnotation(thrown);
+  if (report.logLines.length > 0) {
+    annotations["Log"] = report.logLines.map((line) => ({
+      ts: line.ts,
+      msg: typeof line.msg === "string" ? line.msg : toSafeJson(line.msg),
+    }));
+  }
+  if (report.droppedLogLines > 0) {
+    const own = (annotations[LIBRARY_ANNOTATION] ??= {}) as Record<string, unknown>;
+    own["droppedLogLines"] = report.droppedLogLines;
+  }
+
+  const stack = input.frames.map((frame, index) => toWireFrame(frame, input.frameIds[index]));
+  return {
+    uuid: report.uuid,
+    timestamp: report.timestamp,
+    lang: "nodejs",
+    langVersion: input.langVersion ?? process.version,
+    agent: AGENT,
+    agentVersion: VERSION,
+    threads: { [input.thread.id]: { name: input.thread.name, fault: true, stack } },
+    mainThread: input.thread.id,
+    classifiers: [thrown ? thrown.type : "Message"],
+    attributes,
+    annotations,
+    sourceCode: input.sourceCode,
+  };
+}

@@ -1,0 +1,359 @@
+// BacktraceClient: takes reports from the application and moves them through build, serialize and delivery.
+import { isMainThread, threadId } from "node:worker_threads";
+import { dirname } from "node:path";
+import { performance } from "node:perf_hooks";
+import { dynamicAttributes, staticAttributes } from "./attributes.js";
+import type { Attributes, SourceCodeEntry } from "./body.js";
+import { buildBody } from "./build.js";
+import { createDelivery, type Delivery, type DeliveryCounters } from "./delivery.js";
+import { BacktraceError, ErrorCodes } from "./errors.js";
+import { redactUrl, resolveOptions, type BacktraceOptions, type ResolvedOptions } from "./options.js";
+import { BacktraceReport, type ErrorType, type SendOutcome } from "./report.js";
+import { serializeBody, trimSerialized } from "./serialize.js";
+import { createSourceReader } from "./source-code.js";
+import { createSourceMapper } from "./source-map.js";
+import { createSpool, defaultSpoolDir, type Spool } from "./spool.js";
+import { dropFramesUnder, parseStack, type StackFrame } from "./stack.js";
+import { describeThrown, type ThrownInfo } from "./thrown.js";
+import type { AttachmentRef, Payload } from "./transport.js";
+import { basename } from "node:path";
+
+/** Extra data for one report: attributes (indexed) and annotations (free-form). */
+export interface SendOptions {
+  attributes?: Record<string, unknown>;
+  annotations?: Record<string, unknown>;
+}
+
+export interface ClientCounters extends DeliveryCounters {
+  /** Reports handed to the client. */
+  captured: number;
+  /** Reports dropped before delivery, by reason (beforeSend, backlog full, build failed). */
+  discarded: Record<string, number>;
+}
+
+/** Reports waiting to be built; past this, new reports are dropped and counted. */
+const MAX_BACKLOG = 10_000;
+/** Milliseconds of building done in one turn of the event loop before yielding. */
+const SLICE_MS = 4;
+
+/** The folder of the library's own files, so their frames can be left out of reports. */
+const ownDir = (() => {
+  const here = parseStack(new Error().stack ?? "")[0]?.file;
+  return here ? dirname(here) : "";
+})();
+
+let staticCache: Attributes | undefined;
+
+interface Pending {
+  report: BacktraceReport;
+  resolve: (outcome: SendOutcome) => void;
+  reject: (error: unknown) => void;
+}
+
+export class BacktraceClient {
+  /** The checked options (the submission URL inside holds the token: never print it). */
+  readonly options: ResolvedOptions;
+  private readonly delivery: Delivery;
+  private readonly spool: Spool | undefined;
+  private readonly mapper;
+  private readonly reader = createSourceReader();
+  private backlog: Pending[] = [];
+  private draining = false;
+  private closed = false;
+  private readonly stats = { captured: 0, trimmed: 0, discarded: {} as Record<string, number> };
+  private readonly onBeforeExit = (): void => this.flushAtExit();
+  /** Set by the crash handling to undo what it installed. */
+  private uninstallGlobal: (() => void) | undefined;
+
+  /** Checks the options at once: bad configuration throws a `BacktraceConfigError`. */
+  constructor(options: BacktraceOptions) {
+    this.options = resolveOptions(options);
+    const debug = this.options.debugBacktrace ? (message: string) => this.debug(message) : undefined;
+    this.mapper = this.options.sourceMaps ? createSourceMapper(debug ? { debug } : {}) : undefined;
+    if (this.options.spool !== false) {
+      const dir = this.options.spool ?? defaultSpoolDir(this.options.submissionUrl);
+      this.spool = createSpool({
+        dir,
+        maxRecords: this.options.spoolMaxRecords,
+        maxBytes: this.options.spoolMaxBytes,
+        ...(debug ? { debug } : {}),
+      });
+    }
+    this.delivery = createDelivery({
+      url: this.options.submissionUrl,
+      timeoutMs: this.options.timeout * 1000,
+      ignoreSslCertificate: this.options.ignoreSslCertificate,
+      spool: this.spool,
+      queueSize: this.options.queueSize,
+      concurrency: this.options.concurrency,
+      trim: (json: string) => trimSerialized(json, Math.max(16 * 1024, Math.floor(this.options.maxReportBytes / 8))),
+      ...(debug ? { debug } : {}),
+    });
+    debug?.(`initialized; reports go to ${redactUrl(this.options.submissionUrl)}`);
+    process.on("beforeExit", this.onBeforeExit);
+    // Reports left by an earlier run (a crash, an outage) go out now, off the caller's path.
+    setImmediate(() => {
+      if (!this.closed) this.delivery.replay().catch((error) => this.debug(`replay failed: ${String(error)}`));
+    }).unref();
+  }
+
+  /** A new report that this client will send. */
+  createReport(): BacktraceReport {
+    return new BacktraceReport(this);
+  }
+
+  /** Reports a caught error (any thrown value). Returns at once; the promise says how delivery went. */
+  sendException(error: unknown, options: SendOptions = {}): Promise<SendOutcome> {
+    return this.guard(() => {
+      const report = applySendOptions(new BacktraceReport(this).setException(error), options);
+      return this.send(report);
+    });
+  }
+
+  /** Reports a message with the caller's stack. Returns at once. */
+  sendReport(message: string, options: SendOptions = {}): Promise<SendOutcome> {
+    return this.guard(() => {
+      const report = applySendOptions(new BacktraceReport(this), options);
+      report.message = typeof message === "string" ? message : String(message);
+      report.callSite = captureCallSite();
+      return this.send(report);
+    });
+  }
+
+  /** Sends a report in the background. Never rejects unless `debugBacktrace` is on. */
+  send(report: BacktraceReport): Promise<SendOutcome> {
+    return this.guard(() => {
+      this.stats.captured++;
+      if (this.closed) return Promise.resolve(this.discard(report, "client finalized"));
+      if (!report.hasError && report.callSite === undefined) report.callSite = captureCallSite();
+      if (this.backlog.length >= MAX_BACKLOG) return Promise.resolve(this.discard(report, "backlog full"));
+      return new Promise<SendOutcome>((resolve, reject) => {
+        this.backlog.push({ report, resolve, reject });
+        if (!this.draining) {
+          this.draining = true;
+          setImmediate(() => void this.drain());
+        }
+      });
+    });
+  }
+
+  /** Waits until every pending report is sent or spooled, at most `timeout` seconds (default `exitTimeout`). */
+  async flush(timeout: number = this.options.exitTimeout): Promise<boolean> {
+    const deadline = performance.now() + timeout * 1000;
+    while ((this.draining || this.backlog.length > 0) && performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    return this.delivery.flush(Math.max(0, deadline - performance.now()));
+  }
+
+  /** Flushes pending reports (bounded by `exitTimeout`), then removes every hook and closes connections. */
+  async finalize(): Promise<void> {
+    if (this.closed) return;
+    await this.flush();
+    this.closed = true;
+    this.uninstallGlobal?.();
+    this.uninstallGlobal = undefined;
+    process.off("beforeExit", this.onBeforeExit);
+    await this.delivery.close();
+  }
+
+  /** What happened to reports so far: sent, retried, spooled, trimmed and dropped, by reason. */
+  counters(): ClientCounters {
+    const delivery = this.delivery.counters();
+    return {
+      ...delivery,
+      captured: this.stats.captured,
+      trimmed: delivery.trimmed + this.stats.trimmed,
+      discarded: { ...this.stats.discarded },
+    };
+  }
+
+  /** Builds the payload of a report synchronously; used on the crash path, where the process is about to end. */
+  buildPayloadSync(report: BacktraceReport): Payload | undefined {
+    const described = this.describe(report);
+    let frames = described.frames;
+    if (this.mapper) frames = this.mapper.mapFramesSync(frames);
+    const source = this.options.collectSourceCode
+      ? this.reader.collectSync(frames, this.sourceOptions())
+      : { frameIds: [], sourceCode: {} };
+    return this.finish(report, described.thrown, frames, source.frameIds, source.sourceCode);
+  }
+
+  /** @internal Lets the crash handling register how to undo what it installed. */
+  setGlobalUninstaller(uninstall: (() => void) | undefined): void {
+    this.uninstallGlobal = uninstall;
+  }
+
+  /** @internal */
+  debug(message: string): void {
+    if (this.options.debugBacktrace) process.stderr.write(`backtrace-ts: ${message}\n`);
+  }
+
+  private async drain(): Promise<void> {
+    let sliceStart = performance.now();
+    while (this.backlog.length > 0) {
+      const pending = this.backlog.splice(0, 64);
+      for (const item of pending) {
+        try {
+          const payload = await this.prepare(item.report);
+          if (payload === undefined) {
+            item.resolve(this.discard(item.report, "beforeSend"));
+            continue;
+          }
+          this.delivery.submit(payload).then((outcome) => {
+            if (this.options.debugBacktrace) this.debug(`report ${outcome.uuid}: ${describeOutcome(outcome)}`);
+            item.resolve(outcome);
+          }, (error: unknown) => this.fail(item, error));
+        } catch (error) {
+          this.fail(item, error);
+        }
+        if (performance.now() - sliceStart > SLICE_MS) {
+          await new Promise((resolve) => setImmediate(resolve));
+          sliceStart = performance.now();
+        }
+      }
+    }
+    this.draining = false;
+  }
+
+  private async prepare(report: BacktraceReport): Promise<Payload | undefined> {
+    const described = this.describe(report);
+    let frames = described.frames;
+    if (this.mapper) {
+      frames = await this.mapper.mapFrames(frames);
+      if (described.thrown) await this.mapCauses(described.thrown);
+    }
+    const source = this.options.collectSourceCode
+      ? await this.reader.collect(frames, this.sourceOptions())
+      : { frameIds: [], sourceCode: {} };
+    return this.finish(report, described.thrown, frames, source.frameIds, source.sourceCode);
+  }
+
+  private async mapCauses(info: ThrownInfo, depth = 0): Promise<void> {
+    if (!this.mapper || depth > 8) return;
+    for (const cause of info.causes) {
+      cause.frames = await this.mapper.mapFrames(cause.frames);
+      await this.mapCauses(cause, depth + 1);
+    }
+  }
+
+  private describe(report: BacktraceReport): { thrown: ThrownInfo | undefined; frames: StackFrame[] } {
+    const thrown = report.hasError ? describeThrown(report.error) : undefined;
+    const frames = thrown ? thrown.frames : parseStack(report.callSite?.stack ?? "");
+    return { thrown, frames: dropFramesUnder(frames, ownDir) };
+  }
+
+  private sourceOptions(): { contextLineCount: number; tabWidth: number } {
+    return { contextLineCount: this.options.contextLineCount, tabWidth: this.options.tabWidth };
+  }
+
+  /** The synchronous tail shared by both paths: beforeSend, body, serialization, attachments. */
+  private finish(
+    report: BacktraceReport,
+    thrown: ThrownInfo | undefined,
+    frames: StackFrame[],
+    frameIds: readonly (string | undefined)[],
+    sourceCode: Record<string, SourceCodeEntry>,
+  ): Payload | undefined {
+    if (this.options.beforeSend) {
+      const kept = this.options.beforeSend(report);
+      if (kept === false || kept === null) return undefined;
+    }
+    staticCache ??= staticAttributes();
+    const body = buildBody({
+      report,
+      thrown,
+      frames,
+      frameIds,
+      sourceCode,
+      attributes: { ...staticCache, ...dynamicAttributes(), ...this.options.attributes, ...report.getAttributes() },
+      annotations: report.getAnnotations(),
+      thread: isMainThread ? { id: "main", name: "main" } : { id: `worker-${threadId}`, name: `worker ${threadId}` },
+    });
+    const serialized = serializeBody(body, this.options.maxReportBytes);
+    if (serialized.trimmed) {
+      this.stats.trimmed++;
+      this.debug(`report ${report.uuid} was over ${this.options.maxReportBytes} bytes and was trimmed`);
+    }
+    this.debug(`report ${report.uuid}: ${serialized.bytes} bytes`);
+    return { uuid: report.uuid, json: serialized.json, attachments: this.attachmentsOf(report) };
+  }
+
+  private attachmentsOf(report: BacktraceReport): AttachmentRef[] {
+    const seen = new Set<string>();
+    const out: AttachmentRef[] = [];
+    for (const path of [...this.options.attachments, ...report.getAttachments()]) {
+      const name = basename(path);
+      if (seen.has(name)) continue;
+      seen.add(name);
+      out.push({ name, path });
+    }
+    return out;
+  }
+
+  private discard(report: BacktraceReport, reason: string): SendOutcome {
+    this.stats.discarded[reason] = (this.stats.discarded[reason] ?? 0) + 1;
+    this.debug(`report ${report.uuid} dropped: ${reason}`);
+    return { status: "dropped", uuid: report.uuid, reason };
+  }
+
+  private fail(item: Pending, error: unknown): void {
+    if (this.options.debugBacktrace) {
+      this.debug(`building report ${item.report.uuid} failed: ${String(error)}`);
+      item.reject(new BacktraceError(ErrorCodes.COLLECTION_FAILED, `backtrace-ts: building a report failed: ${String(error)}`, { cause: error }));
+      return;
+    }
+    item.resolve(this.discard(item.report, "build failed"));
+  }
+
+  /** Runs a public call so that nothing escapes into the application, unless `debugBacktrace`. */
+  private guard(run: () => Promise<SendOutcome>): Promise<SendOutcome> {
+    try {
+      return run();
+    } catch (error) {
+      if (this.options.debugBacktrace) throw error;
+      this.stats.discarded["capture failed"] = (this.stats.discarded["capture failed"] ?? 0) + 1;
+      return Promise.resolve({ status: "dropped", uuid: "", reason: "capture failed" });
+    }
+  }
+
+  private exitFlushing = false;
+
+  /** The event loop is empty but reports are pending: keep the process up until they leave, at most `exitTimeout`. */
+  private flushAtExit(): void {
+    if (this.exitFlushing || this.closed) return;
+    const { queued, inFlight } = this.delivery.counters();
+    if (!this.draining && this.backlog.length === 0 && queued + inFlight === 0) return;
+    this.exitFlushing = true;
+    const keepAlive = setTimeout(() => undefined, this.options.exitTimeout * 1000 + 100);
+    void this.flush().finally(() => {
+      clearTimeout(keepAlive);
+      this.exitFlushing = false;
+    });
+  }
+}
+
+function describeOutcome(outcome: SendOutcome): string {
+  if (outcome.status === "sent") return `sent; the server answered ok with rxid ${outcome.rxid ?? "(none)"}`;
+  const http = outcome.status === "failed" && outcome.httpStatus !== undefined ? ` (HTTP ${outcome.httpStatus})` : "";
+  return `${outcome.status}: ${outcome.reason}${http}${outcome.detail ? ` ${outcome.detail}` : ""}`;
+}
+
+function applySendOptions(report: BacktraceReport, options: SendOptions): BacktraceReport {
+  if (options.attributes) report.setDictAttributes(options.attributes);
+  if (options.annotations) report.setDictAnnotations(options.annotations);
+  return report;
+}
+
+/** The stack of the application code that called the library; V8 formats it only when read. */
+function captureCallSite(): { stack?: string } {
+  const holder: { stack?: string } = {};
+  const limit = Error.stackTraceLimit;
+  // The library's own frames are dropped later; make room so the caller still gets its usual depth.
+  if (typeof limit === "number") Error.stackTraceLimit = limit + 8;
+  Error.captureStackTrace(holder);
+  Error.stackTraceLimit = limit;
+  return holder;
+}
+
+export type { ErrorType };

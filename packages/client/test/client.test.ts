@@ -1,0 +1,241 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { BacktraceClient, BacktraceReport, type BacktraceOptions } from "../src/index.js";
+import { startReceiver, type Receiver } from "./helpers/http-receiver.js";
+
+const thisFile = fileURLToPath(import.meta.url);
+
+function clientFor(receiver: Receiver, options: Partial<BacktraceOptions> = {}): BacktraceClient {
+  return new BacktraceClient({
+    endpoint: `http://127.0.0.1:${receiver.port}`,
+    token: "t0k3n",
+    disableGlobalHandler: true,
+    spool: false,
+    ...options,
+  });
+}
+
+type Body = {
+  uuid: string;
+  timestamp: number;
+  classifiers: string[];
+  attributes: Record<string, unknown>;
+  annotations: Record<string, any>;
+  threads: Record<string, { stack: Array<{ funcName: string; line?: number; column?: number; library?: string; sourceCode?: string }> }>;
+  mainThread: string;
+  sourceCode: Record<string, { text: string; startLine: number; path: string; tabWidth: number }>;
+};
+
+function only(receiver: Receiver): Body {
+  assert.equal(receiver.requests.length, 1);
+  const request = receiver.requests[0]!;
+  assert.deepEqual(request.validation?.errors, []);
+  return request.report as Body;
+}
+
+async function withReceiver(run: (receiver: Receiver) => Promise<void>): Promise<void> {
+  const receiver = await startReceiver();
+  try {
+    await run(receiver);
+  } finally {
+    await receiver.close();
+  }
+}
+
+function throwDeep(depth: number): never {
+  if (depth === 0) throw new RangeError("deep failure");
+  return throwDeep(depth - 1);
+}
+
+test("sendException sends a schema-valid body with frames, source, attributes and the Exception annotation", () =>
+  withReceiver(async (receiver) => {
+    const client = clientFor(receiver, { attributes: { tier: "gold" }, contextLineCount: 2 });
+    let error: unknown;
+    try {
+      throwDeep(3);
+    } catch (caught) {
+      error = caught;
+    }
+    const outcome = await client.sendException(error, { attributes: { "order.id": 7 }, annotations: { cart: { items: 2 } } });
+    assert.equal(outcome.status, "sent");
+    const body = only(receiver);
+    assert.equal(outcome.uuid, body.uuid);
+    assert.ok(outcome.status === "sent" && typeof outcome.rxid === "string" && outcome.rxid.length > 0);
+    assert.match(body.uuid, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.ok(Math.abs(body.timestamp - Date.now() / 1000) < 60);
+    assert.deepEqual(body.classifiers, ["RangeError"]);
+    assert.equal(body.attributes["error.type"], "Exception");
+    assert.equal(body.attributes["error.message"], "deep failure");
+    assert.equal(body.attributes["tier"], "gold");
+    assert.equal(body.attributes["order.id"], 7);
+    assert.equal(body.attributes["backtrace.agent"], "backtrace-ts");
+    assert.equal(body.annotations["cart"].items, 2);
+    assert.equal(body.annotations["Exception"].type, "RangeError");
+    assert.equal(body.annotations["Exception"].message, "deep failure");
+    const stack = body.threads[body.mainThread]!.stack;
+    assert.equal(stack[0]!.funcName, "throwDeep");
+    assert.equal(stack[0]!.library, thisFile);
+    assert.ok(Number.isInteger(stack[0]!.line) && stack[0]!.line! >= 1);
+    assert.ok(Number.isInteger(stack[0]!.column) && stack[0]!.column! >= 1);
+    const source = body.sourceCode[stack[0]!.sourceCode!]!;
+    assert.equal(source.path, thisFile);
+    assert.equal(source.tabWidth, 8);
+    const lines = source.text.split("\n");
+    assert.equal(lines[stack[0]!.line! - source.startLine]!.trim(), 'if (depth === 0) throw new RangeError("deep failure");');
+    // contextLineCount 2 around the frames of this file, merged into one excerpt
+    const ownLines = stack.filter((frame) => frame.library === thisFile).map((frame) => frame.line!);
+    assert.equal(source.startLine, Math.min(...ownLines) - 2);
+    assert.equal(source.startLine + lines.length - 1, Math.max(...ownLines) + 2);
+    await client.finalize();
+  }));
+
+test("sendReport carries the caller's stack without the library's own frames", () =>
+  withReceiver(async (receiver) => {
+    const client = clientFor(receiver);
+    function reportFromHere(): Promise<unknown> {
+      return client.sendReport("disk almost full", { attributes: { free: 3 } });
+    }
+    await reportFromHere();
+    const body = only(receiver);
+    assert.deepEqual(body.classifiers, ["Message"]);
+    assert.equal(body.attributes["error.type"], "Message");
+    assert.equal(body.attributes["error.message"], "disk almost full");
+    const stack = body.threads[body.mainThread]!.stack;
+    assert.equal(stack[0]!.funcName, "reportFromHere");
+    assert.equal(stack[0]!.library, thisFile);
+    assert.ok(stack.every((frame) => !String(frame.library).includes(join("client", "src"))), "no library frames");
+    await client.finalize();
+  }));
+
+test("a BacktraceReport carries attributes, annotations, log lines and attachments (multipart)", () =>
+  withReceiver(async (receiver) => {
+    const dir = mkdtempSync(join(tmpdir(), "bt-attach-"));
+    writeFileSync(join(dir, "global.log"), "global attachment");
+    writeFileSync(join(dir, "request.txt"), "per-report attachment");
+    const client = clientFor(receiver, { attachments: [join(dir, "global.log")] });
+    const report = client.createReport();
+    report.setAttribute("user", "ann").setDictAttributes({ plan: "pro", seats: 3, flags: { beta: true }, gone: null, nothing: undefined });
+    report.setAnnotation("request", { path: "/pay" }).setDictAnnotations({ retries: [1, 2] });
+    report.addAttachment(join(dir, "request.txt")).addAttachment(join(dir, "missing.bin"));
+    report.setException(new TypeError("bad input"));
+    report.log("first step");
+    report.log({ step: 2 });
+    assert.deepEqual(report.getAttributes(), { user: "ann", plan: "pro", seats: 3, flags: { beta: true }, gone: null, nothing: undefined });
+    assert.deepEqual(Object.keys(report.getAnnotations()), ["request", "retries"]);
+    assert.deepEqual(report.getAttachments(), [join(dir, "request.txt"), join(dir, "missing.bin")]);
+    const outcome = await report.send();
+    assert.equal(outcome.status, "sent");
+    const body = only(receiver);
+    assert.equal(body.attributes["user"], "ann");
+    assert.equal(body.attributes["seats"], 3);
+    assert.equal("flags" in body.attributes, false);
+    assert.deepEqual(body.annotations["flags"], { beta: true });
+    assert.equal("gone" in body.attributes || "nothing" in body.attributes, false);
+    assert.deepEqual(body.annotations["retries"], [1, 2]);
+    assert.deepEqual(body.annotations["Log"].map((line: { msg: unknown }) => line.msg), ["first step", { step: 2 }]);
+    assert.ok(body.annotations["Log"].every((line: { ts: number }) => typeof line.ts === "number"));
+    const parts = receiver.requests[0]!.parts!;
+    assert.deepEqual(parts.map((part) => part.name).sort(), ["attachment_global.log", "attachment_request.txt", "upload_file"]);
+    assert.equal(parts.find((part) => part.name === "attachment_request.txt")!.data.toString(), "per-report attachment");
+    await client.finalize();
+  }));
+
+test("beforeSend can edit a report or drop it", () =>
+  withReceiver(async (receiver) => {
+    const client = clientFor(receiver, {
+      beforeSend: (report) => {
+        if (report.getAttributes()["drop"]) return false;
+        report.setAttribute("scrubbed", true);
+        return report;
+      },
+    });
+    const dropped = await client.sendException(new Error("secret"), { attributes: { drop: true } });
+    assert.equal(dropped.status, "dropped");
+    await client.sendException(new Error("kept"));
+    const body = only(receiver);
+    assert.equal(body.attributes["scrubbed"], true);
+    assert.equal(client.counters().discarded["beforeSend"], 1);
+    await client.finalize();
+  }));
+
+test("collectSourceCode: false sends no source; contextLineCount and tabWidth shape the excerpt", () =>
+  withReceiver(async (receiver) => {
+    const off = clientFor(receiver, { collectSourceCode: false });
+    await off.sendException(new Error("no source"));
+    assert.deepEqual(only(receiver).sourceCode, {});
+    await off.finalize();
+    const narrow = clientFor(receiver, { contextLineCount: 1, tabWidth: 4 });
+    await narrow.sendException(new Error("narrow"));
+    const body = receiver.requests[1]!.report as Body;
+    const frame = body.threads[body.mainThread]!.stack[0]!;
+    const entry = body.sourceCode[frame.sourceCode!]!;
+    assert.equal(entry.tabWidth, 4);
+    const ownLines = body.threads[body.mainThread]!.stack.filter((f) => f.library === thisFile).map((f) => f.line!);
+    assert.equal(entry.startLine, Math.min(...ownLines) - 1);
+    assert.equal(entry.startLine + entry.text.split("\n").length - 1, Math.max(...ownLines) + 1);
+    assert.ok(ownLines.includes(frame.line!));
+    await narrow.finalize();
+  }));
+
+test("timeout is a deadline: a server that never answers gives a failed outcome", async () => {
+  const receiver = await startReceiver({ script: () => ({ hang: true }) });
+  try {
+    const client = clientFor(receiver, { timeout: 0.3 });
+    const outcome = await client.sendException(new Error("slow server"));
+    assert.equal(outcome.status, "failed");
+    assert.match(outcome.status === "failed" ? `${outcome.reason} ${outcome.detail ?? ""}` : "", /time/i);
+    await client.finalize();
+  } finally {
+    await receiver.close();
+  }
+});
+
+test("two clients in one process send to their own endpoints", async () => {
+  const a = await startReceiver();
+  const b = await startReceiver();
+  try {
+    const clientA = clientFor(a, { attributes: { who: "a" } });
+    const clientB = clientFor(b, { attributes: { who: "b" } });
+    await Promise.all([clientA.sendReport("to a"), clientB.sendReport("to b")]);
+    assert.equal(only(a).attributes["who"], "a");
+    assert.equal(only(b).attributes["who"], "b");
+    await Promise.all([clientA.finalize(), clientB.finalize()]);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+test("a report made outside any client resolves as dropped and never throws", async () => {
+  const outcome = await new BacktraceReport().send();
+  assert.equal(outcome.status, "dropped");
+});
+
+test("no environment variable is sent", () =>
+  withReceiver(async (receiver) => {
+    const canary = `env-canary-${Math.random().toString(36).slice(2)}`;
+    process.env["BT_TEST_CANARY"] = canary;
+    const client = clientFor(receiver);
+    await client.sendException(new Error("with env"));
+    assert.equal(receiver.requests[0]!.body.toString().includes(canary), false);
+    await client.finalize();
+  }));
+
+test("capture never throws into the application, whatever it is given", () =>
+  withReceiver(async (receiver) => {
+    const client = clientFor(receiver);
+    const hostile = new Proxy({}, { get() { throw new Error("trap"); }, ownKeys() { throw new Error("trap"); } });
+    const outcomes = await Promise.all([
+      client.sendException(hostile),
+      client.sendException(undefined),
+      client.sendException("plain string", { attributes: hostile as Record<string, unknown> }),
+      client.sendReport(hostile as unknown as string),
+    ]);
+    for (const outcome of outcomes) assert.ok(["sent", "dropped"].includes(outcome.status));
+    for (const request of receiver.requests) assert.deepEqual(request.validation?.errors, []);
+    await client.finalize();
+  }));

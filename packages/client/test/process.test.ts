@@ -1,0 +1,100 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import * as bt from "../src/index.js";
+import { startReceiver, type Receiver } from "./helpers/http-receiver.js";
+
+// Child processes load the built package, as an application would.
+const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
+
+function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => (stdout += chunk));
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function withReceiver(run: (receiver: Receiver) => Promise<void>): Promise<void> {
+  const receiver = await startReceiver();
+  try {
+    await run(receiver);
+  } finally {
+    await receiver.close();
+  }
+}
+
+test("the package loads with import and with require, with the same API", async () => {
+  const names = "initialize,sendException,sendReport,finalize,flush,BacktraceClient,BacktraceReport,BacktraceConfigError";
+  const esm = await run(["--input-type=module", "-e", `import * as bt from "backtrace-ts"; console.log("${names}".split(",").map((n) => typeof bt[n]).join())`]);
+  const cjs = await run(["-e", `const bt = require("backtrace-ts"); console.log("${names}".split(",").map((n) => typeof bt[n]).join())`]);
+  assert.equal(esm.stderr, "");
+  assert.equal(cjs.stderr, "");
+  assert.equal(esm.stdout.trim(), "function,function,function,function,function,function,function,function");
+  assert.equal(cjs.stdout, esm.stdout);
+});
+
+test("pending reports are flushed when the process ends normally", () =>
+  withReceiver(async (receiver) => {
+    const script = `
+      const bt = require("backtrace-ts");
+      bt.initialize({ endpoint: "http://127.0.0.1:${receiver.port}", token: "t", disableGlobalHandler: true, spool: false });
+      bt.sendException(new Error("sent at exit"));
+      bt.sendReport("and a message");
+    `;
+    const result = await run(["-e", script]);
+    assert.equal(result.code, 0);
+    assert.equal(receiver.requests.length, 2);
+    const messages = receiver.requests.map((r) => (r.report as { attributes: Record<string, unknown> }).attributes["error.message"]).sort();
+    assert.deepEqual(messages, ["and a message", "sent at exit"]);
+  }));
+
+test("debugBacktrace prints the URL with the token hidden, the size and the answer", () =>
+  withReceiver(async (receiver) => {
+    const script = `
+      const bt = require("backtrace-ts");
+      bt.initialize({ endpoint: "http://127.0.0.1:${receiver.port}", token: "supersecret", debugBacktrace: true, disableGlobalHandler: true, spool: false });
+      bt.sendException(new Error("debug me")).then((outcome) => console.log(outcome.status));
+    `;
+    const result = await run(["-e", script]);
+    assert.equal(result.code, 0);
+    assert.equal(result.stdout.trim(), "sent");
+    assert.match(result.stderr, /backtrace-ts: .*token=\*\*\*/);
+    assert.match(result.stderr, /backtrace-ts: .*\d+ bytes/);
+    assert.match(result.stderr, /backtrace-ts: report [0-9a-f-]+: sent; the server answered ok with rxid [0-9a-f-]+/);
+    assert.doesNotMatch(result.stderr, /supersecret/);
+  }));
+
+test("without debugBacktrace the library prints nothing", () =>
+  withReceiver(async (receiver) => {
+    const script = `
+      const bt = require("backtrace-ts");
+      bt.initialize({ endpoint: "http://127.0.0.1:${receiver.port}", token: "t", disableGlobalHandler: true, spool: false });
+      bt.sendException(new Error("quiet"));
+    `;
+    const result = await run(["-e", script]);
+    assert.equal(result.stderr, "");
+    assert.equal(result.stdout, "");
+  }));
+
+test("the module-level calls go through the default client", () =>
+  withReceiver(async (receiver) => {
+    const client = bt.initialize({ endpoint: `http://127.0.0.1:${receiver.port}`, token: "t", disableGlobalHandler: true, spool: false });
+    assert.equal(bt.getClient(), client);
+    await bt.sendException(new Error("module level"), { attributes: { via: "module" } });
+    await bt.sendReport("module message");
+    const report = new bt.BacktraceReport();
+    report.setAttribute("via", "report");
+    await report.send();
+    await bt.finalize();
+    assert.equal(bt.getClient(), undefined);
+    assert.equal(receiver.requests.length, 3);
+    const via = receiver.requests.map((r) => (r.report as { attributes: Record<string, unknown> }).attributes["via"]);
+    assert.deepEqual(via, ["module", undefined, "report"]);
+    const after = await bt.sendReport("after finalize");
+    assert.equal(after.status, "dropped");
+  }));
