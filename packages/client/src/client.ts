@@ -5,6 +5,7 @@ import { performance } from "node:perf_hooks";
 import { dynamicAttributes, staticAttributes } from "./attributes.js";
 import type { Attributes, SourceCodeEntry } from "./body.js";
 import { buildBody } from "./build.js";
+import { deliverFatal, installCrashHandlers, type CrashKind } from "./crash.js";
 import { createDelivery, type Delivery, type DeliveryCounters } from "./delivery.js";
 import { BacktraceError, ErrorCodes } from "./errors.js";
 import { redactUrl, resolveOptions, type BacktraceOptions, type ResolvedOptions } from "./options.js";
@@ -95,6 +96,28 @@ export class BacktraceClient {
     setImmediate(() => {
       if (!this.closed) this.delivery.replay().catch((error) => this.debug(`replay failed: ${String(error)}`));
     }).unref();
+    if (!this.options.disableGlobalHandler) {
+      this.uninstallGlobal = installCrashHandlers({
+        onFatal: (error, kind) => this.reportFatal(error, kind),
+        onNonFatal: (error, kind) => void this.send(new BacktraceReport(this).setException(error, kind)).catch(() => undefined),
+        debug,
+      });
+    }
+  }
+
+  /** The process ends when this returns: the report is built, spooled and sent synchronously, within `exitTimeout`. */
+  private reportFatal(error: unknown, kind: CrashKind): void {
+    const deadline = Date.now() + this.options.exitTimeout * 1000;
+    if (this.closed) return;
+    const payload = this.buildPayloadSync(new BacktraceReport(this).setException(error, kind));
+    if (payload === undefined) return;
+    deliverFatal(payload, {
+      url: this.options.submissionUrl,
+      ignoreSslCertificate: this.options.ignoreSslCertificate,
+      deadline,
+      spool: this.spool,
+      debug: this.options.debugBacktrace ? (message: string) => this.debug(message) : undefined,
+    });
   }
 
   /** A new report that this client will send. */
