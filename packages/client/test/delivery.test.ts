@@ -272,3 +272,26 @@ test("flush answers false at its deadline; close spools what is pending", async 
   assert.equal(result.status === "failed" && result.spooled, true);
   assert.deepEqual((await spool.list()).map((e) => e.uuid), [sent.uuid]);
 });
+
+test("retry timers do not keep the process alive", async () => {
+  const { spawn } = await import("node:child_process");
+  const port = await freePort();
+  const source = new URL("../src/delivery.ts", import.meta.url).href;
+  const script = `
+    import { createDelivery } from ${JSON.stringify(source)};
+    const d = createDelivery({ url: "http://127.0.0.1:${port}/post", timeoutMs: 2000, ignoreSslCertificate: false,
+      spool: undefined, retry: { baseDelayMs: 600000, maxDelayMs: 600000 } });
+    d.submit({ uuid: "u", json: "{}", attachments: [] }).then(() => console.log("settled"));
+    setTimeout(() => console.log("app done"), 50);
+  `;
+  const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout.on("data", (chunk) => (out += chunk));
+  const killer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+  const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.on("exit", (c, s) => resolve([c, s])));
+  clearTimeout(killer);
+  assert.equal(signal, null, "the process had to be killed: a timer kept it alive");
+  assert.equal(code, 0);
+  // The app finished while the report was waiting out a ten-minute backoff.
+  assert.equal(out.trim(), "app done");
+});
