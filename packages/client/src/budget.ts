@@ -2,14 +2,16 @@
 
 /**
  * Shortens `text` to at most `max` UTF-16 units (never splitting a surrogate pair)
- * and appends a marker saying how many were cut. Unchanged when short enough.
+ * and appends a marker saying how many were cut. Unchanged when short enough, or
+ * when the marker would make it no shorter.
  */
 export function cutString(text: string, max: number): string {
   if (text.length <= max) return text;
   let end = Math.max(0, Math.floor(max));
   const code = text.charCodeAt(end - 1);
   if (end > 0 && code >= 0xd800 && code <= 0xdbff) end -= 1;
-  return `${text.slice(0, end)}...[cut ${text.length - end} chars]`;
+  const marker = `...[cut ${text.length - end} chars]`;
+  return end + marker.length < text.length ? text.slice(0, end) + marker : text;
 }
 
 
@@ -45,7 +47,6 @@ const TRIM_PLAN = {
     { maxDepth: 2, maxStringLength: 128, maxItems: 5, maxKeys: 10, maxKeyLength: 64, share: 1 / 8 },
   ], // `share`: the annotations' output may take about this part of the budget
   stringCaps: [1024, 256, 64], // characters kept of any string outside source text
-  frameCaps: [64, 32, 16, 8, 4, 1], // frames kept per thread
   slackBytes: 64, // room left for the trim record's own numbers to grow
 } as const;
 
@@ -217,6 +218,8 @@ function narrowSource(trim: Trim): boolean {
   const infos = sourceInfos(trim.body).filter((info) => info.lines.length > 1);
   const base = trim.record.sourceLines;
   let current = infos.map((info) => info.lines.length);
+  const sourceBytes = (): number => byteLength(JSON.stringify(trim.body["sourceCode"]));
+  let before = sourceBytes();
   for (const radius of TRIM_PLAN.sourceRadii) {
     let removed = 0;
     let changed = false;
@@ -233,7 +236,11 @@ function narrowSource(trim: Trim): boolean {
     current = next;
     if (!changed) continue;
     trim.record.sourceLines = base + removed;
-    if (trim.measure()) return true;
+    // serializing only the source map tells whether a full measure can succeed
+    const after = sourceBytes();
+    trim.bytes += after - before;
+    before = after;
+    if (trim.bytes <= trim.budget && trim.measure()) return true;
   }
   return false;
 }
@@ -312,7 +319,7 @@ function shortenDeep(value: unknown, cap: number, depth = 0): { value: unknown; 
       cuts += r.cuts;
       return r.value;
     });
-    return { value: out, cuts };
+    return { value: cuts === 0 ? value : out, cuts };
   }
   const out: Json = {};
   for (const [key, item] of Object.entries(value as Json)) {
@@ -321,72 +328,88 @@ function shortenDeep(value: unknown, cap: number, depth = 0): { value: unknown; 
     cuts += r.cuts + (shortKey === key ? 0 : 1);
     if (!(shortKey in out)) Object.defineProperty(out, shortKey, { value: r.value, enumerable: true, writable: true, configurable: true });
   }
-  return { value: out, cuts };
+  return { value: cuts === 0 ? value : out, cuts };
+}
+
+/** Shortens strings (and keys) outside source text to `cap` characters; returns how many it cut. */
+function shortenAll(body: Json, cap: number): number {
+  let cuts = 0;
+  for (const key of ["attributes", "classifiers", "annotations"]) {
+    if (!(key in body)) continue;
+    const r = shortenDeep(body[key], cap);
+    body[key] = r.value;
+    cuts += r.cuts;
+  }
+  const threads = body["threads"];
+  for (const thread of isRecord(threads) ? Object.values(threads) : []) {
+    if (!isRecord(thread)) continue;
+    for (const [key, value] of Object.entries(thread)) {
+      if (key === "stack") continue;
+      const r = shortenDeep(value, cap);
+      thread[key] = r.value;
+      cuts += r.cuts;
+    }
+  }
+  for (const frame of allFrames(body)) {
+    for (const [key, value] of Object.entries(frame)) {
+      if (typeof value !== "string" || key === "sourceCode") continue;
+      const out = cutString(value, cap);
+      if (out !== value) {
+        frame[key] = out;
+        cuts += 1;
+      }
+    }
+  }
+  return cuts;
+}
+
+/**
+ * Step 0: a single string bigger than an eighth of the budget is cut to that size before the
+ * fixed order starts, so that one huge value does not cost the report all its source and log.
+ */
+function capOversized(trim: Trim): boolean {
+  const cuts = shortenAll(trim.body, Math.max(TRIM_PLAN.stringCaps[0], Math.floor(trim.budget / 8)));
+  if (cuts === 0) return false;
+  trim.record.strings = cuts;
+  return trim.measure();
 }
 
 /** Step 4: shorten long strings in attributes, classifiers, threads and annotations. */
 function shortenStrings(trim: Trim): boolean {
-  const body = trim.body;
   const base = trim.record.strings;
   for (const cap of TRIM_PLAN.stringCaps) {
-    let cuts = 0;
-    for (const key of ["attributes", "classifiers", "annotations"]) {
-      if (!(key in body)) continue;
-      const r = shortenDeep(body[key], cap);
-      body[key] = r.value;
-      cuts += r.cuts;
-    }
-    const threads = body["threads"];
-    if (isRecord(threads)) {
-      for (const thread of Object.values(threads)) {
-        if (!isRecord(thread)) continue;
-        for (const [key, value] of Object.entries(thread)) {
-          if (key === "stack" || key === "fault") continue;
-          const r = shortenDeep(value, cap);
-          thread[key] = r.value;
-          cuts += r.cuts;
-        }
-      }
-    }
-    for (const frame of allFrames(body)) {
-      for (const [key, value] of Object.entries(frame)) {
-        if (typeof value !== "string" || key === "sourceCode") continue;
-        const out = cutString(value, cap);
-        if (out !== value) {
-          frame[key] = out;
-          cuts += 1;
-        }
-      }
-    }
+    const cuts = shortenAll(trim.body, cap);
     if (cuts === 0) continue;
-    trim.record.strings = base + cuts;
+    // strings cut at an earlier (larger) cap are cut again here, so this counts each string once
+    trim.record.strings = Math.max(base, cuts);
     if (trim.measure()) return true;
   }
   return false;
 }
 
-function stacks(body: Json): unknown[][] {
-  const threads = body["threads"];
-  if (!isRecord(threads)) return [];
-  const out: unknown[][] = [];
-  for (const thread of Object.values(threads)) {
-    if (isRecord(thread) && Array.isArray(thread["stack"])) out.push(thread["stack"] as unknown[]);
-  }
-  return out;
-}
-
-/** Step 5: keep only the first N frames of each thread. */
+/** Step 5: keep only the first N frames of each thread, N as large as the budget allows. */
 function dropFrames(trim: Trim): boolean {
-  for (const cap of TRIM_PLAN.frameCaps) {
-    let dropped = 0;
-    for (const stack of stacks(trim.body)) {
-      if (stack.length > cap) {
-        dropped += stack.length - cap;
-        stack.length = cap;
-      }
+  const threads = trim.body["threads"];
+  const stacks: unknown[][] = [];
+  for (const thread of isRecord(threads) ? Object.values(threads) : []) {
+    if (isRecord(thread) && Array.isArray(thread["stack"]) && thread["stack"].length > 1) stacks.push(thread["stack"]);
+  }
+  // tails[s][i]: bytes freed by cutting stack s down to its first i frames
+  const tails = stacks.map((stack) => {
+    const tail = new Array<number>(stack.length + 1).fill(0);
+    for (let i = stack.length - 1; i >= 0; i -= 1) tail[i] = (tail[i + 1] as number) + byteLength(JSON.stringify(stack[i]) ?? "") + 1;
+    return tail;
+  });
+  let keep = Math.max(0, ...stacks.map((stack) => stack.length));
+  while (keep > 1) {
+    const need = trim.need;
+    do keep -= 1;
+    while (keep > 1 && tails.reduce((sum, tail) => sum + (tail[keep] ?? 0), 0) < need);
+    for (const stack of stacks) {
+      if (stack.length <= keep) continue;
+      trim.record.frames += stack.length - keep;
+      stack.length = keep;
     }
-    if (dropped === 0) continue;
-    trim.record.frames += dropped;
     if (trim.measure()) return true;
   }
   return false;
@@ -426,7 +449,7 @@ function lastResort(trim: Trim): boolean {
   return false;
 }
 
-const STEPS = [narrowSource, dropSource, dropLogLines, tightenAnnotations, shortenStrings, dropFrames, lastResort];
+const STEPS = [capOversized, narrowSource, dropSource, dropLogLines, tightenAnnotations, shortenStrings, dropFrames, lastResort];
 
 /** Limits annotations are converted again with in trim step 3. */
 export interface TightLimits {
@@ -453,7 +476,9 @@ export interface FitResult {
  */
 export function fitBody(body: Record<string, unknown>, budget: number, originalBytes: number, reconvert: Reconvert): FitResult {
   const trim = new Trim(body, budget, emptyTrimRecord(budget, originalBytes), priorRecord(body), reconvert);
-  if (!trim.measure()) for (const step of STEPS) if (step(trim)) break;
+  let fits = trim.measure();
+  for (const step of STEPS) if (!fits) fits = step(trim);
+  if (!fits) trim.measure(); // a step may have stopped on a predicted size
   return { json: trim.json, bytes: trim.bytes, record: trim.combined() };
 }
 

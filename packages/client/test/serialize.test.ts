@@ -253,8 +253,8 @@ test("cuts long strings with a marker of how many chars were cut", () => {
 });
 
 test("never splits a surrogate pair when cutting", () => {
-  const { out } = convert("ab😀cd", { maxStringLength: 3 });
-  assert.equal(out, "ab...[cut 4 chars]");
+  const { out } = convert(`ab😀${"c".repeat(40)}`, { maxStringLength: 3 });
+  assert.equal(out, "ab...[cut 42 chars]");
 });
 
 test("keeps the first items of a long array and says how many were left out", () => {
@@ -291,15 +291,21 @@ test("handles a long sparse array without reading every index", () => {
   assert.deepEqual(out, [null, null, `[${2 ** 32 - 3} more items]`]);
 });
 
+test("leaves a string alone when the marker would not make it shorter", () => {
+  const { out, counts } = convert("z".repeat(20), { maxStringLength: 10 });
+  assert.equal(out, "z".repeat(20));
+  assert.equal(counts.strings, 0);
+});
+
 test("uses the defaults when no limits are given", () => {
-  const { out } = convert("y".repeat(SAFE_JSON_DEFAULTS.maxStringLength + 1));
-  assert.equal(out, `${"y".repeat(SAFE_JSON_DEFAULTS.maxStringLength)}...[cut 1 chars]`);
+  const { out } = convert("y".repeat(SAFE_JSON_DEFAULTS.maxStringLength + 100));
+  assert.equal(out, `${"y".repeat(SAFE_JSON_DEFAULTS.maxStringLength)}...[cut 100 chars]`);
   assert.equal(SAFE_JSON_DEFAULTS.maxDepth, 10);
 });
 
 test("adds cut counts together", () => {
   const a = emptyCutCounts();
-  toSafeJson({ s: "z".repeat(20), c: [1, 2, 3] }, { maxStringLength: 5, maxItems: 1 }, a);
+  toSafeJson({ s: "z".repeat(50), c: [1, 2, 3] }, { maxStringLength: 5, maxItems: 1 }, a);
   const total = addCutCounts(emptyCutCounts(), a);
   addCutCounts(total, a);
   assert.equal(total.strings, 2);
@@ -311,7 +317,7 @@ test("keeps scalar attributes and cuts long attribute strings", () => {
   assert.deepEqual(toAttributeValue(42), { value: 42 });
   assert.deepEqual(toAttributeValue(false), { value: false });
   const counts = emptyCutCounts();
-  assert.deepEqual(toAttributeValue("a".repeat(20), { maxAttributeLength: 4 }, counts), { value: "aaaa...[cut 16 chars]" });
+  assert.deepEqual(toAttributeValue("a".repeat(40), { maxAttributeLength: 4 }, counts), { value: "aaaa...[cut 36 chars]" });
   assert.equal(counts.strings, 1);
 });
 
