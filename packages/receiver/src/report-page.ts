@@ -25,9 +25,9 @@ function frameRow(frame: Frame, sourceCode: Record<string, unknown>): SafeHtml {
   return html`<li><div class="frame-head"><span class="fn">${name}</span> <span class="muted">${where}</span></div>${source}</li>`;
 }
 
-function stackList(frames: Frame[], sourceCode: Record<string, unknown>): SafeHtml {
+function stackList(frames: Frame[], sourceCode: Record<string, unknown>, className = "stack"): SafeHtml {
   if (frames.length === 0) return html`<p class="muted">No frames.</p>`;
-  return html`<ol class="stack">${frames.map((frame) => frameRow(frame, sourceCode))}</ol>`;
+  return html`<ol class="${className}">${frames.map((frame) => frameRow(frame, sourceCode))}</ol>`;
 }
 
 function otherThreads(body: Record<string, unknown>, shownId: string | undefined, sourceCode: Record<string, unknown>): SafeHtml[] {
@@ -98,7 +98,7 @@ export function reportPage(id: string, context: PageContext): string {
 ${scalar(body["agent"])} ${scalar(body["agentVersion"])} · ${scalar(body["lang"])} ${scalar(body["langVersion"])}</p>
 ${record.flags.length > 0 ? html`<div class="flags">Accepted with deviations: ${record.flags.join("; ")}</div>` : ""}
 <h2>Stack${thread ? html` <span class="muted">(thread ${thread.name})</span>` : ""}</h2>
-${stackList(thread?.frames ?? [], sourceCode)}
+${stackList(thread?.frames ?? [], sourceCode, "stack faulting")}
 ${otherThreads(body, thread?.id, sourceCode)}
 <h2>Attributes</h2>
 ${attributesTable(attributes)}
