@@ -295,3 +295,21 @@ test("retry timers do not keep the process alive", async () => {
   // The app finished while the report was waiting out a ten-minute backoff.
   assert.equal(out.trim(), "app done");
 });
+
+test("at-least-once: an answer lost to the deadline means the same report, same uuid, is sent again", async (t) => {
+  const r = await receiver(t, { script: (i) => (i === 0 ? { delayMs: 400 } : undefined) });
+  const d = delivery(t, { url: r.url, timeoutMs: 200 });
+  const sent = payload();
+  assert.equal((await d.submit(sent)).status, "sent");
+  assert.deepEqual(uuidsOf(r), [sent.uuid, sent.uuid]);
+  assert.equal(r.requests[0]!.body.toString(), r.requests[1]!.body.toString());
+});
+
+test("concurrency is capped at 8 connections whatever is asked", async (t) => {
+  const r = await receiver(t, { script: () => ({ delayMs: 30 }) });
+  const d = delivery(t, { url: r.url, concurrency: 50 });
+  const outcomes = await Promise.all(Array.from({ length: 60 }, () => d.submit(payload())));
+  assert.equal(outcomes.filter((o) => o.status === "sent").length, 60);
+  assert.equal(r.peakConnections(), 8);
+  assert.ok(r.connections() <= 8);
+});
