@@ -58,7 +58,7 @@ export function createAgent(
   options: { maxSockets: number; ignoreSslCertificate: boolean },
 ): http.Agent | https.Agent {
   const common = { keepAlive: true, maxSockets: options.maxSockets, maxFreeSockets: options.maxSockets, scheduling: "fifo" as const };
-  if (url.startsWith("https:")) return new https.Agent({ ...common, rejectUnauthorized: !options.ignoreSslCertificate });
+  if (/^https:/i.test(url)) return new https.Agent({ ...common, rejectUnauthorized: !options.ignoreSslCertificate });
   return new http.Agent(common);
 }
 
