@@ -1,9 +1,17 @@
 // Adapter for backtrace-ts (this repository's client, packages/client, built into dist/).
+import { rmSync } from "node:fs";
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 export const name = "backtrace-ts";
 export const pkg = "backtrace-ts";
-export const sourceContext = "contextLineCount lines around each frame, source maps applied";
+export const sourceContext = "contextLineCount (default 200) lines around each frame, source maps applied";
+
+// Each process gets its own spool folder, removed at exit, so that no run replays another's
+// spooled reports and nothing is left in the user's cache folder.
+const spool = join(tmpdir(), `backtrace-ts-bench-spool-${process.pid}`);
+process.once("exit", () => rmSync(spool, { recursive: true, force: true }));
 
 let bt;
 
@@ -26,8 +34,9 @@ export async function load() {
   return bt;
 }
 
+/** `url` is the sink's base URL; everything but the spool folder is left at its default. */
 export function init({ url }) {
-  bt.initialize({ endpoint: url, token: "bench" });
+  bt.initialize({ endpoint: url, token: "bench", spool });
 }
 
 export function capture(error) {
@@ -40,10 +49,10 @@ export async function flush(timeoutMs) {
 
 export async function close(timeoutMs) {
   await bt.flush(timeoutMs / 1000);
-  await bt.finalize?.();
+  await bt.finalize();
 }
 
-/** The client's own counters, when it exposes them (for diagnostics in results). */
+/** The client's own counters (sent, dropped by reason, spooled, ...), kept in the results. */
 export function counters() {
-  return bt.counters?.() ?? bt.getClient?.()?.counters?.() ?? null;
+  return bt.getClient?.()?.counters?.() ?? null;
 }

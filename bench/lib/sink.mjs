@@ -15,7 +15,8 @@ export function nowMs() {
 
 function emptyStats() {
   return {
-    connections: 0,
+    connections: 0, // TCP connections accepted
+    socketsUsed: 0, // distinct connections that carried at least one request
     requests: 0,
     reports: 0, // Backtrace report POSTs + Sentry "event" envelope items
     uniqueIds: 0,
@@ -81,10 +82,15 @@ function decode(body, encoding) {
 export async function startSink({ host = "127.0.0.1", port = 0, keepBodies = 0 } = {}) {
   let stats = emptyStats();
   let ids = new Set();
+  let used = new WeakSet();
   let bodies = [];
   const server = http.createServer((req, res) => {
     const chunks = [];
     req.on("data", (c) => chunks.push(c));
+    if (!used.has(req.socket)) {
+      used.add(req.socket);
+      stats.socketsUsed += 1;
+    }
     req.on("end", () => {
       const t = nowMs();
       stats.requests += 1;
@@ -142,6 +148,7 @@ export async function startSink({ host = "127.0.0.1", port = 0, keepBodies = 0 }
     reset() {
       stats = emptyStats();
       ids = new Set();
+      used = new WeakSet();
       bodies = [];
     },
     bodies: () => bodies,
