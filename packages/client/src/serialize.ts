@@ -457,7 +457,6 @@ export interface SerializedBody {
   trimmed: TrimRecord | undefined; // undefined when the body fitted as it was
 }
 
-
 /**
  * Serializes a report body within `budgetBytes` (UTF-8). Under budget: one JSON.stringify,
  * body untouched. Over: trims a copy in the fixed order and marks the cuts in it. `bytes`
@@ -465,6 +464,7 @@ export interface SerializedBody {
  * hundred bytes). Never throws for data that `toSafeJson` can handle.
  */
 export function serializeBody(body: ReportBody, budgetBytes: number): SerializedBody {
+  const budget = Number.isNaN(budgetBytes) ? Infinity : budgetBytes; // a NaN budget means none, never a loop
   let json: string;
   try {
     json = JSON.stringify(body);
@@ -472,8 +472,8 @@ export function serializeBody(body: ReportBody, budgetBytes: number): Serialized
     json = JSON.stringify(toSafeJson(body, LOOSE_LIMITS));
   }
   const bytes = Buffer.byteLength(json, "utf8");
-  if (bytes <= budgetBytes) return { json, bytes, trimmed: undefined };
-  const fitted = fitBody(JSON.parse(json) as Record<string, unknown>, budgetBytes, bytes, reconvert);
+  if (bytes <= budget) return { json, bytes, trimmed: undefined };
+  const fitted = fitBody(JSON.parse(json) as Record<string, unknown>, budget, bytes, reconvert);
   return { json: fitted.json, bytes: fitted.bytes, trimmed: fitted.record };
 }
 
@@ -489,8 +489,9 @@ export function trimSerialized(json: string, budgetBytes: number): string | unde
     return undefined;
   }
   if (typeof body !== "object" || body === null || Array.isArray(body)) return undefined;
+  const budget = Number.isNaN(budgetBytes) ? Infinity : budgetBytes;
   const bytes = Buffer.byteLength(json, "utf8");
-  if (bytes <= budgetBytes) return json;
-  const fitted = fitBody(body as Record<string, unknown>, budgetBytes, bytes, reconvert);
-  return fitted.bytes <= budgetBytes ? fitted.json : undefined;
+  if (bytes <= budget) return json;
+  const fitted = fitBody(body as Record<string, unknown>, budget, bytes, reconvert);
+  return fitted.bytes <= budget ? fitted.json : undefined;
 }

@@ -228,6 +228,15 @@ test("drops attributes as a last resort under a tiny budget", () => {
   assert.ok((out.trimmed?.attributes ?? 0) > 0);
 });
 
+test("treats a NaN budget as no budget and a zero budget as the smallest body", () => {
+  const body = hugeBody();
+  assert.equal(serializeBody(body, NaN).trimmed, undefined);
+  const tiny = serializeBody(body, 0);
+  assert.ok(tiny.bytes > 0 && tiny.bytes < 2000, `${tiny.bytes}`);
+  assertValid(tiny.json);
+  assert.equal(trimSerialized(tiny.json, 0), undefined);
+});
+
 test("does not change the body it is given", () => {
   const body = hugeBody();
   const before = JSON.stringify(body);
