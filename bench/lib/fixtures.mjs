@@ -29,7 +29,7 @@ export async function buildFixtures() {
     format: "esm",
     platform: "node",
     target: "node20",
-    sourcemap: "external", // deep-ts.mjs.map beside it, referenced by a sourceMappingURL comment
+    sourcemap: "linked", // deep-ts.mjs.map beside it, referenced by a sourceMappingURL comment
     sourcesContent: true,
     logLevel: "silent",
   });
