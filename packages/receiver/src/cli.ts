@@ -29,18 +29,7 @@ async function main(): Promise<void> {
     process.exitCode = isReceiverError(error) ? 2 : 1;
     return;
   }
-  const token = options.token === undefined ? "<any token>" : "<your token>";
-  process.stdout.write(
-    [
-      `backtrace-ts-receiver listening on ${receiver.url}`,
-      `  viewer:   ${receiver.url}/`,
-      `  submit:   ${receiver.url}/post?format=json&token=${token}`,
-      `  database: ${db}`,
-      options.token === undefined ? "  token:    any token is accepted (use --token to require one)" : "  token:    only the configured token is accepted",
-      "Press Ctrl-C to stop.",
-      "",
-    ].join("\n"),
-  );
+  // Handlers go in before the address is printed: whoever reads it may signal at once.
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
@@ -56,6 +45,18 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
+  const token = options.token === undefined ? "<any token>" : "<your token>";
+  process.stdout.write(
+    [
+      `backtrace-ts-receiver listening on ${receiver.url}`,
+      `  viewer:   ${receiver.url}/`,
+      `  submit:   ${receiver.url}/post?format=json&token=${token}`,
+      `  database: ${db}`,
+      options.token === undefined ? "  token:    any token is accepted (use --token to require one)" : "  token:    only the configured token is accepted",
+      "Press Ctrl-C to stop.",
+      "",
+    ].join("\n"),
+  );
 }
 
 void main();

@@ -50,7 +50,7 @@ test("the command stops on SIGTERM too", { timeout: 30_000 }, async () => {
   await running.viewerUrl;
   assert.match(running.output().stdout, /any token is accepted/);
   running.child.kill("SIGTERM");
-  assert.equal(await running.exited, 0);
+  assert.equal(await running.exited, 0, JSON.stringify(running.output()));
 });
 
 test("the command fails with exit code 2 and a clear message on bad flags", { timeout: 30_000 }, async () => {
