@@ -60,7 +60,8 @@ export function buildBody(input: BuildInput): ReportBody {
     else if (converted.annotation !== undefined) moveToAnnotations(annotations, key, converted.annotation);
   }
 
-  if (thrown) annotations["Exception"] = exceptionAnnotation(thrown);
+  // Extra fields of an error (code, errno, any own field) are user data: made JSON-safe like any annotation.
+  if (thrown) annotations["Exception"] = toSafeJson(exceptionAnnotation(thrown));
   if (report.logLines.length > 0) {
     annotations["Log"] = report.logLines.map((line) => ({
       ts: line.ts,

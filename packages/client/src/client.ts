@@ -193,13 +193,15 @@ export class BacktraceClient {
 
   /** Builds the payload of a report synchronously; used on the crash path, where the process is about to end. */
   buildPayloadSync(report: BacktraceReport): Payload | undefined {
-    const described = this.describe(report);
-    let frames = described.frames;
-    if (this.mapper) frames = this.mapper.mapFramesSync(frames);
+    let { thrown, frames } = this.describe(report);
+    if (this.mapper) {
+      if (thrown) frames = (thrown = this.mapper.mapThrownSync(thrown)).frames;
+      else frames = this.mapper.mapFramesSync(frames);
+    }
     const source = this.options.collectSourceCode
       ? this.reader.collectSync(frames, this.sourceOptions())
       : { frameIds: [], sourceCode: {} };
-    return this.finish(report, described.thrown, frames, source.frameIds, source.sourceCode);
+    return this.finish(report, thrown, frames, source.frameIds, source.sourceCode);
   }
 
   /** @internal Lets the crash handling register how to undo what it installed. */
@@ -240,30 +242,23 @@ export class BacktraceClient {
   }
 
   private async prepare(report: BacktraceReport): Promise<Payload | undefined> {
-    const described = this.describe(report);
-    let frames = described.frames;
+    let { thrown, frames } = this.describe(report);
     if (this.mapper) {
-      frames = await this.mapper.mapFrames(frames);
-      if (described.thrown) await this.mapCauses(described.thrown);
+      if (thrown) frames = (thrown = await this.mapper.mapThrown(thrown)).frames;
+      else frames = await this.mapper.mapFrames(frames);
     }
     const source = this.options.collectSourceCode
       ? await this.reader.collect(frames, this.sourceOptions())
       : { frameIds: [], sourceCode: {} };
-    return this.finish(report, described.thrown, frames, source.frameIds, source.sourceCode);
-  }
-
-  private async mapCauses(info: ThrownInfo, depth = 0): Promise<void> {
-    if (!this.mapper || depth > 8) return;
-    for (const cause of info.causes) {
-      cause.frames = await this.mapper.mapFrames(cause.frames);
-      await this.mapCauses(cause, depth + 1);
-    }
+    return this.finish(report, thrown, frames, source.frameIds, source.sourceCode);
   }
 
   private describe(report: BacktraceReport): { thrown: ThrownInfo | undefined; frames: StackFrame[] } {
+    // The library's own frames go before mapping: its files map to sources outside `ownDir`.
     const thrown = report.hasError ? describeThrown(report.error) : undefined;
-    const frames = thrown ? thrown.frames : parseStack(report.callSite?.stack ?? "");
-    return { thrown, frames: dropFramesUnder(frames, ownDir) };
+    if (thrown) thrown.frames = dropFramesUnder(thrown.frames, ownDir);
+    const frames = thrown ? thrown.frames : dropFramesUnder(parseStack(report.callSite?.stack ?? ""), ownDir);
+    return { thrown, frames };
   }
 
   private sourceOptions(): { contextLineCount: number; tabWidth: number } {
