@@ -11,10 +11,8 @@ export const ErrorCodes = {
   INVALID_OPTION: "BT_INVALID_OPTION",
   /** An option name that backtrace-ts does not know (often a snake_case name from backtracepython). */
   UNKNOWN_OPTION: "BT_UNKNOWN_OPTION",
-  /** A module-level call (`sendException`, `sendReport`, `new BacktraceReport().send()`) came before `initialize`. */
+  /** Not thrown: the code of the one-time warning for a report made before `initialize` (it is dropped). */
   NOT_INITIALIZED: "BT_NOT_INITIALIZED",
-  /** `initialize` was called twice on the default client without `finalize` in between. */
-  ALREADY_INITIALIZED: "BT_ALREADY_INITIALIZED",
   /** With `debugBacktrace`, an error raised while collecting or sending a report. */
   COLLECTION_FAILED: "BT_COLLECTION_FAILED",
 } as const;

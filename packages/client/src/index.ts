@@ -1,6 +1,7 @@
 // Public names of backtrace-ts, and the module-level API that works through one default client.
 import { BacktraceClient, type SendOptions } from "./client.js";
 import type { BacktraceOptions } from "./options.js";
+import { ErrorCodes } from "./errors.js";
 import { BacktraceReport, setDefaultSender, type SendOutcome } from "./report.js";
 
 export { BacktraceClient } from "./client.js";
@@ -38,7 +39,7 @@ export function getClient(): BacktraceClient | undefined {
 function notInitialized(report: BacktraceReport): Promise<SendOutcome> {
   if (!warned) {
     warned = true;
-    process.emitWarning("backtrace-ts: a report was made before initialize() and was dropped", { code: "BT_NOT_INITIALIZED" });
+    process.emitWarning("backtrace-ts: a report was made before initialize() and was dropped", { code: ErrorCodes.NOT_INITIALIZED });
   }
   return Promise.resolve({ status: "dropped", uuid: report.uuid, reason: "backtrace-ts is not initialized" });
 }
