@@ -220,6 +220,16 @@ if (rc?.ingest) {
   );
 }
 
+// Failed samples, with this machine's paths taken out.
+const repoRoot = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
+const clean = (text) => String(text).split(repoRoot).join(".").replace(/\/tmp\/[^\s'"]*/g, "<tmp>").slice(0, 300);
+const failures = Object.entries(b).flatMap(([name, res]) =>
+  (res.errors ?? []).map((e) => `- ${name}${e.client ? ` (${e.client}${e.fixture ? `, ${e.fixture}` : ""})` : ""}: ${clean(e.error ?? e)}`),
+);
+if (failures.length) {
+  p("## Samples that failed in this run", "They are left out of the medians above.", ...failures);
+}
+
 const missing = ["import-init", "capture-sync", "source-map", "burst", "report-size", "install-size", "receiver"].filter((k) => !b[k] || b[k].skipped);
 if (missing.length) p("## Not measured in this run", ...missing.map((k) => `- ${k}: ${b[k]?.skipped ?? "no result (failed, stopped or not selected)"}`));
 
