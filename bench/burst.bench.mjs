@@ -1,11 +1,10 @@
 // (c) Burst: 5,000 captures from one synchronous loop, sent to a loopback sink in its own
 // process. Measures what the sink got (delivered, lost), the time from the loop's start to the
 // last arrival, TCP connections that carried a report, the client process's heap and RSS growth
-// (peak over the burst minus the level before it; heap sampled every 20 ms and right after the
-// loop, so it includes garbage not yet collected), heap still held after the flush and a full
-// GC, and event-loop delay (p99 and max) from the
-// loop's start until the client's flush resolves. Fresh process per run.
-// Run alone: node bench/burst.bench.mjs [--runs 3] [--count 5000]
+// (peak over the burst minus the level before it; sampled every 20 ms and right after the loop,
+// so garbage not yet collected counts), the heap still held after the flush and a full GC, and
+// event-loop delay (p99 and max) from the loop's start until the client's flush resolves.
+// Fresh process per run. Run alone: node bench/burst.bench.mjs [--runs 3] [--count 5000]
 import { fork } from "node:child_process";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
@@ -24,6 +23,7 @@ const RUN_LIMIT_MS = 90_000; // ...or this long after the loop started, whicheve
 const MB = 1048576;
 
 async function worker() {
+  process.on("disconnect", () => process.exit(0)); // the parent is gone: stop
   const count = Number(args.count ?? 5000);
   const fixture = await import(fixtureUrl("plain"));
   const adapter = await loadAdapter(args.client);
@@ -68,21 +68,21 @@ async function worker() {
   await new Promise((resolve) => process.once("message", resolve));
   clearInterval(sampler);
   sample();
-  process.send({
-    type: "result",
-    start,
-    loopMs: loopEnd - start,
-    flushMs: flushEnd - start,
-    heapGrowthMB: (peakHeap - base.heapUsed) / MB,
-    rssGrowthMB: (peakRss - base.rss) / MB,
-    heapRetainedMB: retained / MB,
-    loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
-    loopDelayMaxMs: loopDelay.max / 1e6,
-    counters: adapter.counters?.() ?? null,
-  });
-  process.disconnect();
-  adapter.close(1000).finally(() => process.exit(0));
-  setTimeout(() => process.exit(0), 2000).unref();
+  process.send(
+    {
+      type: "result",
+      start,
+      loopMs: loopEnd - start,
+      flushMs: flushEnd - start,
+      heapGrowthMB: (peakHeap - base.heapUsed) / MB,
+      rssGrowthMB: (peakRss - base.rss) / MB,
+      heapRetainedMB: retained / MB,
+      loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+      loopDelayMaxMs: loopDelay.max / 1e6,
+      counters: adapter.counters?.() ?? null,
+    },
+    () => process.exit(0),
+  );
 }
 
 /** Runs one burst for one client against a fresh sink count; bounded by RUN_LIMIT_MS. */

@@ -62,15 +62,36 @@ function gitCommit() {
   }
 }
 
+let running; // the benchmark script now running, in its own process group with its workers
+
+/** Kills the running benchmark and every process it started (they share its process group). */
+function stopRunning(signal = "SIGKILL") {
+  if (!running || running.exitCode !== null) return;
+  try {
+    process.kill(-running.pid, signal);
+  } catch {
+    running.kill(signal);
+  }
+}
+
+for (const sig of ["SIGINT", "SIGTERM"]) {
+  process.on(sig, () => {
+    stopRunning();
+    process.exit(130);
+  });
+}
+
 function runScript(script, extra, limitMs) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [script, ...extra], { cwd: benchDir, stdio: "inherit", env: cleanEnv() });
+    const child = spawn(process.execPath, [script, ...extra], { cwd: benchDir, stdio: "inherit", env: cleanEnv(), detached: true });
+    running = child;
     const timer = setTimeout(() => {
       console.log(`\n${script}: stopped after ${limitMs / 1000} s`);
-      child.kill("SIGKILL");
+      stopRunning();
     }, limitMs);
     child.on("exit", (code, signal) => {
       clearTimeout(timer);
+      running = undefined;
       resolve(signal ? `killed (${signal})` : code);
     });
   });
