@@ -1,7 +1,8 @@
 // Runs every benchmark (each script in its own process, which runs its samples in fresh
 // processes) and writes bench/results/latest.json. Root: `npm run bench`.
-// Options: --only a,b (benchmark names)  --runs N (overrides each default)  --build (run the
-// root `npm run build` first; by default the current packages/*/dist builds are measured).
+// Options: --only a,b (benchmark names; the results then go to results/partial.json unless --out
+// says otherwise, so latest.json always holds a whole run)  --runs N (overrides each default)
+// --build (run the root `npm run build` first; by default the current dist builds are measured).
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
@@ -153,11 +154,12 @@ async function main() {
   results.machine.loadAverageAfter = os.loadavg().map((l) => Number(l.toFixed(2)));
   results.durationMs = performance.now() - t0;
   results.targets = checkTargets(results);
-  writeJson(`${resultsDir}latest.json`, results);
+  const outFile = typeof args.out === "string" ? args.out : `${resultsDir}${only ? "partial" : "latest"}.json`;
+  writeJson(outFile, results);
 
   console.log("\n=== targets ===");
   for (const t of results.targets) console.log(`${metText(t.met).padEnd(12)} ${t.issue} ${t.target}: ${t.value}`);
-  console.log(`\nwrote bench/results/latest.json in ${(results.durationMs / 1000).toFixed(0)} s; \`npm run bench:doc\` turns it into docs/benchmarks.md`);
+  console.log(`\nwrote ${outFile} in ${(results.durationMs / 1000).toFixed(0)} s; \`npm run bench:doc\` turns results/latest.json into docs/benchmarks.md`);
 }
 
 await main();
