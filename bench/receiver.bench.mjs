@@ -100,10 +100,13 @@ async function postAll(port, bodies, limitMs) {
       status[code] = (status[code] ?? 0) + 1;
     }
   };
+  const cpu0 = process.cpuUsage();
   await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
   const elapsedMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
   agent.destroy();
-  return { status, elapsedMs, accepted: status[200] ?? 0 };
+  // The sender's own CPU share, to tell a slow receiver from a busy sender on a 2-core machine.
+  return { status, elapsedMs, accepted: status[200] ?? 0, senderCpuPercent: ((cpu.user + cpu.system) / 1000 / elapsedMs) * 100 };
 }
 
 function get(port, path) {
@@ -142,6 +145,7 @@ async function ingestRun(count) {
         accepted: res.accepted,
         rejected: count - res.accepted,
         elapsedMs: res.elapsedMs,
+        senderCpuPercent: res.senderCpuPercent,
         bodyBytes: median(bodies.slice(0, 100).map((b) => b.length)),
       };
     } finally {
@@ -209,8 +213,8 @@ export async function main() {
   const ingestSummary = summarizeRuns(ingest);
   printTable(
     `receiver ingest, ${runs} runs × ${count} reports of ~10 KB, keep-alive, ${SOCKETS} sockets (median (min–max))`,
-    ["reports/s", "accepted", "rejected"],
-    [[mmm(ingestSummary.reportsPerSecond, 0), mmm(ingestSummary.accepted, 0), mmm(ingestSummary.rejected, 0)]],
+    ["reports/s", "accepted", "rejected", "sender CPU %"],
+    [[mmm(ingestSummary.reportsPerSecond, 0), mmm(ingestSummary.accepted, 0), mmm(ingestSummary.rejected, 0), mmm(ingestSummary.senderCpuPercent, 0)]],
   );
   printTable(
     `receiver lists with ${groupList.stored} stored reports in ${GROUPS} groups (seeded by ${groupList.method}), 20 requests each`,
