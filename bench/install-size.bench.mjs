@@ -10,12 +10,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { availableClients, OURS, PEERS } from "./clients/index.mjs";
+import { packageDir } from "./lib/builds.mjs";
 import { cleanEnv, parseArgs } from "./lib/child.mjs";
 import { emit, printTable } from "./lib/output.mjs";
 import { ratio } from "./lib/stats.mjs";
 
 const args = parseArgs();
-const clientDir = fileURLToPath(new URL("../packages/client/", import.meta.url));
 const NPM_TIMEOUT_MS = 180_000;
 
 const npm = (argv, cwd) =>
@@ -64,7 +64,7 @@ function measure(dir) {
 
 function specFor(client, work) {
   if (client === OURS) {
-    const out = npm(["pack", "--json", "--pack-destination", work], clientDir);
+    const out = npm(["pack", "--json", "--pack-destination", work], packageDir(OURS));
     const [info] = JSON.parse(out);
     return { spec: join(work, info.filename), tarballBytes: info.size, unpackedBytes: info.unpackedSize, files: info.entryCount };
   }

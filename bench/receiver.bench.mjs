@@ -15,6 +15,7 @@ import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { packageUrl, importPackage } from "./lib/builds.mjs";
 import { cleanEnv, parseArgs } from "./lib/child.mjs";
 import { emit, mmm, printTable } from "./lib/output.mjs";
 import { makeBody } from "./lib/report-body.mjs";
@@ -22,7 +23,7 @@ import { median, percentile, summarizeRuns } from "./lib/stats.mjs";
 
 const args = parseArgs();
 const self = fileURLToPath(import.meta.url);
-const receiverDist = new URL("../packages/receiver/dist/", import.meta.url);
+const distFile = (name) => new URL(packageUrl("backtrace-ts-receiver", `dist/${name}`));
 const SOCKETS = 4;
 const IN_FLIGHT = 8;
 const INGEST_LIMIT_MS = 60_000;
@@ -31,7 +32,7 @@ const GROUPS = 1000;
 
 /** In a child: start the receiver on the given database and tell the parent its port. */
 async function serve() {
-  const { startReceiver } = await import("backtrace-ts-receiver");
+  const { startReceiver } = await importPackage("backtrace-ts-receiver");
   const receiver = await startReceiver({ port: 0, host: "127.0.0.1", db: args.db });
   process.send({ port: receiver.port, url: receiver.url });
   process.on("disconnect", () => receiver.close().finally(() => process.exit(0)));
@@ -39,8 +40,8 @@ async function serve() {
 
 /** In a child: insert `count` reports straight into the store, in GROUPS groups. */
 async function seedStore() {
-  const { openStore } = await import(new URL("store.js", receiverDist).href);
-  const { summarize } = await import(new URL("summary.js", receiverDist).href);
+  const { openStore } = await import(distFile("store.js").href);
+  const { summarize } = await import(distFile("summary.js").href);
   const store = openStore(args.db);
   const count = Number(args.count);
   const start = Date.now() - count * 10;
@@ -158,7 +159,7 @@ async function ingestRun(count) {
 
 async function seed(db, count, bytes) {
   const t0 = performance.now();
-  if (existsSync(new URL("store.js", receiverDist)) && existsSync(new URL("summary.js", receiverDist))) {
+  if (existsSync(distFile("store.js")) && existsSync(distFile("summary.js"))) {
     const child = fork(self, ["--seed", "--db", db, "--count", String(count), "--bytes", String(bytes)], { env: cleanEnv(), stdio: ["ignore", "ignore", "inherit", "ipc"] });
     const done = await new Promise((resolve) => {
       const timer = setTimeout(() => (child.kill("SIGKILL"), resolve(undefined)), SEED_LIMIT_MS);
@@ -182,7 +183,7 @@ export async function main() {
   const count = Number(args.reports ?? 4000);
   const stored = Number(args.stored ?? 100_000);
   const seedBytes = Number(args["seed-bytes"] ?? 10_000);
-  if (!existsSync(new URL("index.js", receiverDist))) {
+  if (!existsSync(distFile("index.js"))) {
     console.log("backtrace-ts-receiver is not built (npm run build at the root): skipped");
     return emit(args, { benchmark: "receiver", skipped: "receiver not built" });
   }

@@ -9,6 +9,7 @@ import os from "node:os";
 import { fileURLToPath } from "node:url";
 import { CLIENTS } from "./clients/index.mjs";
 import { cleanEnv, parseArgs } from "./lib/child.mjs";
+import { snapshotBuilds } from "./lib/builds.mjs";
 import { buildFixtures } from "./lib/fixtures.mjs";
 import { writeJson } from "./lib/output.mjs";
 import { checkTargets, metText } from "./lib/targets.mjs";
@@ -116,6 +117,10 @@ async function main() {
     console.log("warning: packages/client/src is newer than its dist; the numbers are for the last build (pass --build)");
   }
   await buildFixtures();
+  // Measure a copy of the builds, so that a rebuild in the working tree cannot break the run.
+  const snapshot = await snapshotBuilds(`${resultsDir}tmp`);
+  if (snapshot.missing.length) console.log(`not built (skipped): ${snapshot.missing.join(", ")}`);
+  process.env.BENCH_BUILDS = snapshot.modules;
 
   const only = args.only ? new Set(String(args.only).split(",")) : undefined;
   const results = {

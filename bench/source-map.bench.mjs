@@ -6,19 +6,20 @@
 // Run alone: node bench/source-map.bench.mjs [--runs 3] [--iterations 2000]
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { packageUrl } from "./lib/builds.mjs";
 import { parseArgs, report, runNode } from "./lib/child.mjs";
 import { buildFixtures, fixtureUrl } from "./lib/fixtures.mjs";
 import { emit, mmm, printTable } from "./lib/output.mjs";
 import { median, percentile, summarizeRuns } from "./lib/stats.mjs";
 
 const args = parseArgs();
-const dist = new URL("../packages/client/dist/esm/", import.meta.url);
+const distFile = (name) => packageUrl("backtrace-ts", `dist/esm/${name}`);
 const DEADLINE_MS = 20_000;
 
 async function worker() {
   const iterations = Number(args.iterations ?? 2000);
-  const { createSourceMapper } = await import(new URL("source-map.js", dist).href);
-  const { parseStack } = await import(new URL("stack.js", dist).href);
+  const { createSourceMapper } = await import(distFile("source-map.js"));
+  const { parseStack } = await import(distFile("stack.js"));
   const fixture = await import(fixtureUrl("mapped"));
   const frames = parseStack(fixture.makeError(1).stack);
   const mapper = createSourceMapper();
@@ -54,7 +55,7 @@ async function worker() {
 
 export async function main() {
   const runs = Number(args.runs ?? 3);
-  if (!existsSync(new URL("source-map.js", dist)) || !existsSync(new URL("stack.js", dist))) {
+  if (!existsSync(new URL(distFile("source-map.js"))) || !existsSync(new URL(distFile("stack.js")))) {
     console.log("backtrace-ts is not built with source-map.js and stack.js (npm run build at the root): skipped");
     return emit(args, { benchmark: "source-map", skipped: "client not built" });
   }

@@ -1,8 +1,9 @@
-// Adapter for backtrace-ts (this repository's client, packages/client, built into dist/).
-import { rmSync } from "node:fs";
-import { createRequire } from "node:module";
+// Adapter for backtrace-ts (this repository's client, packages/client, built into dist/; loaded
+// from the snapshot `npm run bench` takes, see lib/builds.mjs).
+import { readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { importPackage, packageDir } from "../lib/builds.mjs";
 
 export const name = "backtrace-ts";
 export const pkg = "backtrace-ts";
@@ -16,13 +17,13 @@ process.once("exit", () => rmSync(spool, { recursive: true, force: true }));
 let bt;
 
 export function version() {
-  return createRequire(import.meta.url)("backtrace-ts/package.json").version;
+  return JSON.parse(readFileSync(join(packageDir("backtrace-ts"), "package.json"), "utf8")).version;
 }
 
 /** True once the public API this adapter uses is built (npm run build at the root). */
 export async function ready() {
   try {
-    const mod = await import("backtrace-ts");
+    const mod = await importPackage("backtrace-ts");
     return typeof mod.initialize === "function" && typeof mod.sendException === "function";
   } catch {
     return false;
@@ -30,7 +31,7 @@ export async function ready() {
 }
 
 export async function load() {
-  bt = await import("backtrace-ts");
+  bt = await importPackage("backtrace-ts");
   return bt;
 }
 

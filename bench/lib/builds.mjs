@@ -1,0 +1,71 @@
+// Where the benchmarks load this repository's packages from. `npm run bench` copies the current
+// builds (packages/client and packages/receiver: package.json and dist/) into
+// bench/results/tmp/node_modules before it starts and points BENCH_BUILDS there, so that a
+// rebuild in the working tree during the run (npm test rebuilds) cannot pull files from under
+// it. Run alone, a benchmark loads the live packages.
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const repo = fileURLToPath(new URL("../../", import.meta.url));
+
+const PACKAGES = {
+  "backtrace-ts": { from: "packages/client", copy: ["package.json", "dist"], entry: "dist/esm/index.js" },
+  "backtrace-ts-receiver": { from: "packages/receiver", copy: ["package.json", "dist", "schema"], entry: "dist/index.js" },
+};
+
+/** Folder holding the package's files (package.json, dist/...): the snapshot or the live package. */
+export function packageDir(name) {
+  const spec = PACKAGES[name];
+  if (!spec) throw new Error(`unknown package ${name}`);
+  const snapshot = process.env.BENCH_BUILDS;
+  return snapshot ? join(snapshot, name) : join(repo, spec.from);
+}
+
+/** file: URL of a file inside the package, e.g. packageUrl("backtrace-ts", "dist/esm/stack.js"). */
+export function packageUrl(name, file = PACKAGES[name].entry) {
+  return pathToFileURL(join(packageDir(name), file)).href;
+}
+
+/** Imports the package's main entry. */
+export function importPackage(name) {
+  return import(packageUrl(name));
+}
+
+/**
+ * Copies the builds into `dir`/node_modules and returns that folder (to put in BENCH_BUILDS).
+ * Their dependencies (trace-mapping, better-sqlite3, ...) are linked there from the root
+ * node_modules, so that they resolve to the versions the workspace installed and not to
+ * whatever bench/node_modules holds. Retries when a build is half-written (a rebuild running).
+ */
+export async function snapshotBuilds(dir) {
+  const modules = join(dir, "node_modules");
+  rmSync(modules, { recursive: true, force: true });
+  const missing = [];
+  for (const [name, spec] of Object.entries(PACKAGES)) {
+    const src = join(repo, spec.from);
+    const dest = join(modules, name);
+    let ok = false;
+    for (let attempt = 0; attempt < 5 && !ok; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, 3000));
+      try {
+        rmSync(dest, { recursive: true, force: true });
+        mkdirSync(dest, { recursive: true });
+        for (const item of spec.copy) cpSync(join(src, item), join(dest, item), { recursive: true });
+        ok = existsSync(join(dest, spec.entry));
+      } catch {
+        ok = false;
+      }
+    }
+    if (!ok) missing.push(name);
+    const deps = Object.keys(JSON.parse(readFileSync(join(src, "package.json"), "utf8")).dependencies ?? {});
+    for (const dep of deps) {
+      const target = join(repo, "node_modules", dep);
+      const link = join(modules, dep);
+      if (!existsSync(target) || existsSync(link)) continue;
+      mkdirSync(dirname(link), { recursive: true });
+      symlinkSync(target, link, "dir");
+    }
+  }
+  return { modules, missing };
+}
