@@ -10,6 +10,7 @@ import { createDelivery, type Delivery, type DeliveryCounters } from "./delivery
 import { BacktraceError, ErrorCodes } from "./errors.js";
 import { redactUrl, resolveOptions, type BacktraceOptions, type ResolvedOptions } from "./options.js";
 import { BacktraceReport, type ErrorType, type SendOutcome } from "./report.js";
+import { createPipeline, type Pipeline } from "./pipeline.js";
 import { serializeBody, trimSerialized } from "./serialize.js";
 import { createSourceReader } from "./source-code.js";
 import { createSourceMapper } from "./source-map.js";
@@ -32,10 +33,10 @@ export interface ClientCounters extends DeliveryCounters {
   discarded: Record<string, number>;
 }
 
-/** Reports waiting to be built; past this, new reports are dropped and counted. */
-const MAX_BACKLOG = 10_000;
-/** Milliseconds of building done in one turn of the event loop before yielding. */
-const SLICE_MS = 4;
+/** Unbuilt reports held while delivery is busy; past it, building goes on and delivery spools the overflow. */
+const HOLD_LIMIT = 10_000;
+/** Unbuilt reports at most; past it, new reports are dropped and counted. */
+const MAX_BACKLOG = 20_000;
 
 /** The folder of the library's own files, so their frames can be left out of reports. */
 const ownDir = (() => {
@@ -45,12 +46,6 @@ const ownDir = (() => {
 
 let staticCache: Attributes | undefined;
 
-interface Pending {
-  report: BacktraceReport;
-  resolve: (outcome: SendOutcome) => void;
-  reject: (error: unknown) => void;
-}
-
 export class BacktraceClient {
   /** The checked options (the submission URL inside holds the token: never print it). */
   readonly options: ResolvedOptions;
@@ -58,9 +53,10 @@ export class BacktraceClient {
   private readonly spool: Spool | undefined;
   private readonly mapper;
   private readonly reader = createSourceReader();
-  private backlog: Pending[] = [];
-  private draining = false;
+  private readonly pipeline: Pipeline;
   private closed = false;
+  /** When the exit flush must end; set at the first 'beforeExit' with reports pending. */
+  private exitDeadline: number | undefined;
   private readonly stats = { captured: 0, trimmed: 0, discarded: {} as Record<string, number> };
   private readonly onBeforeExit = (): void => this.flushAtExit();
   /** Set by the crash handling to undo what it installed. */
@@ -89,6 +85,18 @@ export class BacktraceClient {
       concurrency: this.options.concurrency,
       trim: (json: string) => trimSerialized(json, Math.max(16 * 1024, Math.floor(this.options.maxReportBytes / 8))),
       ...(debug ? { debug } : {}),
+    });
+    this.pipeline = createPipeline({
+      prepare: (report) => this.prepare(report),
+      submit: (payload) => this.delivery.submit(payload).then((outcome) => {
+        if (this.options.debugBacktrace) this.debug(`report ${outcome.uuid}: ${describeOutcome(outcome)}`);
+        return outcome;
+      }),
+      discard: (report, reason) => this.discard(report, reason),
+      fail: (report, error, resolve, reject) => this.fail(report, error, resolve, reject),
+      buildAhead: Math.max(32, this.options.concurrency * 8),
+      holdLimit: HOLD_LIMIT,
+      maxBacklog: MAX_BACKLOG,
     });
     debug?.(`initialized; reports go to ${redactUrl(this.options.submissionUrl)}`);
     process.on("beforeExit", this.onBeforeExit);
@@ -149,23 +157,19 @@ export class BacktraceClient {
       this.stats.captured++;
       if (this.closed) return Promise.resolve(this.discard(report, "client finalized"));
       if (!report.hasError && report.callSite === undefined) report.callSite = captureCallSite();
-      if (this.backlog.length >= MAX_BACKLOG) return Promise.resolve(this.discard(report, "backlog full"));
-      return new Promise<SendOutcome>((resolve, reject) => {
-        this.backlog.push({ report, resolve, reject });
-        if (!this.draining) {
-          this.draining = true;
-          setImmediate(() => void this.drain());
-        }
-      });
+      return this.pipeline.push(report);
     });
   }
 
   /** Waits until every pending report is sent or spooled, at most `timeout` seconds (default `exitTimeout`). */
   async flush(timeout: number = this.options.exitTimeout): Promise<boolean> {
     const deadline = performance.now() + timeout * 1000;
-    while ((this.draining || this.backlog.length > 0) && performance.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout * 1000)));
+    // The ref'd timer keeps the process up while reports are built and handed to delivery.
+    await Promise.race([this.pipeline.idle(), expired]);
+    clearTimeout(timer);
+    if (this.pipeline.waiting() > 0) return false;
     return this.delivery.flush(Math.max(0, deadline - performance.now()));
   }
 
@@ -212,33 +216,6 @@ export class BacktraceClient {
   /** @internal */
   debug(message: string): void {
     if (this.options.debugBacktrace) process.stderr.write(`backtrace-ts: ${message}\n`);
-  }
-
-  private async drain(): Promise<void> {
-    let sliceStart = performance.now();
-    while (this.backlog.length > 0) {
-      const pending = this.backlog.splice(0, 64);
-      for (const item of pending) {
-        try {
-          const payload = await this.prepare(item.report);
-          if (payload === undefined) {
-            item.resolve(this.discard(item.report, "beforeSend"));
-            continue;
-          }
-          this.delivery.submit(payload).then((outcome) => {
-            if (this.options.debugBacktrace) this.debug(`report ${outcome.uuid}: ${describeOutcome(outcome)}`);
-            item.resolve(outcome);
-          }, (error: unknown) => this.fail(item, error));
-        } catch (error) {
-          this.fail(item, error);
-        }
-        if (performance.now() - sliceStart > SLICE_MS) {
-          await new Promise((resolve) => setImmediate(resolve));
-          sliceStart = performance.now();
-        }
-      }
-    }
-    this.draining = false;
   }
 
   private async prepare(report: BacktraceReport): Promise<Payload | undefined> {
@@ -315,13 +292,13 @@ export class BacktraceClient {
     return { status: "dropped", uuid: report.uuid, reason };
   }
 
-  private fail(item: Pending, error: unknown): void {
+  private fail(report: BacktraceReport, error: unknown, resolve: (o: SendOutcome) => void, reject: (e: unknown) => void): void {
     if (this.options.debugBacktrace) {
-      this.debug(`building report ${item.report.uuid} failed: ${String(error)}`);
-      item.reject(new BacktraceError(ErrorCodes.COLLECTION_FAILED, `backtrace-ts: building a report failed: ${String(error)}`, { cause: error }));
+      this.debug(`building report ${report.uuid} failed: ${String(error)}`);
+      reject(new BacktraceError(ErrorCodes.COLLECTION_FAILED, `backtrace-ts: building a report failed: ${String(error)}`, { cause: error }));
       return;
     }
-    item.resolve(this.discard(item.report, "build failed"));
+    resolve(this.discard(report, "build failed"));
   }
 
   /** Runs a public call so that nothing escapes into the application, unless `debugBacktrace`. */
@@ -337,17 +314,45 @@ export class BacktraceClient {
 
   private exitFlushing = false;
 
-  /** The event loop is empty but reports are pending: keep the process up until they leave, at most `exitTimeout`. */
+  /**
+   * The event loop is empty but reports are pending: keep the process up while they leave, until one
+   * deadline `exitTimeout` after the first such moment; then whatever is left goes to the spool.
+   */
   private flushAtExit(): void {
     if (this.exitFlushing || this.closed) return;
     const { queued, inFlight } = this.delivery.counters();
-    if (!this.draining && this.backlog.length === 0 && queued + inFlight === 0) return;
+    if (this.pipeline.waiting() === 0 && queued + inFlight === 0) return;
+    const now = performance.now();
+    this.exitDeadline ??= now + this.options.exitTimeout * 1000;
+    const remaining = this.exitDeadline - now;
+    if (remaining <= 0) {
+      this.spoolAllSync();
+      return;
+    }
     this.exitFlushing = true;
-    const keepAlive = setTimeout(() => undefined, this.options.exitTimeout * 1000 + 100);
-    void this.flush().finally(() => {
-      clearTimeout(keepAlive);
+    void this.flush(remaining / 1000).finally(() => {
       this.exitFlushing = false;
+      if (performance.now() >= (this.exitDeadline ?? 0)) this.spoolAllSync();
     });
+  }
+
+  /**
+   * Nothing asynchronous will run any more (the exit deadline passed, or the process is exiting):
+   * build what is unbuilt and write everything pending to the spool, for the next start to send.
+   */
+  spoolAllSync(): void {
+    for (const { report, settle } of this.pipeline.takeAll()) {
+      try {
+        const payload = this.buildPayloadSync(report);
+        const spooled = payload !== undefined && this.spool?.writeSync(payload) === true;
+        settle(spooled ? { status: "failed", uuid: report.uuid, reason: "exit", spooled: true } : this.discard(report, "exit"));
+      } catch {
+        settle(this.discard(report, "exit"));
+      }
+    }
+    this.closed = true;
+    process.off("beforeExit", this.onBeforeExit);
+    void this.delivery.close();
   }
 }
 

@@ -137,7 +137,10 @@ export function postReport(url: string, payload: Payload, options: PostOptions):
     const fail = (reason: string, timeout = false): void => finish({ kind: "error", reason, timeout });
     const onAbort = (): void => fail("aborted");
 
+    // Neither the deadline nor the socket keeps the process alive: an application that is done may end,
+    // and the client's exit flush decides how long to wait for reports still on their way.
     const timer = setTimeout(() => fail(`timed out after ${options.timeoutMs} ms`, true), options.timeoutMs);
+    timer.unref();
     if (options.signal?.aborted) return fail("aborted");
     options.signal?.addEventListener("abort", onAbort, { once: true });
 
@@ -175,6 +178,7 @@ export function postReport(url: string, payload: Payload, options: PostOptions):
       if (target.protocol === "https:") requestOptions.rejectUnauthorized = !options.ignoreSslCertificate;
       const req = (target.protocol === "https:" ? https : http).request(target, requestOptions);
       request = req;
+      req.on("socket", (socket) => socket.unref());
       req.on("error", (error) => {
         if (!responded) fail(describeError(error));
       });
