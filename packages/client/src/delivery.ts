@@ -1,7 +1,11 @@
-// Bounded in-memory queue, a concurrency limit over keep-alive connections, retries, spool overflow and replay, counters.
-import { backoffDelay, classify, parseRetryAfter, retryDefaults, retryDelay, type RetryOptions } from "./retry.js";
-import type { Spool, SpoolEntry } from "./spool.js";
-import { createAgent, postReport, type Payload, type TransportResult } from "./transport.js";
+// Delivery of finished reports: the bounded queue, retries, what each answer means, spool overflow, outcomes and counters.
+import { createJobQueue } from "./job-queue.js";
+import { createReplay, describeResult as describe, rejectionReason as finalReason } from "./replay.js";
+import { createRequests } from "./requests.js";
+import { classify, retryDefaults, retryDelay, type RetryOptions } from "./retry.js";
+import type { Spool } from "./spool.js";
+import { createSpoolWrites } from "./spool-writes.js";
+import type { Payload, TransportResult } from "./transport.js";
 
 export type SendOutcome =
   | { status: "sent"; uuid: string; rxid: string | undefined }
@@ -69,20 +73,13 @@ export const deliveryDefaults = {
 
 export const MAX_CONCURRENCY = 8;
 
+/** One report on its way: its payload (trimmed after a 413), tries so far, and how to settle it. */
 interface Job {
   payload: Payload;
   attempt: number;
   trimmed: boolean;
   resolve: (outcome: SendOutcome) => void;
   timer?: unknown;
-}
-
-function describe(result: TransportResult): string {
-  return result.kind === "error" ? result.reason : `HTTP ${result.status}`;
-}
-
-function finalReason(status: number): string {
-  return status === 400 ? "bad-request" : "rejected";
 }
 
 export function createDelivery(config: DeliveryConfig): Delivery {
@@ -96,39 +93,27 @@ export function createDelivery(config: DeliveryConfig): Delivery {
   const random = config.random ?? Math.random;
   const setTimer = config.setTimeout ?? ((callback: () => void, ms: number) => setTimeout(callback, ms));
   const clearTimer = config.clearTimeout ?? ((handle: unknown) => clearTimeout(handle as NodeJS.Timeout));
-  const agent = createAgent(config.url, { maxSockets: concurrency, ignoreSslCertificate: config.ignoreSslCertificate });
 
   const counters = { sent: 0, retried: 0, spooled: 0, replayed: 0, failed: 0, trimmed: 0 };
   const dropped: Record<string, number> = {};
 
-  // Jobs ready to send, FIFO; `head` avoids shifting a long array.
-  let queue: Job[] = [];
-  let head = 0;
-  const waiting = new Set<Job>();
-  const controllers = new Set<AbortController>();
-  let active = 0;
-  let activeJobs = 0;
-  // Spool writes waiting for a writer slot, and how many run.
-  const writeQueue: Array<() => Promise<void>> = [];
-  let writers = 0;
-  let pendingWrites = 0;
-  let pendingWriteBytes = 0;
-
-  let replayEntries: SpoolEntry[] = [];
-  let replayActive = 0;
-  let replayRun: Promise<void> | undefined;
-  let replayDone: (() => void) | undefined;
-  let replayFailed = false;
-  let replayTimer: unknown;
-  let replayFailures = 0;
-  // Set when records were spooled while the endpoint was answering; a replay pass follows.
-  let spoolDirty = false;
+  const jobs = createJobQueue<Job>(clearTimer);
+  const requests = createRequests({
+    url: config.url,
+    timeoutMs: config.timeoutMs,
+    ignoreSslCertificate: config.ignoreSslCertificate,
+    maxSockets: concurrency,
+    maxRetryAfterMs: retry.maxRetryAfterMs,
+    now,
+    setTimer,
+    clearTimer,
+    onHoldEnd: pump,
+  });
+  const writes = createSpoolWrites(spool, maxPendingSpoolBytes, deliveryDefaults.spoolWriters);
 
   let failing = false;
   let stopped = false;
   let closed = false;
-  let holdUntil = 0;
-  let holdTimer: unknown;
   let idleWaiters: Array<() => void> = [];
 
   const unref = (handle: unknown): unknown => {
@@ -136,16 +121,38 @@ export function createDelivery(config: DeliveryConfig): Delivery {
     return handle;
   };
 
+  const replayer = createReplay({
+    spool,
+    retry,
+    random,
+    now,
+    setTimer,
+    clearTimer,
+    debug,
+    blocked: () => stopped || closed,
+    busyUuids: () => new Set(jobs.pending().map((job) => job.payload.uuid)),
+    holdUntil: requests.holdUntil,
+    send: requests.send,
+    replayed: () => {
+      counters.sent += 1;
+      counters.replayed += 1;
+      if (!failing) return false;
+      failing = false;
+      return true;
+    },
+    transient,
+    stopEndpoint,
+    trim: smallerPayload,
+    drop,
+    pump,
+  });
+
   function drop(reason: string): void {
     dropped[reason] = (dropped[reason] ?? 0) + 1;
   }
 
-  function queuedCount(): number {
-    return queue.length - head + waiting.size;
-  }
-
   function idle(): boolean {
-    return queuedCount() === 0 && active === 0 && pendingWrites === 0 && replayRun === undefined;
+    return jobs.queued() === 0 && requests.active() === 0 && writes.pending() === 0 && !replayer.running();
   }
 
   function checkIdle(): void {
@@ -155,39 +162,8 @@ export function createDelivery(config: DeliveryConfig): Delivery {
     for (const fn of wake) fn();
   }
 
-  function takeJob(): Job | undefined {
-    if (head >= queue.length) return undefined;
-    const job = queue[head];
-    queue[head] = undefined as unknown as Job;
-    head += 1;
-    if (head > 1024 && head * 2 > queue.length) {
-      queue = queue.slice(head);
-      head = 0;
-    }
-    return job;
-  }
-
-  function requeueFirst(job: Job): void {
-    if (head > 0) queue[--head] = job;
-    else queue.unshift(job);
-  }
-
-  // Spool writes go through a few writer slots so a burst cannot open thousands of files at once.
-  function runWrites(): void {
-    while (writers < deliveryDefaults.spoolWriters && writeQueue.length > 0) {
-      const task = writeQueue.shift();
-      if (!task) break;
-      writers += 1;
-      void task().finally(() => {
-        writers -= 1;
-        runWrites();
-      });
-    }
-  }
-
   /** Writes the job's payload to the spool and settles it as failed (spooled) or, without room, dropped. */
   function spoolJob(job: Job, reason: string, detail: string, httpStatus?: number): void {
-    const bytes = job.payload.json.length;
     const settle = (spooled: boolean): void => {
       counters.failed += 1;
       if (spooled) counters.spooled += 1;
@@ -196,33 +172,15 @@ export function createDelivery(config: DeliveryConfig): Delivery {
       if (httpStatus !== undefined) outcome.httpStatus = httpStatus;
       job.resolve(outcome);
     };
-    if (!spool || pendingWriteBytes + bytes > maxPendingSpoolBytes) {
-      if (spool) debug(`spool backlog full; report ${job.payload.uuid} dropped`);
-      settle(false);
-      checkIdle();
-      return;
-    }
-    pendingWrites += 1;
-    pendingWriteBytes += bytes;
-    writeQueue.push(async () => {
-      let ok = false;
-      try {
-        ok = await spool.write(job.payload);
-      } catch {
-        ok = false;
-      }
-      pendingWrites -= 1;
-      pendingWriteBytes -= bytes;
-      if (ok) spoolDirty = true;
+    const queued = writes.add(job.payload, (ok) => {
+      if (ok) replayer.markDirty();
       settle(ok);
       pump();
     });
-    runWrites();
-  }
-
-  /** Ends the current replay pass when nothing of it is left to send or in flight. */
-  function endReplayIfDrained(): void {
-    if (replayEntries.length === 0 && replayActive === 0) replayDone?.();
+    if (queued) return;
+    if (spool) debug(`spool backlog full; report ${job.payload.uuid} dropped`);
+    settle(false);
+    checkIdle();
   }
 
   function stopEndpoint(status: number): void {
@@ -231,55 +189,34 @@ export function createDelivery(config: DeliveryConfig): Delivery {
     debug(
       `the server answered ${status} (token refused): sending to this endpoint stops until the client is initialized again; reports are kept in the spool`,
     );
-    for (const job of waiting) clearTimer(job.timer);
-    const pending = [...queue.slice(head), ...waiting];
-    queue = [];
-    head = 0;
-    waiting.clear();
-    for (const job of pending) spoolJob(job, "unauthorized", `HTTP ${status}`, status);
-    replayEntries = [];
-    endReplayIfDrained();
-    clearTimer(replayTimer);
-    replayTimer = undefined;
+    for (const job of jobs.takeAll()) spoolJob(job, "unauthorized", `HTTP ${status}`, status);
+    replayer.stop();
   }
 
-  function hold(result: TransportResult): void {
-    if (result.kind !== "response") return;
-    const ms = parseRetryAfter(result.retryAfter, now(), retry.maxRetryAfterMs);
-    if (ms !== undefined && ms > 0) holdUntil = Math.max(holdUntil, now() + ms);
+  /** A transient failure: the endpoint is failing, and a Retry-After holds every request. */
+  function transient(result: TransportResult): void {
+    failing = true;
+    requests.hold(result);
   }
 
   function endpointAnswered(): void {
     if (!failing) return;
     failing = false;
-    replayFailures = 0;
-    debug("the endpoint answers again; replaying the spool");
-    void replay();
+    replayer.endpointAnswered();
   }
 
-  function scheduleReplayProbe(): void {
-    if (!spool || stopped || closed || replayTimer !== undefined) return;
-    replayFailures += 1;
-    const delay = Math.max(backoffDelay(replayFailures, { ...retry, random }), holdUntil - now());
-    replayTimer = unref(
-      setTimer(() => {
-        replayTimer = undefined;
-        void replay();
-      }, delay),
-    );
-  }
-
-  function trimmedPayload(job: Job): Payload | undefined {
-    if (job.trimmed || !config.trim) return undefined;
+  /** The body made much smaller after a 413 (without attachments), or undefined when it cannot be. */
+  function smallerPayload(payload: Payload): Payload | undefined {
+    if (!config.trim) return undefined;
     let smaller: string | undefined;
     try {
-      smaller = config.trim(job.payload.json);
+      smaller = config.trim(payload.json);
     } catch {
       smaller = undefined;
     }
-    if (smaller === undefined || smaller.length >= job.payload.json.length) return undefined;
+    if (smaller === undefined || smaller.length >= payload.json.length) return undefined;
     counters.trimmed += 1;
-    return { uuid: job.payload.uuid, json: smaller, attachments: [] };
+    return { uuid: payload.uuid, json: smaller, attachments: [] };
   }
 
   function handle(job: Job, result: TransportResult): void {
@@ -295,31 +232,28 @@ export function createDelivery(config: DeliveryConfig): Delivery {
         endpointAnswered();
         return;
       case "retry":
-        failing = true;
-        hold(result);
+        transient(result);
         if (job.attempt < retry.maxAttempts) {
           counters.retried += 1;
           const delay = retryDelay(job.attempt, result.kind === "response" ? result.retryAfter : undefined, { ...retry, random, now: now() });
-          waiting.add(job);
+          jobs.hold(job);
           job.timer = unref(
             setTimer(() => {
-              if (!waiting.delete(job)) return;
-              requeueFirst(job);
-              pump();
+              if (jobs.release(job)) pump();
             }, delay),
           );
           return;
         }
         debug(`report ${job.payload.uuid} not delivered after ${job.attempt} attempts (${describe(result)})`);
         spoolJob(job, "retries-exhausted", describe(result), status);
-        scheduleReplayProbe();
+        replayer.scheduleProbe();
         return;
       case "too-large": {
-        const smaller = trimmedPayload(job);
+        const smaller = job.trimmed ? undefined : smallerPayload(job.payload);
         if (smaller) {
           job.payload = smaller;
           job.trimmed = true;
-          requeueFirst(job);
+          jobs.pushFront(job);
           return;
         }
         return settleLost(job, "too-large", describe(result), status);
@@ -341,33 +275,14 @@ export function createDelivery(config: DeliveryConfig): Delivery {
     job.resolve(outcome);
   }
 
-  function send(payload: Payload): { result: Promise<TransportResult>; done: () => void } {
-    const controller = new AbortController();
-    controllers.add(controller);
-    active += 1;
-    const result = postReport(config.url, payload, {
-      timeoutMs: config.timeoutMs,
-      ignoreSslCertificate: config.ignoreSslCertificate,
-      agent,
-      signal: controller.signal,
-    });
-    return {
-      result,
-      done: () => {
-        controllers.delete(controller);
-        active -= 1;
-      },
-    };
-  }
-
   function startJob(job: Job): void {
     job.attempt += 1;
-    activeJobs += 1;
-    const request = send(job.payload);
+    jobs.started(job);
+    const request = requests.send(job.payload);
     void request.result
       .then((result) => {
         request.done();
-        activeJobs -= 1;
+        jobs.finished(job);
         try {
           handle(job, result);
         } catch (error) {
@@ -377,124 +292,24 @@ export function createDelivery(config: DeliveryConfig): Delivery {
       .finally(pump);
   }
 
-  async function replayOne(entry: SpoolEntry): Promise<void> {
-    const payload = await spool?.read(entry);
-    if (!payload || !spool) return;
-    let job: Job = { payload, attempt: 0, trimmed: false, resolve: () => undefined };
-    for (;;) {
-      if (closed || stopped) return;
-      const request = send(job.payload);
-      const result = await request.result;
-      request.done();
-      const kind = classify(result);
-      if (kind === "sent") {
-        await spool.remove(entry);
-        counters.sent += 1;
-        counters.replayed += 1;
-        if (failing) {
-          failing = false;
-          replayFailures = 0;
-        }
-        return;
-      }
-      if (kind === "retry") {
-        // The endpoint is down again: end this pass, keep the record, try again later.
-        failing = true;
-        replayFailed = true;
-        replayEntries = [];
-        hold(result);
-        return;
-      }
-      if (kind === "stop-endpoint") {
-        stopEndpoint(result.kind === "response" ? result.status : 0);
-        return;
-      }
-      if (kind === "too-large") {
-        const smaller = trimmedPayload(job);
-        if (smaller) {
-          job = { ...job, payload: smaller, trimmed: true };
-          continue;
-        }
-      }
-      await spool.remove(entry);
-      const reason = kind === "too-large" ? "too-large" : finalReason(result.kind === "response" ? result.status : 0);
-      debug(`spooled report ${payload.uuid} rejected: ${describe(result)}`);
-      drop(reason);
-      return;
-    }
-  }
-
-  function startReplay(entry: SpoolEntry): void {
-    replayActive += 1;
-    void replayOne(entry)
-      .catch(() => undefined)
-      .finally(() => {
-        replayActive -= 1;
-        endReplayIfDrained();
-        pump();
-      });
-  }
-
-  function armHold(): void {
-    if (holdTimer !== undefined) return;
-    holdTimer = unref(
-      setTimer(() => {
-        holdTimer = undefined;
-        pump();
-      }, holdUntil - now()),
-    );
-  }
-
   function pump(): void {
-    while (!closed && !stopped && active < concurrency) {
-      if (now() < holdUntil) {
-        armHold();
-        break;
-      }
-      const job = takeJob();
+    while (!closed && !stopped && requests.active() < concurrency) {
+      if (requests.held()) break;
+      const job = jobs.take();
       if (job) {
         startJob(job);
         continue;
       }
-      if (waiting.size > 0) break; // retries go before the spool
-      const entry = replayEntries.shift();
-      if (entry) {
-        startReplay(entry);
-        continue;
-      }
+      if (jobs.holding() > 0) break; // retries go before the spool
+      if (replayer.startNext()) continue;
       break;
     }
-    if (spoolDirty && !failing && !stopped && !closed && queuedCount() === 0 && replayRun === undefined) void replay();
+    if (replayer.dirty() && !failing && !stopped && !closed && jobs.queued() === 0 && !replayer.running()) void replayer.run();
     checkIdle();
   }
 
   function replay(): Promise<void> {
-    if (!spool || stopped || closed) return Promise.resolve();
-    if (replayRun) return replayRun;
-    clearTimer(replayTimer);
-    replayTimer = undefined;
-    spoolDirty = false;
-    replayFailed = false;
-    const run = (async () => {
-      const entries = await spool.list();
-      const busy = new Set([...queue.slice(head), ...waiting].map((job) => job.payload.uuid));
-      replayEntries = entries.filter((entry) => !busy.has(entry.uuid));
-      if (replayEntries.length === 0 || closed || stopped) return;
-      const done = new Promise<void>((resolve) => {
-        replayDone = resolve;
-      });
-      pump();
-      await done;
-    })()
-      .catch((error: unknown) => debug(`replay failed: ${String(error)}`))
-      .finally(() => {
-        replayDone = undefined;
-        replayRun = undefined;
-        if (replayFailed) scheduleReplayProbe();
-        pump();
-      });
-    replayRun = run;
-    return run;
+    return replayer.run();
   }
 
   function submit(payload: Payload): Promise<SendOutcome> {
@@ -503,8 +318,8 @@ export function createDelivery(config: DeliveryConfig): Delivery {
       try {
         if (closed) return spoolJob(job, "closed", "delivery closed");
         if (stopped) return spoolJob(job, "unauthorized", "endpoint stopped after 401/403");
-        if (queuedCount() + activeJobs >= queueSize) return spoolJob(job, "queue-full", "in-memory queue full");
-        queue.push(job);
+        if (jobs.queued() + jobs.inFlight() >= queueSize) return spoolJob(job, "queue-full", "in-memory queue full");
+        jobs.push(job);
         pump();
       } catch (error) {
         drop("internal-error");
@@ -534,31 +349,23 @@ export function createDelivery(config: DeliveryConfig): Delivery {
     const fromSpool = spool?.counters();
     if (fromSpool?.evicted) all["spool-full"] = (all["spool-full"] ?? 0) + fromSpool.evicted;
     if (fromSpool?.corrupt) all["spool-corrupt"] = (all["spool-corrupt"] ?? 0) + fromSpool.corrupt;
-    return { ...counters, dropped: all, queued: queuedCount(), inFlight: active };
+    return { ...counters, dropped: all, queued: jobs.queued(), inFlight: requests.active() };
   }
 
   async function close(): Promise<void> {
     if (closed) return;
     closed = true;
-    clearTimer(holdTimer);
-    clearTimer(replayTimer);
-    holdTimer = undefined;
-    replayTimer = undefined;
-    for (const job of waiting) clearTimer(job.timer);
-    const pending = [...queue.slice(head), ...waiting];
-    queue = [];
-    head = 0;
-    waiting.clear();
-    replayEntries = [];
-    endReplayIfDrained();
+    requests.clearHold();
+    const pending = jobs.takeAll();
+    replayer.stop();
     for (const job of pending) spoolJob(job, "closed", "delivery closed");
-    for (const controller of controllers) controller.abort();
+    requests.abortAll();
     // Aborted requests settle at once and their jobs are spooled; wait for that and the spool writes.
     await new Promise<void>((resolve) => {
       if (idle()) resolve();
       else idleWaiters.push(resolve);
     });
-    agent.destroy();
+    requests.destroy();
   }
 
   return { submit, flush, replay, counters: readCounters, close };
