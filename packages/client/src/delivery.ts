@@ -174,6 +174,8 @@ export function createDelivery(config: DeliveryConfig): Delivery {
     };
     const queued = writes.add(job.payload, (ok) => {
       if (ok) replayer.markDirty();
+      // A probe scheduled before this record was on disk may already have found the spool empty.
+      if (ok && failing) replayer.scheduleProbe();
       settle(ok);
       pump();
     });
@@ -293,7 +295,8 @@ export function createDelivery(config: DeliveryConfig): Delivery {
   }
 
   function pump(): void {
-    while (!closed && !stopped && requests.active() < concurrency) {
+    // A replayed record holds its slot from the moment it is read, so a pass never reads ahead of the limit.
+    while (!closed && !stopped && requests.active() + replayer.slotsWithoutRequest() < concurrency) {
       if (requests.held()) break;
       const job = jobs.take();
       if (job) {

@@ -40,6 +40,8 @@ export interface Replay {
   startNext(): boolean;
   /** True while a pass runs. */
   running(): boolean;
+  /** Records of the pass started and not in a request now (being read or removed): each holds a request slot. */
+  slotsWithoutRequest(): number;
   /** Records were spooled while the endpoint answered: a pass should follow once the queue drains. */
   markDirty(): void;
   dirty(): boolean;
@@ -55,6 +57,7 @@ export function createReplay(host: ReplayHost): Replay {
   const { spool, retry, random, now, debug } = host;
   let entries: SpoolEntry[] = [];
   let active = 0;
+  let inRequest = 0;
   let current: Promise<void> | undefined;
   let passDone: (() => void) | undefined;
   let passFailed = false;
@@ -93,7 +96,13 @@ export function createReplay(host: ReplayHost): Replay {
     for (;;) {
       if (host.blocked()) return;
       const request = host.send(sending);
-      const result = await request.result;
+      inRequest += 1;
+      let result: TransportResult;
+      try {
+        result = await request.result;
+      } finally {
+        inRequest -= 1;
+      }
       request.done();
       const kind = classify(result);
       if (kind === "sent") {
@@ -188,6 +197,7 @@ export function createReplay(host: ReplayHost): Replay {
     run,
     startNext,
     running: () => current !== undefined,
+    slotsWithoutRequest: () => active - inRequest,
     markDirty: () => void (spoolDirty = true),
     dirty: () => spoolDirty,
     scheduleProbe,
