@@ -124,7 +124,7 @@ async function scenario(crash: Crash, mode: Mode, via: Via, server: Server): Pro
   }
 }
 
-describe("crash path, mode given on the command line", { concurrency: 12 }, () => {
+describe("crash path, mode given on the command line", { concurrency: 6 }, () => {
   for (const crash of crashes) {
     for (const mode of modes) {
       for (const server of servers) {
@@ -136,7 +136,7 @@ describe("crash path, mode given on the command line", { concurrency: 12 }, () =
   }
 });
 
-describe("crash path, mode given in NODE_OPTIONS", { concurrency: 12 }, () => {
+describe("crash path, mode given in NODE_OPTIONS", { concurrency: 6 }, () => {
   for (const crash of ["rejection-error", "rejection-string"] as const) {
     for (const mode of modes) {
       test(`${crash}, NODE_OPTIONS=--unhandled-rejections=${mode}: ends as without the library, report delivered before exit`, { timeout: 60_000 }, () =>
