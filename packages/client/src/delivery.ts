@@ -62,6 +62,14 @@ export interface Delivery {
   counters(): DeliveryCounters;
   /** Spools what is still pending, aborts requests, clears timers and destroys the agent. */
   close(): Promise<void>;
+  /**
+   * For the process 'exit' event, when nothing asynchronous runs any more: writes every report
+   * still in memory (queued, in backoff, in flight, or waiting for its spool write) to the spool
+   * synchronously, so the next start replays it with the same uuid. Returns how many records were
+   * written (counted as spooled); 0 without a spool. Nothing else changes: in a process that goes
+   * on, those reports are still sent, and a spooled copy is sent again by a later replay.
+   */
+  spoolPendingSync(): number;
 }
 
 export const deliveryDefaults = {
@@ -371,5 +379,24 @@ export function createDelivery(config: DeliveryConfig): Delivery {
     requests.destroy();
   }
 
-  return { submit, flush, replay, counters: readCounters, close };
+  function spoolPendingSync(): number {
+    if (!spool) return 0;
+    const seen = new Set<string>();
+    let written = 0;
+    for (const payload of [...jobs.all().map((job) => job.payload), ...writes.payloads()]) {
+      if (seen.has(payload.uuid)) continue;
+      seen.add(payload.uuid);
+      let ok = false;
+      try {
+        ok = spool.writeSync(payload);
+      } catch {
+        ok = false;
+      }
+      if (ok) written += 1;
+    }
+    counters.spooled += written;
+    return written;
+  }
+
+  return { submit, flush, replay, counters: readCounters, close, spoolPendingSync };
 }

@@ -313,3 +313,63 @@ test("concurrency is capped at 8 connections whatever is asked", async (t) => {
   assert.equal(r.peakConnections(), 8);
   assert.ok(r.connections() <= 8);
 });
+
+test("spoolPendingSync at process exit: reports in flight and queued are spooled, and the next run delivers them with the same uuids", async (t) => {
+  const { spawn } = await import("node:child_process");
+  const slow = await receiver(t, { script: () => ({ hang: true }) });
+  const dir = mkdtempSync(join(tmpdir(), "bt-delivery-exit-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const first = [payload(), payload()];
+  const rest = [payload(), payload(), payload()];
+  const source = (file: string): string => JSON.stringify(new URL(`../src/${file}`, import.meta.url).href);
+  // Two reports reach the server, which holds its answers; three more are queued; then the process exits at once.
+  const script = `
+    import { createDelivery } from ${source("delivery.ts")};
+    import { createSpool } from ${source("spool.ts")};
+    const [first, rest] = JSON.parse(process.env.BT_PAYLOADS);
+    const d = createDelivery({ url: process.env.BT_URL, timeoutMs: 60000, ignoreSslCertificate: false,
+      spool: createSpool({ dir: process.env.BT_SPOOL }), concurrency: 2 });
+    process.on("exit", () => console.log("spooled " + d.spoolPendingSync()));
+    for (const p of first) d.submit(p);
+    process.stdin.once("data", () => {
+      for (const p of rest) d.submit(p);
+      process.exit(0);
+    });
+  `;
+  const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+    env: { ...process.env, BT_URL: slow.url, BT_SPOOL: dir, BT_PAYLOADS: JSON.stringify([first, rest]) },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (chunk) => (out += chunk));
+  child.stderr.on("data", (chunk) => (err += chunk));
+  const killer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  await slow.waitFor(2);
+  child.stdin.end("go\n");
+  const code = await exited;
+  clearTimeout(killer);
+  assert.equal(code, 0, err);
+  assert.equal(out.trim(), "spooled 5");
+  assert.deepEqual(uuidsOf(slow).sort(), first.map((p) => p.uuid).sort());
+
+  const r = await receiver(t);
+  const spool = createSpool({ dir });
+  const d = delivery(t, { url: r.url, spool });
+  await d.replay();
+  assert.equal(await d.flush(5000), true);
+  assert.deepEqual(uuidsOf(r).sort(), [...first, ...rest].map((p) => p.uuid).sort());
+  assert.deepEqual(r.requests.map((q) => q.body.toString()).sort(), [...first, ...rest].map((p) => p.json).sort());
+  allValid(r);
+  assert.equal((await spool.list()).length, 0);
+  assert.equal(d.counters().replayed, 5);
+});
+
+test("spoolPendingSync without a spool writes nothing and returns 0", async (t) => {
+  const r = await receiver(t, { script: () => ({ hang: true }) });
+  const d = delivery(t, { url: r.url, timeoutMs: 60_000 });
+  void d.submit(payload());
+  assert.equal(d.spoolPendingSync(), 0);
+  assert.equal(d.counters().spooled, 0);
+});
