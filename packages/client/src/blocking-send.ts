@@ -1,5 +1,6 @@
 // Delivering one payload while the calling thread is blocked: a worker thread POSTs, this thread sleeps on shared memory.
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { lazyWorkers } from "./builtins.js";
 import { AGENT, VERSION } from "./version.js";
 import type { Payload, TransportResult } from "./transport.js";
 
@@ -127,7 +128,7 @@ export function postReportBlocking(url: string, payload: Payload, options: Block
   const head = new Int32Array(shared, 0, 4);
   let worker: Worker;
   try {
-    worker = new Worker(SENDER_SOURCE, {
+    worker = new (lazyWorkers().Worker)(SENDER_SOURCE, {
       eval: true,
       name: "backtrace-ts crash sender",
       workerData: {

@@ -1,8 +1,7 @@
 // BacktraceClient: takes reports from the application and moves them through build, serialize and delivery.
-import { isMainThread, threadId } from "node:worker_threads";
 import { dirname } from "node:path";
-import { performance } from "node:perf_hooks";
 import { dynamicAttributes, staticAttributes } from "./attributes.js";
+import { lazyWorkers } from "./builtins.js";
 import type { Attributes, SourceCodeEntry } from "./body.js";
 import { buildBody } from "./build.js";
 import { deliverFatal, installCrashHandlers, type CrashKind } from "./crash.js";
@@ -263,7 +262,7 @@ export class BacktraceClient {
       sourceCode,
       attributes: { ...staticCache, ...dynamicAttributes(), ...this.options.attributes, ...report.getAttributes() },
       annotations: report.getAnnotations(),
-      thread: isMainThread ? { id: "main", name: "main" } : { id: `worker-${threadId}`, name: `worker ${threadId}` },
+      thread: currentThread(),
     });
     const serialized = serializeBody(body, this.options.maxReportBytes);
     if (serialized.trimmed) {
@@ -354,6 +353,12 @@ export class BacktraceClient {
     process.off("beforeExit", this.onBeforeExit);
     void this.delivery.close();
   }
+}
+
+/** The thread a report comes from: "main", or the worker thread's id. */
+function currentThread(): { id: string; name: string } {
+  const { isMainThread, threadId } = lazyWorkers();
+  return isMainThread ? { id: "main", name: "main" } : { id: `worker-${threadId}`, name: `worker ${threadId}` };
 }
 
 function describeOutcome(outcome: SendOutcome): string {

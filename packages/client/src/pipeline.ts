@@ -1,5 +1,4 @@
 // Reports waiting to be built: built in slices that yield to the event loop, no faster than delivery takes them.
-import { performance } from "node:perf_hooks";
 import type { SendOutcome } from "./delivery.js";
 import type { BacktraceReport } from "./report.js";
 import type { Payload } from "./transport.js";

@@ -1,8 +1,8 @@
 // Collects the source lines around each frame, merged into one sourceCode entry per file, cached.
 import { readFileSync as fsReadFileSync } from "node:fs";
-import { readFile as fsReadFile } from "node:fs/promises";
 import type { SourceCodeEntry } from "./body.js";
 import { hasRealFile, type StackFrame } from "./stack.js";
+import { lazyFsPromises } from "./builtins.js";
 
 export interface SourceReaderOptions {
   /** Files kept in memory. */
@@ -54,7 +54,7 @@ type Lines = string[] | null;
 
 export function createSourceReader(options: SourceReaderOptions = {}): SourceReader {
   const settings = { ...DEFAULTS, ...definedOnly(options) };
-  const readFile = options.readFile ?? ((path: string) => fsReadFile(path, "utf8"));
+  const readFile = options.readFile ?? ((path: string) => lazyFsPromises().readFile(path, "utf8"));
   const readFileSync = options.readFileSync ?? ((path: string) => fsReadFileSync(path, "utf8"));
   const cache = new Map<string, { lines: Lines; size: number }>();
   let cachedBytes = 0;

@@ -1,10 +1,10 @@
 // Maps frames of compiled files back to their original sources through source maps, cached.
 import { readFileSync as fsReadFileSync } from "node:fs";
-import { readFile as fsReadFile } from "node:fs/promises";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { FlattenMap, LEAST_UPPER_BOUND, TraceMap, originalPositionFor, sourceContentFor } from "@jridgewell/trace-mapping";
 import { hasRealFile, type StackFrame } from "./stack.js";
 import type { ThrownInfo } from "./thrown.js";
+import { lazyFsPromises } from "./builtins.js";
 
 export interface SourceMapperOptions {
   /** Parsed maps kept in memory. */
@@ -48,7 +48,7 @@ const IDENTIFIER = /^[\p{L}_$][\p{L}\p{N}_$]*$/u;
 const NOT_FUNCTION_NAMES = new Set(["call", "apply", "bind"]);
 
 export function createSourceMapper(options: SourceMapperOptions = {}): SourceMapper {
-  const readFile = options.readFile ?? ((path: string) => fsReadFile(path, "utf8"));
+  const readFile = options.readFile ?? ((path: string) => lazyFsPromises().readFile(path, "utf8"));
   const readFileSync = options.readFileSync ?? ((path: string) => fsReadFileSync(path, "utf8"));
   const debug = options.debug ?? (() => {});
   const maps = new Lru<string, Loaded>(Math.max(1, options.maxMaps ?? DEFAULTS.maxMaps));

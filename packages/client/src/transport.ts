@@ -1,7 +1,8 @@
 // One HTTP(S) POST of a payload: JSON or multipart, a deadline on the whole request, TLS verified by default.
-import http from "node:http";
-import https from "node:https";
-import { open, type FileHandle } from "node:fs/promises";
+import type http from "node:http";
+import type https from "node:https";
+import type { FileHandle } from "node:fs/promises";
+import { lazyFsPromises, lazyHttp, lazyHttps } from "./builtins.js";
 import { basename } from "node:path";
 import { randomBytes } from "node:crypto";
 import { AGENT, VERSION } from "./version.js";
@@ -58,8 +59,8 @@ export function createAgent(
   options: { maxSockets: number; ignoreSslCertificate: boolean },
 ): http.Agent | https.Agent {
   const common = { keepAlive: true, maxSockets: options.maxSockets, maxFreeSockets: options.maxSockets, scheduling: "fifo" as const };
-  if (/^https:/i.test(url)) return new https.Agent({ ...common, rejectUnauthorized: !options.ignoreSslCertificate });
-  return new http.Agent(common);
+  if (/^https:/i.test(url)) return new (lazyHttps().Agent)({ ...common, rejectUnauthorized: !options.ignoreSslCertificate });
+  return new (lazyHttp().Agent)(common);
 }
 
 interface OpenAttachment {
@@ -80,7 +81,7 @@ async function openAttachments(refs: AttachmentRef[], skipped: SkippedAttachment
     }
     let handle: FileHandle | undefined;
     try {
-      handle = await open(ref.path, "r");
+      handle = await lazyFsPromises().open(ref.path, "r");
       const stat = await handle.stat();
       if (!stat.isFile()) throw new Error("not a regular file");
       opened.push({ name, handle, size: stat.size });
@@ -176,7 +177,7 @@ export function postReport(url: string, payload: Payload, options: PostOptions):
       const requestOptions: https.RequestOptions = { method: "POST", headers };
       if (options.agent) requestOptions.agent = options.agent;
       if (target.protocol === "https:") requestOptions.rejectUnauthorized = !options.ignoreSslCertificate;
-      const req = (target.protocol === "https:" ? https : http).request(target, requestOptions);
+      const req = (target.protocol === "https:" ? lazyHttps() : lazyHttp()).request(target, requestOptions);
       request = req;
       req.on("socket", (socket) => socket.unref());
       req.on("error", (error) => {

@@ -1,0 +1,19 @@
+// Node built-ins that take milliseconds to load, loaded on first use so that importing the client stays cheap.
+import { createRequire } from "node:module";
+
+type Http = typeof import("node:http");
+type Https = typeof import("node:https");
+type Workers = typeof import("node:worker_threads");
+type FsPromises = typeof import("node:fs/promises");
+
+// Built-ins resolve the same from anywhere; the executable's path is an absolute path on every platform.
+const load = createRequire(process.execPath);
+let http: Http | undefined;
+let https: Https | undefined;
+let workers: Workers | undefined;
+let fsPromises: FsPromises | undefined;
+
+export const lazyHttp = (): Http => (http ??= load("node:http") as Http);
+export const lazyHttps = (): Https => (https ??= load("node:https") as Https);
+export const lazyWorkers = (): Workers => (workers ??= load("node:worker_threads") as Workers);
+export const lazyFsPromises = (): FsPromises => (fsPromises ??= load("node:fs/promises") as FsPromises);
