@@ -58,6 +58,14 @@ export class BacktraceClient {
   private exitDeadline: number | undefined;
   private readonly stats = { captured: 0, trimmed: 0, discarded: {} as Record<string, number> };
   private readonly onBeforeExit = (): void => this.flushAtExit();
+  /** After process.exit() nothing asynchronous runs: what delivery holds goes to the spool now, for the next start. */
+  private readonly onExit = (): void => {
+    try {
+      this.delivery.spoolPendingSync();
+    } catch {
+      // The process is ending; there is nothing left to report this to.
+    }
+  };
   /** Set by the crash handling to undo what it installed. */
   private uninstallGlobal: (() => void) | undefined;
 
@@ -99,6 +107,7 @@ export class BacktraceClient {
     });
     debug?.(`initialized; reports go to ${redactUrl(this.options.submissionUrl)}`);
     process.on("beforeExit", this.onBeforeExit);
+    process.on("exit", this.onExit);
     // Reports left by an earlier run (a crash, an outage) go out now, off the caller's path.
     setImmediate(() => {
       if (!this.closed) this.delivery.replay().catch((error) => this.debug(`replay failed: ${String(error)}`));
@@ -180,6 +189,7 @@ export class BacktraceClient {
     this.uninstallGlobal?.();
     this.uninstallGlobal = undefined;
     process.off("beforeExit", this.onBeforeExit);
+    process.off("exit", this.onExit);
     await this.delivery.close();
   }
 
