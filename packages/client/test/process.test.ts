@@ -98,3 +98,58 @@ test("the module-level calls go through the default client", () =>
     const after = await bt.sendReport("after finalize");
     assert.equal(after.status, "dropped");
   }));
+
+test("a report in flight when the app calls process.exit() is spooled, and the next run delivers it with the same uuid", async () => {
+  const { mkdtempSync, readdirSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const spool = mkdtempSync(join(tmpdir(), "bt-exit-spool-"));
+  const hanging = await startReceiver({ script: () => ({ hang: true }) });
+  const port = hanging.port;
+  const init = `bt.initialize({ endpoint: "http://127.0.0.1:${port}", token: "t", disableGlobalHandler: true, spool: ${JSON.stringify(spool)},
+    beforeSend: (report) => { console.log(report.uuid); return report; } })`;
+  try {
+    // The app exits on the next tick once its report is in flight to a server that never answers.
+    const first = await run(["-e", `
+      const bt = require("backtrace-ts");
+      const client = ${init};
+      bt.sendException(new Error("in flight at exit"));
+      const wait = setInterval(() => {
+        if (client.counters().inFlight === 0) return;
+        clearInterval(wait);
+        process.nextTick(() => process.exit(3));
+      }, 1);
+    `]);
+    assert.equal(first.code, 3, first.stderr);
+    const uuid = first.stdout.trim();
+    assert.match(uuid, /^[0-9a-f-]{36}$/);
+    assert.equal(readdirSync(spool).filter((f) => f.endsWith(".json")).length, 1);
+    await hanging.close();
+
+    // The next run, same endpoint and spool, against a server that answers; it runs until the report arrives.
+    const receiver = await startReceiver({ port });
+    try {
+      const second = spawn(process.execPath, ["-e", `const bt = require("backtrace-ts"); ${init}; process.stdin.resume();`], {
+        cwd: repoRoot,
+        stdio: ["pipe", "ignore", "pipe"],
+      });
+      let stderr = "";
+      second.stderr.on("data", (chunk) => (stderr += chunk));
+      const exited = new Promise<number | null>((resolve) => second.on("close", (code) => resolve(code)));
+      try {
+        await receiver.waitFor(1);
+      } finally {
+        second.stdin.end();
+      }
+      assert.equal(await exited, 0, stderr);
+      assert.equal(receiver.requests.length, 1);
+      assert.equal((receiver.requests[0]!.report as { uuid: string }).uuid, uuid);
+      assert.deepEqual(receiver.requests[0]!.validation?.errors, []);
+    } finally {
+      await receiver.close();
+    }
+  } finally {
+    await hanging.close();
+    rmSync(spool, { recursive: true, force: true });
+  }
+});
