@@ -63,11 +63,9 @@ export interface Delivery {
   /** Spools what is still pending, aborts requests, clears timers and destroys the agent. */
   close(): Promise<void>;
   /**
-   * For the process 'exit' event, when nothing asynchronous runs any more: writes every report
-   * still in memory (queued, in backoff, in flight, or waiting for its spool write) to the spool
-   * synchronously, so the next start replays it with the same uuid. Returns how many records were
-   * written (counted as spooled); 0 without a spool. Nothing else changes: in a process that goes
-   * on, those reports are still sent, and a spooled copy is sent again by a later replay.
+   * For the process 'exit' event: writes every report still in memory (queued, in backoff, in flight,
+   * waiting for its spool write) to the spool synchronously, for the next start to replay with the same
+   * uuid. Returns how many were written (counted as spooled); 0 without a spool. Changes nothing else.
    */
   spoolPendingSync(): number;
 }
