@@ -9,6 +9,7 @@ import { createDelivery, type Delivery, type DeliveryCounters } from "./delivery
 import { BacktraceError, ErrorCodes } from "./errors.js";
 import { redactUrl, resolveOptions, type BacktraceOptions, type ResolvedOptions } from "./options.js";
 import { BacktraceReport, type ErrorType, type SendOutcome } from "./report.js";
+import { installExitHandling } from "./exit.js";
 import { createPipeline, type Pipeline } from "./pipeline.js";
 import { serializeBody, trimSerialized } from "./serialize.js";
 import { createSourceReader } from "./source-code.js";
@@ -48,24 +49,15 @@ let staticCache: Attributes | undefined;
 export class BacktraceClient {
   /** The checked options (the submission URL inside holds the token: never print it). */
   readonly options: ResolvedOptions;
-  private readonly delivery: Delivery;
+  /** Replaced by a fresh one when the exit wait gives up on the old one's reports (they go to the spool). */
+  private delivery: Delivery;
   private readonly spool: Spool | undefined;
   private readonly mapper;
   private readonly reader = createSourceReader();
   private readonly pipeline: Pipeline;
   private closed = false;
-  /** When the exit flush must end; set at the first 'beforeExit' with reports pending. */
-  private exitDeadline: number | undefined;
   private readonly stats = { captured: 0, trimmed: 0, discarded: {} as Record<string, number> };
-  private readonly onBeforeExit = (): void => this.flushAtExit();
-  /** After process.exit() nothing asynchronous runs: what delivery holds goes to the spool now, for the next start. */
-  private readonly onExit = (): void => {
-    try {
-      this.delivery.spoolPendingSync();
-    } catch {
-      // The process is ending; there is nothing left to report this to.
-    }
-  };
+  private readonly uninstallExit: () => void;
   /** Set by the crash handling to undo what it installed. */
   private uninstallGlobal: (() => void) | undefined;
 
@@ -83,16 +75,7 @@ export class BacktraceClient {
         ...(debug ? { debug } : {}),
       });
     }
-    this.delivery = createDelivery({
-      url: this.options.submissionUrl,
-      timeoutMs: this.options.timeout * 1000,
-      ignoreSslCertificate: this.options.ignoreSslCertificate,
-      spool: this.spool,
-      queueSize: this.options.queueSize,
-      concurrency: this.options.concurrency,
-      trim: (json: string) => trimSerialized(json, Math.max(16 * 1024, Math.floor(this.options.maxReportBytes / 8))),
-      ...(debug ? { debug } : {}),
-    });
+    this.delivery = this.createDelivery();
     this.pipeline = createPipeline({
       prepare: (report) => this.prepare(report),
       submit: (payload) => this.delivery.submit(payload).then((outcome) => {
@@ -106,8 +89,23 @@ export class BacktraceClient {
       maxBacklog: MAX_BACKLOG,
     });
     debug?.(`initialized; reports go to ${redactUrl(this.options.submissionUrl)}`);
-    process.on("beforeExit", this.onBeforeExit);
-    process.on("exit", this.onExit);
+    this.uninstallExit = installExitHandling(
+      {
+        pending: () => {
+          const { queued, inFlight } = this.delivery.counters();
+          return !this.closed && this.pipeline.waiting() + queued + inFlight > 0;
+        },
+        flush: (seconds) => this.flush(seconds),
+        spoolUnbuiltSync: () => this.spoolUnbuiltSync(),
+        spoolDeliverySync: () => void this.delivery.spoolPendingSync(),
+        abandonDelivery: () => {
+          const old = this.delivery;
+          this.delivery = this.createDelivery();
+          void old.close();
+        },
+      },
+      this.options.exitTimeout,
+    );
     // Reports left by an earlier run (a crash, an outage) go out now, off the caller's path.
     setImmediate(() => {
       if (!this.closed) this.delivery.replay().catch((error) => this.debug(`replay failed: ${String(error)}`));
@@ -188,8 +186,7 @@ export class BacktraceClient {
     this.closed = true;
     this.uninstallGlobal?.();
     this.uninstallGlobal = undefined;
-    process.off("beforeExit", this.onBeforeExit);
-    process.off("exit", this.onExit);
+    this.uninstallExit();
     await this.delivery.close();
   }
 
@@ -321,35 +318,21 @@ export class BacktraceClient {
     }
   }
 
-  private exitFlushing = false;
-
-  /**
-   * The event loop is empty but reports are pending: keep the process up while they leave, until one
-   * deadline `exitTimeout` after the first such moment; then whatever is left goes to the spool.
-   */
-  private flushAtExit(): void {
-    if (this.exitFlushing || this.closed) return;
-    const { queued, inFlight } = this.delivery.counters();
-    if (this.pipeline.waiting() === 0 && queued + inFlight === 0) return;
-    const now = performance.now();
-    this.exitDeadline ??= now + this.options.exitTimeout * 1000;
-    const remaining = this.exitDeadline - now;
-    if (remaining <= 0) {
-      this.spoolAllSync();
-      return;
-    }
-    this.exitFlushing = true;
-    void this.flush(remaining / 1000).finally(() => {
-      this.exitFlushing = false;
-      if (performance.now() >= (this.exitDeadline ?? 0)) this.spoolAllSync();
+  private createDelivery(): Delivery {
+    return createDelivery({
+      url: this.options.submissionUrl,
+      timeoutMs: this.options.timeout * 1000,
+      ignoreSslCertificate: this.options.ignoreSslCertificate,
+      spool: this.spool,
+      queueSize: this.options.queueSize,
+      concurrency: this.options.concurrency,
+      trim: (json: string) => trimSerialized(json, Math.max(16 * 1024, Math.floor(this.options.maxReportBytes / 8))),
+      ...(this.options.debugBacktrace ? { debug: (message: string) => this.debug(message) } : {}),
     });
   }
 
-  /**
-   * Nothing asynchronous will run any more (the exit deadline passed, or the process is exiting):
-   * build what is unbuilt and write everything pending to the spool, for the next start to send.
-   */
-  spoolAllSync(): void {
+  /** Builds every report not built yet and writes it to the spool; for the exit paths, where nothing async runs. */
+  private spoolUnbuiltSync(): void {
     for (const { report, settle } of this.pipeline.takeAll()) {
       try {
         const payload = this.buildPayloadSync(report);
@@ -359,9 +342,6 @@ export class BacktraceClient {
         settle(this.discard(report, "exit"));
       }
     }
-    this.closed = true;
-    process.off("beforeExit", this.onBeforeExit);
-    void this.delivery.close();
   }
 }
 

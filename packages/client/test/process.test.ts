@@ -153,3 +153,39 @@ test("a report in flight when the app calls process.exit() is spooled, and the n
     rmSync(spool, { recursive: true, force: true });
   }
 });
+
+test("reports made just before process.exit() are built and spooled at exit, and the next run sends them", async () => {
+  const { mkdtempSync, readdirSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const spool = mkdtempSync(join(tmpdir(), "bt-exit-now-"));
+  const receiver = await startReceiver();
+  const port = receiver.port;
+  await receiver.close();
+  const init = `bt.initialize({ endpoint: "http://127.0.0.1:${port}", token: "t", disableGlobalHandler: true, spool: ${JSON.stringify(spool)} })`;
+  try {
+    const first = await run(["-e", `
+      const bt = require("backtrace-ts");
+      ${init};
+      bt.sendException(new Error("made right before exit"));
+      bt.sendReport("and a message");
+      process.exit(4);
+    `]);
+    assert.equal(first.code, 4, first.stderr);
+    assert.equal(first.stderr, "");
+    assert.equal(readdirSync(spool).filter((f) => f.endsWith(".json")).length, 2);
+
+    const again = await startReceiver({ port });
+    try {
+      const second = run(["-e", `const bt = require("backtrace-ts"); ${init}; setTimeout(() => {}, 3000);`]);
+      await again.waitFor(2);
+      const messages = again.requests.map((r) => (r.report as { attributes: Record<string, unknown> }).attributes["error.message"]).sort();
+      assert.deepEqual(messages, ["and a message", "made right before exit"]);
+      assert.equal((await second).code, 0);
+    } finally {
+      await again.close();
+    }
+  } finally {
+    rmSync(spool, { recursive: true, force: true });
+  }
+});

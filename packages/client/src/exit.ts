@@ -1,0 +1,69 @@
+// What happens to reports still pending when the process is about to end, normally or by process.exit().
+
+export interface ExitHooks {
+  /** True while any report is not settled yet (unbuilt, queued or in flight). */
+  pending(): boolean;
+  /** Waits for pending reports, at most `seconds`; true when all settled. */
+  flush(seconds: number): Promise<boolean>;
+  /** Builds every report not built yet and writes it to the spool, synchronously. */
+  spoolUnbuiltSync(): void;
+  /** Writes what delivery holds to the spool, synchronously (after process.exit() nothing else runs). */
+  spoolDeliverySync(): void;
+  /** The wait is over: settle what delivery holds (to the spool) and go on with a fresh delivery. */
+  abandonDelivery(): void;
+}
+
+/**
+ * When the event loop empties with reports pending ('beforeExit'), the process is kept up while they
+ * leave, until one deadline `exitTimeoutSeconds` after the first such moment; then what is left goes
+ * to the spool and the process ends as it would have. Submissions never keep the process up by
+ * themselves, so an application that is done ends at most `exitTimeoutSeconds` later.
+ * Returns the function that removes the listeners.
+ */
+export function installExitHandling(
+  hooks: ExitHooks,
+  exitTimeoutSeconds: number,
+  now: () => number = () => performance.now(),
+): () => void {
+  let deadline: number | undefined;
+  let flushing = false;
+
+  const giveUp = (): void => {
+    deadline = undefined;
+    hooks.spoolUnbuiltSync();
+    hooks.abandonDelivery();
+  };
+
+  const onBeforeExit = (): void => {
+    if (flushing) return;
+    if (!hooks.pending()) {
+      deadline = undefined;
+      return;
+    }
+    deadline ??= now() + exitTimeoutSeconds * 1000;
+    const remaining = deadline - now();
+    if (remaining <= 0) return giveUp();
+    flushing = true;
+    void hooks.flush(remaining / 1000).then((done) => {
+      flushing = false;
+      if (done) deadline = undefined;
+      else if (deadline !== undefined && now() >= deadline) giveUp();
+    });
+  };
+
+  const onExit = (): void => {
+    try {
+      hooks.spoolUnbuiltSync();
+      hooks.spoolDeliverySync();
+    } catch {
+      // The process is ending; there is nothing left to report this to.
+    }
+  };
+
+  process.on("beforeExit", onBeforeExit);
+  process.on("exit", onExit);
+  return () => {
+    process.off("beforeExit", onBeforeExit);
+    process.off("exit", onExit);
+  };
+}
