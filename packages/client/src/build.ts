@@ -1,6 +1,7 @@
 // buildBody: turns a report, its parsed error and its collected context into the wire body. Pure.
 import type { AttributeValue, ReportBody, SourceCodeEntry, WireFrame } from "./body.js";
 import type { BacktraceReport } from "./report.js";
+import { REDACTED, SECRET_KEY, redact, redactString, type RedactionCount } from "./redact.js";
 import { toAttributeValue, toSafeJson } from "./serialize.js";
 import type { StackFrame } from "./stack.js";
 import { exceptionAnnotation, type ThrownInfo } from "./thrown.js";
@@ -42,10 +43,18 @@ function moveToAnnotations(annotations: Record<string, unknown>, key: string, va
   annotations[Object.hasOwn(annotations, key) ? `attribute ${key}` : key] = value;
 }
 
+function redactedKey(count: RedactionCount): string {
+  count.values++;
+  return REDACTED;
+}
+
 export function buildBody(input: BuildInput): ReportBody {
   const { report, thrown } = input;
+  const redacted: RedactionCount = { values: 0 };
   const annotations: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(input.annotations)) annotations[key] = toSafeJson(value);
+  for (const [key, value] of Object.entries(input.annotations)) {
+    annotations[key] = SECRET_KEY.test(key) ? redactedKey(redacted) : redact(toSafeJson(value), redacted);
+  }
 
   const message = thrown ? thrown.message : (report.message ?? "");
   const merged: Record<string, unknown> = {
@@ -56,21 +65,24 @@ export function buildBody(input: BuildInput): ReportBody {
   const attributes: Record<string, AttributeValue> = {};
   for (const [key, value] of Object.entries(merged)) {
     const converted = toAttributeValue(value);
-    if (converted.value !== undefined) attributes[key] = converted.value;
-    else if (converted.annotation !== undefined) moveToAnnotations(annotations, key, converted.annotation);
+    if (converted.value !== undefined && SECRET_KEY.test(key)) attributes[key] = redactedKey(redacted);
+    else if (typeof converted.value === "string") attributes[key] = redactString(converted.value, redacted);
+    else if (converted.value !== undefined) attributes[key] = converted.value;
+    else if (converted.annotation !== undefined) moveToAnnotations(annotations, key, redact(converted.annotation, redacted));
   }
 
   // Extra fields of an error (code, errno, any own field) are user data: made JSON-safe like any annotation.
-  if (thrown) annotations["Exception"] = toSafeJson(exceptionAnnotation(thrown));
+  if (thrown) annotations["Exception"] = redact(toSafeJson(exceptionAnnotation(thrown)), redacted);
   if (report.logLines.length > 0) {
     annotations["Log"] = report.logLines.map((line) => ({
       ts: line.ts,
-      msg: typeof line.msg === "string" ? line.msg : toSafeJson(line.msg),
+      msg: redact(typeof line.msg === "string" ? line.msg : toSafeJson(line.msg), redacted),
     }));
   }
-  if (report.droppedLogLines > 0) {
+  if (report.droppedLogLines > 0 || redacted.values > 0) {
     const own = (annotations[LIBRARY_ANNOTATION] ??= {}) as Record<string, unknown>;
-    own["droppedLogLines"] = report.droppedLogLines;
+    if (report.droppedLogLines > 0) own["droppedLogLines"] = report.droppedLogLines;
+    if (redacted.values > 0) own["redactedValues"] = redacted.values;
   }
 
   const stack = input.frames.map((frame, index) => toWireFrame(frame, input.frameIds[index]));
