@@ -10,9 +10,17 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 const repo = fileURLToPath(new URL("../../", import.meta.url));
 
 const PACKAGES = {
-  "backtrace-ts": { from: "packages/client", copy: ["package.json", "dist"], entry: "dist/esm/index.js" },
-  "backtrace-ts-receiver": { from: "packages/receiver", copy: ["package.json", "dist", "schema"], entry: "dist/index.js" },
+  "backtrace-ts": { from: "packages/client", copy: ["package.json", "dist"] },
+  "backtrace-ts-receiver": { from: "packages/receiver", copy: ["package.json", "dist", "schema"] },
 };
+
+/** The file `import "<name>"` loads, from the package.json in `dir` (exports, then module, then main). */
+function entryOf(dir) {
+  const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
+  let target = pkg.exports?.["."] ?? pkg.exports;
+  while (target && typeof target === "object") target = target.import ?? target.node ?? target.default;
+  return typeof target === "string" ? target : pkg.module ?? pkg.main ?? "index.js";
+}
 
 /** Folder holding the package's files (package.json, dist/...): the snapshot or the live package. */
 export function packageDir(name) {
@@ -23,8 +31,9 @@ export function packageDir(name) {
 }
 
 /** file: URL of a file inside the package, e.g. packageUrl("backtrace-ts", "dist/esm/stack.js"). */
-export function packageUrl(name, file = PACKAGES[name].entry) {
-  return pathToFileURL(join(packageDir(name), file)).href;
+export function packageUrl(name, file) {
+  const dir = packageDir(name);
+  return pathToFileURL(join(dir, file ?? entryOf(dir))).href;
 }
 
 /** Imports the package's main entry. */
@@ -52,7 +61,7 @@ export async function snapshotBuilds(dir) {
         rmSync(dest, { recursive: true, force: true });
         mkdirSync(dest, { recursive: true });
         for (const item of spec.copy) cpSync(join(src, item), join(dest, item), { recursive: true });
-        ok = existsSync(join(dest, spec.entry));
+        ok = existsSync(join(dest, entryOf(dest)));
       } catch {
         ok = false;
       }
