@@ -171,7 +171,7 @@ if (rs?.results) {
     "## Bytes per report",
     "What arrives at the receiver for the same error (the fixture's 10-frame error), as sent and after any",
     "content encoding is undone. Each client with its default source context: backtrace-ts sends",
-    "`contextLineCount` (default 200) lines around each frame, merged per file; @sentry/node 5 lines before",
+    `\`contextLineCount\` (default ${r.defaults?.contextLineCount ?? "?"}) lines around each frame, merged per file; @sentry/node 5 lines before`,
     "and after each frame; @backtrace/node none.",
     table(["fixture", "client", "bytes sent", "bytes decoded"], rows),
   );

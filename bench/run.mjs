@@ -9,7 +9,7 @@ import os from "node:os";
 import { fileURLToPath } from "node:url";
 import { CLIENTS } from "./clients/index.mjs";
 import { cleanEnv, parseArgs } from "./lib/child.mjs";
-import { snapshotBuilds } from "./lib/builds.mjs";
+import { importPackage, snapshotBuilds } from "./lib/builds.mjs";
 import { buildFixtures } from "./lib/fixtures.mjs";
 import { writeJson } from "./lib/output.mjs";
 import { checkTargets, metText } from "./lib/targets.mjs";
@@ -138,6 +138,12 @@ async function main() {
     } catch {
       results.versions[name] = null;
     }
+  }
+  try {
+    // backtrace-ts's defaults as built (the docs page names contextLineCount and concurrency).
+    results.defaults = { ...(await importPackage("backtrace-ts")).defaults };
+  } catch {
+    results.defaults = null;
   }
   const tmpDir = `${resultsDir}tmp/`;
   for (const [name, script, limitMs] of BENCHMARKS) {
