@@ -97,7 +97,10 @@ export class BacktraceClient {
         },
         flush: (seconds) => this.flush(seconds),
         spoolUnbuiltSync: () => this.spoolUnbuiltSync(),
-        spoolDeliverySync: () => void this.delivery.spoolPendingSync(),
+        spoolDeliverySync: () => {
+          this.delivery.spoolPendingSync();
+          this.debug(`counters at exit: ${JSON.stringify(this.counters())}`);
+        },
         abandonDelivery: () => {
           const old = this.delivery;
           this.delivery = this.createDelivery();
@@ -188,6 +191,7 @@ export class BacktraceClient {
     this.uninstallGlobal = undefined;
     this.uninstallExit();
     await this.delivery.close();
+    this.debug(`finalized; counters: ${JSON.stringify(this.counters())}`);
   }
 
   /** What happened to reports so far: sent, retried, spooled, trimmed and dropped, by reason. */

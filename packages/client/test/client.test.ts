@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BacktraceClient, BacktraceReport, type BacktraceOptions } from "../src/index.js";
 import { startReceiver, type Receiver } from "./helpers/http-receiver.js";
+import { selfSignedCert } from "./helpers/tls.js";
 
 const thisFile = fileURLToPath(import.meta.url);
 
@@ -238,4 +239,41 @@ test("capture never throws into the application, whatever it is given", () =>
     for (const outcome of outcomes) assert.ok(["sent", "dropped"].includes(outcome.status));
     for (const request of receiver.requests) assert.deepEqual(request.validation?.errors, []);
     await client.finalize();
+  }));
+
+test("TLS: a self-signed server is refused by default and accepted with ignoreSslCertificate", async () => {
+  const receiver = await startReceiver({ tls: selfSignedCert() });
+  try {
+    const endpoint = `https://127.0.0.1:${receiver.port}`;
+    const strict = new BacktraceClient({ endpoint, token: "t", disableGlobalHandler: true, spool: false, timeout: 2 });
+    const refused = await strict.sendException(new Error("over tls"));
+    assert.equal(refused.status, "failed");
+    assert.match(refused.status === "failed" ? `${refused.reason} ${refused.detail ?? ""}` : "", /certificate|self.signed/i);
+    assert.equal(receiver.requests.length, 0);
+    await strict.finalize();
+    const relaxed = new BacktraceClient({ endpoint, token: "t", disableGlobalHandler: true, spool: false, ignoreSslCertificate: true });
+    assert.equal((await relaxed.sendException(new Error("over tls"))).status, "sent");
+    assert.equal(receiver.requests.length, 1);
+    await relaxed.finalize();
+  } finally {
+    await receiver.close();
+  }
+});
+
+test("debugBacktrace raises errors from collecting a report; without it they are counted and the report dropped", () =>
+  withReceiver(async (receiver) => {
+    const failing = { beforeSend: () => { throw new Error("scrubber broke"); } };
+    const quiet = clientFor(receiver, failing);
+    const outcome = await quiet.sendException(new Error("x"));
+    assert.equal(outcome.status, "dropped");
+    assert.equal(quiet.counters().discarded["build failed"], 1);
+    await quiet.finalize();
+    const loud = clientFor(receiver, { ...failing, debugBacktrace: true });
+    await assert.rejects(loud.sendException(new Error("x")), (error: unknown) => {
+      assert.equal((error as { code?: string }).code, "BT_COLLECTION_FAILED");
+      assert.match(String((error as Error).cause), /scrubber broke/);
+      return true;
+    });
+    assert.equal(receiver.requests.length, 0);
+    await loud.finalize();
   }));

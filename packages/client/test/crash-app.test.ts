@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startReceiver, type ReceivedRequest } from "./helpers/http-receiver.js";
 import { normalizeStderr, runNode, startNode, tempDir, waitUntil } from "./fixtures/crash/child.js";
+import { selfSignedCert } from "./helpers/tls.js";
 
 function attributesOf(request: ReceivedRequest | undefined): Record<string, unknown> {
   return (request?.report as { attributes?: Record<string, unknown> } | undefined)?.attributes ?? {};
@@ -164,26 +165,9 @@ test("the crash report carries the client's attachments as multipart", async () 
   }
 });
 
-function selfSignedCert(): { key: string; cert: string } | undefined {
-  const dir = mkdtempSync(join(tmpdir(), "bt-crash-tls-"));
-  try {
-    execFileSync(
-      "openssl",
-      ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"),
-        "-days", "1", "-subj", "/CN=127.0.0.1"],
-      { stdio: "ignore" },
-    );
-    return { key: readFileSync(join(dir, "key.pem"), "utf8"), cert: readFileSync(join(dir, "cert.pem"), "utf8") };
-  } catch {
-    return undefined;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 test("the blocking send verifies TLS certificates unless ignoreSslCertificate", async (t) => {
   const tls = selfSignedCert();
-  if (!tls) return t.skip("openssl is not available to make a certificate");
   const receiver = await startReceiver({ tls });
   const refusedSpool = tempDir("spool");
   const acceptedSpool = tempDir("spool");

@@ -66,6 +66,7 @@ test("debugBacktrace prints the URL with the token hidden, the size and the answ
     assert.match(result.stderr, /backtrace-ts: .*token=\*\*\*/);
     assert.match(result.stderr, /backtrace-ts: .*\d+ bytes/);
     assert.match(result.stderr, /backtrace-ts: report [0-9a-f-]+: sent; the server answered ok with rxid [0-9a-f-]+/);
+    assert.match(result.stderr, /backtrace-ts: counters at exit: \{"sent":1,/);
     assert.doesNotMatch(result.stderr, /supersecret/);
   }));
 

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { createAgent, postReport, type Payload } from "../src/transport.js";
 import { reportJson, startReceiver } from "./helpers/http-receiver.js";
+import { selfSignedCert } from "./helpers/tls.js";
 
 const options = { timeoutMs: 5000, ignoreSslCertificate: false };
 
@@ -168,26 +169,9 @@ test("a keep-alive agent reuses one connection for sequential reports", async (t
   assert.equal(receiver.connections(), 1);
 });
 
-function selfSignedCert(): { key: string; cert: string } | undefined {
-  const dir = mkdtempSync(join(tmpdir(), "bt-tls-"));
-  try {
-    execFileSync(
-      "openssl",
-      ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"),
-        "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-      { stdio: "ignore" },
-    );
-    return { key: readFileSync(join(dir, "key.pem"), "utf8"), cert: readFileSync(join(dir, "cert.pem"), "utf8") };
-  } catch {
-    return undefined;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 test("TLS: a self-signed certificate is refused by default and accepted with ignoreSslCertificate", async (t) => {
   const tls = selfSignedCert();
-  if (!tls) return t.skip("openssl is not available to make a certificate");
   const receiver = await startReceiver({ tls });
   t.after(() => receiver.close());
   const refused = await postReport(receiver.url, payload(), options);
