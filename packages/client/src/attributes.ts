@@ -150,6 +150,24 @@ export function dynamicAttributes(read: ReadText = readText, platform: string = 
   return out;
 }
 
+/**
+ * dynamicAttributes, read at most once per `ttlMs`: memory figures a second old describe a burst of
+ * reports as well as fresh ones, and reading /proc for each of thousands of reports costs real time.
+ * `process.age` is always current.
+ */
+export function cachedDynamicAttributes(ttlMs = 1000, read: ReadText = readText, now: () => number = Date.now): () => Attributes {
+  let cached: Attributes | undefined;
+  let readAt = 0;
+  return () => {
+    const at = now();
+    if (cached === undefined || at - readAt >= ttlMs) {
+      cached = dynamicAttributes(read);
+      readAt = at;
+    }
+    return { ...cached, "process.age": Math.floor(process.uptime()) };
+  };
+}
+
 function safe<T>(get: () => T, fallback: T): T {
   try {
     return get();

@@ -1,6 +1,6 @@
 // BacktraceClient: takes reports from the application and moves them through build, serialize and delivery.
 import { dirname } from "node:path";
-import { dynamicAttributes, staticAttributes } from "./attributes.js";
+import { cachedDynamicAttributes, staticAttributes } from "./attributes.js";
 import { lazyWorkers } from "./builtins.js";
 import type { Attributes, SourceCodeEntry } from "./body.js";
 import { buildBody } from "./build.js";
@@ -54,6 +54,7 @@ export class BacktraceClient {
   private readonly spool: Spool | undefined;
   private readonly mapper;
   private readonly reader = createSourceReader();
+  private readonly dynamicAttributes = cachedDynamicAttributes();
   private readonly pipeline: Pipeline;
   private closed = false;
   private readonly stats = { captured: 0, trimmed: 0, discarded: {} as Record<string, number> };
@@ -271,7 +272,7 @@ export class BacktraceClient {
       frames,
       frameIds,
       sourceCode,
-      attributes: { ...staticCache, ...dynamicAttributes(), ...this.options.attributes, ...report.getAttributes() },
+      attributes: { ...staticCache, ...this.dynamicAttributes(), ...this.options.attributes, ...report.getAttributes() },
       annotations: report.getAnnotations(),
       thread: currentThread(),
     });

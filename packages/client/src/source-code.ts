@@ -169,6 +169,25 @@ function planRanges(frames: readonly StackFrame[], opts: CollectOptions): Plan {
   return plan;
 }
 
+/** Recent excerpts of each cached file: reports from the same place reuse one string instead of making another. */
+const excerpts = new WeakMap<readonly string[], Map<string, string>>();
+const EXCERPTS_PER_FILE = 16;
+
+function excerpt(lines: readonly string[], first: number, last: number, maxLineLength: number): string {
+  const key = `${first}:${last}:${maxLineLength}`;
+  let known = excerpts.get(lines);
+  const hit = known?.get(key);
+  if (hit !== undefined) return hit;
+  const text = lines
+    .slice(first - 1, last)
+    .map((line) => (line.length > maxLineLength ? line.slice(0, maxLineLength) + "…" : line))
+    .join("\n");
+  if (!known) excerpts.set(lines, (known = new Map()));
+  if (known.size >= EXCERPTS_PER_FILE) known.delete(known.keys().next().value as string);
+  known.set(key, text);
+  return text;
+}
+
 function build(plan: Plan, texts: ReadonlyMap<string, Lines>, opts: CollectOptions, maxLineLength: number): CollectedSource {
   const sourceCode: Record<string, SourceCodeEntry> = {};
   for (const [path, range] of plan.ranges) {
@@ -179,8 +198,7 @@ function build(plan: Plan, texts: ReadonlyMap<string, Lines>, opts: CollectOptio
     const first = Math.max(1, range.first);
     const last = Math.min(count, range.last);
     if (first > last) continue;
-    const slice = lines.slice(first - 1, last).map((line) => (line.length > maxLineLength ? line.slice(0, maxLineLength) + "…" : line));
-    sourceCode[path] = { text: slice.join("\n"), startLine: first, startColumn: 1, path, tabWidth: opts.tabWidth };
+    sourceCode[path] = { text: excerpt(lines, first, last, maxLineLength), startLine: first, startColumn: 1, path, tabWidth: opts.tabWidth };
   }
   return { frameIds: plan.frameIds, sourceCode };
 }

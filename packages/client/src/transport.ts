@@ -156,13 +156,14 @@ export function postReport(url: string, payload: Payload, options: PostOptions):
     const start = async (): Promise<void> => {
       files = await openAttachments(payload.attachments, skipped);
       if (settled) return;
-      const json = Buffer.from(payload.json, "utf8");
       const headers: Record<string, string> = { Accept: "application/json", "User-Agent": `${AGENT}/${VERSION}` };
-      let pieces: Array<Buffer | OpenAttachment>;
+      // A plain JSON body is written as the string it is; only multipart needs it as bytes.
+      let pieces: Array<Buffer | OpenAttachment | string>;
       if (files.length === 0) {
         headers["Content-Type"] = "application/json";
-        pieces = [json];
+        pieces = [payload.json];
       } else {
+        const json = Buffer.from(payload.json, "utf8");
         const boundary = `----backtrace-ts-${randomBytes(12).toString("hex")}`;
         headers["Content-Type"] = `multipart/form-data; boundary=${boundary}`;
         pieces = [partHeader(boundary, "upload_file", "upload_file.json", "application/json"), json];
@@ -171,7 +172,10 @@ export function postReport(url: string, payload: Payload, options: PostOptions):
         }
         pieces.push(Buffer.from(`\r\n--${boundary}--\r\n`));
       }
-      const length = pieces.reduce((sum, piece) => sum + (Buffer.isBuffer(piece) ? piece.length : piece.size), 0);
+      const length = pieces.reduce(
+        (sum, piece) => sum + (typeof piece === "string" ? Buffer.byteLength(piece) : Buffer.isBuffer(piece) ? piece.length : piece.size),
+        0,
+      );
       headers["Content-Length"] = String(length);
 
       const requestOptions: https.RequestOptions = { method: "POST", headers };
@@ -225,8 +229,8 @@ function responseResult(res: http.IncomingMessage, body: string): TransportResul
 }
 
 /** Writes each piece in order with backpressure; a file is sent at exactly the size announced. */
-async function writeBody(req: http.ClientRequest, pieces: Array<Buffer | OpenAttachment>, stopped: () => boolean): Promise<void> {
-  const write = (chunk: Buffer): Promise<void> | undefined => {
+async function writeBody(req: http.ClientRequest, pieces: Array<Buffer | OpenAttachment | string>, stopped: () => boolean): Promise<void> {
+  const write = (chunk: Buffer | string): Promise<void> | undefined => {
     if (req.write(chunk)) return undefined;
     return new Promise<void>((resolve) => {
       const go = (): void => {
@@ -240,7 +244,7 @@ async function writeBody(req: http.ClientRequest, pieces: Array<Buffer | OpenAtt
   };
   for (const piece of pieces) {
     if (stopped()) return;
-    if (Buffer.isBuffer(piece)) {
+    if (typeof piece === "string" || Buffer.isBuffer(piece)) {
       await write(piece);
       continue;
     }

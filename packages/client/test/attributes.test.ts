@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { applicationInfo, machineGuid, parseProcFile, staticAttributes, dynamicAttributes, type ReadText } from "../src/attributes.js";
+import { applicationInfo, cachedDynamicAttributes, machineGuid, parseProcFile, staticAttributes, dynamicAttributes, type ReadText } from "../src/attributes.js";
 import { VERSION } from "../src/version.js";
 
 const uuidV4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -70,4 +70,18 @@ test("no environment variable is sent as an attribute", () => {
   process.env["BT_SECRET_CANARY"] = "canary-value-123";
   const all = JSON.stringify({ ...staticAttributes(), ...dynamicAttributes() });
   assert.doesNotMatch(all, /canary-value-123/);
+});
+
+test("dynamic attributes are read at most once per interval, with process age always current", () => {
+  let reads = 0;
+  let clock = 0;
+  const read: ReadText = (path) => (path === "/proc/meminfo" ? (reads++, "MemFree: 1 kB\n") : undefined);
+  const get = cachedDynamicAttributes(1000, read, () => clock);
+  get();
+  get();
+  assert.equal(reads, process.platform === "linux" ? 1 : 0);
+  clock = 1000;
+  const later = get();
+  assert.equal(reads, process.platform === "linux" ? 2 : 0);
+  assert.equal(typeof later["process.age"], "number");
 });
