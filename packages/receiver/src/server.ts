@@ -7,6 +7,7 @@ import { html, layout } from "./html.js";
 import { resolveOptions, type ReceiverOptions, type ResolvedOptions } from "./options.js";
 import { groupPage, groupsPage, type PageContext } from "./pages.js";
 import { reportPage } from "./report-page.js";
+import { createGroupCommit, type GroupCommit } from "./group-commit.js";
 import { openStore, type Store } from "./store.js";
 import { submit, type SubmitTarget } from "./submit.js";
 
@@ -57,7 +58,9 @@ interface Handler {
   run(): Promise<void> | void;
 }
 
-function route(req: IncomingMessage, res: ServerResponse, context: PageContext & { options: ResolvedOptions }): Handler | undefined {
+type Context = PageContext & { options: ResolvedOptions; commit: GroupCommit };
+
+function route(req: IncomingMessage, res: ServerResponse, context: Context): Handler | undefined {
   // Backtrace's own docs write the listener URL with a double slash (":6098//post"); collapse it.
   const url = new URL((req.url ?? "/").replace(/^\/+/, "/"), "http://receiver.invalid");
   let segments: string[];
@@ -67,7 +70,7 @@ function route(req: IncomingMessage, res: ServerResponse, context: PageContext &
     return undefined;
   }
   const query = url.searchParams;
-  const { store, options } = context;
+  const { store, options, commit } = context;
   const method = req.method ?? "GET";
   const target = submissionTarget(segments, query);
   if (target) {
@@ -75,7 +78,7 @@ function route(req: IncomingMessage, res: ServerResponse, context: PageContext &
     return {
       json: true,
       run: async () => {
-        const answer = await submit(req, target, { store, options, now: Date.now });
+        const answer = await submit(req, target, { store, commit, options, now: Date.now });
         sendJson(res, answer.status, answer.body);
       },
     };
@@ -118,7 +121,7 @@ function fail(res: ServerResponse, json: boolean, error: HttpError, anyToken: bo
   res.end(layout({ title: `Error ${error.status}`, anyToken, content: html`<h1>${error.status}</h1><p>${error.message}</p><p><a href="/">← all groups</a></p>` }));
 }
 
-function handler(context: PageContext & { options: ResolvedOptions }) {
+function handler(context: Context) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     let json = true;
     try {
@@ -148,7 +151,8 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Runn
   } catch (error) {
     throw new ReceiverError("BAD_OPTION", `cannot open database ${resolved.db}: ${(error as Error).message}`);
   }
-  const context = { store, options: resolved, anyToken: resolved.token === undefined };
+  const commit = createGroupCommit(store);
+  const context = { store, commit, options: resolved, anyToken: resolved.token === undefined };
   const handle = handler(context);
   const server = createServer((req, res) => void handle(req, res));
   // A client sending "Expect: 100-continue" with an oversized body gets its 413 before it uploads anything.
@@ -180,6 +184,7 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Runn
     close() {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => {
+          commit.flush();
           store.close();
           resolve();
         });

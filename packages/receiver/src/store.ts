@@ -75,6 +75,8 @@ export interface ReportFilter {
 
 export interface Store {
   insertReport(report: NewReport): InsertResult;
+  /** Inserts several reports in one transaction (one commit); results in the same order. A uuid repeated in the list is stored once. */
+  insertReports(reports: NewReport[]): InsertResult[];
   /** Attaches to the report whose rxid or uuid is `object`; undefined when there is none. */
   addAttachment(object: string, attachment: NewAttachment, receivedAt: number): { reportRxid: string; attachmentId: number } | undefined;
   listGroups(limit: number, offset: number): { groups: GroupRow[]; total: number };
@@ -210,7 +212,7 @@ export function openStore(path: string, newId: () => string = randomUUID): Store
      FROM attachments a JOIN reports r ON r.id = a.report_id WHERE a.id = ?`,
   );
 
-  const insertReport = db.transaction((report: NewReport): InsertResult => {
+  const insertOne = (report: NewReport): InsertResult => {
     const { summary } = report;
     const rxid = newId();
     const inserted = insertReportRow.get({
@@ -235,11 +237,14 @@ export function openStore(path: string, newId: () => string = randomUUID): Store
       insertAttachment.run(inserted.id, attachment.name, attachment.contentType, attachment.data.length, report.receivedAt, attachment.data);
     }
     return { rxid, duplicate: false };
-  });
+  };
+  const insertReport = db.transaction(insertOne);
+  const insertReports = db.transaction((reports: NewReport[]): InsertResult[] => reports.map(insertOne));
 
   return {
     // IMMEDIATE takes the write lock up front, so two processes sharing the file cannot deadlock on upgrade.
     insertReport: (report) => insertReport.immediate(report),
+    insertReports: (reports) => insertReports.immediate(reports),
     addAttachment(object, attachment, receivedAt) {
       const report = reportIdByObject.get(object, object.toLowerCase());
       if (!report) return undefined;

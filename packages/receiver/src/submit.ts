@@ -3,6 +3,7 @@ import { timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { readBody } from "./body.js";
 import { HttpError } from "./errors.js";
+import type { GroupCommit } from "./group-commit.js";
 import { parseMultipart } from "./multipart.js";
 import type { ResolvedOptions } from "./options.js";
 import type { NewAttachment, Store } from "./store.js";
@@ -23,6 +24,8 @@ export interface Answer {
 
 export interface SubmitContext {
   store: Store;
+  /** Where reports are inserted; answers come after their transaction commits. */
+  commit: GroupCommit;
   options: ResolvedOptions;
   now: () => number;
 }
@@ -41,11 +44,13 @@ function isMultipart(req: IncomingMessage): boolean {
   return /^multipart\/form-data\b/i.test(req.headers["content-type"] ?? "");
 }
 
-function parseJson(bytes: Buffer): unknown {
-  const text = bytes.toString("utf8").replace(/^\uFEFF/, "");
+/** The body as text without a byte-order mark, and its parsed value. */
+function parseJson(bytes: Buffer): { text: string; value: unknown } {
+  let text = bytes.toString("utf8");
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.trim() === "") throw new HttpError(400, "report body is empty");
   try {
-    return JSON.parse(text);
+    return { text, value: JSON.parse(text) };
   } catch (error) {
     throw new HttpError(400, `report body is not valid JSON: ${(error as Error).message}`);
   }
@@ -78,6 +83,8 @@ async function submitAttachment(req: IncomingMessage, object: string, target: Su
   const name = target.query.get("attachment_name");
   if (!name) throw new HttpError(400, "attachment_name is required with object");
   const data = await readBody(req, context.options.maxBody);
+  // A report queued for commit in this same turn must be findable by its uuid.
+  context.commit.flush();
   const declared = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
   // curl -d labels any body as a form; that label says nothing about the attachment.
   const contentType = declared === "" || declared === "application/x-www-form-urlencoded" ? "application/octet-stream" : declared;
@@ -98,7 +105,7 @@ async function submitAttachment(req: IncomingMessage, object: string, target: Su
 
 /** Accepts one POST aimed at a submission URL and says what to answer. Throws `HttpError` for anything but 200. */
 export async function submit(req: IncomingMessage, target: SubmitTarget, context: SubmitContext): Promise<Answer> {
-  const { options, store } = context;
+  const { options, commit } = context;
   if (options.token !== undefined && !sameToken(options.token, target.token)) {
     throw new HttpError(403, target.token === undefined ? "a token is required" : "invalid token");
   }
@@ -121,14 +128,14 @@ export async function submit(req: IncomingMessage, target: SubmitTarget, context
   }
 
   const parsed = parseJson(raw);
-  const { body, changed } = withExtraAttributes(parsed, { ...queryAttributes(target.query), ...fields });
+  const { body, changed } = withExtraAttributes(parsed.value, { ...queryAttributes(target.query), ...fields });
   const result = validateReport(body, { tolerateNullAttributes: true });
   if (!result.valid || !isRecord(body)) {
     throw new HttpError(400, "report body does not match the Backtrace report schema", result.errors);
   }
   const summary = summarize(body);
-  const text = changed ? JSON.stringify(body) : raw.toString("utf8").replace(/^\uFEFF/, "");
-  const stored = store.insertReport({ summary, body: text, flags: result.flags, attachments, receivedAt: context.now() });
+  const text = changed ? JSON.stringify(body) : parsed.text;
+  const stored = await commit.insert({ summary, body: text, flags: result.flags, attachments, receivedAt: context.now() });
   options.log(
     stored.duplicate
       ? `duplicate uuid ${summary.uuid}: already stored as ${stored.rxid}`

@@ -1,7 +1,7 @@
 // Test helpers: a real receiver in a fresh temp dir, real HTTP requests, and report bodies shaped like the official clients'.
 import { randomUUID } from "node:crypto";
 import { mkdtempSync } from "node:fs";
-import { request } from "node:http";
+import { request, type Agent } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startReceiver, type ReceiverOptions, type RunningReceiver } from "../src/index.js";
@@ -35,6 +35,8 @@ export interface PostOptions {
   /** Send without Content-Length, in pieces of this many bytes (Transfer-Encoding: chunked). */
   chunked?: number;
   method?: string;
+  /** A keep-alive agent to reuse connections; by default each request has its own connection. */
+  agent?: Agent;
 }
 
 /** One HTTP request on a fresh connection; resolves with status, headers and the parsed JSON body when there is one. */
@@ -43,7 +45,7 @@ export function send(url: string, body?: Buffer | string, options: PostOptions =
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { ...options.headers };
     if (data && !options.chunked) headers["content-length"] = String(data.length);
-    const req = request(url, { method: options.method ?? (data ? "POST" : "GET"), headers, agent: false }, (res) => {
+    const req = request(url, { method: options.method ?? (data ? "POST" : "GET"), headers, agent: options.agent ?? false }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => {

@@ -37,3 +37,23 @@ test("keeps reports, groups and attachments across a restart on the same databas
     await second.receiver.close();
   }
 });
+
+test("keeps every report answered 200 in a burst of concurrent submissions across a restart", async () => {
+  const dir = tempDir();
+  const first = await startTemp({}, dir);
+  const bodies = Array.from({ length: 100 }, () => pythonBody());
+  const replies = await Promise.all(bodies.map((body) => send(submitUrl(first.url), JSON.stringify(body))));
+  assert.deepEqual(new Set(replies.map((r) => r.status)), new Set([200]));
+  await first.receiver.close();
+
+  const second = await startTemp({}, dir);
+  try {
+    for (const [i, body] of bodies.entries()) {
+      const { report } = await getJson(`${second.url}/api/reports/${body.uuid}`);
+      assert.equal(report.rxid, replies[i]!.json._rxid);
+    }
+    assert.equal((await getJson(`${second.url}/api/groups`)).groups[0].count, 100);
+  } finally {
+    await second.receiver.close();
+  }
+});

@@ -1,3 +1,4 @@
+import { Agent } from "node:http";
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { getJson, multipart, nodeBody, pythonBody, send, startTemp, submitUrl, type TempReceiver } from "./helpers.js";
@@ -215,5 +216,34 @@ describe("submissions", () => {
     assert.deepEqual(new Set(list.reports.map((r: any) => r.uuid)), new Set(bodies.map((b) => b.uuid)));
     const withAttachment = await stored(bodies[1]!.uuid);
     assert.equal(withAttachment.attachments[0].name, "1.txt");
+  });
+
+  test("stores each of 200 concurrent submissions once, and each answer's rxid is its own report's", async () => {
+    // Open keep-alive connections first, so that requests written together arrive together and share commits.
+    const agent = new Agent({ keepAlive: true, maxSockets: 20 });
+    await Promise.all(Array.from({ length: 20 }, () => send(`${t.url}/api/groups`, undefined, { agent })));
+    const bodies = Array.from({ length: 200 }, (_, i) => nodeBody({ attributes: { ...nodeBody().attributes, batch: "burst", n: i } }));
+    const replies = await Promise.all(bodies.map((body) => send(submitUrl(t.url), JSON.stringify(body), { agent })));
+    agent.destroy();
+    const rxids = replies.map(assertOk);
+    assert.equal(new Set(rxids).size, 200);
+    const list = await getJson(`${t.url}/api/reports?attr=batch:burst&limit=500`);
+    assert.equal(list.total, 200);
+    const uuidByRxid = new Map(list.reports.map((r: any) => [r.rxid, r.uuid]));
+    bodies.forEach((body, i) => assert.equal(uuidByRxid.get(rxids[i]), body.uuid));
+  });
+
+  test("stores a uuid sent 10 times at once only once, and every answer names that report", async () => {
+    const body = nodeBody({ classifiers: ["SameUuidBurst"] });
+    const agent = new Agent({ keepAlive: true, maxSockets: 10 });
+    await Promise.all(Array.from({ length: 10 }, () => send(`${t.url}/api/groups`, undefined, { agent })));
+    const replies = await Promise.all(Array.from({ length: 10 }, () => send(submitUrl(t.url), JSON.stringify(body), { agent })));
+    agent.destroy();
+    const rxids = new Set(replies.map(assertOk));
+    assert.equal(rxids.size, 1);
+    const { report } = await stored(body.uuid);
+    assert.ok(rxids.has(report.rxid));
+    const groups = await getJson(`${t.url}/api/groups?limit=500`);
+    assert.equal(groups.groups.find((g: any) => g.classifier === "SameUuidBurst").count, 1);
   });
 });
