@@ -1,5 +1,5 @@
 // buildBody: turns a report, its parsed error and its collected context into the wire body. Pure.
-import type { AttributeValue, ReportBody, SourceCodeEntry, WireFrame } from "./body.js";
+import type { Attributes, AttributeValue, ReportBody, SourceCodeEntry, WireFrame } from "./body.js";
 import type { BacktraceReport } from "./report.js";
 import { REDACTED, SECRET_KEY, redact, redactString, type RedactionCount } from "./redact.js";
 import { toAttributeValue, toSafeJson } from "./serialize.js";
@@ -16,7 +16,9 @@ export interface BuildInput {
   /** For each frame, the id of its `sourceCode` entry, if any. */
   frameIds: readonly (string | undefined)[];
   sourceCode: Record<string, SourceCodeEntry>;
-  /** Default, client and report attributes merged in that order (later wins), not yet made scalar. */
+  /** Attributes already in wire form (converted and redacted once, such as the static defaults); the others win over them. */
+  readyAttributes?: Attributes;
+  /** Dynamic default, client and report attributes merged in that order (later wins), not yet made scalar. */
   attributes: Record<string, unknown>;
   /** Client and report annotations merged, not yet made JSON-safe. */
   annotations: Record<string, unknown>;
@@ -43,6 +45,25 @@ function moveToAnnotations(annotations: Record<string, unknown>, key: string, va
   annotations[Object.hasOwn(annotations, key) ? `attribute ${key}` : key] = value;
 }
 
+/**
+ * Attributes in wire form, into `attributes`: scalars kept (redacted where secret-looking), objects and
+ * arrays moved to `annotations`, null and undefined dropped.
+ */
+export function convertAttributes(
+  raw: Record<string, unknown>,
+  attributes: Record<string, AttributeValue>,
+  annotations: Record<string, unknown>,
+  redacted: RedactionCount,
+): void {
+  for (const [key, value] of Object.entries(raw)) {
+    const converted = toAttributeValue(value);
+    if (converted.value !== undefined && SECRET_KEY.test(key)) attributes[key] = redactedKey(redacted);
+    else if (typeof converted.value === "string") attributes[key] = redactString(converted.value, redacted);
+    else if (converted.value !== undefined) attributes[key] = converted.value;
+    else if (converted.annotation !== undefined) moveToAnnotations(annotations, key, redact(converted.annotation, redacted));
+  }
+}
+
 function redactedKey(count: RedactionCount): string {
   count.values++;
   return REDACTED;
@@ -57,19 +78,10 @@ export function buildBody(input: BuildInput): ReportBody {
   }
 
   const message = thrown ? thrown.message : (report.message ?? "");
-  const merged: Record<string, unknown> = {
-    "error.type": report.errorType,
-    "error.message": message,
-    ...input.attributes,
-  };
   const attributes: Record<string, AttributeValue> = {};
-  for (const [key, value] of Object.entries(merged)) {
-    const converted = toAttributeValue(value);
-    if (converted.value !== undefined && SECRET_KEY.test(key)) attributes[key] = redactedKey(redacted);
-    else if (typeof converted.value === "string") attributes[key] = redactString(converted.value, redacted);
-    else if (converted.value !== undefined) attributes[key] = converted.value;
-    else if (converted.annotation !== undefined) moveToAnnotations(annotations, key, redact(converted.annotation, redacted));
-  }
+  convertAttributes({ "error.type": report.errorType, "error.message": message }, attributes, annotations, redacted);
+  Object.assign(attributes, input.readyAttributes);
+  convertAttributes(input.attributes, attributes, annotations, redacted);
 
   // Extra fields of an error (code, errno, any own field) are user data: made JSON-safe like any annotation.
   if (thrown) annotations["Exception"] = redact(toSafeJson(exceptionAnnotation(thrown)), redacted);

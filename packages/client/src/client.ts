@@ -3,7 +3,7 @@ import { dirname } from "node:path";
 import { cachedDynamicAttributes, staticAttributes } from "./attributes.js";
 import { lazyWorkers } from "./builtins.js";
 import type { Attributes, SourceCodeEntry } from "./body.js";
-import { buildBody } from "./build.js";
+import { buildBody, convertAttributes } from "./build.js";
 import { deliverFatal, installCrashHandlers, type CrashKind } from "./crash.js";
 import { createDelivery, type Delivery, type DeliveryCounters } from "./delivery.js";
 import { BacktraceError, ErrorCodes } from "./errors.js";
@@ -265,14 +265,15 @@ export class BacktraceClient {
       const kept = this.options.beforeSend(report);
       if (kept === false || kept === null) return undefined;
     }
-    staticCache ??= staticAttributes();
+    staticCache ??= wireStaticAttributes();
     const body = buildBody({
       report,
       thrown,
       frames,
       frameIds,
       sourceCode,
-      attributes: { ...staticCache, ...this.dynamicAttributes(), ...this.options.attributes, ...report.getAttributes() },
+      readyAttributes: staticCache,
+      attributes: { ...this.dynamicAttributes(), ...this.options.attributes, ...report.getAttributes() },
       annotations: report.getAnnotations(),
       thread: currentThread(),
     });
@@ -348,6 +349,13 @@ export class BacktraceClient {
       }
     }
   }
+}
+
+/** The static default attributes in wire form, converted and redacted once per process. */
+function wireStaticAttributes(): Attributes {
+  const out: Attributes = {};
+  convertAttributes(staticAttributes(), out, {}, { values: 0 });
+  return out;
 }
 
 /** The thread a report comes from: "main", or the worker thread's id. */
