@@ -1,4 +1,5 @@
 // One trim of a parsed report body: the record of what was cut, measuring against the budget, and the plan of stages.
+import type { SafeJsonLimits } from "./safe-json.js";
 
 /** What trimming cut from one report. Written to `annotations["backtrace-ts"].trimmed`. */
 export interface TrimRecord {
@@ -138,14 +139,7 @@ export function allFrames(body: Json): Json[] {
 }
 
 /** Limits annotations are converted again with in trim step 3. */
-export interface TightLimits {
-  maxDepth: number;
-  maxStringLength: number;
-  maxItems: number;
-  maxKeys: number;
-  maxKeyLength: number;
-  maxOutputLength: number;
-}
+export type TightLimits = Omit<SafeJsonLimits, "maxAttributeLength">;
 
 /** Safe conversion with tighter limits; `cuts` is how many cuts it made. Passed in by serialize.ts. */
 export type Reconvert = (value: unknown, limits: TightLimits) => { value: unknown; cuts: number };

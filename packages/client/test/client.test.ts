@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BacktraceClient, BacktraceReport, type BacktraceOptions } from "../src/index.js";
-import { startReceiver, type Receiver } from "./helpers/http-receiver.js";
+import { startReceiver, withReceiver, type Receiver } from "./helpers/http-receiver.js";
 import { selfSignedCert } from "./helpers/tls.js";
 
 const thisFile = fileURLToPath(import.meta.url);
@@ -38,14 +38,6 @@ function only(receiver: Receiver): Body {
   return request.report as Body;
 }
 
-async function withReceiver(run: (receiver: Receiver) => Promise<void>): Promise<void> {
-  const receiver = await startReceiver();
-  try {
-    await run(receiver);
-  } finally {
-    await receiver.close();
-  }
-}
 
 function throwDeep(depth: number): never {
   if (depth === 0) throw new RangeError("deep failure");

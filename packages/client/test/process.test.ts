@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import * as bt from "../src/index.js";
-import { startReceiver, type Receiver } from "./helpers/http-receiver.js";
+import { startReceiver, withReceiver, type Receiver } from "./helpers/http-receiver.js";
 
 // Child processes load the built package, as an application would.
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
@@ -19,14 +19,6 @@ function run(args: string[], env: Record<string, string> = {}): Promise<{ code: 
   });
 }
 
-async function withReceiver(run: (receiver: Receiver) => Promise<void>): Promise<void> {
-  const receiver = await startReceiver();
-  try {
-    await run(receiver);
-  } finally {
-    await receiver.close();
-  }
-}
 
 test("the package loads with import and with require, with the same API", async () => {
   const names = "initialize,sendException,sendReport,finalize,flush,BacktraceClient,BacktraceReport,BacktraceConfigError";

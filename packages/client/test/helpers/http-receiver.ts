@@ -194,6 +194,16 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
   };
 }
 
+/** Runs `run` with a fresh receiver, closed afterwards whatever happens. */
+export async function withReceiver(run: (receiver: Receiver) => Promise<void>, options: ReceiverOptions = {}): Promise<void> {
+  const receiver = await startReceiver(options);
+  try {
+    await run(receiver);
+  } finally {
+    await receiver.close();
+  }
+}
+
 /** A report body that passes the schema, with the given uuid. */
 export function reportJson(uuid: string = randomUUID(), extra: Record<string, unknown> = {}): string {
   return JSON.stringify({
