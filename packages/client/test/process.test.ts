@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import * as bt from "../src/index.js";
-import { startReceiver, withReceiver, type Receiver } from "./helpers/http-receiver.js";
+import { startReceiver, withReceiver } from "./helpers/http-receiver.js";
 
 // Child processes load the built package, as an application would.
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
