@@ -9,7 +9,13 @@ import { checkTargets, metText } from "./lib/targets.mjs";
 const args = parseArgs();
 const from = typeof args.from === "string" ? args.from : fileURLToPath(new URL("results/latest.json", import.meta.url));
 const to = fileURLToPath(new URL("../docs/benchmarks.md", import.meta.url));
-const r = JSON.parse(readFileSync(from, "utf8"));
+let r;
+try {
+  r = JSON.parse(readFileSync(from, "utf8"));
+} catch {
+  console.log(`no results to write from (${from.split("/").slice(-3).join("/")}): run \`npm run bench\` first`);
+  process.exit(1);
+}
 const b = r.benchmarks ?? {};
 const CLIENTS = ["backtrace-ts", "@backtrace/node", "@sentry/node"];
 
