@@ -91,9 +91,10 @@ export function buildBody(input: BuildInput): ReportBody {
       msg: redact(typeof line.msg === "string" ? line.msg : toSafeJson(line.msg), redacted),
     }));
   }
-  if (report.droppedLogLines > 0 || redacted.values > 0) {
+  if (report.droppedLogLines > 0 || redacted.values > 0 || report.skippedInputs > 0) {
     const own = (annotations[LIBRARY_ANNOTATION] ??= {}) as Record<string, unknown>;
     if (report.droppedLogLines > 0) own["droppedLogLines"] = report.droppedLogLines;
+    if (report.skippedInputs > 0) own["skippedInputs"] = report.skippedInputs;
     if (redacted.values > 0) own["redactedValues"] = redacted.values;
   }
 

@@ -1,24 +1,14 @@
 // BacktraceClient: takes reports from the application and moves them through build, serialize and delivery.
-import { dirname } from "node:path";
-import { cachedDynamicAttributes, staticAttributes } from "./attributes.js";
-import { lazyWorkers } from "./builtins.js";
-import type { Attributes, SourceCodeEntry } from "./body.js";
-import { buildBody, convertAttributes } from "./build.js";
+import { createAssembler, type Assembler } from "./assemble.js";
 import { deliverFatal, installCrashHandlers, type CrashKind } from "./crash.js";
 import { createDelivery, type Delivery, type DeliveryCounters } from "./delivery.js";
 import { BacktraceError, ErrorCodes } from "./errors.js";
 import { redactUrl, resolveOptions, type BacktraceOptions, type ResolvedOptions } from "./options.js";
-import { BacktraceReport, type ErrorType, type SendOutcome } from "./report.js";
+import { BacktraceReport, type SendOutcome } from "./report.js";
 import { installExitHandling } from "./exit.js";
 import { createPipeline, type Pipeline } from "./pipeline.js";
-import { serializeBody, trimSerialized } from "./serialize.js";
-import { createSourceReader } from "./source-code.js";
-import { createSourceMapper } from "./source-map.js";
+import { trimSerialized } from "./serialize.js";
 import { createSpool, defaultSpoolDir, type Spool } from "./spool.js";
-import { dropFramesUnder, parseStack, type StackFrame } from "./stack.js";
-import { describeThrown, type ThrownInfo } from "./thrown.js";
-import type { AttachmentRef, Payload } from "./transport.js";
-import { basename } from "node:path";
 
 /** Extra data for one report: attributes (indexed) and annotations (free-form). */
 export interface SendOptions {
@@ -38,25 +28,18 @@ const HOLD_LIMIT = 10_000;
 /** Unbuilt reports at most; past it, new reports are dropped and counted. */
 const MAX_BACKLOG = 20_000;
 
-/** The folder of the library's own files, so their frames can be left out of reports. */
-const ownDir = (() => {
-  const here = parseStack(new Error().stack ?? "")[0]?.file;
-  return here ? dirname(here) : "";
-})();
 
-let staticCache: Attributes | undefined;
 
 export class BacktraceClient {
   /** The checked options (the submission URL inside holds the token: never print it). */
-  readonly options: ResolvedOptions;
+  private readonly options: ResolvedOptions;
   /** Replaced by a fresh one when the exit wait gives up on the old one's reports (they go to the spool). */
   private delivery: Delivery;
   private readonly spool: Spool | undefined;
-  private readonly mapper;
-  private readonly reader = createSourceReader();
-  private readonly dynamicAttributes = cachedDynamicAttributes();
+  private readonly assembler: Assembler;
   private readonly pipeline: Pipeline;
   private closed = false;
+  private finalizing = false;
   private readonly stats = { captured: 0, trimmed: 0, discarded: {} as Record<string, number> };
   private readonly uninstallExit: () => void;
   /** Set by the crash handling to undo what it installed. */
@@ -66,7 +49,11 @@ export class BacktraceClient {
   constructor(options: BacktraceOptions) {
     this.options = resolveOptions(options);
     const debug = this.options.debugBacktrace ? (message: string) => this.debug(message) : undefined;
-    this.mapper = this.options.sourceMaps ? createSourceMapper(debug ? { debug } : {}) : undefined;
+    this.assembler = createAssembler({
+      options: this.options,
+      debug: (message) => this.debug(message),
+      onTrimmed: () => void this.stats.trimmed++,
+    });
     if (this.options.spool !== false) {
       const dir = this.options.spool ?? defaultSpoolDir(this.options.submissionUrl);
       this.spool = createSpool({
@@ -78,7 +65,7 @@ export class BacktraceClient {
     }
     this.delivery = this.createDelivery();
     this.pipeline = createPipeline({
-      prepare: (report) => this.prepare(report),
+      prepare: (report) => this.assembler.prepare(report),
       submit: (payload) => this.delivery.submit(payload).then((outcome) => {
         if (this.options.debugBacktrace) this.debug(`report ${outcome.uuid}: ${describeOutcome(outcome)}`);
         return outcome;
@@ -127,7 +114,7 @@ export class BacktraceClient {
   private reportFatal(error: unknown, kind: CrashKind): void {
     const deadline = Date.now() + this.options.exitTimeout * 1000;
     if (this.closed) return;
-    const payload = this.buildPayloadSync(new BacktraceReport(this).setException(error, kind));
+    const payload = this.assembler.prepareSync(new BacktraceReport(this).setException(error, kind));
     if (payload === undefined) return;
     deliverFatal(payload, {
       url: this.options.submissionUrl,
@@ -136,6 +123,15 @@ export class BacktraceClient {
       spool: this.spool,
       debug: this.options.debugBacktrace ? (message: string) => this.debug(message) : undefined,
     });
+  }
+
+  /** What `console.log(client)` and `JSON.stringify` show: never the token. */
+  toJSON(): { endpoint: string; counters: ClientCounters } {
+    return { endpoint: redactUrl(this.options.submissionUrl), counters: this.counters() };
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return `BacktraceClient { endpoint: ${redactUrl(this.options.submissionUrl)} }`;
   }
 
   /** A new report that this client will send. */
@@ -153,10 +149,15 @@ export class BacktraceClient {
 
   /** Reports a message with the caller's stack. Returns at once. */
   sendReport(message: string, options: SendOptions = {}): Promise<SendOutcome> {
+    return this.sendReportFrom(this.sendReport, message, options);
+  }
+
+  /** @internal `caller` is the public function the application called: the stack starts below it. */
+  sendReportFrom(caller: (...args: never[]) => unknown, message: string, options: SendOptions = {}): Promise<SendOutcome> {
     return this.guard(() => {
       const report = applySendOptions(new BacktraceReport(this), options);
-      report.message = typeof message === "string" ? message : String(message);
-      report.callSite = captureCallSite();
+      report.message = printable(message);
+      report.callSite = captureCallSite(caller);
       return this.send(report);
     });
   }
@@ -166,7 +167,7 @@ export class BacktraceClient {
     return this.guard(() => {
       this.stats.captured++;
       if (this.closed) return Promise.resolve(this.discard(report, "client finalized"));
-      if (!report.hasError && report.callSite === undefined) report.callSite = captureCallSite();
+      if (!report.hasError && report.callSite === undefined) report.callSite = captureCallSite(this.send);
       return this.pipeline.push(report);
     });
   }
@@ -185,11 +186,13 @@ export class BacktraceClient {
 
   /** Flushes pending reports (bounded by `exitTimeout`), then removes every hook and closes connections. */
   async finalize(): Promise<void> {
-    if (this.closed) return;
-    await this.flush();
-    this.closed = true;
+    if (this.closed || this.finalizing) return;
+    this.finalizing = true;
+    // The crash hooks go first: a crash while pending reports are flushed is for the next client to report.
     this.uninstallGlobal?.();
     this.uninstallGlobal = undefined;
+    await this.flush();
+    this.closed = true;
     this.uninstallExit();
     await this.delivery.close();
     this.debug(`finalized; counters: ${JSON.stringify(this.counters())}`);
@@ -206,96 +209,9 @@ export class BacktraceClient {
     };
   }
 
-  /** Builds the payload of a report synchronously; used on the crash path, where the process is about to end. */
-  buildPayloadSync(report: BacktraceReport): Payload | undefined {
-    let { thrown, frames } = this.describe(report);
-    if (this.mapper) {
-      if (thrown) frames = (thrown = this.mapper.mapThrownSync(thrown)).frames;
-      else frames = this.mapper.mapFramesSync(frames);
-    }
-    const source = this.options.collectSourceCode
-      ? this.reader.collectSync(frames, this.sourceOptions())
-      : { frameIds: [], sourceCode: {} };
-    return this.finish(report, thrown, frames, source.frameIds, source.sourceCode);
-  }
-
-  /** @internal Lets the crash handling register how to undo what it installed. */
-  setGlobalUninstaller(uninstall: (() => void) | undefined): void {
-    this.uninstallGlobal = uninstall;
-  }
-
   /** @internal */
   debug(message: string): void {
     if (this.options.debugBacktrace) process.stderr.write(`backtrace-ts: ${message}\n`);
-  }
-
-  private async prepare(report: BacktraceReport): Promise<Payload | undefined> {
-    let { thrown, frames } = this.describe(report);
-    if (this.mapper) {
-      if (thrown) frames = (thrown = await this.mapper.mapThrown(thrown)).frames;
-      else frames = await this.mapper.mapFrames(frames);
-    }
-    const source = this.options.collectSourceCode
-      ? await this.reader.collect(frames, this.sourceOptions())
-      : { frameIds: [], sourceCode: {} };
-    return this.finish(report, thrown, frames, source.frameIds, source.sourceCode);
-  }
-
-  private describe(report: BacktraceReport): { thrown: ThrownInfo | undefined; frames: StackFrame[] } {
-    // The library's own frames go before mapping: its files map to sources outside `ownDir`.
-    const thrown = report.hasError ? describeThrown(report.error) : undefined;
-    if (thrown) thrown.frames = dropFramesUnder(thrown.frames, ownDir);
-    const frames = thrown ? thrown.frames : dropFramesUnder(parseStack(report.callSite?.stack ?? ""), ownDir);
-    return { thrown, frames };
-  }
-
-  private sourceOptions(): { contextLineCount: number; tabWidth: number } {
-    return { contextLineCount: this.options.contextLineCount, tabWidth: this.options.tabWidth };
-  }
-
-  /** The synchronous tail shared by both paths: beforeSend, body, serialization, attachments. */
-  private finish(
-    report: BacktraceReport,
-    thrown: ThrownInfo | undefined,
-    frames: StackFrame[],
-    frameIds: readonly (string | undefined)[],
-    sourceCode: Record<string, SourceCodeEntry>,
-  ): Payload | undefined {
-    if (this.options.beforeSend) {
-      const kept = this.options.beforeSend(report);
-      if (kept === false || kept === null) return undefined;
-    }
-    staticCache ??= wireStaticAttributes();
-    const body = buildBody({
-      report,
-      thrown,
-      frames,
-      frameIds,
-      sourceCode,
-      readyAttributes: staticCache,
-      attributes: { ...this.dynamicAttributes(), ...this.options.attributes, ...report.getAttributes() },
-      annotations: report.getAnnotations(),
-      thread: currentThread(),
-    });
-    const serialized = serializeBody(body, this.options.maxReportBytes);
-    if (serialized.trimmed) {
-      this.stats.trimmed++;
-      this.debug(`report ${report.uuid} was over ${this.options.maxReportBytes} bytes and was trimmed`);
-    }
-    this.debug(`report ${report.uuid}: ${serialized.bytes} bytes`);
-    return { uuid: report.uuid, json: serialized.json, attachments: this.attachmentsOf(report) };
-  }
-
-  private attachmentsOf(report: BacktraceReport): AttachmentRef[] {
-    const seen = new Set<string>();
-    const out: AttachmentRef[] = [];
-    for (const path of [...this.options.attachments, ...report.getAttachments()]) {
-      const name = basename(path);
-      if (seen.has(name)) continue;
-      seen.add(name);
-      out.push({ name, path });
-    }
-    return out;
   }
 
   private discard(report: BacktraceReport, reason: string): SendOutcome {
@@ -341,7 +257,7 @@ export class BacktraceClient {
   private spoolUnbuiltSync(): void {
     for (const { report, settle } of this.pipeline.takeAll()) {
       try {
-        const payload = this.buildPayloadSync(report);
+        const payload = this.assembler.prepareSync(report);
         const spooled = payload !== undefined && this.spool?.writeSync(payload) === true;
         settle(spooled ? { status: "failed", uuid: report.uuid, reason: "exit", spooled: true } : this.discard(report, "exit"));
       } catch {
@@ -351,40 +267,45 @@ export class BacktraceClient {
   }
 }
 
-/** The static default attributes in wire form, converted and redacted once per process. */
-function wireStaticAttributes(): Attributes {
-  const out: Attributes = {};
-  convertAttributes(staticAttributes(), out, {}, { values: 0 });
-  return out;
-}
-
-/** The thread a report comes from: "main", or the worker thread's id. */
-function currentThread(): { id: string; name: string } {
-  const { isMainThread, threadId } = lazyWorkers();
-  return isMainThread ? { id: "main", name: "main" } : { id: `worker-${threadId}`, name: `worker ${threadId}` };
-}
-
 function describeOutcome(outcome: SendOutcome): string {
   if (outcome.status === "sent") return `sent; the server answered ok with rxid ${outcome.rxid ?? "(none)"}`;
   const http = outcome.status === "failed" && outcome.httpStatus !== undefined ? ` (HTTP ${outcome.httpStatus})` : "";
   return `${outcome.status}: ${outcome.reason}${http}${outcome.detail ? ` ${outcome.detail}` : ""}`;
 }
 
+/** Options that cannot be read are skipped (and counted by the report), never a reason to lose the report. */
 function applySendOptions(report: BacktraceReport, options: SendOptions): BacktraceReport {
-  if (options.attributes) report.setDictAttributes(options.attributes);
-  if (options.annotations) report.setDictAnnotations(options.annotations);
+  let attributes: unknown;
+  let annotations: unknown;
+  try {
+    attributes = options?.attributes;
+    annotations = options?.annotations;
+  } catch {
+    report.skippedInputs++;
+  }
+  if (attributes) report.setDictAttributes(attributes as Record<string, unknown>);
+  if (annotations) report.setDictAnnotations(annotations as Record<string, unknown>);
   return report;
 }
 
-/** The stack of the application code that called the library; V8 formats it only when read. */
-function captureCallSite(): { stack?: string } {
+/** A message as text, whatever was passed. */
+function printable(message: unknown): string {
+  if (typeof message === "string") return message;
+  try {
+    return String(message);
+  } catch {
+    return "[unprintable message]";
+  }
+}
+
+/**
+ * The stack of the application code that called `caller` (V8 leaves out `caller` and the library's
+ * frames above it, which matters when the library is bundled into the application's own file).
+ * V8 formats it only when read.
+ */
+function captureCallSite(caller: (...args: never[]) => unknown): { stack?: string } {
   const holder: { stack?: string } = {};
-  const limit = Error.stackTraceLimit;
-  // The library's own frames are dropped later; make room so the caller still gets its usual depth.
-  if (typeof limit === "number") Error.stackTraceLimit = limit + 8;
-  Error.captureStackTrace(holder);
-  Error.stackTraceLimit = limit;
+  Error.captureStackTrace(holder, caller);
   return holder;
 }
 
-export type { ErrorType };

@@ -102,6 +102,9 @@ export interface ResolvedOptions {
   concurrency: number;
 }
 
+/** Node timers hold at most 2^31-1 ms; longer waits would fire at once. */
+const MAX_SECONDS = Math.floor(0x7fffffff / 1000);
+
 const knownOptions = new Set([
   "endpoint", "token", "attributes", "attachments", "timeout", "ignoreSslCertificate", "debugBacktrace",
   "disableGlobalHandler", "contextLineCount", "tabWidth", "collectSourceCode", "exitTimeout", "sourceMaps",
@@ -119,7 +122,7 @@ function fail(code: (typeof ErrorCodes)[keyof typeof ErrorCodes], option: string
 function number(
   input: Record<string, unknown>,
   name: keyof typeof defaults,
-  rule: { min: number; integer?: boolean; exclusiveMin?: boolean },
+  rule: { min: number; integer?: boolean; exclusiveMin?: boolean; max?: number },
 ): number {
   const value = input[name];
   if (value === undefined) return defaults[name] as number;
@@ -127,9 +130,11 @@ function number(
     typeof value !== "number" ||
     !Number.isFinite(value) ||
     (rule.exclusiveMin ? value <= rule.min : value < rule.min) ||
+    (rule.max !== undefined && value > rule.max) ||
     (rule.integer === true && !Number.isInteger(value));
   if (bad) {
-    const want = `${rule.integer ? "an integer" : "a number"} ${rule.exclusiveMin ? "greater than" : "of at least"} ${rule.min}`;
+    const bound = rule.max !== undefined ? ` and at most ${rule.max}` : "";
+    const want = `${rule.integer ? "an integer" : "a number"} ${rule.exclusiveMin ? "greater than" : "of at least"} ${rule.min}${bound}`;
     fail(ErrorCodes.INVALID_NUMBER, name, `backtrace-ts: option "${name}" must be ${want}, got ${describe(value)}.`);
   }
   return value;
@@ -201,14 +206,14 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     submissionUrl,
     attributes: { ...attributes },
     attachments: [...(attachments as string[])],
-    timeout: number(options, "timeout", { min: 0, exclusiveMin: true }),
+    timeout: number(options, "timeout", { min: 0, exclusiveMin: true, max: MAX_SECONDS }),
     ignoreSslCertificate: boolean(options, "ignoreSslCertificate"),
     debugBacktrace: boolean(options, "debugBacktrace"),
     disableGlobalHandler: boolean(options, "disableGlobalHandler"),
     contextLineCount: number(options, "contextLineCount", { min: 0, integer: true }),
     tabWidth: number(options, "tabWidth", { min: 1, integer: true }),
     collectSourceCode: boolean(options, "collectSourceCode"),
-    exitTimeout: number(options, "exitTimeout", { min: 0 }),
+    exitTimeout: number(options, "exitTimeout", { min: 0, max: MAX_SECONDS }),
     sourceMaps: boolean(options, "sourceMaps"),
     beforeSend: beforeSend as ResolvedOptions["beforeSend"],
     spool: spool as string | false | undefined,
@@ -216,7 +221,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     spoolMaxBytes: number(options, "spoolMaxBytes", { min: 1024, integer: true }),
     maxReportBytes: number(options, "maxReportBytes", { min: 4096, integer: true }),
     queueSize: number(options, "queueSize", { min: 1, integer: true }),
-    concurrency: number(options, "concurrency", { min: 1, integer: true }),
+    concurrency: number(options, "concurrency", { min: 1, max: 8, integer: true }),
   };
 }
 
@@ -241,7 +246,8 @@ export function submissionUrlFor(endpoint: unknown, token: string | undefined): 
   try {
     url = new URL(endpoint.trim());
   } catch {
-    fail(ErrorCodes.INVALID_ENDPOINT, "endpoint", `backtrace-ts: option "endpoint" is not a valid URL: ${describe(endpoint)}.`);
+    // The endpoint is not echoed: a submit URL holds the token.
+    fail(ErrorCodes.INVALID_ENDPOINT, "endpoint", 'backtrace-ts: option "endpoint" is not a valid URL (expected e.g. "https://host:6098").');
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     fail(ErrorCodes.INVALID_ENDPOINT, "endpoint", `backtrace-ts: option "endpoint" must be an http:// or https:// URL, got "${url.protocol}".`);
@@ -269,6 +275,7 @@ export function submissionUrlFor(endpoint: unknown, token: string | undefined): 
 export function redactUrl(href: string): string {
   try {
     const url = new URL(href);
+    if (url.password) url.password = "***";
     if (url.searchParams.has("token")) url.searchParams.set("token", "***");
     const parts = url.pathname.split("/");
     if (submitForm.test(url.pathname) && parts.length >= 3) parts[2] = "***";

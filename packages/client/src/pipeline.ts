@@ -29,6 +29,8 @@ interface Pending {
   report: BacktraceReport;
   resolve: (outcome: SendOutcome) => void;
   reject: (error: unknown) => void;
+  /** Taken by `takeAll` while it was being built: its build result is no longer wanted. */
+  taken?: boolean;
 }
 
 export interface Pipeline {
@@ -48,6 +50,8 @@ export function createPipeline(config: PipelineConfig): Pipeline {
   let running: Promise<void> | undefined;
   let outstanding = 0;
   let wake: (() => void) | undefined;
+  /** The report being built right now (between `prepare` starting and its payload reaching delivery). */
+  let building: Pending | undefined;
 
   const waiting = (): number => backlog.length - head;
 
@@ -73,8 +77,11 @@ export function createPipeline(config: PipelineConfig): Pipeline {
         backlog = backlog.slice(head);
         head = 0;
       }
+      building = item;
       try {
         const payload = await config.prepare(item.report);
+        building = undefined;
+        if (item.taken) continue;
         if (payload === undefined) {
           item.resolve(config.discard(item.report, "beforeSend"));
         } else {
@@ -91,7 +98,8 @@ export function createPipeline(config: PipelineConfig): Pipeline {
           );
         }
       } catch (error) {
-        config.fail(item.report, error, item.resolve, item.reject);
+        building = undefined;
+        if (!item.taken) config.fail(item.report, error, item.resolve, item.reject);
       }
       if (performance.now() - sliceStart > pipelineDefaults.sliceMs) {
         await new Promise((resolve) => setImmediate(resolve));
@@ -122,10 +130,12 @@ export function createPipeline(config: PipelineConfig): Pipeline {
     },
     waiting,
     takeAll() {
-      const taken = backlog.slice(head).map((item) => ({ report: item.report, settle: item.resolve }));
+      const items = backlog.slice(head);
+      if (building && !building.taken) items.unshift(building);
+      for (const item of items) item.taken = true;
       backlog = [];
       head = 0;
-      return taken;
+      return items.map((item) => ({ report: item.report, settle: item.resolve }));
     },
   };
 }

@@ -21,11 +21,36 @@ export interface LogLine {
 /** At most this many log lines are kept per report; older ones are dropped and counted. */
 export const MAX_LOG_LINES = 1000;
 
-let defaultSender: ReportSender | undefined;
+// The default client lives on globalThis, so that an application loading both the ES module and the
+// CommonJS build (itself, and a dependency through the other) still has one default client.
+const SHARED = Symbol.for("backtrace-ts.default-client");
+interface Shared {
+  sender: ReportSender | undefined;
+  warned: boolean;
+}
+function shared(): Shared {
+  const holder = globalThis as { [SHARED]?: Shared };
+  return (holder[SHARED] ??= { sender: undefined, warned: false });
+}
 
 /** Used by the module-level API to make `new BacktraceReport().send()` go through the default client. */
 export function setDefaultSender(sender: ReportSender | undefined): void {
-  defaultSender = sender;
+  shared().sender = sender;
+}
+
+/** The default client set by `initialize`, whichever build of the package set it. */
+export function getDefaultSender(): ReportSender | undefined {
+  return shared().sender;
+}
+
+/** The outcome of a report made before `initialize`, with a one-time process warning. */
+export function notInitialized(uuid: string): Promise<SendOutcome> {
+  const state = shared();
+  if (!state.warned) {
+    state.warned = true;
+    process.emitWarning("backtrace-ts: a report was made before initialize() and was dropped", { code: "BT_NOT_INITIALIZED" });
+  }
+  return Promise.resolve({ status: "dropped", uuid, reason: "backtrace-ts is not initialized" });
 }
 
 export class BacktraceReport {
@@ -40,6 +65,8 @@ export class BacktraceReport {
   /** @internal The stack of the place a message report was made, captured lazily by V8. */
   callSite: { stack?: string } | undefined = undefined;
   /** @internal */ droppedLogLines = 0;
+  /** @internal Keys or values that could not be read (throwing getters, revoked proxies) and were skipped. */
+  skippedInputs = 0;
   /** @internal */ readonly logLines: LogLine[] = [];
   private readonly attributes: Record<string, unknown> = {};
   private readonly annotations: Record<string, unknown> = {};
@@ -53,15 +80,13 @@ export class BacktraceReport {
 
   /** Sets an indexed attribute. Strings, numbers and booleans stay attributes; objects move to annotations; null and undefined are dropped. */
   setAttribute(key: string, value: unknown): this {
-    this.attributes[String(key)] = value;
+    this.put(this.attributes, key, () => value);
     return this;
   }
 
   /** Sets every key of `values` as an attribute. */
   setDictAttributes(values: Record<string, unknown>): this {
-    if (values && typeof values === "object") {
-      for (const key of Object.keys(values)) this.setAttribute(key, values[key]);
-    }
+    this.putAll(this.attributes, values);
     return this;
   }
 
@@ -72,16 +97,35 @@ export class BacktraceReport {
 
   /** Sets a free-form annotation: any value, made JSON-safe when the report is sent. */
   setAnnotation(key: string, value: unknown): this {
-    this.annotations[String(key)] = value;
+    this.put(this.annotations, key, () => value);
     return this;
   }
 
   /** Sets every key of `values` as an annotation. */
   setDictAnnotations(values: Record<string, unknown>): this {
-    if (values && typeof values === "object") {
-      for (const key of Object.keys(values)) this.setAnnotation(key, values[key]);
-    }
+    this.putAll(this.annotations, values);
     return this;
+  }
+
+  // Whatever the application passes, these never throw: what cannot be read is skipped and counted.
+  private put(into: Record<string, unknown>, key: unknown, value: () => unknown): void {
+    try {
+      into[typeof key === "string" ? key : String(key)] = value();
+    } catch {
+      this.skippedInputs++;
+    }
+  }
+
+  private putAll(into: Record<string, unknown>, values: unknown): void {
+    if (!values || typeof values !== "object") return;
+    let keys: string[];
+    try {
+      keys = Object.keys(values);
+    } catch {
+      this.skippedInputs++;
+      return;
+    }
+    for (const key of keys) this.put(into, key, () => (values as Record<string, unknown>)[key]);
   }
 
   /** The annotations set on this report so far (a copy). */
@@ -91,7 +135,8 @@ export class BacktraceReport {
 
   /** Attaches a file by path; it is read when the report is sent, and skipped if missing then. */
   addAttachment(path: string): this {
-    if (typeof path === "string" && path !== "" && !this.attachments.includes(path)) this.attachments.push(path);
+    if (typeof path !== "string" || path === "") this.skippedInputs++;
+    else if (!this.attachments.includes(path)) this.attachments.push(path);
     return this;
   }
 
@@ -120,9 +165,9 @@ export class BacktraceReport {
 
   /** Sends the report in the background; resolves to the outcome and never rejects. */
   send(): Promise<SendOutcome> {
-    const sender = this.sender ?? defaultSender;
+    const sender = this.sender ?? getDefaultSender();
     if (!sender) {
-      return Promise.resolve({ status: "dropped", uuid: this.uuid, reason: "backtrace-ts is not initialized" });
+      return notInitialized(this.uuid);
     }
     return sender.send(this);
   }

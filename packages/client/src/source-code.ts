@@ -29,7 +29,7 @@ export interface CollectOptions {
 export interface CollectedSource {
   /**
    * For each frame, the id of its entry: the file path for every frame in a real file, even
-   * when the file could not be read (the entry is then missing and the id dangles, as the
+   * when the file could not be read or is not a script (the entry is then missing and the id dangles, as the
    * Python client does and the format allows); undefined for node:, native and eval-text frames.
    */
   frameIds: (string | undefined)[];
@@ -155,7 +155,7 @@ function planRanges(frames: readonly StackFrame[], opts: CollectOptions): Plan {
     }
     const path = frame.file;
     plan.frameIds.push(path);
-    if (frame.line === undefined) continue;
+    if (frame.line === undefined || !mayRead(frame, path)) continue;
     if (frame.originalSource !== undefined && !plan.originals.has(path)) plan.originals.set(path, frame.originalSource);
     const first = frame.line - context;
     const last = frame.line + context;
@@ -167,6 +167,15 @@ function planRanges(frames: readonly StackFrame[], opts: CollectOptions): Plan {
     }
   }
   return plan;
+}
+
+// Script files only: a stack string can come from anywhere (any error-like object), and a frame
+// naming /etc/passwd or .env must not make the client upload that file.
+const SCRIPT_FILE = /\.(?:[cm]?[jt]s|[jt]sx)$/i;
+
+/** A script file, or an original source named by a source map (which may be .vue, .svelte, ...). */
+function mayRead(frame: StackFrame, path: string): boolean {
+  return SCRIPT_FILE.test(path) || frame.originalSource !== undefined || frame.generated !== undefined;
 }
 
 /** Recent excerpts of each cached file: reports from the same place reuse one string instead of making another. */

@@ -269,3 +269,40 @@ test("debugBacktrace raises errors from collecting a report; without it they are
     assert.equal(receiver.requests.length, 0);
     await loud.finalize();
   }));
+
+test("report methods and send options never throw, whatever they are given, and what they skip is counted", () =>
+  withReceiver(async (receiver) => {
+    const client = clientFor(receiver);
+    const revoked = Proxy.revocable({}, {});
+    revoked.revoke();
+    const throwing = { get boom() { throw new Error("getter"); }, fine: 1 };
+    const badKey = { toString() { throw new Error("toString"); } };
+    const report = client.createReport();
+    assert.doesNotThrow(() => {
+      report.setDictAttributes(revoked.proxy);
+      report.setDictAnnotations(throwing);
+      report.setAttribute(badKey as unknown as string, 1);
+      report.addAttachment(42 as unknown as string);
+    });
+    assert.equal((await report.send()).status, "sent");
+    const body = receiver.requests[0]!.report as Body;
+    assert.equal(body.annotations["fine"], 1);
+    assert.equal(body.annotations["backtrace-ts"].skippedInputs, 4);
+
+    const outcome = await client.sendException(new Error("still reported"), revoked.proxy as never);
+    assert.equal(outcome.status, "sent");
+    assert.match(outcome.uuid, /^[0-9a-f-]{36}$/);
+    const message = await client.sendReport({ toString() { throw new Error("no"); } } as unknown as string);
+    assert.equal(message.status, "sent");
+    assert.equal((receiver.requests[2]!.report as Body).attributes["error.message"], "[unprintable message]");
+    await client.finalize();
+  }));
+
+test("the client never shows its token when printed or serialized", async () => {
+  const { inspect } = await import("node:util");
+  const client = new BacktraceClient({ endpoint: "https://host:6098", token: "secret-token-xyz", disableGlobalHandler: true, spool: false });
+  assert.doesNotMatch(inspect(client), /secret-token-xyz/);
+  assert.doesNotMatch(JSON.stringify(client), /secret-token-xyz/);
+  assert.doesNotMatch(JSON.stringify({ nested: client }), /secret-token-xyz/);
+  await client.finalize();
+});

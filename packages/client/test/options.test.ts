@@ -57,7 +57,10 @@ test("a token-less non-submit endpoint fails", () => {
 });
 
 test("bad numbers, types and unknown names fail with what to fix", () => {
-  throwsCode({ ...base, timeout: -1 }, ErrorCodes.INVALID_NUMBER, "timeout", /greater than 0, got -1/);
+  throwsCode({ ...base, timeout: -1 }, ErrorCodes.INVALID_NUMBER, "timeout", /greater than 0 and at most 2147483, got -1/);
+  throwsCode({ ...base, timeout: 3e6 }, ErrorCodes.INVALID_NUMBER, "timeout", /at most 2147483/);
+  throwsCode({ ...base, exitTimeout: 3e6 }, ErrorCodes.INVALID_NUMBER, "exitTimeout", /at most 2147483/);
+  throwsCode({ ...base, concurrency: 9 }, ErrorCodes.INVALID_NUMBER, "concurrency", /at most 8/);
   throwsCode({ ...base, timeout: "4" }, ErrorCodes.INVALID_NUMBER, "timeout", /got "4"/);
   throwsCode({ ...base, exitTimeout: Number.NaN }, ErrorCodes.INVALID_NUMBER, "exitTimeout", /got NaN/);
   throwsCode({ ...base, contextLineCount: 1.5 }, ErrorCodes.INVALID_NUMBER, "contextLineCount", /integer/);
@@ -93,6 +96,19 @@ test("builds submission URLs by the documented rules", () => {
     ["https://host/post?token=t", undefined, "https://host/post?token=t&format=json"],
   ];
   for (const [endpoint, token, expected] of cases) assert.equal(submissionUrlFor(endpoint, token), expected, endpoint);
+});
+
+test("a malformed endpoint is not echoed back (it may hold a token)", () => {
+  throwsCode({ endpoint: "submit.backtrace.io/acme/0123456789abcdef/json" }, ErrorCodes.INVALID_ENDPOINT, "endpoint", /not a valid URL/);
+  try {
+    resolveOptions({ endpoint: "submit.backtrace.io/acme/0123456789abcdef/json" });
+  } catch (error) {
+    assert.doesNotMatch((error as Error).message, /0123456789/);
+  }
+});
+
+test("redacts the password of a URL with credentials", () => {
+  assert.equal(redactUrl("https://user:hunter2@host/post?token=t"), "https://user:***@host/post?token=***");
 });
 
 test("redacts the token in both URL forms", () => {

@@ -182,3 +182,38 @@ test("reports made just before process.exit() are built and spooled at exit, and
     rmSync(spool, { recursive: true, force: true });
   }
 });
+
+test("an application that loads both builds has one default client", () =>
+  withReceiver(async (receiver) => {
+    const script = `
+      import * as bt from "backtrace-ts";
+      import { createRequire } from "node:module";
+      const required = createRequire(process.cwd() + "/")("backtrace-ts");
+      bt.initialize({ endpoint: "http://127.0.0.1:${receiver.port}", token: "t", disableGlobalHandler: true, spool: false });
+      const outcome = await required.sendReport("from the CommonJS build");
+      console.log(outcome.status, required.getClient() === bt.getClient());
+    `;
+    const result = await run(["--input-type=module", "-e", script]);
+    assert.equal(result.stderr, "");
+    assert.equal(result.stdout.trim(), "sent true");
+    assert.equal(receiver.requests.length, 1);
+  }));
+
+test("a report being built when process.exit() runs is spooled, not lost", async () => {
+  const { mkdtempSync, readdirSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const spool = mkdtempSync(join(tmpdir(), "bt-exit-building-"));
+  try {
+    const result = await run(["-e", `
+      const bt = require("backtrace-ts");
+      bt.initialize({ endpoint: "http://127.0.0.1:9", token: "t", disableGlobalHandler: true, spool: ${JSON.stringify(spool)} });
+      bt.sendException(new Error("mid-build"));
+      setImmediate(() => setImmediate(() => process.exit(0)));
+    `]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(readdirSync(spool).filter((f) => f.endsWith(".json")).length, 1);
+  } finally {
+    rmSync(spool, { recursive: true, force: true });
+  }
+});

@@ -125,3 +125,31 @@ test("collectSync gives the same result without a promise", async () => {
   assert.deepEqual(sync, await createSourceReader().collect(frames, opts));
   assert.equal(sync.sourceCode[a]?.startLine, 28);
 });
+
+test("reads script files only: a frame naming a .env or .txt file gets no entry, a .js one does", async () => {
+  const env = join(dir, ".env");
+  const notes = join(dir, "notes.txt");
+  const script = join(dir, "handler.js");
+  writeFileSync(env, "DB_PASSWORD=hunter2\n");
+  writeFileSync(notes, "private notes\n");
+  writeFileSync(script, "throw new Error('x');\n");
+  const reads = countingReads();
+  const frames: StackFrame[] = [
+    { funcName: "handler", file: env, line: 1, column: 1 },
+    { funcName: "handler", file: notes, line: 1, column: 1 },
+    { funcName: "handler", file: script, line: 1, column: 1 },
+  ];
+  const collected = await createSourceReader({ readFile: reads.readFile }).collect(frames, opts);
+  assert.deepEqual(Object.keys(collected.sourceCode), [script]);
+  assert.deepEqual(collected.frameIds, [env, notes, script]);
+  assert.deepEqual(reads.reads, [script]);
+  assert.deepEqual(Object.keys(createSourceReader().collectSync(frames, opts).sourceCode), [script]);
+});
+
+test("reads an original source a source map named, whatever its extension", async () => {
+  const vue = join(dir, "App.vue");
+  writeFileSync(vue, "<template>\n<p>x</p>\n</template>\n");
+  const frame: StackFrame = { funcName: "render", file: vue, line: 2, generated: { file: a, line: 1, column: 1 } };
+  const { sourceCode } = await createSourceReader().collect([frame], opts);
+  assert.equal(sourceCode[vue]?.text, "<template>\n<p>x</p>\n</template>");
+});

@@ -1,0 +1,146 @@
+// From a report to the payload delivery sends: the error described, frames mapped, source read,
+// beforeSend, the body built and serialized within the byte budget. Async in the background, sync at exits.
+import { readFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { cachedDynamicAttributes, staticAttributes } from "./attributes.js";
+import type { Attributes, SourceCodeEntry } from "./body.js";
+import { lazyWorkers } from "./builtins.js";
+import { buildBody, convertAttributes } from "./build.js";
+import type { ResolvedOptions } from "./options.js";
+import type { BacktraceReport } from "./report.js";
+import { serializeBody } from "./serialize.js";
+import { createSourceReader } from "./source-code.js";
+import { createSourceMapper } from "./source-map.js";
+import { dropFramesUnder, parseStack, type StackFrame } from "./stack.js";
+import { describeThrown, type ThrownInfo } from "./thrown.js";
+import type { AttachmentRef, Payload } from "./transport.js";
+import { AGENT } from "./version.js";
+
+export interface AssemblerConfig {
+  options: ResolvedOptions;
+  debug(message: string): void;
+  /** Called for each report whose body had to be trimmed to fit `maxReportBytes`. */
+  onTrimmed(): void;
+}
+
+export interface Assembler {
+  /** The report's payload, or undefined when beforeSend dropped it. May throw (the caller counts it). */
+  prepare(report: BacktraceReport): Promise<Payload | undefined>;
+  /** The same, synchronously, for the crash and exit paths. */
+  prepareSync(report: BacktraceReport): Payload | undefined;
+}
+
+/**
+ * The folder of the library's own files, so their frames can be left out of reports: only when it is
+ * the folder of the backtrace-ts package itself. When an application bundles the library into its own
+ * file, that folder holds the application's code, whose frames must stay.
+ */
+const ownDir = ((): string => {
+  const here = parseStack(new Error().stack ?? "")[0]?.file;
+  if (!here) return "";
+  const dir = dirname(here);
+  try {
+    const pkg = JSON.parse(readFileSync(join(dir, "..", "package.json"), "utf8")) as { name?: unknown };
+    return pkg.name === AGENT ? dir : "";
+  } catch {
+    return "";
+  }
+})();
+
+let staticCache: Attributes | undefined;
+
+/** The static default attributes in wire form, converted and redacted once per process. */
+function wireStaticAttributes(): Attributes {
+  const out: Attributes = {};
+  convertAttributes(staticAttributes(), out, {}, { values: 0 });
+  return out;
+}
+
+/** The thread a report comes from: "main", or the worker thread's id. */
+function currentThread(): { id: string; name: string } {
+  const { isMainThread, threadId } = lazyWorkers();
+  return isMainThread ? { id: "main", name: "main" } : { id: `worker-${threadId}`, name: `worker ${threadId}` };
+}
+
+export function createAssembler(config: AssemblerConfig): Assembler {
+  const { options } = config;
+  const debug = options.debugBacktrace ? config.debug : undefined;
+  const mapper = options.sourceMaps ? createSourceMapper(debug ? { debug } : {}) : undefined;
+  const reader = createSourceReader();
+  const dynamicAttributes = cachedDynamicAttributes();
+  const sourceOptions = { contextLineCount: options.contextLineCount, tabWidth: options.tabWidth };
+  const noSource = { frameIds: [], sourceCode: {} };
+
+  function describe(report: BacktraceReport): { thrown: ThrownInfo | undefined; frames: StackFrame[] } {
+    // The library's own frames go before mapping: its files map to sources outside `ownDir`.
+    const thrown = report.hasError ? describeThrown(report.error) : undefined;
+    if (thrown) thrown.frames = dropFramesUnder(thrown.frames, ownDir);
+    const frames = thrown ? thrown.frames : dropFramesUnder(parseStack(report.callSite?.stack ?? ""), ownDir);
+    return { thrown, frames };
+  }
+
+  function attachmentsOf(report: BacktraceReport): AttachmentRef[] {
+    const seen = new Set<string>();
+    const out: AttachmentRef[] = [];
+    for (const path of [...options.attachments, ...report.getAttachments()]) {
+      const name = basename(path);
+      if (seen.has(name)) continue;
+      seen.add(name);
+      out.push({ name, path });
+    }
+    return out;
+  }
+
+  /** The synchronous tail shared by both paths: beforeSend, body, serialization, attachments. */
+  function finish(
+    report: BacktraceReport,
+    thrown: ThrownInfo | undefined,
+    frames: StackFrame[],
+    source: { frameIds: readonly (string | undefined)[]; sourceCode: Record<string, SourceCodeEntry> },
+  ): Payload | undefined {
+    if (options.beforeSend) {
+      const kept = options.beforeSend(report);
+      if (kept === false || kept === null) return undefined;
+    }
+    staticCache ??= wireStaticAttributes();
+    const body = buildBody({
+      report,
+      thrown,
+      frames,
+      frameIds: source.frameIds,
+      sourceCode: source.sourceCode,
+      readyAttributes: staticCache,
+      attributes: { ...dynamicAttributes(), ...options.attributes, ...report.getAttributes() },
+      annotations: report.getAnnotations(),
+      thread: currentThread(),
+    });
+    const serialized = serializeBody(body, options.maxReportBytes);
+    if (serialized.trimmed) {
+      config.onTrimmed();
+      debug?.(`report ${report.uuid} was over ${options.maxReportBytes} bytes and was trimmed`);
+    }
+    debug?.(`report ${report.uuid}: ${serialized.bytes} bytes`);
+    return { uuid: report.uuid, json: serialized.json, attachments: attachmentsOf(report) };
+  }
+
+  return {
+    async prepare(report) {
+      let { thrown, frames } = describe(report);
+      if (mapper) {
+        if (thrown) frames = (thrown = await mapper.mapThrown(thrown)).frames;
+        else frames = await mapper.mapFrames(frames);
+      }
+      const source = options.collectSourceCode ? await reader.collect(frames, sourceOptions) : noSource;
+      return finish(report, thrown, frames, source);
+    },
+    prepareSync(report) {
+      let { thrown, frames } = describe(report);
+      if (mapper) {
+        if (thrown) frames = (thrown = mapper.mapThrownSync(thrown)).frames;
+        else frames = mapper.mapFramesSync(frames);
+      }
+      const source = options.collectSourceCode ? reader.collectSync(frames, sourceOptions) : noSource;
+      return finish(report, thrown, frames, source);
+    },
+  };
+}
