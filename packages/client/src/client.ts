@@ -253,11 +253,15 @@ export class BacktraceClient {
     });
   }
 
-  /** Builds every report not built yet and writes it to the spool; for the exit paths, where nothing async runs. */
+  /**
+   * Builds every report not built yet and writes it to the spool; for the exit paths, where nothing
+   * async runs. Bounded by `exitTimeout`: what is left then is counted as dropped ("exit").
+   */
   private spoolUnbuiltSync(): void {
+    const deadline = performance.now() + this.options.exitTimeout * 1000;
     for (const { report, settle } of this.pipeline.takeAll()) {
       try {
-        const payload = this.assembler.prepareSync(report);
+        const payload = performance.now() < deadline ? this.assembler.prepareSync(report) : undefined;
         const spooled = payload !== undefined && this.spool?.writeSync(payload) === true;
         settle(spooled ? { status: "failed", uuid: report.uuid, reason: "exit", spooled: true } : this.discard(report, "exit"));
       } catch {
@@ -265,6 +269,7 @@ export class BacktraceClient {
       }
     }
   }
+
 }
 
 function describeOutcome(outcome: SendOutcome): string {

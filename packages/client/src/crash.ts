@@ -114,13 +114,42 @@ function originalReason(error: unknown, seen: { reason: unknown } | undefined): 
  * hooks are caught and given to `debug`.
  */
 export function installCrashHandlers(hooks: CrashHooks, mode: RejectionsMode = unhandledRejectionsMode()): () => void {
-  const debug = (message: string): void => {
-    try {
-      hooks.debug?.(message);
-    } catch {
-      // Debug output is best effort.
+  registry.add(hooks);
+  uninstallShared ??= installShared(mode);
+  let active = true;
+  return () => {
+    if (!active) return;
+    active = false;
+    registry.delete(hooks);
+    if (registry.size === 0) {
+      uninstallShared?.();
+      uninstallShared = undefined;
     }
   };
+}
+
+// The process hooks are installed once, whatever the number of clients, and call every client's
+// hooks in turn: many clients neither stack wrappers of process.emit nor trip the listener warning.
+const registry = new Set<CrashHooks>();
+let uninstallShared: (() => void) | undefined;
+
+/** Calls `use` on each registered client's hooks; one client's failure does not stop the others. */
+function each(use: (hooks: CrashHooks) => void, what: string): void {
+  for (const hooks of [...registry]) {
+    try {
+      use(hooks);
+    } catch (failure) {
+      try {
+        hooks.debug?.(`${what} failed: ${describe(failure)}`);
+      } catch {
+        // Debug output is best effort.
+      }
+    }
+  }
+}
+
+function installShared(mode: RejectionsMode): () => void {
+  const debug = (message: string): void => each((hooks) => hooks.debug?.(message), "debug output");
   let installed = true;
   let seenReason: { reason: unknown } | undefined;
 
@@ -130,8 +159,8 @@ export function installCrashHandlers(hooks: CrashHooks, mode: RejectionsMode = u
       const kind: CrashKind = origin === "unhandledRejection" ? "Unhandled rejection" : "Unhandled exception";
       const value = kind === "Unhandled rejection" ? originalReason(error, seenReason) : error;
       seenReason = undefined;
-      if (processWillEnd()) hooks.onFatal(value, kind);
-      else hooks.onNonFatal(value, kind);
+      if (processWillEnd()) each((hooks) => hooks.onFatal(value, kind), "crash report");
+      else each((hooks) => hooks.onNonFatal(value, kind), "crash report");
     } catch (failure) {
       debug(`crash handler failed: ${describe(failure)}`);
     }
@@ -148,7 +177,7 @@ export function installCrashHandlers(hooks: CrashHooks, mode: RejectionsMode = u
           seenReason = undefined;
         });
       } else {
-        hooks.onNonFatal(reason, "Unhandled rejection");
+        each((hooks) => hooks.onNonFatal(reason, "Unhandled rejection"), "rejection report");
       }
     } catch (failure) {
       debug(`rejection handler failed: ${describe(failure)}`);

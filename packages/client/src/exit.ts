@@ -60,10 +60,24 @@ export function installExitHandling(
     }
   };
 
-  process.on("beforeExit", onBeforeExit);
-  process.on("exit", onExit);
+  const entry = { onBeforeExit, onExit };
+  registered.add(entry);
+  if (registered.size === 1) {
+    process.on("beforeExit", dispatchBeforeExit);
+    process.on("exit", dispatchExit);
+  }
   return () => {
-    process.off("beforeExit", onBeforeExit);
-    process.off("exit", onExit);
+    if (!registered.delete(entry) || registered.size > 0) return;
+    process.off("beforeExit", dispatchBeforeExit);
+    process.off("exit", dispatchExit);
   };
 }
+
+// One listener of each kind for all clients: many clients must not trip Node's listener-count warning.
+const registered = new Set<{ onBeforeExit(): void; onExit(): void }>();
+const dispatchBeforeExit = (): void => {
+  for (const entry of [...registered]) entry.onBeforeExit();
+};
+const dispatchExit = (): void => {
+  for (const entry of [...registered]) entry.onExit();
+};

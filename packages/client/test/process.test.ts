@@ -217,3 +217,18 @@ test("a report being built when process.exit() runs is spooled, not lost", async
     rmSync(spool, { recursive: true, force: true });
   }
 });
+
+test("many clients share one set of process hooks: no listener warning, all removed by finalize", async () => {
+  const script = `
+    const bt = require("backtrace-ts");
+    const emit = process.emit;
+    const counts = () => ["uncaughtExceptionMonitor", "beforeExit", "exit"].map((e) => process.listenerCount(e)).join(",");
+    const before = counts();
+    const clients = Array.from({ length: 15 }, () => new bt.BacktraceClient({ endpoint: "http://127.0.0.1:9", token: "t", spool: false }));
+    const during = counts();
+    Promise.all(clients.map((c) => c.finalize())).then(() => console.log(before, during, counts(), process.emit === emit));
+  `;
+  const result = await run(["-e", script]);
+  assert.equal(result.stderr, "");
+  assert.equal(result.stdout.trim(), "0,0,0 1,1,1 0,0,0 true");
+});
