@@ -48,6 +48,8 @@ export interface SpoolOptions {
   debug?: ((message: string) => void) | undefined;
   /** Clock for record names; defaulted so tests can order records. */
   now?: (() => number) | undefined;
+  /** The user the process runs as, who must own the folder (POSIX); defaulted to `process.getuid()`, undefined on Windows. */
+  uid?: number | undefined;
 }
 
 export const spoolDefaults = {
@@ -96,6 +98,22 @@ export function parseRecord(text: string): Payload | undefined {
   return { uuid: record["uuid"], json: record["json"], attachments: attachments.map((a) => ({ name: a.name, path: a.path })) };
 }
 
+/** Why a spool folder must not be used (POSIX), or undefined when it is only ours to write. */
+function unsafeFolder(stat: fs.Stats, uid: number | undefined): string | undefined {
+  if (uid === undefined) return undefined; // Windows: no POSIX owner and mode bits
+  if (stat.uid !== uid) return `owned by another user (uid ${stat.uid})`;
+  if ((stat.mode & 0o022) !== 0) return `writable by group or others (mode ${(stat.mode & 0o777).toString(8)})`;
+  return undefined;
+}
+
+async function isRegularFile(path: string): Promise<boolean> {
+  try {
+    return (await fs.promises.stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
 function safeUuid(uuid: string): string {
   const cleaned = uuid.replace(/[^A-Za-z0-9-]/g, "").slice(0, 64);
   return cleaned || "report";
@@ -117,6 +135,8 @@ export function createSpool(options: SpoolOptions): Spool {
   let enabled = true;
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const unsafe = unsafeFolder(fs.statSync(dir), options.uid ?? process.getuid?.());
+    if (unsafe !== undefined) throw new Error(`${unsafe}: anyone who can write there could plant a record whose attachments name any file`);
     fs.accessSync(dir, fs.constants.W_OK | fs.constants.R_OK);
     index = scanSync();
   } catch (error) {
@@ -289,7 +309,13 @@ export function createSpool(options: SpoolOptions): Spool {
       await setAside(entry);
       return undefined;
     }
-    return payload;
+    // A device, FIFO or folder would hang or fail the upload; the transport checks again when it opens the file.
+    const attachments: AttachmentRef[] = [];
+    for (const attachment of payload.attachments) {
+      if (await isRegularFile(attachment.path)) attachments.push(attachment);
+      else debug(`spool: record ${entry.file}: attachment ${attachment.path} is not a regular file, left out`);
+    }
+    return { ...payload, attachments };
   }
 
   async function remove(entry: SpoolEntry): Promise<void> {

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
@@ -13,8 +13,13 @@ function tempDir(t: { after: (fn: () => void) => void }): string {
   return dir;
 }
 
+const attachmentDir = mkdtempSync(join(tmpdir(), "bt-spool-attachments-"));
+const attachmentFile = join(attachmentDir, "a.log");
+writeFileSync(attachmentFile, "log line\n");
+process.on("exit", () => rmSync(attachmentDir, { recursive: true, force: true }));
+
 function payload(json = '{"a":1}'): Payload {
-  return { uuid: randomUUID(), json, attachments: [{ name: "a.log", path: "/var/log/a.log" }] };
+  return { uuid: randomUUID(), json, attachments: [{ name: "a.log", path: attachmentFile }] };
 }
 
 /** A clock that moves one millisecond per call, so record order is certain. */
@@ -172,4 +177,58 @@ test("defaultSpoolDir is a per-user cache folder keyed by a hash of the URL, nev
   assert.match(defaultSpoolDir(url, { LOCALAPPDATA: "C:\\Users\\u\\AppData\\Local" }, "win32", "C:\\Users\\u"), /backtrace-ts[\\/]spool/);
   assert.doesNotMatch(linux, /secrettoken123/);
   assert.notEqual(defaultSpoolDir(url + "x", {}, "linux", "/home/u"), linux);
+});
+
+test("a folder writable by group or others is not used: spool disabled with a debug message", { skip: process.platform === "win32" }, async (t) => {
+  for (const mode of [0o770, 0o707, 0o1777]) {
+    const dir = join(tempDir(t), "spool");
+    mkdirSync(dir);
+    chmodSync(dir, mode);
+    // A record someone else planted there, naming a file the app can read.
+    writeFileSync(join(dir, `000000000000001-000001-${randomUUID()}.json`), JSON.stringify({ v: 1, uuid: "x", json: "{}", attachments: [{ name: "p", path: "/etc/passwd" }] }));
+    const messages: string[] = [];
+    const spool = createSpool({ dir, debug: (m) => messages.push(m) });
+    assert.equal(spool.enabled, false, mode.toString(8));
+    assert.deepEqual(await spool.list(), []);
+    assert.equal(spool.writeSync(payload()), false);
+    assert.match(messages[0] ?? "", /spool disabled: .*writable by group or others/);
+  }
+});
+
+test("a folder owned by another user is not used; one of our own with mode 700 is", { skip: process.platform === "win32" }, async (t) => {
+  const dir = tempDir(t);
+  const owner = statSync(dir).uid;
+  const messages: string[] = [];
+  const theirs = createSpool({ dir, uid: owner + 1, debug: (m) => messages.push(m) });
+  assert.equal(theirs.enabled, false);
+  assert.match(messages[0] ?? "", /spool disabled: .*owned by another user/);
+  chmodSync(dir, 0o700);
+  assert.equal(createSpool({ dir, uid: owner }).enabled, true);
+  assert.equal(createSpool({ dir }).enabled, true);
+  // A folder the spool creates itself is ours and private.
+  const created = join(dir, "new", "spool");
+  assert.equal(createSpool({ dir: created }).enabled, true);
+  assert.equal(statSync(created).mode & 0o077, 0);
+});
+
+test("on replay, attachment paths that are not regular files are left out of the record", async (t) => {
+  const dir = tempDir(t);
+  const folder = join(dir, "a-folder");
+  mkdirSync(folder);
+  const messages: string[] = [];
+  const spool = createSpool({ dir, debug: (m) => messages.push(m) });
+  const sent: Payload = {
+    uuid: randomUUID(),
+    json: "{}",
+    attachments: [
+      { name: "a.log", path: attachmentFile },
+      { name: "zero", path: "/dev/zero" },
+      { name: "folder", path: folder },
+      { name: "gone", path: join(dir, "missing.log") },
+    ],
+  };
+  spool.writeSync(sent);
+  const [entry] = await spool.list();
+  assert.deepEqual((await spool.read(entry!))?.attachments, [{ name: "a.log", path: attachmentFile }]);
+  assert.equal(messages.filter((m) => /not a regular file/.test(m)).length, 3);
 });
