@@ -1,5 +1,5 @@
 // Maps frames of compiled files back to their original sources through source maps, cached.
-import { readFileSync as fsReadFileSync } from "node:fs";
+import * as fs from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { FlattenMap, LEAST_UPPER_BOUND, TraceMap, originalPositionFor, sourceContentFor } from "@jridgewell/trace-mapping";
 import { hasRealFile, type StackFrame } from "./stack.js";
@@ -9,9 +9,14 @@ import { lazyFsPromises } from "./builtins.js";
 export interface SourceMapperOptions {
   /** Parsed maps kept in memory. */
   maxMaps?: number;
-  /** Reads a file as UTF-8 text; for `mapFrames`. */
+  /** Map files larger than this (bytes) are skipped. */
+  maxMapBytes?: number;
+  /**
+   * Reads a whole file as UTF-8 text; for `mapFrames`. Given, it replaces the default reads
+   * (the tail of a generated file, maps up to `maxMapBytes`), so the size limits are not applied.
+   */
   readFile?: (path: string) => Promise<string>;
-  /** Reads a file as UTF-8 text synchronously; for `mapFramesSync` (the crash path). */
+  /** Reads a whole file as UTF-8 text synchronously; for `mapFramesSync` (the crash path). */
   readFileSync?: (path: string) => string;
   /** Receives one line for each map that could not be used. */
   debug?: (message: string) => void;
@@ -30,7 +35,29 @@ export interface SourceMapper {
 const DEFAULTS = {
   maxMaps: 50, // parsed maps of big bundles can take megabytes each
   maxMisses: 1000, // files known to have no usable map
+  maxMapBytes: 32 * 1024 * 1024, // a bigger map would cost more to parse than the report is worth
+  tailBytes: 64 * 1024, // where a generated file's trailing sourceMappingURL comment is looked for
+  maxGeneratedBytes: 16 * 1024 * 1024, // read whole only for an inline map longer than the tail
 };
+
+/** The end of a file, and whether it is the whole file. */
+interface Tail {
+  text: string;
+  whole: boolean;
+}
+
+/** File reads the mapper makes; the default ones read only what is needed and refuse big files. */
+interface Reads {
+  /** The last `bytes` bytes of a file. */
+  tail(path: string, bytes: number): Promise<Tail>;
+  /** A whole file; throws when it is larger than `maxBytes`. */
+  whole(path: string, maxBytes: number): Promise<string>;
+}
+
+interface ReadsSync {
+  tail(path: string, bytes: number): Tail;
+  whole(path: string, maxBytes: number): string;
+}
 
 interface Loaded {
   trace: TraceMap;
@@ -48,8 +75,9 @@ const IDENTIFIER = /^[\p{L}_$][\p{L}\p{N}_$]*$/u;
 const NOT_FUNCTION_NAMES = new Set(["call", "apply", "bind"]);
 
 export function createSourceMapper(options: SourceMapperOptions = {}): SourceMapper {
-  const readFile = options.readFile ?? ((path: string) => lazyFsPromises().readFile(path, "utf8"));
-  const readFileSync = options.readFileSync ?? ((path: string) => fsReadFileSync(path, "utf8"));
+  const maxMapBytes = options.maxMapBytes ?? DEFAULTS.maxMapBytes;
+  const reads: Reads = options.readFile ? wholeReads(options.readFile) : fileReads;
+  const readsSync: ReadsSync = options.readFileSync ? wholeReadsSync(options.readFileSync) : fileReadsSync;
   const debug = options.debug ?? (() => {});
   const maps = new Lru<string, Loaded>(Math.max(1, options.maxMaps ?? DEFAULTS.maxMaps));
   const misses = new Lru<string, true>(DEFAULTS.maxMisses);
@@ -69,9 +97,11 @@ export function createSourceMapper(options: SourceMapperOptions = {}): SourceMap
 
   async function loadAsync(file: string): Promise<Entry> {
     try {
-      const ref = findReference(file, await readFile(file));
+      const tail = await reads.tail(file, DEFAULTS.tailBytes);
+      let ref = findReference(file, tail.text);
+      if (ref === undefined && mayEndInLongDataUrl(tail)) ref = findReference(file, await reads.whole(file, DEFAULTS.maxGeneratedBytes));
       if (ref === undefined) return NO_MAP;
-      const json = "inline" in ref ? ref.inline : await readFile(ref.path);
+      const json = "inline" in ref ? ref.inline : await reads.whole(ref.path, maxMapBytes);
       return buildEntry(json, ref.url);
     } catch (error) {
       debug(`source map for ${file} not used: ${describeError(error)}`);
@@ -81,9 +111,11 @@ export function createSourceMapper(options: SourceMapperOptions = {}): SourceMap
 
   function loadSync(file: string): Entry {
     try {
-      const ref = findReference(file, readFileSync(file));
+      const tail = readsSync.tail(file, DEFAULTS.tailBytes);
+      let ref = findReference(file, tail.text);
+      if (ref === undefined && mayEndInLongDataUrl(tail)) ref = findReference(file, readsSync.whole(file, DEFAULTS.maxGeneratedBytes));
       if (ref === undefined) return NO_MAP;
-      const json = "inline" in ref ? ref.inline : readFileSync(ref.path);
+      const json = "inline" in ref ? ref.inline : readsSync.whole(ref.path, maxMapBytes);
       return buildEntry(json, ref.url);
     } catch (error) {
       debug(`source map for ${file} not used: ${describeError(error)}`);
@@ -211,6 +243,87 @@ function renameFunction(funcName: string, name: string): string | undefined {
   const dot = core.lastIndexOf(".");
   const renamed = dot < 0 ? name : core.slice(0, dot + 1) + name;
   return `${prefix}${renamed}${alias}`;
+}
+
+/**
+ * A tail with no map comment that is one unbroken run of non-space characters may be the end of
+ * an inline map that started before it; minified code has spaces well within 64 KB.
+ */
+function mayEndInLongDataUrl(tail: Tail): boolean {
+  return !tail.whole && /^\S+\s*$/.test(tail.text);
+}
+
+function tooBig(path: string, size: number, maxBytes: number): Error {
+  return new Error(`${path} is ${size} bytes, over the limit of ${maxBytes}`);
+}
+
+const fileReads: Reads = {
+  async tail(path, bytes) {
+    const handle = await lazyFsPromises().open(path, "r");
+    try {
+      const { size } = await handle.stat();
+      const start = Math.max(0, size - bytes);
+      const buffer = Buffer.alloc(size - start);
+      let read = 0;
+      while (read < buffer.length) {
+        const { bytesRead } = await handle.read(buffer, read, buffer.length - read, start + read);
+        if (bytesRead === 0) break;
+        read += bytesRead;
+      }
+      return { text: buffer.toString("utf8", 0, read), whole: start === 0 };
+    } finally {
+      await handle.close();
+    }
+  },
+  async whole(path, maxBytes) {
+    const handle = await lazyFsPromises().open(path, "r");
+    try {
+      const { size } = await handle.stat();
+      if (size > maxBytes) throw tooBig(path, size, maxBytes);
+      return await handle.readFile("utf8");
+    } finally {
+      await handle.close();
+    }
+  },
+};
+
+const fileReadsSync: ReadsSync = {
+  tail(path, bytes) {
+    const fd = fs.openSync(path, "r");
+    try {
+      const { size } = fs.fstatSync(fd);
+      const start = Math.max(0, size - bytes);
+      const buffer = Buffer.alloc(size - start);
+      let read = 0;
+      while (read < buffer.length) {
+        const bytesRead = fs.readSync(fd, buffer, read, buffer.length - read, start + read);
+        if (bytesRead === 0) break;
+        read += bytesRead;
+      }
+      return { text: buffer.toString("utf8", 0, read), whole: start === 0 };
+    } finally {
+      fs.closeSync(fd);
+    }
+  },
+  whole(path, maxBytes) {
+    const fd = fs.openSync(path, "r");
+    try {
+      const { size } = fs.fstatSync(fd);
+      if (size > maxBytes) throw tooBig(path, size, maxBytes);
+      return fs.readFileSync(fd, "utf8");
+    } finally {
+      fs.closeSync(fd);
+    }
+  },
+};
+
+/** Reads through a whole-file reader given in the options: the tail is the whole text, no limits. */
+function wholeReads(readFile: (path: string) => Promise<string>): Reads {
+  return { tail: async (path) => ({ text: await readFile(path), whole: true }), whole: (path) => readFile(path) };
+}
+
+function wholeReadsSync(readFileSync: (path: string) => string): ReadsSync {
+  return { tail: (path) => ({ text: readFileSync(path), whole: true }), whole: (path) => readFileSync(path) };
 }
 
 function findReference(file: string, text: string): MapReference | undefined {

@@ -194,3 +194,37 @@ test("a sourceMappingURL inside a string, not a trailing comment, is ignored", a
   const frames: StackFrame[] = [{ funcName: "f", file, line: 1, column: 1 }];
   assert.deepEqual(await createSourceMapper().mapFrames(frames), frames);
 });
+
+/** A map of one segment: generated line 1, column 1 is x.ts line 1, column 1; `content` padded into sourcesContent. */
+function oneSegmentMap(content: string): string {
+  return JSON.stringify({ version: 3, sources: ["x.ts"], sourcesContent: [content], names: [], mappings: "AAAA" });
+}
+
+test("a map file over maxMapBytes is skipped with a debug message, on both paths", async () => {
+  const file = join(fx.dir, "big-map.js");
+  writeFileSync(file, "f();\n//# sourceMappingURL=big-map.js.map\n");
+  writeFileSync(`${file}.map`, oneSegmentMap("x".repeat(4000)));
+  const frames: StackFrame[] = [{ funcName: "f", file, line: 1, column: 1 }];
+  assert.equal((await createSourceMapper().mapFrames(frames))[0]!.file, join(fx.dir, "x.ts"), "used under the limit");
+  for (const sync of [false, true]) {
+    const messages: string[] = [];
+    const mapper = createSourceMapper({ maxMapBytes: 1000, debug: (m) => messages.push(m) });
+    assert.deepEqual(sync ? mapper.mapFramesSync(frames) : await mapper.mapFrames(frames), frames);
+    assert.ok(messages.some((m) => m.includes(file) && /over the limit of 1000/.test(m)), messages.join("\n"));
+  }
+});
+
+test("finds the map comment at the end of a long generated file, and an inline map longer than the part read", async () => {
+  const external = join(fx.dir, "long.js");
+  writeFileSync(external, "f();\n" + "g();\n".repeat(100_000) + "//# sourceMappingURL=long.js.map\n");
+  writeFileSync(`${external}.map`, oneSegmentMap("const x = 1;\n"));
+  const inline = join(fx.dir, "long-inline.js");
+  const data = Buffer.from(oneSegmentMap("y".repeat(200_000))).toString("base64");
+  writeFileSync(inline, `f();\n//# sourceMappingURL=data:application/json;charset=utf-8;base64,${data}\n`);
+  for (const file of [external, inline]) {
+    const frames: StackFrame[] = [{ funcName: "f", file, line: 1, column: 1 }];
+    const mapped = await createSourceMapper().mapFrames(frames);
+    assert.equal(mapped[0]!.file, join(fx.dir, "x.ts"), file);
+    assert.deepEqual(createSourceMapper().mapFramesSync(frames), mapped);
+  }
+});
