@@ -3,7 +3,8 @@
 
 const get = (obj, path) => path.split(".").reduce((o, k) => (o == null ? undefined : o[k]), obj);
 
-const fmt = (v, unit, digits = 1) => (v == null || !Number.isFinite(v) ? "n/a" : `${v.toFixed(digits)}${unit}`);
+const fmt = (v, unit, digits = 1) =>
+  v == null || !Number.isFinite(v) ? "n/a" : `${v >= 1000 ? Math.round(v).toLocaleString("en-US") : v.toFixed(digits)}${unit}`;
 const fmtRatio = (v) => (v == null || !Number.isFinite(v) ? "n/a" : v >= 0.1 ? `${v.toFixed(2)}×` : `1/${Math.round(1 / v)}`);
 
 /** Each target: issue, text, the measured value as text, and met (true/false/null when not measured). */
