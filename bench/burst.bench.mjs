@@ -120,6 +120,7 @@ async function runOnce(client, sink, count) {
     if (!ready) return { error: `worker not ready: ${stderr.trim().split("\n").slice(-3).join(" | ")}` };
     await new Promise((r) => setTimeout(r, 200)); // let the warm-up request finish at the sink
     await sink.reset();
+    const sinkCpu0 = (await sink.stats()).cpuMs;
     child.send({ type: "go" });
     const flushed = await next("flushed", RUN_LIMIT_MS);
     if (!flushed) return { error: `no flush within ${RUN_LIMIT_MS} ms: ${stderr.trim().split("\n").slice(-3).join(" | ")}` };
@@ -146,6 +147,8 @@ async function runOnce(client, sink, count) {
       connections: stats.socketsUsed,
       newConnections: stats.connections,
       requests: stats.requests,
+      // The sink's own CPU over the run: near 1,000 ms per second of run would mean it set the pace.
+      sinkCpuMs: stats.cpuMs - sinkCpu0,
       loopMs: result.loopMs,
       flushMs: result.flushMs,
       heapGrowthMB: result.heapGrowthMB,

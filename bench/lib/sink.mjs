@@ -8,6 +8,12 @@ import { fileURLToPath } from "node:url";
 
 const SAMPLE_LIMIT = 1000; // keep at most this many per-report byte counts
 
+/** CPU time (user + system) this process has used, in ms. */
+function cpuMs() {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
 /** Wall-clock milliseconds comparable across processes on this machine. */
 export function nowMs() {
   return performance.timeOrigin + performance.now();
@@ -144,7 +150,7 @@ export async function startSink({ host = "127.0.0.1", port = 0, keepBodies = 0 }
   return {
     port: actualPort,
     url: `http://${host}:${actualPort}`,
-    stats: () => ({ ...stats, at: nowMs() }),
+    stats: () => ({ ...stats, at: nowMs(), cpuMs: cpuMs() }),
     reset() {
       stats = emptyStats();
       ids = new Set();
