@@ -1,6 +1,6 @@
 // Builds the client: a CommonJS and an ES module bundle, each with its dependencies inside, and type declarations.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { build } from "esbuild";
 
@@ -25,6 +25,19 @@ await build({ ...common, format: "esm", outfile: "dist/index.mjs" });
 
 const tsc = require.resolve("typescript/bin/tsc");
 execFileSync(process.execPath, [tsc, "-p", "tsconfig.types.json"], { stdio: "inherit" });
+// tsc writes a declaration file for every source file; keep only those the entry point reaches.
+const keep = new Set();
+const visit = (file) => {
+  if (keep.has(file)) return;
+  keep.add(file);
+  const text = readFileSync(`dist/types/${file}`, "utf8");
+  for (const [, named, inline] of text.matchAll(/from "\.\/([\w-]+)\.js"|import\("\.\/([\w-]+)\.js"\)/g)) {
+    visit(`${named ?? inline}.d.ts`);
+  }
+};
+visit("index.d.ts");
+for (const file of readdirSync("dist/types")) if (!keep.has(file)) rmSync(`dist/types/${file}`);
+
 // The declarations describe the CommonJS build; `import` gets them through an ES module shim.
 writeFileSync("dist/types/package.json", JSON.stringify({ type: "commonjs" }) + "\n");
 writeFileSync("dist/index.d.mts", 'export * from "./types/index.js";\n');
