@@ -72,7 +72,7 @@ export class BacktraceClient {
       }),
       discard: (report, reason) => this.discard(report, reason),
       fail: (report, error, resolve, reject) => this.fail(report, error, resolve, reject),
-      buildAhead: Math.max(32, this.options.concurrency * 8),
+      buildAhead: Math.max(8, this.options.concurrency * 2),
       holdLimit: HOLD_LIMIT,
       maxBacklog: MAX_BACKLOG,
     });
