@@ -13,7 +13,7 @@ import { cleanEnv, parseArgs } from "./lib/child.mjs";
 import { fixtureUrl } from "./lib/fixtures.mjs";
 import { emit, mmm, printTable } from "./lib/output.mjs";
 import { nowMs, startSinkProcess } from "./lib/sink.mjs";
-import { ratio, summarizeRuns } from "./lib/stats.mjs";
+import { peerRatios, summarizeRuns } from "./lib/stats.mjs";
 
 const args = parseArgs();
 const FLUSH_LIMIT_MS = 60_000; // the client's flush is given at most this long
@@ -182,16 +182,7 @@ export async function main() {
   }
   await sink.close();
   const byClient = Object.fromEntries(clients.map((c) => [c, summarizeRuns(samples[c])]));
-  const ratios = {};
-  if (byClient[OURS]) {
-    for (const peer of PEERS) {
-      if (!byClient[peer]) continue;
-      ratios[peer] = {};
-      for (const k of ["timeToLastMs", "connections", "heapGrowthMB", "rssGrowthMB", "loopDelayP99Ms"]) {
-        ratios[peer][k] = ratio(byClient[OURS][k]?.median, byClient[peer][k]?.median);
-      }
-    }
-  }
+  const ratios = peerRatios(byClient, OURS, PEERS, ["timeToLastMs", "connections", "heapGrowthMB", "rssGrowthMB", "loopDelayP99Ms"]);
   printTable(
     `burst of ${count} captures from one loop, ${runs} runs (median (min–max))`,
     ["client", "delivered", "lost", "to last arrival ms", "connections", "heap MB", "RSS MB", "loop p99 ms", "loop max ms"],

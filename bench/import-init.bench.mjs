@@ -5,7 +5,7 @@ import { availableClients, loadAdapter, OURS, PEERS } from "./clients/index.mjs"
 import { parseArgs, report, runNode } from "./lib/child.mjs";
 import { emit, mmm, printTable } from "./lib/output.mjs";
 import { startSink } from "./lib/sink.mjs";
-import { ratio, summarizeRuns } from "./lib/stats.mjs";
+import { peerRatios, summarizeRuns } from "./lib/stats.mjs";
 
 const args = parseArgs();
 
@@ -50,16 +50,7 @@ export async function main() {
   const stats = await sink.stats();
   await sink.close();
   const byClient = Object.fromEntries(clients.map((c) => [c, summarizeRuns(samples[c])]));
-  const ratios = {};
-  if (byClient[OURS]) {
-    for (const peer of PEERS) {
-      if (!byClient[peer]) continue;
-      ratios[peer] = {};
-      for (const k of ["importMs", "initMs", "totalMs", "rssAddedMB"]) {
-        ratios[peer][k] = ratio(byClient[OURS][k]?.median, byClient[peer][k]?.median);
-      }
-    }
-  }
+  const ratios = peerRatios(byClient, OURS, PEERS, ["importMs", "initMs", "totalMs", "rssAddedMB"]);
   printTable(
     `import + initialize, ${runs} fresh processes each (median (min–max))`,
     ["client", "import ms", "init ms", "total ms", "RSS added MB"],

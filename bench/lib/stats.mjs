@@ -47,6 +47,17 @@ export function ratio(ours, peer) {
   return ours / peer;
 }
 
+/** For each peer in `byClient`, the ratio of `ours`'s median to the peer's, key by key. */
+export function peerRatios(byClient, ours, peers, keys) {
+  const ratios = {};
+  if (!byClient[ours]) return ratios;
+  for (const peer of peers) {
+    if (!byClient[peer]) continue;
+    ratios[peer] = Object.fromEntries(keys.map((k) => [k, ratio(byClient[ours][k]?.median, byClient[peer][k]?.median)]));
+  }
+  return ratios;
+}
+
 export function formatNumber(value, digits = 1) {
   if (value == null || !Number.isFinite(value)) return "n/a";
   if (Math.abs(value) >= 1000) return Math.round(value).toLocaleString("en-US");
