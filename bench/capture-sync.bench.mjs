@@ -9,7 +9,7 @@ import { parseArgs, report, runNode } from "./lib/child.mjs";
 import { buildFixtures, fixtureUrl } from "./lib/fixtures.mjs";
 import { emit, mmm, printTable } from "./lib/output.mjs";
 import { startSinkProcess } from "./lib/sink.mjs";
-import { median, percentile, ratio, summarizeRuns } from "./lib/stats.mjs";
+import { median, peerRatios, percentile, summarizeByFixture } from "./lib/stats.mjs";
 
 const args = parseArgs();
 const WARMUP = 50; // captures before timing; they also fill the clients' file and map caches
@@ -103,24 +103,11 @@ export async function main() {
   const received = await sink.stats();
   await sink.close();
 
-  const results = {};
-  for (const fixture of fixtures) {
-    results[fixture] = {};
-    for (const client of clients) results[fixture][client] = summarizeRuns(samples[`${fixture}:${client}`] ?? []);
-  }
+  const results = summarizeByFixture(samples, fixtures, clients);
   const ratios = {};
   for (const fixture of fixtures) {
-    const ours = results[fixture][OURS];
-    if (!ours) continue;
-    ratios[fixture] = {};
-    for (const peer of PEERS) {
-      const p = results[fixture][peer];
-      if (!p) continue;
-      ratios[fixture][peer] = {
-        captureMedianUs: ratio(ours.captureMedianUs?.median, p.captureMedianUs?.median),
-        captureP99Us: ratio(ours.captureP99Us?.median, p.captureP99Us?.median),
-      };
-    }
+    if (!results[fixture][OURS]) continue;
+    ratios[fixture] = peerRatios(results[fixture], OURS, PEERS, ["captureMedianUs", "captureP99Us"]);
   }
   for (const fixture of fixtures) {
     printTable(

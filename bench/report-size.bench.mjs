@@ -9,7 +9,7 @@ import { parseArgs, report, runNode } from "./lib/child.mjs";
 import { fixtureUrl } from "./lib/fixtures.mjs";
 import { emit, mmm, printTable } from "./lib/output.mjs";
 import { startSink } from "./lib/sink.mjs";
-import { median, ratio, summarizeRuns } from "./lib/stats.mjs";
+import { median, peerRatios, summarizeByFixture } from "./lib/stats.mjs";
 
 const args = parseArgs();
 const REPORTS = 5; // per process, one at a time
@@ -62,16 +62,8 @@ export async function main() {
     }
   }
   await sink.close();
-  const results = {};
-  for (const fixture of fixtures) {
-    results[fixture] = {};
-    for (const client of clients) results[fixture][client] = summarizeRuns(samples[`${fixture}:${client}`] ?? []);
-  }
-  const ratios = {};
-  for (const peer of PEERS) {
-    if (!results.plain[OURS] || !results.plain[peer]) continue;
-    ratios[peer] = { decodedBytes: ratio(results.plain[OURS].decodedBytes?.median, results.plain[peer].decodedBytes?.median) };
-  }
+  const results = summarizeByFixture(samples, fixtures, clients);
+  const ratios = peerRatios(results.plain, OURS, PEERS, ["decodedBytes"]);
   printTable(
     `bytes per report, same error, ${runs} processes × ${REPORTS} reports (median (min–max))`,
     ["client", "fixture", "wire bytes", "decoded bytes"],

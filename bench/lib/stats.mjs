@@ -47,6 +47,13 @@ export function ratio(ours, peer) {
   return ours / peer;
 }
 
+/** Samples keyed "<fixture>:<client>" summarized as results[fixture][client]. */
+export function summarizeByFixture(samples, fixtures, clients) {
+  return Object.fromEntries(
+    fixtures.map((fixture) => [fixture, Object.fromEntries(clients.map((c) => [c, summarizeRuns(samples[`${fixture}:${c}`] ?? [])]))]),
+  );
+}
+
 /** For each peer in `byClient`, the ratio of `ours`'s median to the peer's, key by key. */
 export function peerRatios(byClient, ours, peers, keys) {
   const ratios = {};
