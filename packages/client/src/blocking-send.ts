@@ -2,6 +2,7 @@
 import type { Worker } from "node:worker_threads";
 import { lazyWorkers } from "./builtins.js";
 import { AGENT, VERSION } from "./version.js";
+import { jsonText } from "./json-body.js";
 import type { Payload, TransportResult } from "./transport.js";
 
 /** Bytes of the answer body (or of the failure reason) handed back from the worker. */
@@ -134,7 +135,7 @@ export function postReportBlocking(url: string, payload: Payload, options: Block
       workerData: {
         shared,
         url,
-        json: payload.json,
+        json: jsonText(payload.json),
         attachments: payload.attachments.map((a) => ({ name: a.name, path: a.path })),
         userAgent: `${AGENT}/${VERSION}`,
         ignoreSslCertificate: options.ignoreSslCertificate,

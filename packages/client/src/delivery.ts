@@ -5,6 +5,7 @@ import { createRequests } from "./requests.js";
 import { classify, retryDefaults, retryDelay, type RetryOptions } from "./retry.js";
 import type { Spool } from "./spool.js";
 import { createSpoolWrites } from "./spool-writes.js";
+import { jsonBody, jsonText, type JsonBody } from "./json-body.js";
 import type { Payload, TransportResult } from "./transport.js";
 
 export type SendOutcome =
@@ -216,13 +217,14 @@ export function createDelivery(config: DeliveryConfig): Delivery {
   /** The body made much smaller after a 413 (without attachments), or undefined when it cannot be. */
   function smallerPayload(payload: Payload): Payload | undefined {
     if (!config.trim) return undefined;
-    let smaller: string | undefined;
+    let smaller: JsonBody | undefined;
     try {
-      smaller = config.trim(payload.json);
+      const text = config.trim(jsonText(payload.json));
+      smaller = text === undefined ? undefined : jsonBody(text);
     } catch {
       smaller = undefined;
     }
-    if (smaller === undefined || smaller.length >= payload.json.length) return undefined;
+    if (smaller === undefined || smaller.bytes >= payload.json.bytes) return undefined;
     counters.trimmed += 1;
     return { uuid: payload.uuid, json: smaller, attachments: [] };
   }

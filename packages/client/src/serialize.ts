@@ -2,6 +2,7 @@
 import { types } from "node:util";
 import type { ReportBody } from "./body.js";
 import { fitBody, type TightLimits, type TrimRecord } from "./budget.js";
+import { jsonBody, type JsonBody } from "./json-body.js";
 import {
   cutString,
   dateToJson,
@@ -100,19 +101,22 @@ function reconvert(value: unknown, limits: TightLimits): { value: unknown; cuts:
 }
 
 export interface SerializedBody {
-  json: string;
+  json: JsonBody;
   bytes: number; // UTF-8 length of json
   trimmed: TrimRecord | undefined; // undefined when the body fitted as it was
 }
 
 /**
  * Serializes a report body within `budgetBytes` (UTF-8). Under budget: one JSON.stringify,
- * body untouched. Over: trims a copy in the fixed order and marks the cuts in it. `bytes`
- * can still exceed the budget only when the required fields alone do (a budget of a few
- * hundred bytes). Never throws for data that `toSafeJson` can handle.
+ * body untouched, source entries shared by reports from one place reused as bytes already made.
+ * Over: trims a copy in the fixed order and marks the cuts in it. `bytes` can still exceed the
+ * budget only when the required fields alone do (a budget of a few hundred bytes). Never throws
+ * for data that `toSafeJson` can handle.
  */
 export function serializeBody(body: ReportBody, budgetBytes: number): SerializedBody {
   const budget = Number.isNaN(budgetBytes) ? Infinity : budgetBytes; // a NaN budget means none, never a loop
+  const pieces = withSharedSource(body);
+  if (pieces !== undefined && pieces.bytes <= budget) return { json: pieces, bytes: pieces.bytes, trimmed: undefined };
   let json: string;
   try {
     json = JSON.stringify(body);
@@ -120,9 +124,56 @@ export function serializeBody(body: ReportBody, budgetBytes: number): Serialized
     json = JSON.stringify(toSafeJson(body, LOOSE_LIMITS));
   }
   const bytes = Buffer.byteLength(json, "utf8");
-  if (bytes <= budget) return { json, bytes, trimmed: undefined };
+  if (bytes <= budget) return { json: { pieces: [json], bytes }, bytes, trimmed: undefined };
   const fitted = fitBody(JSON.parse(json) as Record<string, unknown>, budget, bytes, reconvert);
-  return { json: fitted.json, bytes: fitted.bytes, trimmed: fitted.record };
+  return { json: jsonBody(fitted.json), bytes: fitted.bytes, trimmed: fitted.record };
+}
+
+/** Each source entry's `,"id":{...}` as UTF-8 bytes, made once per entry object (entries are shared, see source-code.ts). */
+const sourceFragments = new WeakMap<object, { id: string; bytes: Buffer }>();
+
+function sourceFragment(id: string, entry: object): Buffer {
+  const known = sourceFragments.get(entry);
+  if (known !== undefined && known.id === id) return known.bytes;
+  const bytes = Buffer.from(`,${JSON.stringify(id)}:${JSON.stringify(entry)}`, "utf8");
+  sourceFragments.set(entry, { id, bytes });
+  return bytes;
+}
+
+/**
+ * The body as pieces: everything but `sourceCode` stringified, then each source entry as its shared
+ * bytes. Undefined when there is no source to share or the rest cannot be stringified as it is.
+ */
+function withSharedSource(body: ReportBody): JsonBody | undefined {
+  const sources = body.sourceCode;
+  const ids = typeof sources === "object" && sources !== null ? Object.keys(sources) : [];
+  if (ids.length === 0) return undefined;
+  let rest: string;
+  try {
+    rest = JSON.stringify({ ...body, sourceCode: undefined });
+  } catch {
+    return undefined;
+  }
+  if (typeof rest !== "string" || !rest.endsWith("}")) return undefined;
+  const pieces: (string | Buffer)[] = [];
+  let head = rest.slice(0, -1) + (rest.length > 2 ? ',"sourceCode":{' : '"sourceCode":{');
+  let bytes = 0;
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    const entry = sources[id];
+    if (typeof entry !== "object" || entry === null) return undefined;
+    let fragment = sourceFragment(id, entry);
+    if (i === 0) fragment = fragment.subarray(1); // no comma before the first entry
+    if (head !== "") {
+      pieces.push(head);
+      bytes += Buffer.byteLength(head, "utf8");
+      head = "";
+    }
+    pieces.push(fragment);
+    bytes += fragment.length;
+  }
+  pieces.push("}}");
+  return { pieces, bytes: bytes + 2 };
 }
 
 /**

@@ -93,7 +93,7 @@ export function createSourceReader(options: SourceReaderOptions = {}): SourceRea
     await Promise.all(
       [...plan.ranges.keys()].map(async (path) => {
         const original = plan.originals.get(path);
-        if (original !== undefined) return texts.set(path, original.split(/\r?\n/));
+        if (original !== undefined) return texts.set(path, originalLines(original));
         let lines = cached(path);
         if (lines === undefined) {
           let text: string | null;
@@ -116,7 +116,7 @@ export function createSourceReader(options: SourceReaderOptions = {}): SourceRea
     for (const path of plan.ranges.keys()) {
       const original = plan.originals.get(path);
       if (original !== undefined) {
-        texts.set(path, original.split(/\r?\n/));
+        texts.set(path, originalLines(original));
         continue;
       }
       let lines = cached(path);
@@ -178,23 +178,40 @@ function mayRead(frame: StackFrame, path: string): boolean {
   return SCRIPT_FILE.test(path) || frame.originalSource !== undefined || frame.generated !== undefined;
 }
 
-/** Recent excerpts of each cached file: reports from the same place reuse one string instead of making another. */
-const excerpts = new WeakMap<readonly string[], Map<string, string>>();
-const EXCERPTS_PER_FILE = 16;
+/** The lines of recent source-map sources (the mapper keeps each map's strings, so keys repeat as the same strings). */
+const originals = new Map<string, string[]>();
+const ORIGINALS_KEPT = 32;
 
-function excerpt(lines: readonly string[], first: number, last: number, maxLineLength: number): string {
-  const key = `${first}:${last}:${maxLineLength}`;
-  let known = excerpts.get(lines);
+function originalLines(text: string): string[] {
+  let lines = originals.get(text);
+  if (lines === undefined) {
+    if (originals.size >= ORIGINALS_KEPT) originals.delete(originals.keys().next().value as string);
+    originals.set(text, (lines = text.split(/\r?\n/)));
+  }
+  return lines;
+}
+
+/**
+ * Recent entries made from each file's lines. Reports from the same place share one frozen entry,
+ * so that neither its text nor its serialized form (see serialize.ts) is made again for each report.
+ */
+const entries = new WeakMap<readonly string[], Map<string, Readonly<SourceCodeEntry>>>();
+const ENTRIES_PER_FILE = 16;
+
+function entry(path: string, lines: readonly string[], first: number, last: number, maxLineLength: number, tabWidth: number): SourceCodeEntry {
+  const key = `${first}:${last}:${maxLineLength}:${tabWidth}:${path}`;
+  let known = entries.get(lines);
   const hit = known?.get(key);
   if (hit !== undefined) return hit;
   const text = lines
     .slice(first - 1, last)
     .map((line) => (line.length > maxLineLength ? line.slice(0, maxLineLength) + "…" : line))
     .join("\n");
-  if (!known) excerpts.set(lines, (known = new Map()));
-  if (known.size >= EXCERPTS_PER_FILE) known.delete(known.keys().next().value as string);
-  known.set(key, text);
-  return text;
+  const made = Object.freeze({ text, startLine: first, startColumn: 1, path, tabWidth });
+  if (!known) entries.set(lines, (known = new Map()));
+  if (known.size >= ENTRIES_PER_FILE) known.delete(known.keys().next().value as string);
+  known.set(key, made);
+  return made;
 }
 
 function build(plan: Plan, texts: ReadonlyMap<string, Lines>, opts: CollectOptions, maxLineLength: number): CollectedSource {
@@ -207,7 +224,7 @@ function build(plan: Plan, texts: ReadonlyMap<string, Lines>, opts: CollectOptio
     const first = Math.max(1, range.first);
     const last = Math.min(count, range.last);
     if (first > last) continue;
-    sourceCode[path] = { text: excerpt(lines, first, last, maxLineLength), startLine: first, startColumn: 1, path, tabWidth: opts.tabWidth };
+    sourceCode[path] = entry(path, lines, first, last, maxLineLength, opts.tabWidth);
   }
   return { frameIds: plan.frameIds, sourceCode };
 }

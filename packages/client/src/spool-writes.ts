@@ -35,7 +35,7 @@ export function createSpoolWrites(spool: Spool | undefined, maxPendingBytes: num
   }
 
   function add(payload: Payload, done: (ok: boolean) => void): boolean {
-    const bytes = payload.json.length;
+    const bytes = payload.json.bytes;
     if (!spool || pendingBytes + bytes > maxPendingBytes) return false;
     waiting.add(payload);
     pendingBytes += bytes;

@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import { createHash, randomBytes } from "node:crypto";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { jsonBody, jsonText } from "./json-body.js";
 import type { AttachmentRef, Payload } from "./transport.js";
 
 /** One record on disk. Entries sort oldest first by `file`. */
@@ -95,7 +96,7 @@ export function parseRecord(text: string): Payload | undefined {
   const attachments = record["attachments"];
   if (record["v"] !== 1 || typeof record["uuid"] !== "string" || typeof record["json"] !== "string") return undefined;
   if (!Array.isArray(attachments) || !attachments.every(isAttachment)) return undefined;
-  return { uuid: record["uuid"], json: record["json"], attachments: attachments.map((a) => ({ name: a.name, path: a.path })) };
+  return { uuid: record["uuid"], json: jsonBody(record["json"]), attachments: attachments.map((a) => ({ name: a.name, path: a.path })) };
 }
 
 /** Why a spool folder must not be used (POSIX), or undefined when it is only ours to write. */
@@ -171,7 +172,7 @@ export function createSpool(options: SpoolOptions): Spool {
   }
 
   function prepare(payload: Payload): { file: string; text: string; bytes: number } | undefined {
-    const text = JSON.stringify({ v: 1, uuid: payload.uuid, json: payload.json, attachments: payload.attachments });
+    const text = JSON.stringify({ v: 1, uuid: payload.uuid, json: jsonText(payload.json), attachments: payload.attachments });
     const bytes = Buffer.byteLength(text);
     if (bytes > maxBytes) {
       counters.failed += 1;

@@ -29,15 +29,28 @@ const POSITION = /^(.*?):(\d+)(?::(\d+))?$/;
 const EVAL_PREFIX = "eval at ";
 const WINDOWS_FILE_URL = /^file:\/\/\/[A-Za-z]:\//;
 
+/**
+ * Frames of recently seen stack lines. Reports from one place repeat the same lines, so a burst of
+ * them parses each line once. Cached frames are frozen: every report shares them, none may change them.
+ */
+const lineCache = new Map<string, Readonly<StackFrame> | null>();
+const LINE_CACHE_SIZE = 2000;
+
 /** Turns V8 stack text into frames. Lines that are not frames (the message, however many lines) are skipped. */
 export function parseStack(stack: string): StackFrame[] {
   const frames: StackFrame[] = [];
   if (typeof stack !== "string") return frames;
   for (const text of stack.split("\n")) {
-    const match = FRAME_LINE.exec(text);
-    if (match === null) continue;
-    const frame = parseFrame(match[2]!.trimEnd(), match[1] !== undefined);
-    if (frame !== undefined) frames.push(frame);
+    let frame = lineCache.get(text);
+    if (frame === undefined) {
+      const match = FRAME_LINE.exec(text);
+      frame = match === null ? null : (parseFrame(match[2]!.trimEnd(), match[1] !== undefined) ?? null);
+      if (frame !== null) Object.freeze(frame);
+      if (lineCache.size >= LINE_CACHE_SIZE) lineCache.clear();
+      // Only lines that look like frames are worth keeping: messages rarely repeat.
+      if (frame !== null) lineCache.set(text, frame);
+    }
+    if (frame !== null) frames.push(frame);
   }
   return frames;
 }

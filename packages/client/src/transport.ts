@@ -6,6 +6,7 @@ import { lazyFsPromises, lazyHttp, lazyHttps } from "./builtins.js";
 import { basename } from "node:path";
 import { randomBytes } from "node:crypto";
 import { AGENT, VERSION } from "./version.js";
+import type { JsonBody } from "./json-body.js";
 
 /** A file to send with a report, as a multipart part `attachment_<name>`. */
 export interface AttachmentRef {
@@ -17,7 +18,7 @@ export interface AttachmentRef {
 export interface Payload {
   uuid: string;
   /** The serialized report body. */
-  json: string;
+  json: JsonBody;
   /** Sent as multipart when non-empty. */
   attachments: AttachmentRef[];
 }
@@ -157,25 +158,25 @@ export function postReport(url: string, payload: Payload, options: PostOptions):
       files = await openAttachments(payload.attachments, skipped);
       if (settled) return;
       const headers: Record<string, string> = { Accept: "application/json", "User-Agent": `${AGENT}/${VERSION}` };
-      // A plain JSON body is written as the string it is; only multipart needs it as bytes.
+      // The body's pieces are written as they are: strings and shared bytes, never copied into one buffer.
       let pieces: Array<Buffer | OpenAttachment | string>;
+      let length = payload.json.bytes;
       if (files.length === 0) {
         headers["Content-Type"] = "application/json";
-        pieces = [payload.json];
+        pieces = [...payload.json.pieces];
       } else {
-        const json = Buffer.from(payload.json, "utf8");
         const boundary = `----backtrace-ts-${randomBytes(12).toString("hex")}`;
         headers["Content-Type"] = `multipart/form-data; boundary=${boundary}`;
-        pieces = [partHeader(boundary, "upload_file", "upload_file.json", "application/json"), json];
+        const framing: Array<Buffer | OpenAttachment> = [];
         for (const file of files) {
-          pieces.push(Buffer.from("\r\n"), partHeader(boundary, `attachment_${file.name}`, file.name, "application/octet-stream"), file);
+          framing.push(Buffer.from("\r\n"), partHeader(boundary, `attachment_${file.name}`, file.name, "application/octet-stream"), file);
         }
-        pieces.push(Buffer.from(`\r\n--${boundary}--\r\n`));
+        framing.push(Buffer.from(`\r\n--${boundary}--\r\n`));
+        const first = partHeader(boundary, "upload_file", "upload_file.json", "application/json");
+        pieces = [first, ...payload.json.pieces, ...framing];
+        length += first.length;
+        for (const piece of framing) length += Buffer.isBuffer(piece) ? piece.length : piece.size;
       }
-      const length = pieces.reduce(
-        (sum, piece) => sum + (typeof piece === "string" ? Buffer.byteLength(piece) : Buffer.isBuffer(piece) ? piece.length : piece.size),
-        0,
-      );
       headers["Content-Length"] = String(length);
 
       const requestOptions: https.RequestOptions = { method: "POST", headers };

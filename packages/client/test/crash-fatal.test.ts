@@ -3,6 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { deliverFatal, splitNodeOptions, unhandledRejectionsMode } from "../src/crash.js";
 import type { Payload, TransportResult } from "../src/transport.js";
+import { jsonBody } from "../src/json-body.js";
 
 test("the mode is Node's default, throw, when no flag is given", () => {
   assert.equal(unhandledRejectionsMode([], undefined), "throw");
@@ -27,7 +28,7 @@ test("NODE_OPTIONS is split on spaces, with double quotes grouping and backslash
   assert.deepEqual(splitNodeOptions(""), []);
 });
 
-const payload: Payload = { uuid: "11111111-2222-3333-4444-555555555555", json: "{}", attachments: [] };
+const payload: Payload = { uuid: "11111111-2222-3333-4444-555555555555", json: jsonBody("{}"), attachments: [] };
 
 function fakeSpool(writable = true): { log: string[]; spool: { writeSync(p: Payload): boolean; removeSync(uuid: string): void } } {
   const log: string[] = [];

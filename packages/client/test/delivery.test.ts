@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import { createDelivery, type Delivery, type DeliveryConfig } from "../src/delivery.js";
 import { createSpool, type Spool } from "../src/spool.js";
 import type { Payload } from "../src/transport.js";
+import { jsonBody, jsonText } from "../src/json-body.js";
 import { reportJson, startReceiver, type Receiver, type ReceiverOptions } from "./helpers/http-receiver.js";
 
 // Short delays so retries happen within a test; the logic is the same as with the defaults.
@@ -15,7 +16,7 @@ const fastRetry = { baseDelayMs: 20, maxDelayMs: 100, maxAttempts: 3 };
 
 function payload(extra: Record<string, unknown> = {}): Payload {
   const uuid = randomUUID();
-  return { uuid, json: reportJson(uuid, extra), attachments: [] };
+  return { uuid, json: jsonBody(reportJson(uuid, extra)), attachments: [] };
 }
 
 function spoolIn(t: TestContext, options: { maxRecords?: number } = {}): Spool {
@@ -281,7 +282,7 @@ test("retry timers do not keep the process alive", async () => {
     import { createDelivery } from ${JSON.stringify(source)};
     const d = createDelivery({ url: "http://127.0.0.1:${port}/post", timeoutMs: 2000, ignoreSslCertificate: false,
       spool: undefined, retry: { baseDelayMs: 600000, maxDelayMs: 600000 } });
-    d.submit({ uuid: "u", json: "{}", attachments: [] }).then(() => console.log("settled"));
+    d.submit({ uuid: "u", json: { pieces: ["{}"], bytes: 2 }, attachments: [] }).then(() => console.log("settled"));
     setTimeout(() => console.log("app done"), 50);
   `;
   const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "pipe"] });
@@ -360,7 +361,7 @@ test("spoolPendingSync at process exit: reports in flight and queued are spooled
   await d.replay();
   assert.equal(await d.flush(5000), true);
   assert.deepEqual(uuidsOf(r).sort(), [...first, ...rest].map((p) => p.uuid).sort());
-  assert.deepEqual(r.requests.map((q) => q.body.toString()).sort(), [...first, ...rest].map((p) => p.json).sort());
+  assert.deepEqual(r.requests.map((q) => q.body.toString()).sort(), [...first, ...rest].map((p) => jsonText(p.json)).sort());
   allValid(r);
   assert.equal((await spool.list()).length, 0);
   assert.equal(d.counters().replayed, 5);

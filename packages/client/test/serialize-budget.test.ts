@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { validateReport } from "backtrace-ts-receiver/validate";
 import type { ReportBody, WireFrame } from "../src/body.js";
 import { serializeBody, trimSerialized, type TrimRecord } from "../src/serialize.js";
+import { jsonText } from "../src/json-body.js";
 
 const MB = 1024 * 1024;
 
@@ -88,31 +89,65 @@ function frameLinesMatch(body: ReportBody): void {
   }
 }
 
-test("returns a body under budget as one untouched JSON string", () => {
+test("returns a body under budget untouched, as the JSON JSON.stringify gives", () => {
   const body = typicalBody();
   const out = serializeBody(body, MB);
-  assert.equal(out.json, JSON.stringify(body));
-  assert.equal(out.bytes, Buffer.byteLength(out.json));
+  assert.equal(jsonText(out.json), JSON.stringify(body));
+  assert.equal(out.bytes, Buffer.byteLength(jsonText(out.json)));
   assert.equal(out.trimmed, undefined);
-  assertValid(out.json);
+  assertValid(jsonText(out.json));
+});
+
+test("writes source entries as bytes made once per entry: bodies that share an entry share its bytes", () => {
+  const first = typicalBody();
+  first.symbolication = "sourcemap"; // a field after sourceCode: the JSON stays the same object
+  first.sourceCode["s0"] = { ...first.sourceCode["s0"]!, text: "const price = '10 €'; // £ ✓" };
+  const second = { ...typicalBody(), uuid: "1f8b9d2a-6c1e-4b7a-9d3f-2e5c8a1b4d6e", sourceCode: first.sourceCode };
+  const a = serializeBody(first, MB);
+  const b = serializeBody(second, MB);
+  for (const [out, body] of [[a, first], [b, second]] as const) {
+    assert.deepEqual(JSON.parse(jsonText(out.json)), JSON.parse(JSON.stringify(body)));
+    assert.equal(out.bytes, Buffer.byteLength(jsonText(out.json)));
+    assert.equal(out.json.bytes, out.bytes);
+    assertValid(jsonText(out.json));
+  }
+  const shared = (out: typeof a): Buffer[] => out.json.pieces.filter((p): p is Buffer => Buffer.isBuffer(p));
+  assert.equal(shared(a).length, 3, "one piece of bytes per source entry");
+  // The first entry's piece is a view without the leading comma: compare the memory it points at.
+  assert.deepEqual(
+    shared(a).map((p) => [p.buffer, p.byteOffset + p.length]),
+    shared(b).map((p) => [p.buffer, p.byteOffset + p.length]),
+  );
+  // The same entry under another id is written under that id.
+  const renamed = { ...typicalBody(), sourceCode: { other: first.sourceCode["s0"]! } };
+  assert.deepEqual(Object.keys(JSON.parse(jsonText(serializeBody(renamed, MB).json)).sourceCode), ["other"]);
+});
+
+test("a body with shared source entries over budget is trimmed like any other", () => {
+  const body = typicalBody();
+  const whole = serializeBody(body, MB).bytes;
+  const out = serializeBody(body, whole - 2000);
+  assert.ok(out.trimmed);
+  assert.ok(out.bytes <= whole - 2000);
+  assertValid(jsonText(out.json));
 });
 
 test("counts bytes in UTF-8, not in characters", () => {
   const body = typicalBody();
   body.attributes["note"] = "é".repeat(1000);
   const out = serializeBody(body, MB);
-  assert.equal(out.bytes, Buffer.byteLength(out.json, "utf8"));
-  assert.ok(out.bytes > out.json.length);
+  assert.equal(out.bytes, Buffer.byteLength(jsonText(out.json), "utf8"));
+  assert.ok(out.bytes > jsonText(out.json).length);
 });
 
 test("fits a 7 MB body into 1 MB, stays valid and records each kind of cut", () => {
   const body = hugeBody();
   const out = serializeBody(body, MB);
   assert.ok(out.bytes <= MB, `${out.bytes} bytes`);
-  assert.equal(out.bytes, Buffer.byteLength(out.json));
-  assertValid(out.json);
+  assert.equal(out.bytes, Buffer.byteLength(jsonText(out.json)));
+  assertValid(jsonText(out.json));
   const record = out.trimmed as TrimRecord;
-  assert.deepEqual(recordIn(out.json), record);
+  assert.deepEqual(recordIn(jsonText(out.json)), record);
   assert.ok(record.originalBytes > 7 * MB);
   assert.equal(record.budgetBytes, MB);
   assert.ok(record.sourceLines > 0, "source narrowed");
@@ -121,7 +156,7 @@ test("fits a 7 MB body into 1 MB, stays valid and records each kind of cut", () 
   assert.equal(record.strings, 1, "the 2 MB string cut first");
   assert.equal(record.annotationLevel, 0, "annotations kept, the log was enough");
   assert.equal(record.frames, 0);
-  const result = parsed(out.json);
+  const result = parsed(jsonText(out.json));
   assert.equal(result.attributes["report.trimmed"], true);
   const big = String(result.attributes["big.string"]);
   assert.match(big, /^s{131072}\.\.\.\[cut \d+ chars\]$/, "cut to an eighth of the budget");
@@ -131,12 +166,12 @@ test("fits a 7 MB body into 1 MB, stays valid and records each kind of cut", () 
 test("fits the same body into 64 KB, dropping source entries and frames too", () => {
   const out = serializeBody(hugeBody(), 64 * 1024);
   assert.ok(out.bytes <= 64 * 1024, `${out.bytes} bytes`);
-  assertValid(out.json);
+  assertValid(jsonText(out.json));
   const record = out.trimmed as TrimRecord;
   for (const key of ["sourceLines", "sourceEntries", "logLines", "annotationLevel", "annotationCuts", "strings", "frames"] as const) {
     assert.ok(record[key] > 0, key);
   }
-  const result = parsed(out.json);
+  const result = parsed(jsonText(out.json));
   assert.ok((result.threads["main"]?.stack.length ?? 0) >= 1);
   assert.equal(result.threads["main"]?.stack[0]?.funcName, "fn0", "the innermost frame stays");
   frameLinesMatch(result);
@@ -150,12 +185,12 @@ test("cuts only source context from a body slightly over budget", () => {
   const full = serializeBody(body, Infinity);
   const out = serializeBody(body, full.bytes - 1000);
   assert.ok(out.bytes <= full.bytes - 1000);
-  assertValid(out.json);
+  assertValid(jsonText(out.json));
   const record = out.trimmed as TrimRecord;
   assert.ok(record.sourceLines > 0);
   const { sourceLines, budgetBytes, originalBytes, ...others } = record;
   assert.ok(Object.values(others).every((n) => n === 0), JSON.stringify(others));
-  const result = parsed(out.json);
+  const result = parsed(jsonText(out.json));
   assert.deepEqual(result.annotations["Log"], body.annotations["Log"]);
   assert.equal(result.threads["main"]?.stack.length, body.threads["main"]?.stack.length);
   frameLinesMatch(result);
@@ -169,7 +204,7 @@ test("keeps the lines around every frame when it narrows source, with startLine 
   (stack[3] as WireFrame).line = 3000;
   const out = serializeBody(body, 40 * 1024);
   assert.ok(out.bytes <= 40 * 1024);
-  const result = parsed(out.json);
+  const result = parsed(jsonText(out.json));
   const entry = result.sourceCode["s0"];
   assert.ok(entry !== undefined && entry.startLine > 1, "lines before the first frame were removed");
   assert.match(entry.text, /lines cut\]/, "the gap between frames is marked");
@@ -187,8 +222,8 @@ test("drops source entries no frame uses first, then those of the deepest frames
   body.sourceCode = { top: entry("/top.js"), unused: entry("/unused.js"), middle: entry("/middle.js"), deep: entry("/deep.js") };
   const full = serializeBody(body, Infinity);
   const out = serializeBody(body, full.bytes - 15_000);
-  assertValid(out.json);
-  assert.deepEqual(Object.keys(parsed(out.json).sourceCode), ["top", "middle"]);
+  assertValid(jsonText(out.json));
+  assert.deepEqual(Object.keys(parsed(jsonText(out.json)).sourceCode), ["top", "middle"]);
   assert.equal(out.trimmed?.sourceEntries, 2);
   assert.equal(out.trimmed?.logLines, 0);
 });
@@ -199,7 +234,7 @@ test("drops the oldest log lines first", () => {
   body.annotations["Log"] = Array.from({ length: 2000 }, (_, i) => ({ ts: i, msg: `line ${i}`.padEnd(50, ".") }));
   const out = serializeBody(body, 50 * 1024);
   assert.ok(out.bytes <= 50 * 1024);
-  const log = parsed(out.json).annotations["Log"] as { ts: number }[];
+  const log = parsed(jsonText(out.json)).annotations["Log"] as { ts: number }[];
   assert.ok(log.length > 0 && log.length < 2000);
   assert.equal(log[log.length - 1]?.ts, 1999, "the newest line stays");
   assert.equal(log[0]?.ts, 2000 - log.length);
@@ -213,8 +248,8 @@ test("drops frames past the first N only as a last step", () => {
   for (let i = 0; i < 20_000; i += 1) stack.push({ funcName: `f${i}`, line: i + 1, column: 1, library: "/app/x.js" });
   const out = serializeBody(body, 64 * 1024);
   assert.ok(out.bytes <= 64 * 1024);
-  assertValid(out.json);
-  const kept = parsed(out.json).threads["main"]?.stack ?? [];
+  assertValid(jsonText(out.json));
+  const kept = parsed(jsonText(out.json)).threads["main"]?.stack ?? [];
   assert.equal(out.trimmed?.frames, stack.length - kept.length);
   assert.deepEqual(kept[0], stack[0]);
 });
@@ -224,7 +259,7 @@ test("drops attributes as a last resort under a tiny budget", () => {
   for (let i = 0; i < 5000; i += 1) body.attributes[`many.${i}`] = i;
   const out = serializeBody(body, 4096);
   assert.ok(out.bytes <= 4096, `${out.bytes}`);
-  assertValid(out.json);
+  assertValid(jsonText(out.json));
   assert.ok((out.trimmed?.attributes ?? 0) > 0);
 });
 
@@ -233,8 +268,8 @@ test("treats a NaN budget as no budget and a zero budget as the smallest body", 
   assert.equal(serializeBody(body, NaN).trimmed, undefined);
   const tiny = serializeBody(body, 0);
   assert.ok(tiny.bytes > 0 && tiny.bytes < 2000, `${tiny.bytes}`);
-  assertValid(tiny.json);
-  assert.equal(trimSerialized(tiny.json, 0), undefined);
+  assertValid(jsonText(tiny.json));
+  assert.equal(trimSerialized(jsonText(tiny.json), 0), undefined);
 });
 
 test("does not change the body it is given", () => {
@@ -245,7 +280,7 @@ test("does not change the body it is given", () => {
 });
 
 test("gives the same output for the same input", () => {
-  assert.equal(serializeBody(hugeBody(), 100_000).json, serializeBody(hugeBody(), 100_000).json);
+  assert.equal(jsonText(serializeBody(hugeBody(), 100_000).json), jsonText(serializeBody(hugeBody(), 100_000).json));
 });
 
 test("serializes a body whose annotations hold a cycle and a BigInt", () => {
@@ -254,8 +289,8 @@ test("serializes a body whose annotations hold a cycle and a BigInt", () => {
   cyclic["self"] = cyclic;
   body.annotations["Bad"] = cyclic;
   const out = serializeBody(body, MB);
-  assertValid(out.json);
-  assert.deepEqual(parsed(out.json).annotations["Bad"], { n: "1", self: "[Circular]" });
+  assertValid(jsonText(out.json));
+  assert.deepEqual(parsed(jsonText(out.json)).annotations["Bad"], { n: "1", self: "[Circular]" });
 });
 
 test("merges the trim record into an existing backtrace-ts annotation", () => {
@@ -263,14 +298,14 @@ test("merges the trim record into an existing backtrace-ts annotation", () => {
   body.annotations["backtrace-ts"] = { droppedLogLines: 3 };
   body.attributes["long"] = "l".repeat(100_000);
   const out = serializeBody(body, 64 * 1024);
-  const section = parsed(out.json).annotations["backtrace-ts"] as Record<string, unknown>;
+  const section = parsed(jsonText(out.json)).annotations["backtrace-ts"] as Record<string, unknown>;
   assert.equal(section["droppedLogLines"], 3);
   assert.ok(section["trimmed"]);
 });
 
 test("trims a serialized body again to a smaller budget, adding to the first record", () => {
   const first = serializeBody(hugeBody(), MB);
-  const again = trimSerialized(first.json, 32 * 1024);
+  const again = trimSerialized(jsonText(first.json), 32 * 1024);
   assert.ok(again !== undefined);
   assert.ok(Buffer.byteLength(again) <= 32 * 1024);
   assertValid(again);

@@ -126,6 +126,21 @@ test("collectSync gives the same result without a promise", async () => {
   assert.equal(sync.sourceCode[a]?.startLine, 28);
 });
 
+test("reports from the same place share one frozen entry; another range gets its own", async () => {
+  const reader = createSourceReader();
+  const one = await reader.collect([{ funcName: "f", file: a, line: 30 }], opts);
+  const two = await reader.collect([{ funcName: "f", file: a, line: 30 }], opts);
+  const other = await reader.collect([{ funcName: "g", file: a, line: 40 }], opts);
+  assert.ok(one.sourceCode[a]);
+  assert.equal(two.sourceCode[a], one.sourceCode[a]);
+  assert.ok(Object.isFrozen(one.sourceCode[a]));
+  assert.notEqual(other.sourceCode[a], one.sourceCode[a]);
+  assert.equal(other.sourceCode[a]?.startLine, 38);
+  // A source map's text is split once too: its entries are shared the same way.
+  const mapped = { funcName: "m", file: "/src/app.ts", line: 2, originalSource: "a\nb\nc\n", generated: { file: a, line: 1, column: 1 } };
+  assert.equal((await reader.collect([mapped], opts)).sourceCode["/src/app.ts"], (await reader.collect([mapped], opts)).sourceCode["/src/app.ts"]);
+});
+
 test("reads script files only: a frame naming a .env or .txt file gets no entry, a .js one does", async () => {
   const env = join(dir, ".env");
   const notes = join(dir, "notes.txt");

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { createSpool, defaultSpoolDir, type Spool } from "../src/spool.js";
 import type { Payload } from "../src/transport.js";
+import { jsonBody, jsonText } from "../src/json-body.js";
 
 function tempDir(t: { after: (fn: () => void) => void }): string {
   const dir = mkdtempSync(join(tmpdir(), "bt-spool-"));
@@ -19,7 +20,7 @@ writeFileSync(attachmentFile, "log line\n");
 process.on("exit", () => rmSync(attachmentDir, { recursive: true, force: true }));
 
 function payload(json = '{"a":1}'): Payload {
-  return { uuid: randomUUID(), json, attachments: [{ name: "a.log", path: attachmentFile }] };
+  return { uuid: randomUUID(), json: jsonBody(json), attachments: [{ name: "a.log", path: attachmentFile }] };
 }
 
 /** A clock that moves one millisecond per call, so record order is certain. */
@@ -48,7 +49,7 @@ test("writes records that list oldest first and read back unchanged", async (t) 
   );
   assert.deepEqual(await spool.read(entries[1]!), second);
   const onDisk = JSON.parse(readFileSync(join(dir, entries[0]!.file), "utf8"));
-  assert.deepEqual(onDisk, { v: 1, uuid: first.uuid, json: first.json, attachments: first.attachments });
+  assert.deepEqual(onDisk, { v: 1, uuid: first.uuid, json: jsonText(first.json), attachments: first.attachments });
   assert.equal(spool.count(), 3);
 });
 
@@ -219,7 +220,7 @@ test("on replay, attachment paths that are not regular files are left out of the
   const spool = createSpool({ dir, debug: (m) => messages.push(m) });
   const sent: Payload = {
     uuid: randomUUID(),
-    json: "{}",
+    json: jsonBody("{}"),
     attachments: [
       { name: "a.log", path: attachmentFile },
       { name: "zero", path: "/dev/zero" },

@@ -230,3 +230,16 @@ test("tells real files from internal, native and eval-text frames", () => {
   assert.equal(hasRealFile({ funcName: "a", file: "vmfile.js" }), false);
   assert.equal(hasRealFile({ funcName: "a", native: true }), false);
 });
+
+test("a line seen before gives an equal frame, frozen so no report can change another's", () => {
+  const stack = "Error: x\n    at handler (/app/a.js:3:7)\n    at async run (file:///app/b.mjs:9:1)";
+  const first = parseStack(stack);
+  const again = parseStack(stack.replace("Error: x", "TypeError: another message"));
+  assert.deepEqual(again, first);
+  assert.deepEqual(first[1], { funcName: "async run", file: "/app/b.mjs", line: 9, column: 1, async: true });
+  assert.ok(first.every((frame) => Object.isFrozen(frame)));
+  assert.throws(() => {
+    (first[0] as { line?: number }).line = 99;
+  }, TypeError);
+  assert.equal(parseStack(stack)[0]?.line, 3);
+});

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { createAgent, postReport, type Payload } from "../src/transport.js";
+import { jsonBody, jsonText } from "../src/json-body.js";
 import { reportJson, startReceiver } from "./helpers/http-receiver.js";
 import { selfSignedCert } from "./helpers/tls.js";
 
@@ -13,7 +14,7 @@ const options = { timeoutMs: 5000, ignoreSslCertificate: false };
 
 function payload(attachments: Payload["attachments"] = []): Payload {
   const uuid = randomUUID();
-  return { uuid, json: reportJson(uuid), attachments };
+  return { uuid, json: jsonBody(reportJson(uuid)), attachments };
 }
 
 test("sends a report without attachments as JSON with a Content-Length and returns the _rxid", async (t) => {
@@ -27,8 +28,8 @@ test("sends a report without attachments as JSON with a Content-Length and retur
   assert.equal(request.method, "POST");
   assert.equal(request.url, "/post?format=json&token=t0k3n");
   assert.equal(request.headers["content-type"], "application/json");
-  assert.equal(request.headers["content-length"], String(Buffer.byteLength(sent.json)));
-  assert.equal(request.body.toString(), sent.json);
+  assert.equal(request.headers["content-length"], String(Buffer.byteLength(jsonText(sent.json))));
+  assert.equal(request.body.toString(), jsonText(sent.json));
   assert.deepEqual(request.validation?.errors, []);
 });
 
@@ -60,7 +61,7 @@ test("sends attachments as multipart: upload_file then one attachment_<basename>
       ["attachment_dump.bin", "dump.bin", "application/octet-stream"],
     ],
   );
-  assert.equal(request.parts[0]?.data.toString(), sent.json);
+  assert.equal(request.parts[0]?.data.toString(), jsonText(sent.json));
   assert.equal(request.parts[1]?.data.toString(), "line one\nline two\n");
   assert.ok(request.parts[2]?.data.equals(big));
   assert.deepEqual(request.validation?.errors, []);
@@ -127,7 +128,7 @@ test("reports a connection reset in the middle of the body as an error", async (
   const receiver = await startReceiver({ script: () => ({ destroyMidBody: true }) });
   t.after(() => receiver.close());
   const uuid = randomUUID();
-  const big = { uuid, json: reportJson(uuid, { annotations: { blob: "x".repeat(4_000_000) } }), attachments: [] };
+  const big = { uuid, json: jsonBody(reportJson(uuid, { annotations: { blob: "x".repeat(4_000_000) } })), attachments: [] };
   const result = await postReport(receiver.url, big, options);
   assert.equal(result.kind, "error");
   assert.equal(result.kind === "error" && result.timeout, false);
