@@ -97,10 +97,12 @@ export class BacktraceClient {
       },
       this.options.exitTimeout,
     );
-    // Reports left by an earlier run (a crash, an outage) go out now, off the caller's path.
+    // Reports left by an earlier run (a crash, an outage) go out now, off the caller's path. The immediate
+    // stays referenced: it ends within this turn of the event loop, while an unreferenced one can wait in
+    // the loop's poll until some other event wakes it (the next timer of the application, seconds away).
     setImmediate(() => {
       if (!this.closed) this.delivery.replay().catch((error) => this.debug(`replay failed: ${String(error)}`));
-    }).unref();
+    });
     if (!this.options.disableGlobalHandler) {
       this.uninstallGlobal = installCrashHandlers({
         onFatal: (error, kind) => this.reportFatal(error, kind),

@@ -1,12 +1,12 @@
-// Requests to the endpoint: one keep-alive agent, the requests in flight (abortable), and the Retry-After hold on all of them.
+// Requests to the endpoint: one pool of keep-alive connections, the requests in flight (abortable), and the Retry-After hold on all of them.
 import { parseRetryAfter } from "./retry.js";
-import { createAgent, postReport, type Payload, type TransportResult } from "./transport.js";
+import { Cancellation, createPool, postReport, type Payload, type TransportResult } from "./transport.js";
 
 export interface RequestsConfig {
   url: string;
   timeoutMs: number;
   ignoreSslCertificate: boolean;
-  /** Keep-alive sockets of the agent. */
+  /** Keep-alive connections at most. */
   maxSockets: number;
   /** Longest Retry-After honoured. */
   maxRetryAfterMs: number;
@@ -30,32 +30,29 @@ export interface Requests {
   /** Aborts every request in flight: each settles at once with an error result. */
   abortAll(): void;
   clearHold(): void;
-  /** Closes the agent's sockets. */
+  /** Closes the connections. */
   destroy(): void;
 }
 
 export function createRequests(config: RequestsConfig): Requests {
   const { now, setTimer, clearTimer } = config;
-  const agent = createAgent(config.url, { maxSockets: config.maxSockets, ignoreSslCertificate: config.ignoreSslCertificate });
-  const controllers = new Set<AbortController>();
+  const pool = createPool(config.url, { maxSockets: config.maxSockets, ignoreSslCertificate: config.ignoreSslCertificate });
+  const cancel = new Cancellation();
   let active = 0;
   let holdUntil = 0;
   let holdTimer: unknown;
 
   function send(payload: Payload): { result: Promise<TransportResult>; done: () => void } {
-    const controller = new AbortController();
-    controllers.add(controller);
     active += 1;
     const result = postReport(config.url, payload, {
       timeoutMs: config.timeoutMs,
       ignoreSslCertificate: config.ignoreSslCertificate,
-      agent,
-      signal: controller.signal,
+      pool,
+      cancel,
     });
     return {
       result,
       done: () => {
-        controllers.delete(controller);
         active -= 1;
       },
     };
@@ -86,13 +83,11 @@ export function createRequests(config: RequestsConfig): Requests {
     hold,
     holdUntil: () => holdUntil,
     held,
-    abortAll: () => {
-      for (const controller of controllers) controller.abort();
-    },
+    abortAll: () => cancel.cancelAll(),
     clearHold: () => {
       clearTimer(holdTimer);
       holdTimer = undefined;
     },
-    destroy: () => agent.destroy(),
+    destroy: () => pool.destroy(),
   };
 }

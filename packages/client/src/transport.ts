@@ -1,8 +1,7 @@
 // One HTTP(S) POST of a payload: JSON or multipart, a deadline on the whole request, TLS verified by default.
-import type http from "node:http";
-import type https from "node:https";
 import type { FileHandle } from "node:fs/promises";
-import { lazyFsPromises, lazyHttp, lazyHttps } from "./builtins.js";
+import { lazyFsPromises } from "./builtins.js";
+import { ConnectionPool, type Answer, type Exchange, type ExchangeRequest } from "./http1.js";
 import { basename } from "node:path";
 import { randomBytes } from "node:crypto";
 import { AGENT, VERSION } from "./version.js";
@@ -46,22 +45,34 @@ export interface PostOptions {
   /** Deadline for the whole request: connect, send and answer. */
   timeoutMs: number;
   ignoreSslCertificate: boolean;
-  agent?: http.Agent | https.Agent;
-  signal?: AbortSignal;
+  /** Connections to reuse; without it the request has a connection of its own, closed after it. */
+  pool?: ConnectionPool;
+  /** Ends the request at once when cancelled. */
+  cancel?: Cancellation;
 }
 
-/** Longest answer body kept; the rest is read and thrown away so the socket can be reused. */
+/** Ends the requests registered with it at once: a cheap AbortSignal for many short requests. */
+export class Cancellation {
+  private readonly ends = new Set<() => void>();
+  add(end: () => void): void {
+    this.ends.add(end);
+  }
+  delete(end: () => void): void {
+    this.ends.delete(end);
+  }
+  /** Ends every request registered now. */
+  cancelAll(): void {
+    for (const end of [...this.ends]) end();
+  }
+}
+
+/** Longest answer body kept; the rest is read and thrown away so the connection can be reused. */
 export const RESPONSE_BODY_CAP = 64 * 1024;
 const READ_CHUNK = 64 * 1024;
 
-/** A keep-alive agent for the submission URL's scheme, holding at most `maxSockets` connections. */
-export function createAgent(
-  url: string,
-  options: { maxSockets: number; ignoreSslCertificate: boolean },
-): http.Agent | https.Agent {
-  const common = { keepAlive: true, maxSockets: options.maxSockets, maxFreeSockets: options.maxSockets, scheduling: "fifo" as const };
-  if (/^https:/i.test(url)) return new (lazyHttps().Agent)({ ...common, rejectUnauthorized: !options.ignoreSslCertificate });
-  return new (lazyHttp().Agent)(common);
+/** Keep-alive connections to the submission URL's origin, at most `maxSockets` of them. */
+export function createPool(url: string, options: { maxSockets: number; ignoreSslCertificate: boolean }): ConnectionPool {
+  return new ConnectionPool(url, options);
 }
 
 interface OpenAttachment {
@@ -115,6 +126,14 @@ function describeError(error: unknown): string {
   return String(error);
 }
 
+/** The request line and headers every report request starts with. */
+function requestHead(target: URL, contentType: string, length: number): string {
+  return (
+    `POST ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\nAccept: application/json\r\n` +
+    `User-Agent: ${AGENT}/${VERSION}\r\nContent-Type: ${contentType}\r\nContent-Length: ${length}\r\nConnection: keep-alive\r\n`
+  );
+}
+
 /**
  * POSTs one payload and resolves to what happened; never rejects. JSON body without attachments,
  * multipart (`upload_file` + `attachment_<name>`, files streamed from disk) with them.
@@ -123,28 +142,28 @@ export function postReport(url: string, payload: Payload, options: PostOptions):
   return new Promise<TransportResult>((resolve) => {
     const skipped: SkippedAttachment[] = [];
     let files: OpenAttachment[] = [];
-    let request: http.ClientRequest | undefined;
+    let exchange: Exchange | undefined;
     let settled = false;
-    let responded = false;
+    const pool = options.pool ?? createPool(url, { maxSockets: 1, ignoreSslCertificate: options.ignoreSslCertificate });
 
     const finish = (result: TransportResult): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      options.signal?.removeEventListener("abort", onAbort);
-      if (result.kind === "error") request?.destroy();
+      options.cancel?.delete(onCancel);
+      if (result.kind === "error") exchange?.destroy(new Error(result.reason));
+      if (pool !== options.pool) pool.destroy();
       for (const file of files) file.handle.close().catch(() => undefined);
       resolve(skipped.length > 0 ? { ...result, skipped } : result);
     };
     const fail = (reason: string, timeout = false): void => finish({ kind: "error", reason, timeout });
-    const onAbort = (): void => fail("aborted");
+    const onCancel = (): void => fail("aborted");
 
-    // Neither the deadline nor the socket keeps the process alive: an application that is done may end,
+    // Neither the deadline nor the connection keeps the process alive: an application that is done may end,
     // and the client's exit flush decides how long to wait for reports still on their way.
     const timer = setTimeout(() => fail(`timed out after ${options.timeoutMs} ms`, true), options.timeoutMs);
     timer.unref();
-    if (options.signal?.aborted) return fail("aborted");
-    options.signal?.addEventListener("abort", onAbort, { once: true });
+    options.cancel?.add(onCancel);
 
     let target: URL;
     try {
@@ -154,67 +173,48 @@ export function postReport(url: string, payload: Payload, options: PostOptions):
     }
     if (target.protocol !== "http:" && target.protocol !== "https:") return fail(`unsupported protocol ${target.protocol}`);
 
-    const start = async (): Promise<void> => {
+    const send = (request: ExchangeRequest): void => {
+      exchange = pool.exchange(request);
+      exchange.answer.then(
+        (answer) => finish(responseResult(answer)),
+        (error: unknown) => fail(describeError(error)),
+      );
+    };
+
+    // The body's pieces are written as they are, with the head: strings and shared bytes, never joined.
+    if (payload.attachments.length === 0) {
+      return send({ head: requestHead(target, "application/json", payload.json.bytes), body: payload.json.pieces, keepBodyBytes: RESPONSE_BODY_CAP });
+    }
+    const withFiles = async (): Promise<void> => {
       files = await openAttachments(payload.attachments, skipped);
       if (settled) return;
-      const headers: Record<string, string> = { Accept: "application/json", "User-Agent": `${AGENT}/${VERSION}` };
-      // The body's pieces are written as they are: strings and shared bytes, never copied into one buffer.
-      let pieces: Array<Buffer | OpenAttachment | string>;
-      let length = payload.json.bytes;
       if (files.length === 0) {
-        headers["Content-Type"] = "application/json";
-        pieces = [...payload.json.pieces];
-      } else {
-        const boundary = `----backtrace-ts-${randomBytes(12).toString("hex")}`;
-        headers["Content-Type"] = `multipart/form-data; boundary=${boundary}`;
-        const framing: Array<Buffer | OpenAttachment> = [];
-        for (const file of files) {
-          framing.push(Buffer.from("\r\n"), partHeader(boundary, `attachment_${file.name}`, file.name, "application/octet-stream"), file);
-        }
-        framing.push(Buffer.from(`\r\n--${boundary}--\r\n`));
-        const first = partHeader(boundary, "upload_file", "upload_file.json", "application/json");
-        pieces = [first, ...payload.json.pieces, ...framing];
-        length += first.length;
-        for (const piece of framing) length += Buffer.isBuffer(piece) ? piece.length : piece.size;
+        return send({ head: requestHead(target, "application/json", payload.json.bytes), body: payload.json.pieces, keepBodyBytes: RESPONSE_BODY_CAP });
       }
-      headers["Content-Length"] = String(length);
-
-      const requestOptions: https.RequestOptions = { method: "POST", headers };
-      if (options.agent) requestOptions.agent = options.agent;
-      if (target.protocol === "https:") requestOptions.rejectUnauthorized = !options.ignoreSslCertificate;
-      const req = (target.protocol === "https:" ? lazyHttps() : lazyHttp()).request(target, requestOptions);
-      request = req;
-      req.on("socket", (socket) => socket.unref());
-      req.on("error", (error) => {
-        if (!responded) fail(describeError(error));
+      const boundary = `----backtrace-ts-${randomBytes(12).toString("hex")}`;
+      const pieces: Array<Buffer | OpenAttachment | string> = [partHeader(boundary, "upload_file", "upload_file.json", "application/json"), ...payload.json.pieces];
+      for (const file of files) {
+        pieces.push(Buffer.from("\r\n"), partHeader(boundary, `attachment_${file.name}`, file.name, "application/octet-stream"), file);
+      }
+      pieces.push(Buffer.from(`\r\n--${boundary}--\r\n`));
+      let length = 0;
+      for (const piece of pieces) length += typeof piece === "string" ? Buffer.byteLength(piece) : Buffer.isBuffer(piece) ? piece.length : piece.size;
+      send({
+        head: requestHead(target, `multipart/form-data; boundary=${boundary}`, length),
+        writeBody: (write, stopped) => writeBody(pieces, write, () => settled || stopped()),
+        keepBodyBytes: RESPONSE_BODY_CAP,
       });
-      req.on("response", (res) => {
-        responded = true;
-        const chunks: Buffer[] = [];
-        let kept = 0;
-        res.on("data", (chunk: Buffer) => {
-          if (kept < RESPONSE_BODY_CAP) {
-            chunks.push(chunk);
-            kept += chunk.length;
-          }
-        });
-        const done = (): void => finish(responseResult(res, Buffer.concat(chunks).subarray(0, RESPONSE_BODY_CAP).toString("utf8")));
-        res.on("end", done);
-        res.on("error", done);
-        res.on("close", done);
-      });
-      await writeBody(req, pieces, () => settled || req.destroyed);
-      if (!settled && !req.destroyed) req.end();
     };
-    start().catch((error: unknown) => fail(describeError(error)));
+    withFiles().catch((error: unknown) => fail(describeError(error)));
   });
 }
 
-function responseResult(res: http.IncomingMessage, body: string): TransportResult {
-  const status = res.statusCode ?? 0;
+function responseResult(answer: Answer): TransportResult {
+  const { status } = answer;
+  const body = answer.body.toString("utf8");
   const result: TransportResult = { kind: "response", status, body };
-  const retryAfter = res.headers["retry-after"];
-  if (typeof retryAfter === "string") result.retryAfter = retryAfter;
+  const retryAfter = answer.headers["retry-after"];
+  if (retryAfter !== undefined) result.retryAfter = retryAfter;
   if (status >= 200 && status < 300) {
     try {
       const parsed: unknown = JSON.parse(body);
@@ -230,19 +230,11 @@ function responseResult(res: http.IncomingMessage, body: string): TransportResul
 }
 
 /** Writes each piece in order with backpressure; a file is sent at exactly the size announced. */
-async function writeBody(req: http.ClientRequest, pieces: Array<Buffer | OpenAttachment | string>, stopped: () => boolean): Promise<void> {
-  const write = (chunk: Buffer | string): Promise<void> | undefined => {
-    if (req.write(chunk)) return undefined;
-    return new Promise<void>((resolve) => {
-      const go = (): void => {
-        req.off("drain", go);
-        req.off("close", go);
-        resolve();
-      };
-      req.on("drain", go);
-      req.on("close", go);
-    });
-  };
+async function writeBody(
+  pieces: Array<Buffer | OpenAttachment | string>,
+  write: (chunk: Buffer | string) => Promise<void> | undefined,
+  stopped: () => boolean,
+): Promise<void> {
   for (const piece of pieces) {
     if (stopped()) return;
     if (typeof piece === "string" || Buffer.isBuffer(piece)) {

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
-import { createAgent, postReport, type Payload } from "../src/transport.js";
+import { Cancellation, createPool, postReport, type Payload } from "../src/transport.js";
 import { jsonBody, jsonText } from "../src/json-body.js";
 import { reportJson, startReceiver } from "./helpers/http-receiver.js";
 import { selfSignedCert } from "./helpers/tls.js";
@@ -148,23 +148,23 @@ test("returns status, Retry-After and a capped body for a non-200 answer", async
   assert.equal(result.body.length, 64 * 1024);
 });
 
-test("an aborted signal ends the request", async (t) => {
+test("a cancellation ends the request", async (t) => {
   const receiver = await startReceiver({ script: () => ({ hang: true }) });
   t.after(() => receiver.close());
-  const controller = new AbortController();
-  const pending = postReport(receiver.url, payload(), { ...options, signal: controller.signal });
+  const cancel = new Cancellation();
+  const pending = postReport(receiver.url, payload(), { ...options, cancel });
   await receiver.waitFor(1);
-  controller.abort();
+  cancel.cancelAll();
   assert.deepEqual(await pending, { kind: "error", reason: "aborted", timeout: false });
 });
 
-test("a keep-alive agent reuses one connection for sequential reports", async (t) => {
+test("a keep-alive pool reuses one connection for sequential reports", async (t) => {
   const receiver = await startReceiver();
   t.after(() => receiver.close());
-  const agent = createAgent(receiver.url, { maxSockets: 2, ignoreSslCertificate: false });
-  t.after(() => agent.destroy());
+  const pool = createPool(receiver.url, { maxSockets: 2, ignoreSslCertificate: false });
+  t.after(() => pool.destroy());
   for (let i = 0; i < 5; i++) {
-    const result = await postReport(receiver.url, payload(), { ...options, agent });
+    const result = await postReport(receiver.url, payload(), { ...options, pool });
     assert.equal(result.kind === "response" && result.status, 200);
   }
   assert.equal(receiver.connections(), 1);
@@ -183,9 +183,9 @@ test("TLS: a self-signed certificate is refused by default and accepted with ign
   const accepted = await postReport(receiver.url, payload(), { ...options, ignoreSslCertificate: true });
   assert.equal(accepted.kind === "response" && accepted.status, 200);
 
-  const agent = createAgent(receiver.url, { maxSockets: 1, ignoreSslCertificate: true });
-  t.after(() => agent.destroy());
-  const viaAgent = await postReport(receiver.url, payload(), { ...options, ignoreSslCertificate: true, agent });
-  assert.equal(viaAgent.kind === "response" && viaAgent.status, 200);
+  const pool = createPool(receiver.url, { maxSockets: 1, ignoreSslCertificate: true });
+  t.after(() => pool.destroy());
+  const viaPool = await postReport(receiver.url, payload(), { ...options, ignoreSslCertificate: true, pool });
+  assert.equal(viaPool.kind === "response" && viaPool.status, 200);
   assert.equal(receiver.requests.length, 2);
 });
