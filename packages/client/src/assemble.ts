@@ -49,6 +49,11 @@ const ownDir = ((): string => {
 
 let staticCache: Attributes | undefined;
 
+/** Values that are not scalars: converted for each report, so a change made to them in place is seen. */
+function isObjectValue(value: unknown): boolean {
+  return typeof value === "object" && value !== null;
+}
+
 /** The static default attributes in wire form, converted and redacted once per process. */
 function wireStaticAttributes(): Attributes {
   const out: Attributes = {};
@@ -68,6 +73,33 @@ export function createAssembler(config: AssemblerConfig): Assembler {
   const mapper = options.sourceMaps ? createSourceMapper(debug ? { debug } : {}) : undefined;
   const reader = createSourceReader();
   const dynamicAttributes = cachedDynamicAttributes();
+  let ready: { from: Attributes; attributes: Attributes; objects: Record<string, unknown>; redactions: number } | undefined;
+
+  /**
+   * The default and client attributes in wire form, made again only when the dynamic defaults change
+   * (at most once a second): a burst of reports converts and redacts them once, not once per report.
+   */
+  function readyAttributes(): NonNullable<typeof ready> {
+    const dynamic = dynamicAttributes();
+    if (ready?.from === dynamic) return ready;
+    staticCache ??= wireStaticAttributes();
+    const scalars: Record<string, unknown> = {};
+    const objects: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries({ ...dynamic, ...options.attributes })) {
+      if (isObjectValue(value)) objects[key] = value;
+      else scalars[key] = value;
+    }
+    const converted: Attributes = {};
+    const count = { values: 0 };
+    convertAttributes(scalars, converted, {}, count);
+    // The error's own two come first, set for each report. Made through JSON.parse, which gives an object
+    // with fast properties: V8 copies those in one step, and a burst copies this object once per report.
+    const merged: Attributes = { "error.type": "", "error.message": "" };
+    for (const [key, value] of Object.entries(staticCache)) if (!(key in scalars)) merged[key] = value;
+    Object.assign(merged, converted);
+    const attributes = JSON.parse(JSON.stringify(merged)) as Attributes;
+    return (ready = { from: dynamic, attributes, objects, redactions: count.values });
+  }
   const sourceOptions = { contextLineCount: options.contextLineCount, tabWidth: options.tabWidth };
   const noSource = { frameIds: [], sourceCode: {} };
 
@@ -102,15 +134,16 @@ export function createAssembler(config: AssemblerConfig): Assembler {
       const kept = options.beforeSend(report);
       if (kept === false || kept === null) return undefined;
     }
-    staticCache ??= wireStaticAttributes();
+    const wire = readyAttributes();
     const body = buildBody({
       report,
       thrown,
       frames,
       frameIds: source.frameIds,
       sourceCode: source.sourceCode,
-      readyAttributes: staticCache,
-      attributes: { ...dynamicAttributes(), ...options.attributes, ...report.getAttributes() },
+      readyAttributes: wire.attributes,
+      readyRedactions: wire.redactions,
+      attributes: { ...wire.objects, ...report.getAttributes() },
       annotations: report.getAnnotations(),
       thread: currentThread(),
     });

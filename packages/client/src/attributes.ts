@@ -158,13 +158,18 @@ export function dynamicAttributes(read: ReadText = readText, platform: string = 
 export function cachedDynamicAttributes(ttlMs = 1000, read: ReadText = readText, now: () => number = Date.now): () => Attributes {
   let cached: Attributes | undefined;
   let readAt = 0;
+  // The same object until the readings or the age change, so that callers can keep work done on it.
+  let given: Attributes | undefined;
   return () => {
     const at = now();
     if (cached === undefined || at - readAt >= ttlMs) {
       cached = dynamicAttributes(read);
       readAt = at;
+      given = undefined;
     }
-    return { ...cached, "process.age": Math.floor(process.uptime()) };
+    const age = Math.floor(process.uptime());
+    if (given === undefined || given["process.age"] !== age) given = Object.freeze({ ...cached, "process.age": age });
+    return given;
   };
 }
 

@@ -44,6 +44,30 @@ function throwDeep(depth: number): never {
   return throwDeep(depth - 1);
 }
 
+test("report attributes replace default and client ones: null removes, an object moves to annotations; client objects are read at each report", () =>
+  withReceiver(async (receiver) => {
+    const settings = { level: 1 };
+    const client = clientFor(receiver, { attributes: { tier: "gold", region: "eu", apiToken: "abc123456789", settings } });
+    const first = await client.sendReport("one", { attributes: { hostname: null, tier: { name: "gold" } } });
+    settings.level = 2;
+    const second = await client.sendReport("two");
+    assert.equal(first.status, "sent");
+    assert.equal(second.status, "sent");
+    const [a, b] = receiver.requests.map((r) => r.report as Body);
+    assert.ok(a && b);
+    assert.equal("hostname" in a.attributes, false, "null removes a default attribute");
+    assert.equal(typeof b.attributes["hostname"], "string");
+    assert.equal("tier" in a.attributes, false, "an object replaces the scalar of its name");
+    assert.deepEqual(a.annotations["tier"], { name: "gold" });
+    assert.equal(b.attributes["tier"], "gold");
+    assert.equal(a.attributes["region"], "eu");
+    assert.equal(a.attributes["apiToken"], "[REDACTED]");
+    assert.equal(b.attributes["apiToken"], "[REDACTED]");
+    assert.equal(a.annotations["backtrace-ts"].redactedValues, 1, "each report counts the redacted client attribute");
+    assert.equal(b.annotations["backtrace-ts"].redactedValues, 1);
+    assert.deepEqual([a.annotations["settings"], b.annotations["settings"]], [{ level: 1 }, { level: 2 }]);
+  }));
+
 test("sendException sends a schema-valid body with frames, source, attributes and the Exception annotation", () =>
   withReceiver(async (receiver) => {
     const client = clientFor(receiver, { attributes: { tier: "gold" }, contextLineCount: 2 });
