@@ -50,12 +50,72 @@ export const IDLE_CLOSE_MS = 4000;
 
 type Conn = Socket | TLSSocket;
 
+/**
+ * One connection and the exchange it carries, if any. Its listeners are added once, when it opens:
+ * an exchange only sets itself as `current`, so a burst of requests adds and removes no listener.
+ */
+class Link {
+  current: Active | undefined;
+
+  constructor(
+    readonly conn: Conn,
+    onClose: (link: Link) => void,
+  ) {
+    // Bytes, an end or a timeout while idle: the server closed or broke the connection; it is not reused.
+    conn.on("data", (chunk: Buffer) => (this.current ? this.current.data(chunk) : conn.destroy()));
+    conn.on("end", () => (this.current ? this.current.ended() : conn.destroy()));
+    conn.on("timeout", () => (this.current ? undefined : conn.destroy()));
+    // Errors reach the exchange, or end an idle connection through "close"; none may go unheard.
+    conn.on("error", (error: Error) => this.current?.fail(error));
+    conn.once("close", () => {
+      this.current?.closed();
+      onClose(this);
+    });
+  }
+}
+
+/** An exchange on its connection: parses the answer and says how it ended, once. */
+class Active {
+  private readonly parser: AnswerParser;
+  /** The whole body went out: only then may the connection carry another request. */
+  written = false;
+
+  constructor(
+    keepBodyBytes: number,
+    private readonly succeed: (answer: Answer, reusable: boolean) => void,
+    readonly fail: (error: Error) => void,
+  ) {
+    this.parser = new AnswerParser(keepBodyBytes);
+  }
+
+  data(chunk: Buffer): void {
+    let result: ReturnType<AnswerParser["push"]>;
+    try {
+      result = this.parser.push(chunk);
+    } catch (error) {
+      return this.fail(error as Error);
+    }
+    if (result !== undefined) this.succeed(result.answer, result.reusable && this.written);
+  }
+
+  ended(): void {
+    const answer = this.parser.end();
+    if (answer !== undefined) this.succeed(answer, false);
+  }
+
+  closed(): void {
+    const answer = this.parser.end();
+    if (answer !== undefined) this.succeed(answer, false);
+    else this.fail(new Error("the connection closed before the answer"));
+  }
+}
+
 export class ConnectionPool {
   private readonly host: string;
   private readonly port: number;
   private readonly secure: boolean;
-  private readonly idle: Conn[] = [];
-  private readonly waiting: Array<(conn: Conn | Error) => void> = [];
+  private readonly idle: Link[] = [];
+  private readonly waiting: Array<(link: Link | Error) => void> = [];
   private open = 0;
   private destroyed = false;
 
@@ -72,30 +132,37 @@ export class ConnectionPool {
 
   /** Starts one exchange: on an idle connection, a new one, or the first to come free. */
   exchange(request: ExchangeRequest): Exchange {
-    let conn: Conn | undefined;
+    let link: Link | undefined;
     let done = false;
     let fail!: (error: Error) => void;
     const answer = new Promise<Answer>((resolve, reject) => {
       fail = (error) => {
         if (done) return;
         done = true;
-        if (conn) this.discard(conn);
+        if (link) {
+          link.current = undefined;
+          link.conn.destroy(); // its "close" frees the slot and wakes a waiting request
+        }
         reject(error);
       };
       const succeed = (result: Answer, reusable: boolean): void => {
         if (done) return;
         done = true;
-        if (conn) {
-          if (reusable) this.release(conn);
-          else this.discard(conn);
+        if (link) {
+          link.current = undefined;
+          if (reusable) this.release(link);
+          else link.conn.destroy();
         }
         resolve(result);
       };
       this.acquire((got) => {
         if (got instanceof Error) return fail(got);
         if (done) return this.release(got); // destroyed while waiting: the connection is still good
-        conn = got;
-        run(got, request, succeed, fail);
+        link = got;
+        const active = new Active(request.keepBodyBytes, succeed, fail);
+        got.current = active;
+        if (got.conn.destroyed) return active.closed();
+        send(got.conn, active, request);
       });
     });
     return { answer, destroy: (reason) => fail(reason) };
@@ -104,23 +171,22 @@ export class ConnectionPool {
   /** Closes every connection; exchanges in flight end with an error, later ones fail at once. */
   destroy(): void {
     this.destroyed = true;
-    for (const conn of this.idle.splice(0)) conn.destroy();
+    for (const link of this.idle.splice(0)) link.conn.destroy();
     for (const wake of this.waiting.splice(0)) wake(new Error("connection pool closed"));
   }
 
-  private acquire(give: (conn: Conn | Error) => void): void {
+  private acquire(give: (link: Link | Error) => void): void {
     if (this.destroyed) return give(new Error("connection pool closed"));
     const idle = this.idle.pop();
     if (idle !== undefined) {
-      idle.setTimeout(0);
-      idle.off("data", closeIdle).off("end", closeIdle).off("timeout", closeIdle);
+      idle.conn.setTimeout(0);
       return give(idle);
     }
     if (this.open < this.options.maxSockets) return give(this.connect());
     this.waiting.push(give);
   }
 
-  private connect(): Conn {
+  private connect(): Link {
     this.open += 1;
     const conn: Conn = this.secure
       ? lazyTls().connect({
@@ -135,34 +201,22 @@ export class ConnectionPool {
     // Neither an open connection nor a pending one keeps the process alive.
     conn.unref();
     conn.setNoDelay(true);
-    // Errors reach the exchange through its own listener or through "close"; none may go unheard.
-    conn.on("error", ignore);
-    let counted = true;
-    conn.once("close", () => {
-      if (counted) {
-        counted = false;
-        this.open -= 1;
-        const at = this.idle.indexOf(conn);
-        if (at >= 0) this.idle.splice(at, 1);
-        this.wakeOne();
-      }
+    return new Link(conn, (link) => {
+      this.open -= 1;
+      const at = this.idle.indexOf(link);
+      if (at >= 0) this.idle.splice(at, 1);
+      this.wakeOne();
     });
-    return conn;
   }
 
   /** A connection whose exchange ended cleanly: reused by the next waiting request, or kept idle. */
-  private release(conn: Conn): void {
-    if (this.destroyed || conn.destroyed) return this.discard(conn);
+  private release(link: Link): void {
+    if (this.destroyed || link.conn.destroyed) return void link.conn.destroy();
     const next = this.waiting.shift();
-    if (next !== undefined) return next(conn);
-    this.idle.push(conn);
-    // An idle connection ends when the server closes it, says anything, or after IDLE_CLOSE_MS.
-    conn.on("data", closeIdle).on("end", closeIdle).on("timeout", closeIdle);
-    conn.setTimeout(this.options.idleCloseMs ?? IDLE_CLOSE_MS);
-  }
-
-  private discard(conn: Conn): void {
-    conn.destroy(); // its "close" frees the slot and wakes a waiting request
+    if (next !== undefined) return next(link);
+    this.idle.push(link);
+    // An idle connection ends when the server closes it, says anything, or after the idle time.
+    link.conn.setTimeout(this.options.idleCloseMs ?? IDLE_CLOSE_MS);
   }
 
   private wakeOne(): void {
@@ -172,69 +226,15 @@ export class ConnectionPool {
   }
 }
 
-function ignore(): void {}
-
-function closeIdle(this: Conn): void {
-  this.destroy();
-}
-
-/** One request and its answer on a connection that is not in use. */
-function run(
-  conn: Conn,
-  request: ExchangeRequest,
-  succeed: (answer: Answer, reusable: boolean) => void,
-  fail: (error: Error) => void,
-): void {
-  const parser = new AnswerParser(request.keepBodyBytes);
-  let written = false;
-  const cleanup = (): void => {
-    conn.off("data", onData);
-    conn.off("error", onError);
-    conn.off("close", onClose);
-    conn.off("end", onEnd);
-  };
-  const finish = (answer: Answer, reusable: boolean): void => {
-    cleanup();
-    // A connection that answered before the whole body was sent cannot carry another request.
-    succeed(answer, reusable && written);
-  };
-  const onData = (chunk: Buffer): void => {
-    let result: ReturnType<AnswerParser["push"]>;
-    try {
-      result = parser.push(chunk);
-    } catch (error) {
-      cleanup();
-      return fail(error as Error);
-    }
-    if (result !== undefined) finish(result.answer, result.reusable);
-  };
-  const onError = (error: Error): void => {
-    cleanup();
-    fail(error);
-  };
-  const onEnd = (): void => {
-    const answer = parser.end();
-    if (answer !== undefined) finish(answer, false);
-  };
-  const onClose = (): void => {
-    const answer = parser.end();
-    cleanup();
-    if (answer !== undefined) succeed(answer, false);
-    else fail(new Error("the connection closed before the answer"));
-  };
-  conn.on("data", onData);
-  conn.on("error", onError);
-  conn.on("close", onClose);
-  conn.on("end", onEnd);
-  if (conn.destroyed) return onClose();
-
+/** Writes the request: head and a known body in one go, or the head and then a streamed body. */
+function send(conn: Conn, active: Active, request: ExchangeRequest): void {
   const head = request.head + "\r\n";
   if (request.body !== undefined) {
     conn.cork();
     conn.write(head);
     for (const piece of request.body) conn.write(piece);
     conn.uncork();
-    written = true;
+    active.written = true;
     return;
   }
   const write = (chunk: string | Buffer): Promise<void> | undefined => {
@@ -252,12 +252,9 @@ function run(
   conn.write(head);
   (request.writeBody ?? (async () => undefined))(write, () => conn.destroyed).then(
     () => {
-      written = true;
+      active.written = true;
     },
-    (error: unknown) => {
-      cleanup();
-      fail(error instanceof Error ? error : new Error(String(error)));
-    },
+    (error: unknown) => active.fail(error instanceof Error ? error : new Error(String(error))),
   );
 }
 

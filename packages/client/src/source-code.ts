@@ -56,8 +56,10 @@ export function createSourceReader(options: SourceReaderOptions = {}): SourceRea
   const settings = { ...DEFAULTS, ...definedOnly(options) };
   const readFile = options.readFile ?? ((path: string) => lazyFsPromises().readFile(path, "utf8"));
   const readFileSync = options.readFileSync ?? ((path: string) => fsReadFileSync(path, "utf8"));
-  const cache = new Map<string, { lines: Lines; size: number }>();
+  // A hit only stamps its entry (`used`): the map changes when a file is read, not on every report.
+  const cache = new Map<string, { lines: Lines; size: number; used: number }>();
   let cachedBytes = 0;
+  let clock = 0;
 
   function remember(path: string, text: string | null): Lines {
     const tooBig = text !== null && text.length > settings.maxFileBytes;
@@ -68,13 +70,15 @@ export function createSourceReader(options: SourceReaderOptions = {}): SourceRea
       cachedBytes -= old.size;
       cache.delete(path);
     }
-    cache.set(path, { lines, size });
+    cache.set(path, { lines, size, used: ++clock });
     cachedBytes += size;
-    for (const [key, value] of cache) {
-      if (cache.size <= settings.maxFiles && cachedBytes <= settings.maxBytes) break;
-      if (key === path) continue;
-      cache.delete(key);
-      cachedBytes -= value.size;
+    if (cache.size > settings.maxFiles || cachedBytes > settings.maxBytes) {
+      const byAge = [...cache].filter(([key]) => key !== path).sort((a, b) => a[1].used - b[1].used);
+      for (const [key, value] of byAge) {
+        if (cache.size <= settings.maxFiles && cachedBytes <= settings.maxBytes) break;
+        cache.delete(key);
+        cachedBytes -= value.size;
+      }
     }
     return lines;
   }
@@ -82,14 +86,25 @@ export function createSourceReader(options: SourceReaderOptions = {}): SourceRea
   function cached(path: string): Lines | undefined {
     const hit = cache.get(path);
     if (hit === undefined) return undefined;
-    cache.delete(path);
-    cache.set(path, hit);
+    hit.used = ++clock;
     return hit.lines;
   }
 
   async function collect(frames: readonly StackFrame[], opts: CollectOptions): Promise<CollectedSource> {
     const plan = planRanges(frames, opts);
     const texts = new Map<string, Lines>();
+    // Reports from places seen before find every file in memory: no promise per file.
+    let missing = false;
+    for (const path of plan.ranges.keys()) {
+      const original = plan.originals.get(path);
+      const lines = original !== undefined ? originalLines(original) : cached(path);
+      if (lines === undefined) {
+        missing = true;
+        break;
+      }
+      texts.set(path, lines);
+    }
+    if (!missing) return build(plan, texts, opts, settings.maxLineLength);
     await Promise.all(
       [...plan.ranges.keys()].map(async (path) => {
         const original = plan.originals.get(path);

@@ -142,6 +142,12 @@ export function createSourceMapper(options: SourceMapperOptions = {}): SourceMap
     return hit !== undefined ? hit : remember(file, loadSync(file));
   }
 
+  /** True when every file the frames (and causes) need is known: mapping them needs no promise. */
+  function allKnown(info: { frames: readonly StackFrame[]; causes?: readonly ThrownInfo[] }): boolean {
+    for (const frame of info.frames) if (mappable(frame) && cached(frame.file) === undefined) return false;
+    return (info.causes ?? []).every(allKnown);
+  }
+
   function apply(frames: readonly StackFrame[], entries: ReadonlyMap<string, Entry>): StackFrame[] {
     return frames.map((frame, i) => {
       if (!mappable(frame)) return frame;
@@ -157,6 +163,7 @@ export function createSourceMapper(options: SourceMapperOptions = {}): SourceMap
   }
 
   async function mapFrames(frames: readonly StackFrame[]): Promise<StackFrame[]> {
+    if (allKnown({ frames })) return mapFramesSync(frames);
     try {
       const files = new Set<string>();
       for (const frame of frames) if (mappable(frame)) files.add(frame.file);
@@ -183,6 +190,8 @@ export function createSourceMapper(options: SourceMapperOptions = {}): SourceMap
   }
 
   async function mapThrown(info: ThrownInfo): Promise<ThrownInfo> {
+    // Reports from places seen before: every map is in memory, so no promise per frame or cause.
+    if (allKnown(info)) return mapThrownSync(info);
     const [frames, causes] = await Promise.all([mapFrames(info.frames), Promise.all(info.causes.map(mapThrown))]);
     return { ...info, frames, causes };
   }
@@ -370,24 +379,32 @@ function describeError(error: unknown): string {
 }
 
 /** Least recently used first; a get moves the key to the end. */
+/** Least recently used goes first. A hit only stamps its entry: the map changes on inserts alone. */
 class Lru<K, V> {
   readonly #max: number;
-  readonly #items = new Map<K, V>();
+  readonly #items = new Map<K, { value: V; used: number }>();
+  #clock = 0;
   constructor(max: number) {
     this.#max = max;
   }
   get(key: K): V | undefined {
-    const value = this.#items.get(key);
-    if (value !== undefined) {
-      this.#items.delete(key);
-      this.#items.set(key, value);
-    }
-    return value;
+    const item = this.#items.get(key);
+    if (item === undefined) return undefined;
+    item.used = ++this.#clock;
+    return item.value;
   }
   set(key: K, value: V): void {
-    this.#items.delete(key);
-    this.#items.set(key, value);
-    if (this.#items.size > this.#max) this.#items.delete(this.#items.keys().next().value as K);
+    this.#items.set(key, { value, used: ++this.#clock });
+    if (this.#items.size <= this.#max) return;
+    let oldest: K | undefined;
+    let oldestUse = Infinity;
+    for (const [k, item] of this.#items) {
+      if (item.used < oldestUse) {
+        oldest = k;
+        oldestUse = item.used;
+      }
+    }
+    this.#items.delete(oldest as K);
   }
   get size(): number {
     return this.#items.size;

@@ -209,6 +209,9 @@ export function postReport(url: string, payload: Payload, options: PostOptions):
   });
 }
 
+/** A whole answer of the usual shape, with an rxid free of escapes. */
+const PLAIN_RXID = /^\{"response":"ok","_rxid":"([^"\\]*)"\}$/;
+
 function responseResult(answer: Answer): TransportResult {
   const { status } = answer;
   const body = answer.body.toString("utf8");
@@ -216,6 +219,12 @@ function responseResult(answer: Answer): TransportResult {
   const retryAfter = answer.headers["retry-after"];
   if (retryAfter !== undefined) result.retryAfter = retryAfter;
   if (status >= 200 && status < 300) {
+    // The usual answer, {"response":"ok","_rxid":"..."}, read without parsing it all; anything else is parsed.
+    const plain = PLAIN_RXID.exec(body);
+    if (plain !== null) {
+      result.rxid = plain[1]!;
+      return result;
+    }
     try {
       const parsed: unknown = JSON.parse(body);
       if (typeof parsed === "object" && parsed !== null) {

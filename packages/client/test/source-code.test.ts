@@ -100,6 +100,16 @@ test("keeps the cache within its file count", async () => {
   assert.deepEqual(reads.reads, [a, b, a]);
 });
 
+test("evicts the file used least recently, not the one read first", async () => {
+  const reads = countingReads();
+  const reader = createSourceReader({ readFile: reads.readFile, maxFiles: 2 });
+  const c = join(dir, "c.js");
+  writeFileSync(c, numbered(5));
+  for (const file of [a, b, a, c, a, b]) await reader.collect([{ funcName: "f", file, line: 1 }], opts);
+  // a was used after b, so c's arrival evicts b; a stays.
+  assert.deepEqual(reads.reads, [a, b, c, b]);
+});
+
 test("keeps the cache within its byte bound and skips files over the size limit", async () => {
   const reads = countingReads();
   const reader = createSourceReader({ readFile: reads.readFile, maxBytes: 10 });

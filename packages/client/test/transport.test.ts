@@ -33,6 +33,44 @@ test("sends a report without attachments as JSON with a Content-Length and retur
   assert.deepEqual(request.validation?.errors, []);
 });
 
+test("writes a body made of strings and shared bytes as one body, with its UTF-8 length", async (t) => {
+  const receiver = await startReceiver({ script: () => ({ body: '{"response":"ok","_rxid":"rx-2"}' }) });
+  t.after(() => receiver.close());
+  const dir = mkdtempSync(join(tmpdir(), "bt-transport-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, "a.log"), "line one\n");
+  const uuid = randomUUID();
+  const whole = reportJson(uuid, { annotations: { note: "prix 10 € — 9 £ ✓" } });
+  // Cut the text next to multi-byte characters, as bytes and as strings.
+  const at = [10, whole.indexOf("€"), whole.indexOf("✓") + 1];
+  const parts = [whole.slice(0, at[0]), whole.slice(at[0], at[1]), whole.slice(at[1], at[2]), whole.slice(at[2])];
+  const json = { pieces: [parts[0]!, Buffer.from(parts[1]!), parts[2]!, Buffer.from(parts[3]!)], bytes: Buffer.byteLength(whole) };
+  for (const attachments of [[], [{ name: "a.log", path: join(dir, "a.log") }]]) {
+    const result = await postReport(receiver.url, { uuid, json, attachments }, options);
+    assert.equal(result.kind === "response" && result.rxid, "rx-2");
+  }
+  const [plain, multipart] = receiver.requests;
+  assert.ok(plain && multipart);
+  assert.equal(plain.headers["content-length"], String(Buffer.byteLength(whole)));
+  assert.equal(plain.body.toString("utf8"), whole);
+  assert.deepEqual(plain.validation?.errors, []);
+  assert.equal(multipart.headers["content-length"], String(multipart.body.length));
+  assert.equal(multipart.parts?.[0]?.data.toString("utf8"), whole);
+});
+
+test("reads the rxid from answers of any JSON shape, escapes included; a non-JSON 200 is accepted without one", async (t) => {
+  const bodies = ['{"_rxid":"rx-\\"q\\"","response":"ok"}', '{ "response": "ok", "_rxid": "rx-3" }', "accepted"];
+  const receiver = await startReceiver({ script: (i) => ({ body: bodies[i] ?? "" }) });
+  t.after(() => receiver.close());
+  const rxids: unknown[] = [];
+  for (let i = 0; i < bodies.length; i++) {
+    const result = await postReport(receiver.url, payload(), options);
+    assert.equal(result.kind === "response" && result.status, 200);
+    rxids.push(result.kind === "response" ? result.rxid : "error");
+  }
+  assert.deepEqual(rxids, ['rx-"q"', "rx-3", undefined]);
+});
+
 test("sends attachments as multipart: upload_file then one attachment_<basename> per file, streamed from disk", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "bt-transport-"));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
