@@ -8,8 +8,8 @@ const require = createRequire(import.meta.url);
 rmSync("dist", { recursive: true, force: true });
 
 // Two bundles, one per module system. A thin ES module over the CommonJS file would make `import`
-// pay for Node's scan of the CommonJS source (about 15 ms); whitespace and syntax are minified,
-// names are kept, so stacks through the library stay readable.
+// pay for Node's scan of the CommonJS source (about 15 ms). Minified, local names included, but
+// functions and classes keep their names, so stacks through the library stay readable.
 const common = {
   entryPoints: ["src/index.ts"],
   bundle: true,
@@ -18,6 +18,8 @@ const common = {
   legalComments: "none",
   minifyWhitespace: true,
   minifySyntax: true,
+  minifyIdentifiers: true,
+  keepNames: true,
   logLevel: "warning",
 };
 await build({ ...common, format: "cjs", outfile: "dist/index.cjs" });

@@ -1,7 +1,8 @@
 // BacktraceClient: takes reports from the application and moves them through build, serialize and delivery.
 import { createAssembler, type Assembler } from "./assemble.js";
 import { deliverFatal, installCrashHandlers, type CrashKind } from "./crash.js";
-import { createDelivery, type Delivery, type DeliveryCounters } from "./delivery.js";
+import { createDelivery, type Delivery } from "./delivery.js";
+import type { DeliveryCounters } from "./outcome.js";
 import { BacktraceError, ErrorCodes } from "./errors.js";
 import { redactUrl, resolveOptions, type BacktraceOptions, type ResolvedOptions } from "./options.js";
 import { BacktraceReport, type SendOutcome } from "./report.js";

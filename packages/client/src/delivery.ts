@@ -7,32 +7,9 @@ import type { Spool } from "./spool.js";
 import { createSpoolWrites } from "./spool-writes.js";
 import { jsonBody, jsonText, type JsonBody } from "./json-body.js";
 import type { Payload, TransportResult } from "./transport.js";
+import type { DeliveryCounters, SendOutcome } from "./outcome.js";
 
-export type SendOutcome =
-  | { status: "sent"; uuid: string; rxid: string | undefined }
-  | { status: "failed"; uuid: string; reason: string; httpStatus?: number; spooled: boolean; detail?: string }
-  | { status: "dropped"; uuid: string; reason: string; detail?: string };
-
-export interface DeliveryCounters {
-  /** Reports the server accepted, replayed ones included. */
-  sent: number;
-  /** Retries made (a report sent three times counts two). */
-  retried: number;
-  /** Reports written to the spool by this delivery. */
-  spooled: number;
-  /** Spooled reports delivered and deleted from the spool. */
-  replayed: number;
-  /** submit() outcomes with status "failed" (spooled or not). */
-  failed: number;
-  /** Reports resent once with a trimmed body after a 413. */
-  trimmed: number;
-  /** Reports lost for good, by reason. */
-  dropped: Record<string, number>;
-  /** Reports waiting in memory (queued or in backoff). */
-  queued: number;
-  /** Requests in flight. */
-  inFlight: number;
-}
+export type { DeliveryCounters, SendOutcome } from "./outcome.js";
 
 export interface DeliveryConfig {
   url: string;

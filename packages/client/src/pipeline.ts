@@ -1,5 +1,5 @@
 // Reports waiting to be built: built in slices that yield to the event loop, no faster than delivery takes them.
-import type { SendOutcome } from "./delivery.js";
+import type { SendOutcome } from "./outcome.js";
 import type { BacktraceReport } from "./report.js";
 import type { Payload } from "./transport.js";
 

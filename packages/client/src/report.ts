@@ -1,6 +1,6 @@
 // BacktraceReport: one report the application fills in and sends (or drops).
 import { randomUUID } from "node:crypto";
-import type { SendOutcome } from "./delivery.js";
+import type { SendOutcome } from "./outcome.js";
 
 export type { SendOutcome };
 
