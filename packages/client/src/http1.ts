@@ -228,7 +228,9 @@ export class ConnectionPool {
 
 /** Writes the request: head and a known body in one go, or the head and then a streamed body. */
 function send(conn: Conn, active: Active, request: ExchangeRequest): void {
-  const head = request.head + "\r\n";
+  // ASCII by construction (the URL's path is percent-encoded, its host punycode): bytes, so that a body
+  // of bytes goes out as one vector write with nothing to encode.
+  const head = Buffer.from(request.head + "\r\n", "latin1");
   if (request.body !== undefined) {
     conn.cork();
     conn.write(head);
