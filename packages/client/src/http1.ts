@@ -115,6 +115,7 @@ export class ConnectionPool {
   private readonly port: number;
   private readonly secure: boolean;
   private readonly idle: Link[] = [];
+  private readonly links = new Set<Link>();
   private readonly waiting: Array<(link: Link | Error) => void> = [];
   private open = 0;
   private destroyed = false;
@@ -171,14 +172,19 @@ export class ConnectionPool {
   /** Closes every connection; exchanges in flight end with an error, later ones fail at once. */
   destroy(): void {
     this.destroyed = true;
-    for (const link of this.idle.splice(0)) link.conn.destroy();
+    this.idle.length = 0;
+    for (const link of this.links) {
+      link.current?.fail(new Error("connection pool closed"));
+      link.conn.destroy();
+    }
     for (const wake of this.waiting.splice(0)) wake(new Error("connection pool closed"));
   }
 
   private acquire(give: (link: Link | Error) => void): void {
     if (this.destroyed) return give(new Error("connection pool closed"));
-    const idle = this.idle.pop();
-    if (idle !== undefined) {
+    // A connection closed while idle stays listed until its "close" event: skip it.
+    for (let idle = this.idle.pop(); idle !== undefined; idle = this.idle.pop()) {
+      if (idle.conn.destroyed) continue;
       idle.conn.setTimeout(0);
       return give(idle);
     }
@@ -201,12 +207,15 @@ export class ConnectionPool {
     // Neither an open connection nor a pending one keeps the process alive.
     conn.unref();
     conn.setNoDelay(true);
-    return new Link(conn, (link) => {
+    const link = new Link(conn, (closed) => {
       this.open -= 1;
-      const at = this.idle.indexOf(link);
+      this.links.delete(closed);
+      const at = this.idle.indexOf(closed);
       if (at >= 0) this.idle.splice(at, 1);
       this.wakeOne();
     });
+    this.links.add(link);
+    return link;
   }
 
   /** A connection whose exchange ended cleanly: reused by the next waiting request, or kept idle. */
@@ -293,6 +302,7 @@ export class AnswerParser {
           const end = data.indexOf("\r\n\r\n");
           if (end < 0) {
             if (data.length > MAX_HEAD_BYTES) throw new Error("the answer's head is too long");
+            if (data.indexOf("\n\n") >= 0) throw new Error("the answer's head ends its lines without CR");
             this.pending = data;
             return undefined;
           }
@@ -325,8 +335,9 @@ export class AnswerParser {
           } else if (this.stage === Stage.Trailers) {
             if (line === "") return this.complete(data);
           } else {
-            const size = Number.parseInt(line.split(";")[0]!.trim(), 16);
-            if (!Number.isFinite(size) || size < 0) throw new Error("the answer has a malformed chunk size");
+            const digits = line.split(";")[0]!.trim();
+            if (!/^[0-9a-fA-F]{1,12}$/.test(digits)) throw new Error("the answer has a malformed chunk size");
+            const size = Number.parseInt(digits, 16);
             if (size === 0) this.stage = Stage.Trailers;
             else {
               this.left = size;
@@ -383,8 +394,9 @@ export class AnswerParser {
     } else if (/\bchunked\b/.test(encoding)) {
       this.stage = Stage.ChunkSize;
     } else if (headers["content-length"] !== undefined) {
-      const length = Number(headers["content-length"]);
-      if (!Number.isSafeInteger(length) || length < 0) throw new Error("the answer has a malformed Content-Length");
+      const text = headers["content-length"];
+      const length = Number(text);
+      if (!/^\d{1,15}$/.test(text)) throw new Error("the answer has a malformed Content-Length");
       this.stage = Stage.Length;
       this.left = length;
     } else {

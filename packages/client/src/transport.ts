@@ -130,8 +130,25 @@ function describeError(error: unknown): string {
 function requestHead(target: URL, contentType: string, length: number): string {
   return (
     `POST ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\nAccept: application/json\r\n` +
-    `User-Agent: ${AGENT}/${VERSION}\r\nContent-Type: ${contentType}\r\nContent-Length: ${length}\r\nConnection: keep-alive\r\n`
+    `User-Agent: ${AGENT}/${VERSION}\r\nContent-Type: ${contentType}\r\nContent-Length: ${length}\r\nConnection: keep-alive\r\n` +
+    basicAuth(target)
   );
+}
+
+/** A percent-encoded URL part as text; as it is when its escapes are malformed. */
+function decoded(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
+/** User and password written in the URL (a proxy or a server behind basic auth) go as Basic credentials. */
+function basicAuth(target: URL): string {
+  if (target.username === "" && target.password === "") return "";
+  const credentials = `${decoded(target.username)}:${decoded(target.password)}`;
+  return `Authorization: Basic ${Buffer.from(credentials, "utf8").toString("base64")}\r\n`;
 }
 
 /**
@@ -144,7 +161,7 @@ export function postReport(url: string, payload: Payload, options: PostOptions):
     let files: OpenAttachment[] = [];
     let exchange: Exchange | undefined;
     let settled = false;
-    const pool = options.pool ?? createPool(url, { maxSockets: 1, ignoreSslCertificate: options.ignoreSslCertificate });
+    let pool: ConnectionPool | undefined = options.pool;
 
     const finish = (result: TransportResult): void => {
       if (settled) return;
@@ -152,7 +169,7 @@ export function postReport(url: string, payload: Payload, options: PostOptions):
       clearTimeout(timer);
       options.cancel?.delete(onCancel);
       if (result.kind === "error") exchange?.destroy(new Error(result.reason));
-      if (pool !== options.pool) pool.destroy();
+      if (pool !== options.pool) pool?.destroy();
       for (const file of files) file.handle.close().catch(() => undefined);
       resolve(skipped.length > 0 ? { ...result, skipped } : result);
     };
@@ -172,9 +189,10 @@ export function postReport(url: string, payload: Payload, options: PostOptions):
       return fail("invalid submission URL");
     }
     if (target.protocol !== "http:" && target.protocol !== "https:") return fail(`unsupported protocol ${target.protocol}`);
+    const connections = (pool ??= createPool(url, { maxSockets: 1, ignoreSslCertificate: options.ignoreSslCertificate }));
 
     const send = (request: ExchangeRequest): void => {
-      exchange = pool.exchange(request);
+      exchange = connections.exchange(request);
       exchange.answer.then(
         (answer) => finish(responseResult(answer)),
         (error: unknown) => fail(describeError(error)),
@@ -186,8 +204,13 @@ export function postReport(url: string, payload: Payload, options: PostOptions):
       return send({ head: requestHead(target, "application/json", payload.json.bytes), body: payload.json.pieces, keepBodyBytes: RESPONSE_BODY_CAP });
     }
     const withFiles = async (): Promise<void> => {
-      files = await openAttachments(payload.attachments, skipped);
-      if (settled) return;
+      const opened = await openAttachments(payload.attachments, skipped);
+      if (settled) {
+        // The deadline or a cancel came while the files were being opened.
+        for (const file of opened) file.handle.close().catch(() => undefined);
+        return;
+      }
+      files = opened;
       if (files.length === 0) {
         return send({ head: requestHead(target, "application/json", payload.json.bytes), body: payload.json.pieces, keepBodyBytes: RESPONSE_BODY_CAP });
       }

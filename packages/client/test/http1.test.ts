@@ -71,6 +71,11 @@ test("refuses what is not an HTTP/1.x answer, a bad length or chunk size, an end
   assert.throws(() => parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"), /chunk size/);
   assert.throws(() => parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n"), /chunk/);
   assert.throws(() => parse("HTTP/1.1 200 OK\r\nX: " + "a".repeat(70 * 1024)), /too long/);
+  assert.throws(() => parse("HTTP/1.1 200 OK\nContent-Length: 0\n\n"), /without CR/);
+  for (const length of ["", "0x2", "1e3", " ", "2, 2"]) {
+    assert.throws(() => parse(`HTTP/1.1 200 OK\r\nContent-Length: ${length}\r\n\r\n`), /Content-Length/, `Content-Length "${length}"`);
+  }
+  assert.throws(() => parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2zz\r\nab\r\n0\r\n\r\n"), /chunk size/);
   assert.equal(parse("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nabc"), undefined, "incomplete: no answer yet");
 });
 
@@ -191,4 +196,30 @@ test("a server that closes without answering, or answers garbage, fails the exch
   await assert.rejects(pool.exchange(request("b")).answer, /not HTTP/);
   pool.destroy();
   await assert.rejects(pool.exchange(request("c")).answer, /closed/);
+});
+
+test("a request never takes an idle connection that is already closing", async (t) => {
+  const server = await rawServer(t, () => ok);
+  const pool = new ConnectionPool(server.url, { maxSockets: 2, ignoreSslCertificate: false });
+  t.after(() => pool.destroy());
+  await Promise.all([pool.exchange(request("a")).answer, pool.exchange(request("b")).answer]);
+  // Both connections are idle; close them the way an idle timeout or a server's FIN does, and ask
+  // again before their "close" events have come.
+  const idle = (pool as unknown as { idle: Array<{ conn: Socket }> }).idle;
+  assert.equal(idle.length, 2);
+  for (const link of idle) link.conn.destroy();
+  const answer = await pool.exchange(request("c")).answer;
+  assert.equal(answer.status, 200);
+  assert.equal(server.connections(), 3);
+});
+
+test("destroying the pool ends exchanges in flight with an error", async (t) => {
+  const server = await rawServer(t, () => undefined); // never answers
+  const pool = new ConnectionPool(server.url, { maxSockets: 1, ignoreSslCertificate: false });
+  const inFlight = pool.exchange(request("a"));
+  const waiting = pool.exchange(request("b"));
+  while (server.requests.length < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+  pool.destroy();
+  await assert.rejects(inFlight.answer, /pool closed/);
+  await assert.rejects(waiting.answer, /pool closed/);
 });

@@ -58,6 +58,19 @@ test("writes a body made of strings and shared bytes as one body, with its UTF-8
   assert.equal(multipart.parts?.[0]?.data.toString("utf8"), whole);
 });
 
+test("a user and password in the endpoint URL go as Basic credentials; a bad URL is an error result", async (t) => {
+  const receiver = await startReceiver();
+  t.after(() => receiver.close());
+  const url = receiver.url.replace("http://", "http://us%20er:p%40ss@");
+  const result = await postReport(url, payload(), options);
+  assert.equal(result.kind === "response" && result.status, 200);
+  assert.equal(receiver.requests[0]?.headers["authorization"], `Basic ${Buffer.from("us er:p@ss").toString("base64")}`);
+  const plain = await postReport(receiver.url, payload(), options);
+  assert.equal(plain.kind === "response" && plain.status, 200);
+  assert.equal(receiver.requests[1]?.headers["authorization"], undefined);
+  assert.deepEqual(await postReport("not a url", payload(), options), { kind: "error", reason: "invalid submission URL", timeout: false });
+});
+
 test("reads the rxid from answers of any JSON shape, escapes included; a non-JSON 200 is accepted without one", async (t) => {
   const bodies = ['{"_rxid":"rx-\\"q\\"","response":"ok"}', '{ "response": "ok", "_rxid": "rx-3" }', "accepted"];
   const receiver = await startReceiver({ script: (i) => ({ body: bodies[i] ?? "" }) });
