@@ -358,6 +358,8 @@ export function createDelivery(config: DeliveryConfig): Delivery {
 
   function spoolPendingSync(): number {
     if (!spool) return 0;
+    // Records being replayed go back under their own names, for the next run to send.
+    spool.releaseAllSync();
     const seen = new Set<string>();
     let written = 0;
     for (const payload of [...jobs.all().map((job) => job.payload), ...writes.payloads()]) {

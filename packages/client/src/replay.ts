@@ -91,10 +91,21 @@ export function createReplay(host: ReplayHost): Replay {
   async function replayOne(entry: SpoolEntry): Promise<void> {
     const payload = await spool?.read(entry);
     if (!payload || !spool) return;
+    // The record is claimed: removed once sent or rejected, given back otherwise (for a later pass).
+    let removed = false;
+    try {
+      removed = await sendRecord(spool, entry, payload);
+    } finally {
+      if (!removed) await spool.release(entry);
+    }
+  }
+
+  /** Sends one claimed record; true when it was removed from the spool (sent, or rejected for good). */
+  async function sendRecord(spool: Spool, entry: SpoolEntry, payload: Payload): Promise<boolean> {
     let sending = payload;
     let trimmed = false;
     for (;;) {
-      if (host.blocked()) return;
+      if (host.blocked()) return false;
       const request = host.send(sending);
       inRequest += 1;
       let result: TransportResult;
@@ -108,18 +119,18 @@ export function createReplay(host: ReplayHost): Replay {
       if (kind === "sent") {
         await spool.remove(entry);
         if (host.replayed()) failures = 0;
-        return;
+        return true;
       }
       if (kind === "retry") {
         // The endpoint is down again: end this pass, keep the record, try again later.
         passFailed = true;
         entries = [];
         host.transient(result);
-        return;
+        return false;
       }
       if (kind === "stop-endpoint") {
         host.stopEndpoint(result.kind === "response" ? result.status : 0);
-        return;
+        return false;
       }
       if (kind === "too-large" && !trimmed) {
         const smaller = host.trim(sending);
@@ -133,7 +144,7 @@ export function createReplay(host: ReplayHost): Replay {
       const reason = kind === "too-large" ? "too-large" : rejectionReason(result.kind === "response" ? result.status : 0);
       debug(`spooled report ${payload.uuid} rejected: ${describeResult(result)}`);
       host.drop(reason);
-      return;
+      return true;
     }
   }
 

@@ -33,9 +33,18 @@ export interface Spool {
   write(payload: Payload): Promise<boolean>;
   /** Records on disk, oldest first (rescans the directory). */
   list(): Promise<SpoolEntry[]>;
-  /** The record's payload, or undefined when it is gone or corrupt (then moved to `corrupt/`). */
+  /**
+   * Claims the record and returns its payload: undefined when it is gone, claimed by another process
+   * sharing the folder, or corrupt (then moved to `corrupt/`). A claimed record is hidden from every
+   * other spool over the folder until it is removed or released.
+   */
   read(entry: SpoolEntry): Promise<Payload | undefined>;
+  /** Deletes the record (claimed or not). */
   remove(entry: SpoolEntry): Promise<void>;
+  /** Gives a claimed record back, for a later pass or another process to send. */
+  release(entry: SpoolEntry): Promise<void>;
+  /** Gives every claimed record back at once: the process is ending. */
+  releaseAllSync(): void;
   removeSync(uuid: string): void;
   /** Records currently known to be on disk. */
   count(): number;
@@ -61,6 +70,23 @@ export const spoolDefaults = {
 const RECORD = /^(\d{15})-(\d{6})-([A-Za-z0-9-]{1,64})\.json$/;
 const TEMP_PREFIX = ".tmp-";
 const STALE_TEMP_MS = 10 * 60 * 1000;
+// A record being sent: renamed so that no other process over the folder sends it too.
+// Its name says who claimed it and when: `.claim-<pid>-<process session>-<ms since 1970>-<record>`.
+const CLAIM = /^\.claim-(\d+)-([0-9a-f]+)-(\d+)-(.+)$/;
+// Tells this process from an earlier one that had the same pid (containers often reuse small pids).
+const SESSION = randomBytes(6).toString("hex");
+// A claim older than this is given back even when its process still runs (a pid reused, a stuck send).
+const STALE_CLAIM_MS = 10 * 60 * 1000;
+
+/** True when a process with this id runs (or exists under another user). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
 
 /** The per-user cache folder for a submission URL; the token never appears in the path. */
 export function defaultSpoolDir(
@@ -132,6 +158,8 @@ export function createSpool(options: SpoolOptions): Spool {
   let index: SpoolEntry[] = [];
   let indexBytes = 0;
   let sequence = 0;
+  // Records this spool has claimed: original name to the claimed name.
+  const claims = new Map<string, string>();
 
   let enabled = true;
   try {
@@ -148,7 +176,26 @@ export function createSpool(options: SpoolOptions): Spool {
   function scanSync(): SpoolEntry[] {
     const entries: SpoolEntry[] = [];
     const cutoff = now() - STALE_TEMP_MS;
-    for (const file of fs.readdirSync(dir)) {
+    const files = fs.readdirSync(dir);
+    for (const file of files) {
+      const claim = CLAIM.exec(file);
+      const record = claim?.[4];
+      if (claim && record !== undefined && RECORD.test(record) && claims.get(record) !== file) {
+        // Claimed by a process that ended, or long ago, before it could send the record or give it back.
+        const pid = Number(claim[1]);
+        const ended = pid === process.pid ? claim[2] !== SESSION : !processAlive(pid);
+        const stale = ended || Number(claim[3]) < now() - STALE_CLAIM_MS;
+        if (stale) {
+          try {
+            fs.renameSync(join(dir, file), join(dir, record));
+            files.push(record);
+          } catch {
+            // Taken back by another process first.
+          }
+        }
+      }
+    }
+    for (const file of files) {
       if (file.startsWith(TEMP_PREFIX)) {
         // Left over by a process that died mid-write.
         try {
@@ -296,17 +343,36 @@ export function createSpool(options: SpoolOptions): Spool {
     }
   }
 
+  async function claim(entry: SpoolEntry): Promise<string | undefined> {
+    const known = claims.get(entry.file);
+    if (known !== undefined) return known;
+    const claimed = `.claim-${process.pid}-${SESSION}-${now()}-${entry.file}`;
+    try {
+      // Atomic: of the processes sharing the folder, one renames the record; the others find it gone.
+      await fs.promises.rename(join(dir, entry.file), join(dir, claimed));
+    } catch {
+      forget(entry.file);
+      return undefined;
+    }
+    claims.set(entry.file, claimed);
+    return claimed;
+  }
+
   async function read(entry: SpoolEntry): Promise<Payload | undefined> {
     if (!enabled) return undefined;
+    const claimed = await claim(entry);
+    if (claimed === undefined) return undefined;
     let text: string;
     try {
-      text = await fs.promises.readFile(join(dir, entry.file), "utf8");
+      text = await fs.promises.readFile(join(dir, claimed), "utf8");
     } catch {
+      claims.delete(entry.file);
       forget(entry.file);
       return undefined;
     }
     const payload = parseRecord(text);
     if (!payload || safeUuid(payload.uuid) !== entry.uuid) {
+      await release(entry);
       await setAside(entry);
       return undefined;
     }
@@ -322,7 +388,27 @@ export function createSpool(options: SpoolOptions): Spool {
   async function remove(entry: SpoolEntry): Promise<void> {
     if (!enabled) return;
     forget(entry.file);
-    await fs.promises.rm(join(dir, entry.file), { force: true }).catch(() => undefined);
+    const claimed = claims.get(entry.file);
+    claims.delete(entry.file);
+    await fs.promises.rm(join(dir, claimed ?? entry.file), { force: true }).catch(() => undefined);
+  }
+
+  function releaseAllSync(): void {
+    for (const [file, claimed] of claims) {
+      try {
+        fs.renameSync(join(dir, claimed), join(dir, file));
+      } catch {
+        // Removed meanwhile; a claim left behind is taken back by the next process anyway.
+      }
+    }
+    claims.clear();
+  }
+
+  async function release(entry: SpoolEntry): Promise<void> {
+    const claimed = claims.get(entry.file);
+    if (!enabled || claimed === undefined) return;
+    claims.delete(entry.file);
+    await fs.promises.rename(join(dir, claimed), join(dir, entry.file)).catch(() => undefined);
   }
 
   function removeSync(uuid: string): void {
@@ -357,6 +443,8 @@ export function createSpool(options: SpoolOptions): Spool {
     list,
     read,
     remove,
+    release,
+    releaseAllSync,
     removeSync,
     count: () => index.length,
     counters: () => ({ ...counters }),

@@ -374,3 +374,36 @@ test("spoolPendingSync without a spool writes nothing and returns 0", async (t) 
   assert.equal(d.spoolPendingSync(), 0);
   assert.equal(d.counters().spooled, 0);
 });
+
+test("processes sharing one spool folder replay each record once", async (t) => {
+  const r = await receiver(t, { script: () => ({ delayMs: 5 }) });
+  const spool = spoolIn(t);
+  const records = Array.from({ length: 40 }, () => payload());
+  for (const p of records) spool.writeSync(p);
+  const { spawn } = await import("node:child_process");
+  const delivery = new URL("../src/delivery.ts", import.meta.url).href;
+  const spoolModule = new URL("../src/spool.ts", import.meta.url).href;
+  const script = `
+    import { createDelivery } from ${JSON.stringify(delivery)};
+    import { createSpool } from ${JSON.stringify(spoolModule)};
+    const d = createDelivery({ url: ${JSON.stringify(r.url)}, timeoutMs: 5000, ignoreSslCertificate: false,
+      spool: createSpool({ dir: ${JSON.stringify(spool.dir)} }), concurrency: 2 });
+    const awake = setInterval(() => undefined, 1000); // delivery's own handles never keep a process up
+    await d.replay();
+    clearInterval(awake);
+    console.log(JSON.stringify(d.counters()));
+  `;
+  const runs = Array.from({ length: 4 }, () => {
+    const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (chunk) => (out += chunk));
+    return new Promise<{ code: number | null; replayed: number }>((resolve) =>
+      child.on("exit", (code) => resolve({ code, replayed: out ? (JSON.parse(out) as { replayed: number }).replayed : -1 })),
+    );
+  });
+  const results = await Promise.all(runs);
+  assert.deepEqual(results.map((x) => x.code), [0, 0, 0, 0]);
+  assert.equal(results.reduce((sum, x) => sum + x.replayed, 0), records.length, "the processes replayed 40 records between them");
+  assert.deepEqual([...uuidsOf(r)].sort(), records.map((p) => p.uuid).sort(), "each record arrived once");
+  assert.deepEqual(readdirSync(spool.dir).filter((f) => f.endsWith(".json") || f.startsWith(".claim-")), []);
+});

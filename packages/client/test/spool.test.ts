@@ -129,6 +129,7 @@ test("a corrupt record is moved to corrupt/ and never throws", async (t) => {
   const read = await Promise.all(entries.map((e) => spool.read(e)));
   assert.deepEqual(read, [undefined, undefined, good]);
   assert.deepEqual(readdirSync(join(dir, "corrupt")).sort(), [bad, wrongShape].sort());
+  spool.releaseAllSync(); // the good record was claimed by its read
   assert.deepEqual(await uuids(spool), [good.uuid]);
   assert.equal(spool.counters().corrupt, 2);
 });
@@ -232,4 +233,50 @@ test("on replay, attachment paths that are not regular files are left out of the
   const [entry] = await spool.list();
   assert.deepEqual((await spool.read(entry!))?.attachments, [{ name: "a.log", path: attachmentFile }]);
   assert.equal(messages.filter((m) => /not a regular file/.test(m)).length, 3);
+});
+
+test("a record read is claimed: hidden from every other spool over the folder until removed or released", async (t) => {
+  const dir = tempDir(t);
+  const a = createSpool({ dir, now: ticking() });
+  const b = createSpool({ dir, now: ticking(1_700_000_001_000) });
+  const first = payload();
+  const second = payload();
+  a.writeSync(first);
+  a.writeSync(second);
+  const [one, two] = await a.list();
+  assert.ok(one && two);
+  assert.equal((await a.read(one))?.uuid, first.uuid);
+  assert.deepEqual(await uuids(b), [second.uuid], "the claimed record is not listed by another spool");
+  assert.equal(await b.read(one), undefined, "nor can it be read there");
+  assert.deepEqual(await uuids(a), [second.uuid], "nor listed again by its own spool while claimed");
+  await a.release(one);
+  assert.deepEqual(await uuids(b), [first.uuid, second.uuid]);
+  assert.equal((await b.read(one))?.uuid, first.uuid);
+  await b.remove(one);
+  assert.equal((await a.read(two))?.uuid, second.uuid);
+  a.releaseAllSync();
+  assert.deepEqual(await uuids(b), [second.uuid]);
+  assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith(".claim-")), []);
+});
+
+test("claims left by an ended process, or older than ten minutes, are taken back; a live process's are not", async (t) => {
+  const dir = tempDir(t);
+  const clock = ticking();
+  const spool = createSpool({ dir, now: clock });
+  const records = [payload(), payload(), payload(), payload()];
+  for (const p of records) spool.writeSync(p);
+  const files = (await spool.list()).map((e) => e.file);
+  const { spawnSync } = await import("node:child_process");
+  const ended = spawnSync(process.execPath, ["-e", ""]).pid; // a process that has exited
+  const at = clock();
+  const claims = [
+    `.claim-${ended}-aaaaaaaa-${at}-${files[0]}`, // its process has ended
+    `.claim-${process.pid}-bbbbbbbb-${at}-${files[1]}`, // our pid, an earlier process's session
+    `.claim-${process.ppid}-cccccccc-${at - 11 * 60 * 1000}-${files[2]}`, // live, but ten minutes old
+    `.claim-${process.ppid}-dddddddd-${at}-${files[3]}`, // live and recent: being sent right now
+  ];
+  const { renameSync } = await import("node:fs");
+  files.forEach((file, i) => renameSync(join(dir, file), join(dir, claims[i]!)));
+  assert.deepEqual(await uuids(spool), records.slice(0, 3).map((p) => p.uuid));
+  assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith(".claim-")), [claims[3]]);
 });
