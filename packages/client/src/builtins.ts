@@ -1,8 +1,6 @@
 // Node built-ins that take milliseconds to load, loaded on first use so that importing the client stays cheap.
 import { createRequire } from "node:module";
 
-type Http = typeof import("node:http");
-type Https = typeof import("node:https");
 type Net = typeof import("node:net");
 type Tls = typeof import("node:tls");
 type Workers = typeof import("node:worker_threads");
@@ -10,15 +8,11 @@ type FsPromises = typeof import("node:fs/promises");
 
 // Built-ins resolve the same from anywhere; the executable's path is an absolute path on every platform.
 const load = createRequire(process.execPath);
-let http: Http | undefined;
-let https: Https | undefined;
 let net: Net | undefined;
 let tls: Tls | undefined;
 let workers: Workers | undefined;
 let fsPromises: FsPromises | undefined;
 
-export const lazyHttp = (): Http => (http ??= load("node:http") as Http);
-export const lazyHttps = (): Https => (https ??= load("node:https") as Https);
 export const lazyNet = (): Net => (net ??= load("node:net") as Net);
 export const lazyTls = (): Tls => (tls ??= load("node:tls") as Tls);
 export const lazyWorkers = (): Workers => (workers ??= load("node:worker_threads") as Workers);

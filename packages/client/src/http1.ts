@@ -310,14 +310,9 @@ export class AnswerParser {
           data = data.subarray(end + 4);
           continue;
         }
-        case Stage.Length: {
-          const take = Math.min(this.left, data.length);
-          this.keep(data.subarray(0, take));
-          this.left -= take;
-          data = data.subarray(take);
-          if (this.left === 0) return this.complete(data);
-          return undefined;
-        }
+        case Stage.Length:
+          data = this.take(data);
+          return this.left === 0 ? this.complete(data) : undefined;
         case Stage.ChunkSize:
         case Stage.ChunkEnd:
         case Stage.Trailers: {
@@ -346,14 +341,10 @@ export class AnswerParser {
           }
           continue;
         }
-        case Stage.ChunkData: {
-          const take = Math.min(this.left, data.length);
-          this.keep(data.subarray(0, take));
-          this.left -= take;
-          data = data.subarray(take);
+        case Stage.ChunkData:
+          data = this.take(data);
           if (this.left === 0) this.stage = Stage.ChunkEnd;
           continue;
-        }
         case Stage.ToClose:
           this.keep(data);
           return undefined;
@@ -403,6 +394,14 @@ export class AnswerParser {
       this.stage = Stage.ToClose;
       this.keepAlive = false;
     }
+  }
+
+  /** Takes up to `left` body bytes off the front of `data`; returns what follows them. */
+  private take(data: Buffer): Buffer {
+    const count = Math.min(this.left, data.length);
+    this.keep(data.subarray(0, count));
+    this.left -= count;
+    return data.subarray(count);
   }
 
   private keep(bytes: Buffer): void {
