@@ -3,6 +3,7 @@ import { readFileSync as fsReadFileSync } from "node:fs";
 import type { SourceCodeEntry } from "./body.js";
 import { hasRealFile, type StackFrame } from "./stack.js";
 import { lazyFsPromises } from "./builtins.js";
+import { Lru } from "./lru.js";
 
 export interface SourceReaderOptions {
   /** Files kept in memory. */
@@ -56,38 +57,18 @@ export function createSourceReader(options: SourceReaderOptions = {}): SourceRea
   const settings = { ...DEFAULTS, ...definedOnly(options) };
   const readFile = options.readFile ?? ((path: string) => lazyFsPromises().readFile(path, "utf8"));
   const readFileSync = options.readFileSync ?? ((path: string) => fsReadFileSync(path, "utf8"));
-  // A hit only stamps its entry (`used`): the map changes when a file is read, not on every report.
-  const cache = new Map<string, { lines: Lines; size: number; used: number }>();
-  let cachedBytes = 0;
-  let clock = 0;
+  // Files by path, bounded in count and in characters; the file just read is always kept.
+  const cache = new Lru<string, { lines: Lines; size: number }>(settings.maxFiles, settings.maxBytes, (file) => file.size);
 
   function remember(path: string, text: string | null): Lines {
     const tooBig = text !== null && text.length > settings.maxFileBytes;
     const lines = text === null || tooBig ? null : text.split(/\r?\n/);
-    const size = text === null || tooBig ? 0 : text.length;
-    const old = cache.get(path);
-    if (old !== undefined) {
-      cachedBytes -= old.size;
-      cache.delete(path);
-    }
-    cache.set(path, { lines, size, used: ++clock });
-    cachedBytes += size;
-    if (cache.size > settings.maxFiles || cachedBytes > settings.maxBytes) {
-      const byAge = [...cache].filter(([key]) => key !== path).sort((a, b) => a[1].used - b[1].used);
-      for (const [key, value] of byAge) {
-        if (cache.size <= settings.maxFiles && cachedBytes <= settings.maxBytes) break;
-        cache.delete(key);
-        cachedBytes -= value.size;
-      }
-    }
+    cache.set(path, { lines, size: text === null || tooBig ? 0 : text.length });
     return lines;
   }
 
   function cached(path: string): Lines | undefined {
-    const hit = cache.get(path);
-    if (hit === undefined) return undefined;
-    hit.used = ++clock;
-    return hit.lines;
+    return cache.get(path)?.lines;
   }
 
   async function collect(frames: readonly StackFrame[], opts: CollectOptions): Promise<CollectedSource> {

@@ -5,6 +5,7 @@ import { FlattenMap, LEAST_UPPER_BOUND, TraceMap, originalPositionFor, sourceCon
 import { hasRealFile, type StackFrame } from "./stack.js";
 import type { ThrownInfo } from "./thrown.js";
 import { lazyFsPromises } from "./builtins.js";
+import { Lru } from "./lru.js";
 
 export interface SourceMapperOptions {
   /** Parsed maps kept in memory. */
@@ -376,37 +377,4 @@ function toPath(source: string): string {
 
 function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-/** Least recently used first; a get moves the key to the end. */
-/** Least recently used goes first. A hit only stamps its entry: the map changes on inserts alone. */
-class Lru<K, V> {
-  readonly #max: number;
-  readonly #items = new Map<K, { value: V; used: number }>();
-  #clock = 0;
-  constructor(max: number) {
-    this.#max = max;
-  }
-  get(key: K): V | undefined {
-    const item = this.#items.get(key);
-    if (item === undefined) return undefined;
-    item.used = ++this.#clock;
-    return item.value;
-  }
-  set(key: K, value: V): void {
-    this.#items.set(key, { value, used: ++this.#clock });
-    if (this.#items.size <= this.#max) return;
-    let oldest: K | undefined;
-    let oldestUse = Infinity;
-    for (const [k, item] of this.#items) {
-      if (item.used < oldestUse) {
-        oldest = k;
-        oldestUse = item.used;
-      }
-    }
-    this.#items.delete(oldest as K);
-  }
-  get size(): number {
-    return this.#items.size;
-  }
 }
