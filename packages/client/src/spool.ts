@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import { createHash, randomBytes } from "node:crypto";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { jsonBody, jsonText } from "./json-body.js";
+import { claimName, parseRecord, recordName, recordText, recordUuid, safeUuid, staleClaim } from "./spool-files.js";
 import type { AttachmentRef, Payload } from "./transport.js";
 
 /** One record on disk. Entries sort oldest first by `file`. */
@@ -67,26 +67,8 @@ export const spoolDefaults = {
   maxBytes: 50 * 1024 * 1024, // bytes kept on disk; past it the oldest are deleted
 };
 
-const RECORD = /^(\d{15})-(\d{6})-([A-Za-z0-9-]{1,64})\.json$/;
 const TEMP_PREFIX = ".tmp-";
 const STALE_TEMP_MS = 10 * 60 * 1000;
-// A record being sent: renamed so that no other process over the folder sends it too.
-// Its name says who claimed it and when: `.claim-<pid>-<process session>-<ms since 1970>-<record>`.
-const CLAIM = /^\.claim-(\d+)-([0-9a-f]+)-(\d+)-(.+)$/;
-// Tells this process from an earlier one that had the same pid (containers often reuse small pids).
-const SESSION = randomBytes(6).toString("hex");
-// A claim older than this is given back even when its process still runs (a pid reused, a stuck send).
-const STALE_CLAIM_MS = 10 * 60 * 1000;
-
-/** True when a process with this id runs (or exists under another user). */
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /** The per-user cache folder for a submission URL; the token never appears in the path. */
 export function defaultSpoolDir(
@@ -103,28 +85,6 @@ export function defaultSpoolDir(
   return join(base, "backtrace-ts", "spool", key);
 }
 
-function isAttachment(value: unknown): value is AttachmentRef {
-  if (typeof value !== "object" || value === null) return false;
-  const record = value as Record<string, unknown>;
-  return typeof record["name"] === "string" && typeof record["path"] === "string";
-}
-
-/** Parses a record file's text; undefined when it is not a v1 record. */
-export function parseRecord(text: string): Payload | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== "object" || value === null) return undefined;
-  const record = value as Record<string, unknown>;
-  const attachments = record["attachments"];
-  if (record["v"] !== 1 || typeof record["uuid"] !== "string" || typeof record["json"] !== "string") return undefined;
-  if (!Array.isArray(attachments) || !attachments.every(isAttachment)) return undefined;
-  return { uuid: record["uuid"], json: jsonBody(record["json"]), attachments: attachments.map((a) => ({ name: a.name, path: a.path })) };
-}
-
 /** Why a spool folder must not be used (POSIX), or undefined when it is only ours to write. */
 function unsafeFolder(stat: fs.Stats, uid: number | undefined): string | undefined {
   if (uid === undefined) return undefined; // Windows: no POSIX owner and mode bits
@@ -139,11 +99,6 @@ async function isRegularFile(path: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-function safeUuid(uuid: string): string {
-  const cleaned = uuid.replace(/[^A-Za-z0-9-]/g, "").slice(0, 64);
-  return cleaned || "report";
 }
 
 /** Opens (creating it if needed) a spool directory. Never throws: an unusable directory gives a disabled spool. */
@@ -178,20 +133,14 @@ export function createSpool(options: SpoolOptions): Spool {
     const cutoff = now() - STALE_TEMP_MS;
     const files = fs.readdirSync(dir);
     for (const file of files) {
-      const claim = CLAIM.exec(file);
-      const record = claim?.[4];
-      if (claim && record !== undefined && RECORD.test(record) && claims.get(record) !== file) {
-        // Claimed by a process that ended, or long ago, before it could send the record or give it back.
-        const pid = Number(claim[1]);
-        const ended = pid === process.pid ? claim[2] !== SESSION : !processAlive(pid);
-        const stale = ended || Number(claim[3]) < now() - STALE_CLAIM_MS;
-        if (stale) {
-          try {
-            fs.renameSync(join(dir, file), join(dir, record));
-            files.push(record);
-          } catch {
-            // Taken back by another process first.
-          }
+      // Claimed by a process that ended, or long ago, before it could send the record or give it back.
+      const record = staleClaim(file, now());
+      if (record !== undefined && claims.get(record) !== file) {
+        try {
+          fs.renameSync(join(dir, file), join(dir, record));
+          files.push(record);
+        } catch {
+          // Taken back by another process first.
         }
       }
     }
@@ -205,10 +154,10 @@ export function createSpool(options: SpoolOptions): Spool {
         }
         continue;
       }
-      const match = RECORD.exec(file);
-      if (!match) continue;
+      const uuid = recordUuid(file);
+      if (uuid === undefined) continue;
       try {
-        entries.push({ file, uuid: match[3] ?? "", bytes: fs.statSync(join(dir, file)).size });
+        entries.push({ file, uuid, bytes: fs.statSync(join(dir, file)).size });
       } catch {
         // Removed meanwhile.
       }
@@ -219,7 +168,7 @@ export function createSpool(options: SpoolOptions): Spool {
   }
 
   function prepare(payload: Payload): { file: string; text: string; bytes: number } | undefined {
-    const text = JSON.stringify({ v: 1, uuid: payload.uuid, json: jsonText(payload.json), attachments: payload.attachments });
+    const text = recordText(payload);
     const bytes = Buffer.byteLength(text);
     if (bytes > maxBytes) {
       counters.failed += 1;
@@ -227,7 +176,7 @@ export function createSpool(options: SpoolOptions): Spool {
       return undefined;
     }
     sequence = (sequence + 1) % 1_000_000;
-    const file = `${String(now()).padStart(15, "0")}-${String(sequence).padStart(6, "0")}-${safeUuid(payload.uuid)}.json`;
+    const file = recordName(now(), sequence, payload.uuid);
     return { file, text, bytes };
   }
 
@@ -346,7 +295,7 @@ export function createSpool(options: SpoolOptions): Spool {
   async function claim(entry: SpoolEntry): Promise<string | undefined> {
     const known = claims.get(entry.file);
     if (known !== undefined) return known;
-    const claimed = `.claim-${process.pid}-${SESSION}-${now()}-${entry.file}`;
+    const claimed = claimName(entry.file, now());
     try {
       // Atomic: of the processes sharing the folder, one renames the record; the others find it gone.
       await fs.promises.rename(join(dir, entry.file), join(dir, claimed));
@@ -418,7 +367,7 @@ export function createSpool(options: SpoolOptions): Spool {
     if (files.length === 0) {
       // Written by another process or spool instance over the same folder.
       try {
-        files = fs.readdirSync(dir).filter((file) => RECORD.exec(file)?.[3] === id);
+        files = fs.readdirSync(dir).filter((file) => recordUuid(file) === id);
       } catch {
         return;
       }
