@@ -35,7 +35,7 @@ function nodeBin(major) {
   return bin;
 }
 
-const tests = readdirSync(join(client, "test"))
+const tests = readdirSync(join(client, "test"), { recursive: true })
   .filter((name) => name.endsWith(".test.ts"))
   .map((name) => join("test", name));
 let failed = false;

@@ -2,6 +2,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { join, posix } from "node:path";
 import { build } from "esbuild";
 
 const require = createRequire(import.meta.url);
@@ -32,13 +33,22 @@ const keep = new Set();
 const visit = (file) => {
   if (keep.has(file)) return;
   keep.add(file);
-  const text = readFileSync(`dist/types/${file}`, "utf8");
-  for (const [, named, inline] of text.matchAll(/from "\.\/([\w-]+)\.js"|import\("\.\/([\w-]+)\.js"\)/g)) {
-    visit(`${named ?? inline}.d.ts`);
+  const text = readFileSync(join("dist/types", file), "utf8");
+  for (const [, named, inline] of text.matchAll(/from "(\.\.?\/[\w/.-]+)\.js"|import\("(\.\.?\/[\w/.-]+)\.js"\)/g)) {
+    visit(posix.join(posix.dirname(file), `${named ?? inline}.d.ts`));
   }
 };
 visit("index.d.ts");
-for (const file of readdirSync("dist/types")) if (!keep.has(file)) rmSync(`dist/types/${file}`);
+const prune = (dir) => {
+  for (const entry of readdirSync(join("dist/types", dir), { withFileTypes: true })) {
+    const file = posix.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      prune(file);
+      if (readdirSync(join("dist/types", file)).length === 0) rmSync(join("dist/types", file), { recursive: true });
+    } else if (!keep.has(file)) rmSync(join("dist/types", file));
+  }
+};
+prune(".");
 
 // The declarations describe the CommonJS build; `import` gets them through an ES module shim.
 writeFileSync("dist/types/package.json", JSON.stringify({ type: "commonjs" }) + "\n");

@@ -1,15 +1,15 @@
 // BacktraceClient: takes reports from the application and moves them through build, serialize and delivery.
-import { createAssembler, type Assembler } from "./assemble.js";
-import { deliverFatal, installCrashHandlers, type CrashKind } from "./crash.js";
-import { createDelivery, type Delivery } from "./delivery.js";
+import { createAssembler, type Assembler } from "./assemble/assemble.js";
+import { deliverFatal, installCrashHandlers, type CrashKind } from "./process/crash.js";
+import { createDelivery, type Delivery } from "./deliver/delivery.js";
 import type { DeliveryCounters } from "./outcome.js";
 import { BacktraceError, ErrorCodes } from "./errors.js";
 import { redactUrl, resolveOptions, type BacktraceOptions, type ResolvedOptions } from "./options.js";
-import { BacktraceReport, type SendOutcome } from "./report.js";
-import { installExitHandling } from "./exit.js";
-import { createPipeline, type Pipeline } from "./pipeline.js";
-import { trimSerialized } from "./serialize.js";
-import { createSpool, defaultSpoolDir, type Spool } from "./spool.js";
+import { BacktraceReport, type SendOutcome } from "./capture/report.js";
+import { installExitHandling } from "./process/exit.js";
+import { createPipeline, type Pipeline } from "./assemble/pipeline.js";
+import { trimSerialized } from "./serialize/serialize.js";
+import { createSpool, defaultSpoolDir, type Spool } from "./spool/spool.js";
 
 /** Extra data for one report: attributes (indexed) and annotations (free-form). */
 export interface SendOptions {

@@ -1,0 +1,179 @@
+// From a report to the payload delivery sends: the error described, frames mapped, source read,
+// beforeSend, the body built and serialized within the byte budget. Async in the background, sync at exits.
+import { readFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { cachedDynamicAttributes, staticAttributes } from "../enrich/attributes.js";
+import type { Attributes, SourceCodeEntry } from "../body.js";
+import { lazyWorkers } from "../builtins.js";
+import { buildBody, convertAttributes } from "./build.js";
+import type { ResolvedOptions } from "../options.js";
+import type { BacktraceReport } from "../capture/report.js";
+import { serializeBody } from "../serialize/serialize.js";
+import { createSourceReader } from "../enrich/source-code.js";
+import { createSourceMapper } from "../enrich/source-map.js";
+import { dropFramesUnder, parseStack, type StackFrame } from "../capture/stack.js";
+import { describeThrown, type ThrownInfo } from "../capture/thrown.js";
+import type { AttachmentRef, Payload } from "../payload.js";
+import { AGENT } from "../version.js";
+
+export interface AssemblerConfig {
+  options: ResolvedOptions;
+  debug(message: string): void;
+  /** Called for each report whose body had to be trimmed to fit `maxReportBytes`. */
+  onTrimmed(): void;
+}
+
+export interface Assembler {
+  /** The report's payload, or undefined when beforeSend dropped it. May throw (the caller counts it). */
+  prepare(report: BacktraceReport): Promise<Payload | undefined>;
+  /** The same, synchronously, for the crash and exit paths. */
+  prepareSync(report: BacktraceReport): Payload | undefined;
+}
+
+/**
+ * The folder of the library's own files, so their frames can be left out of reports: only when it is
+ * the folder of the backtrace-ts package itself. When an application bundles the library into its own
+ * file, that folder holds the application's code, whose frames must stay.
+ */
+const ownDir = ((): string => {
+  const here = parseStack(new Error().stack ?? "")[0]?.file;
+  if (!here) return "";
+  const dir = dirname(here);
+  try {
+    const pkg = JSON.parse(readFileSync(join(dir, "..", "package.json"), "utf8")) as { name?: unknown };
+    return pkg.name === AGENT ? dir : "";
+  } catch {
+    return "";
+  }
+})();
+
+let staticCache: Attributes | undefined;
+
+/** Values that are not scalars: converted for each report, so a change made to them in place is seen. */
+function isObjectValue(value: unknown): boolean {
+  return typeof value === "object" && value !== null;
+}
+
+/** The static default attributes in wire form, converted and redacted once per process. */
+function wireStaticAttributes(): Attributes {
+  const out: Attributes = {};
+  convertAttributes(staticAttributes(), out, {}, { values: 0 });
+  return out;
+}
+
+/** The thread a report comes from: "main", or the worker thread's id. */
+function currentThread(): { id: string; name: string } {
+  const { isMainThread, threadId } = lazyWorkers();
+  return isMainThread ? { id: "main", name: "main" } : { id: `worker-${threadId}`, name: `worker ${threadId}` };
+}
+
+export function createAssembler(config: AssemblerConfig): Assembler {
+  const { options } = config;
+  const debug = options.debugBacktrace ? config.debug : undefined;
+  const mapper = options.sourceMaps ? createSourceMapper(debug ? { debug } : {}) : undefined;
+  const reader = createSourceReader();
+  const dynamicAttributes = cachedDynamicAttributes();
+  let ready: { from: Attributes; attributes: Attributes; objects: Record<string, unknown>; redactions: number } | undefined;
+
+  /**
+   * The default and client attributes in wire form, made again only when the dynamic defaults change
+   * (at most once a second): a burst of reports converts and redacts them once, not once per report.
+   */
+  function readyAttributes(): NonNullable<typeof ready> {
+    const dynamic = dynamicAttributes();
+    if (ready?.from === dynamic) return ready;
+    staticCache ??= wireStaticAttributes();
+    const scalars: Record<string, unknown> = {};
+    const objects: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries({ ...dynamic, ...options.attributes })) {
+      if (isObjectValue(value)) objects[key] = value;
+      else scalars[key] = value;
+    }
+    const converted: Attributes = {};
+    const count = { values: 0 };
+    convertAttributes(scalars, converted, {}, count);
+    // The error's own two come first, set for each report. Made through JSON.parse, which gives an object
+    // with fast properties: V8 copies those in one step, and a burst copies this object once per report.
+    const merged: Attributes = { "error.type": "", "error.message": "" };
+    for (const [key, value] of Object.entries(staticCache)) if (!(key in scalars)) merged[key] = value;
+    Object.assign(merged, converted);
+    const attributes = JSON.parse(JSON.stringify(merged)) as Attributes;
+    return (ready = { from: dynamic, attributes, objects, redactions: count.values });
+  }
+  const sourceOptions = { contextLineCount: options.contextLineCount, tabWidth: options.tabWidth };
+  const noSource = { frameIds: [], sourceCode: {} };
+
+  function describe(report: BacktraceReport): { thrown: ThrownInfo | undefined; frames: StackFrame[] } {
+    // The library's own frames go before mapping: its files map to sources outside `ownDir`.
+    const thrown = report.hasError ? describeThrown(report.error) : undefined;
+    if (thrown) thrown.frames = dropFramesUnder(thrown.frames, ownDir);
+    const frames = thrown ? thrown.frames : dropFramesUnder(parseStack(report.callSite?.stack ?? ""), ownDir);
+    return { thrown, frames };
+  }
+
+  function attachmentsOf(report: BacktraceReport): AttachmentRef[] {
+    const seen = new Set<string>();
+    const out: AttachmentRef[] = [];
+    for (const path of [...options.attachments, ...report.getAttachments()]) {
+      const name = basename(path);
+      if (seen.has(name)) continue;
+      seen.add(name);
+      out.push({ name, path });
+    }
+    return out;
+  }
+
+  /** The synchronous tail shared by both paths: beforeSend, body, serialization, attachments. */
+  function finish(
+    report: BacktraceReport,
+    thrown: ThrownInfo | undefined,
+    frames: StackFrame[],
+    source: { frameIds: readonly (string | undefined)[]; sourceCode: Record<string, SourceCodeEntry> },
+  ): Payload | undefined {
+    if (options.beforeSend) {
+      const kept = options.beforeSend(report);
+      if (kept === false || kept === null) return undefined;
+    }
+    const wire = readyAttributes();
+    const body = buildBody({
+      report,
+      thrown,
+      frames,
+      frameIds: source.frameIds,
+      sourceCode: source.sourceCode,
+      readyAttributes: wire.attributes,
+      readyRedactions: wire.redactions,
+      attributes: { ...wire.objects, ...report.getAttributes() },
+      annotations: report.getAnnotations(),
+      thread: currentThread(),
+    });
+    const serialized = serializeBody(body, options.maxReportBytes);
+    if (serialized.trimmed) {
+      config.onTrimmed();
+      debug?.(`report ${report.uuid} was over ${options.maxReportBytes} bytes and was trimmed`);
+    }
+    debug?.(`report ${report.uuid}: ${serialized.bytes} bytes`);
+    return { uuid: report.uuid, json: serialized.json, attachments: attachmentsOf(report) };
+  }
+
+  return {
+    async prepare(report) {
+      let { thrown, frames } = describe(report);
+      if (mapper) {
+        if (thrown) frames = (thrown = await mapper.mapThrown(thrown)).frames;
+        else frames = await mapper.mapFrames(frames);
+      }
+      const source = options.collectSourceCode ? await reader.collect(frames, sourceOptions) : noSource;
+      return finish(report, thrown, frames, source);
+    },
+    prepareSync(report) {
+      let { thrown, frames } = describe(report);
+      if (mapper) {
+        if (thrown) frames = (thrown = mapper.mapThrownSync(thrown)).frames;
+        else frames = mapper.mapFramesSync(frames);
+      }
+      const source = options.collectSourceCode ? reader.collectSync(frames, sourceOptions) : noSource;
+      return finish(report, thrown, frames, source);
+    },
+  };
+}

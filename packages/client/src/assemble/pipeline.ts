@@ -1,0 +1,141 @@
+// Reports waiting to be built: built in slices that yield to the event loop, no faster than delivery takes them.
+import type { SendOutcome } from "../outcome.js";
+import type { BacktraceReport } from "../capture/report.js";
+import type { Payload } from "../payload.js";
+
+export interface PipelineConfig {
+  /** Builds a report's payload; undefined means beforeSend dropped it. May throw. */
+  prepare(report: BacktraceReport): Promise<Payload | undefined>;
+  /** Hands a payload to delivery; resolves when it is settled (sent, spooled or dropped). */
+  submit(payload: Payload): Promise<SendOutcome>;
+  /** A report that will not be delivered, and why; returns its outcome. */
+  discard(report: BacktraceReport, reason: string): SendOutcome;
+  /** A report whose building threw; settles it. */
+  fail(report: BacktraceReport, error: unknown, resolve: (o: SendOutcome) => void, reject: (e: unknown) => void): void;
+  /** Payloads built ahead of delivery; past this, building waits (bounded memory under bursts). */
+  buildAhead: number;
+  /** Unbuilt reports held while building waits; past this, building goes on and delivery spools the overflow. */
+  holdLimit: number;
+  /** Hard cap on unbuilt reports; past this, new reports are dropped and counted. */
+  maxBacklog: number;
+}
+
+export const pipelineDefaults = {
+  /** Milliseconds of building done in one turn of the event loop before yielding. */
+  sliceMs: 4,
+} as const;
+
+interface Pending {
+  report: BacktraceReport;
+  resolve: (outcome: SendOutcome) => void;
+  reject: (error: unknown) => void;
+  /** Taken by `takeAll` while it was being built: its build result is no longer wanted. */
+  taken?: boolean;
+}
+
+export interface Pipeline {
+  /** Queues a report for building and delivery; cheap, synchronous. */
+  push(report: BacktraceReport): Promise<SendOutcome>;
+  /** Resolves when no report is waiting to be built (they are then in delivery's hands). */
+  idle(): Promise<void>;
+  /** Reports not built yet. */
+  waiting(): number;
+  /** Takes every unbuilt report out, for the exit path to build and spool synchronously. */
+  takeAll(): Array<{ report: BacktraceReport; settle: (outcome: SendOutcome) => void }>;
+}
+
+export function createPipeline(config: PipelineConfig): Pipeline {
+  let backlog: Pending[] = [];
+  let head = 0;
+  let running: Promise<void> | undefined;
+  let outstanding = 0;
+  let wake: (() => void) | undefined;
+  /** The report being built right now (between `prepare` starting and its payload reaching delivery). */
+  let building: Pending | undefined;
+
+  const waiting = (): number => backlog.length - head;
+
+  function settled(): void {
+    outstanding--;
+    if (wake && outstanding < config.buildAhead) {
+      const resume = wake;
+      wake = undefined;
+      resume();
+    }
+  }
+
+  async function run(): Promise<void> {
+    let sliceStart = performance.now();
+    while (waiting() > 0) {
+      while (outstanding >= config.buildAhead && waiting() < config.holdLimit) {
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+      const item = backlog[head];
+      if (!item) break;
+      backlog[head++] = undefined as unknown as Pending;
+      if (head > 1024 && head * 2 > backlog.length) {
+        backlog = backlog.slice(head);
+        head = 0;
+      }
+      building = item;
+      try {
+        const payload = await config.prepare(item.report);
+        building = undefined;
+        if (item.taken) continue;
+        if (payload === undefined) {
+          item.resolve(config.discard(item.report, "beforeSend"));
+        } else {
+          outstanding++;
+          config.submit(payload).then(
+            (outcome) => {
+              settled();
+              item.resolve(outcome);
+            },
+            (error: unknown) => {
+              settled();
+              config.fail(item.report, error, item.resolve, item.reject);
+            },
+          );
+        }
+      } catch (error) {
+        building = undefined;
+        if (!item.taken) config.fail(item.report, error, item.resolve, item.reject);
+      }
+      if (performance.now() - sliceStart > pipelineDefaults.sliceMs) {
+        await new Promise((resolve) => setImmediate(resolve));
+        sliceStart = performance.now();
+      }
+    }
+  }
+
+  function start(): void {
+    running ??= new Promise<void>((resolve) => setImmediate(resolve))
+      .then(run)
+      .finally(() => {
+        running = undefined;
+        if (waiting() > 0) start();
+      });
+  }
+
+  return {
+    push(report) {
+      if (waiting() >= config.maxBacklog) return Promise.resolve(config.discard(report, "backlog full"));
+      return new Promise<SendOutcome>((resolve, reject) => {
+        backlog.push({ report, resolve, reject });
+        start();
+      });
+    },
+    async idle() {
+      while (running) await running;
+    },
+    waiting,
+    takeAll() {
+      const items = backlog.slice(head);
+      if (building && !building.taken) items.unshift(building);
+      for (const item of items) item.taken = true;
+      backlog = [];
+      head = 0;
+      return items.map((item) => ({ report: item.report, settle: item.resolve }));
+    },
+  };
+}

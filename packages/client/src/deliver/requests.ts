@@ -1,0 +1,94 @@
+// Requests to the endpoint: one pool of keep-alive connections, the requests in flight (abortable), and the Retry-After hold on all of them.
+import { parseRetryAfter } from "./retry.js";
+import { Cancellation, createPool, postReport, type TransportResult } from "../transport/post.js";
+import type { Payload } from "../payload.js";
+
+export interface RequestsConfig {
+  url: string;
+  timeoutMs: number;
+  ignoreSslCertificate: boolean;
+  /** Keep-alive connections at most. */
+  maxSockets: number;
+  /** Longest Retry-After honoured. */
+  maxRetryAfterMs: number;
+  now: () => number;
+  setTimer: (callback: () => void, ms: number) => unknown;
+  clearTimer: (handle: unknown) => void;
+  /** Called when a Retry-After hold has passed. */
+  onHoldEnd: () => void;
+}
+
+export interface Requests {
+  /** Starts one request; `done` must be called once its result is read. */
+  send(payload: Payload): { result: Promise<TransportResult>; done: () => void };
+  /** Requests started and not done. */
+  active(): number;
+  /** Honours a response's Retry-After: no request starts before it has passed. */
+  hold(result: TransportResult): void;
+  holdUntil(): number;
+  /** True while a Retry-After holds every request; then `onHoldEnd` is called when it has passed. */
+  held(): boolean;
+  /** Aborts every request in flight: each settles at once with an error result. */
+  abortAll(): void;
+  clearHold(): void;
+  /** Closes the connections. */
+  destroy(): void;
+}
+
+export function createRequests(config: RequestsConfig): Requests {
+  const { now, setTimer, clearTimer } = config;
+  const pool = createPool(config.url, { maxSockets: config.maxSockets, ignoreSslCertificate: config.ignoreSslCertificate });
+  const cancel = new Cancellation();
+  let active = 0;
+  let holdUntil = 0;
+  let holdTimer: unknown;
+
+  function send(payload: Payload): { result: Promise<TransportResult>; done: () => void } {
+    active += 1;
+    const result = postReport(config.url, payload, {
+      timeoutMs: config.timeoutMs,
+      ignoreSslCertificate: config.ignoreSslCertificate,
+      pool,
+      cancel,
+    });
+    return {
+      result,
+      done: () => {
+        active -= 1;
+      },
+    };
+  }
+
+  function hold(result: TransportResult): void {
+    if (result.kind !== "response") return;
+    const ms = parseRetryAfter(result.retryAfter, now(), config.maxRetryAfterMs);
+    if (ms !== undefined && ms > 0) holdUntil = Math.max(holdUntil, now() + ms);
+  }
+
+  function held(): boolean {
+    if (now() >= holdUntil) return false;
+    if (holdTimer === undefined) {
+      holdTimer = setTimer(() => {
+        holdTimer = undefined;
+        config.onHoldEnd();
+      }, holdUntil - now());
+      // Timers never keep the process alive by themselves.
+      (holdTimer as { unref?: () => void } | undefined)?.unref?.();
+    }
+    return true;
+  }
+
+  return {
+    send,
+    active: () => active,
+    hold,
+    holdUntil: () => holdUntil,
+    held,
+    abortAll: () => cancel.cancelAll(),
+    clearHold: () => {
+      clearTimer(holdTimer);
+      holdTimer = undefined;
+    },
+    destroy: () => pool.destroy(),
+  };
+}

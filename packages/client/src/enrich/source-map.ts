@@ -1,0 +1,380 @@
+// Maps frames of compiled files back to their original sources through source maps, cached.
+import * as fs from "node:fs";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { FlattenMap, LEAST_UPPER_BOUND, TraceMap, originalPositionFor, sourceContentFor } from "@jridgewell/trace-mapping";
+import { hasRealFile, type StackFrame } from "../capture/stack.js";
+import type { ThrownInfo } from "../capture/thrown.js";
+import { lazyFsPromises } from "../builtins.js";
+import { Lru } from "./lru.js";
+
+export interface SourceMapperOptions {
+  /** Parsed maps kept in memory. */
+  maxMaps?: number;
+  /** Map files larger than this (bytes) are skipped. */
+  maxMapBytes?: number;
+  /**
+   * Reads a whole file as UTF-8 text; for `mapFrames`. Given, it replaces the default reads
+   * (the tail of a generated file, maps up to `maxMapBytes`), so the size limits are not applied.
+   */
+  readFile?: (path: string) => Promise<string>;
+  /** Reads a whole file as UTF-8 text synchronously; for `mapFramesSync` (the crash path). */
+  readFileSync?: (path: string) => string;
+  /** Receives one line for each map that could not be used. */
+  debug?: (message: string) => void;
+}
+
+export interface SourceMapper {
+  /** Frames with original file, line, column and name where a map covers them; never rejects. */
+  mapFrames(frames: readonly StackFrame[]): Promise<StackFrame[]>;
+  /** The same, reading files synchronously: only for the crash path, where nothing async will run. */
+  mapFramesSync(frames: readonly StackFrame[]): StackFrame[];
+  /** `info` with its frames and the frames of all its causes mapped. */
+  mapThrown(info: ThrownInfo): Promise<ThrownInfo>;
+  mapThrownSync(info: ThrownInfo): ThrownInfo;
+}
+
+const DEFAULTS = {
+  maxMaps: 50, // parsed maps of big bundles can take megabytes each
+  maxMisses: 1000, // files known to have no usable map
+  maxMapBytes: 32 * 1024 * 1024, // a bigger map would cost more to parse than the report is worth
+  tailBytes: 64 * 1024, // where a generated file's trailing sourceMappingURL comment is looked for
+  maxGeneratedBytes: 16 * 1024 * 1024, // read whole only for an inline map longer than the tail
+};
+
+/** The end of a file, and whether it is the whole file. */
+interface Tail {
+  text: string;
+  whole: boolean;
+}
+
+/** File reads the mapper makes; the default ones read only what is needed and refuse big files. */
+interface Reads {
+  /** The last `bytes` bytes of a file. */
+  tail(path: string, bytes: number): Promise<Tail>;
+  /** A whole file; throws when it is larger than `maxBytes`. */
+  whole(path: string, maxBytes: number): Promise<string>;
+}
+
+interface ReadsSync {
+  tail(path: string, bytes: number): Tail;
+  whole(path: string, maxBytes: number): string;
+}
+
+interface Loaded {
+  trace: TraceMap;
+}
+
+/** A file whose map could not be used; cached like a map so the file is not read again. */
+const NO_MAP = null;
+type Entry = Loaded | typeof NO_MAP;
+
+/** What a generated file says about its map, read from its last `//# sourceMappingURL=` comment. */
+type MapReference = { inline: string; url: string } | { path: string; url: string };
+
+const DATA_URL = /^data:application\/json[^,]*?(;base64)?,/;
+const IDENTIFIER = /^[\p{L}_$][\p{L}\p{N}_$]*$/u;
+const NOT_FUNCTION_NAMES = new Set(["call", "apply", "bind"]);
+
+export function createSourceMapper(options: SourceMapperOptions = {}): SourceMapper {
+  const maxMapBytes = options.maxMapBytes ?? DEFAULTS.maxMapBytes;
+  const reads: Reads = options.readFile ? wholeReads(options.readFile) : fileReads;
+  const readsSync: ReadsSync = options.readFileSync ? wholeReadsSync(options.readFileSync) : fileReadsSync;
+  const debug = options.debug ?? (() => {});
+  const maps = new Lru<string, Loaded>(Math.max(1, options.maxMaps ?? DEFAULTS.maxMaps));
+  const misses = new Lru<string, true>(DEFAULTS.maxMisses);
+  const pending = new Map<string, Promise<Entry>>();
+
+  function cached(file: string): Entry | undefined {
+    const hit = maps.get(file);
+    if (hit !== undefined) return hit;
+    return misses.get(file) === true ? NO_MAP : undefined;
+  }
+
+  function remember(file: string, entry: Entry): Entry {
+    if (entry === NO_MAP) misses.set(file, true);
+    else maps.set(file, entry);
+    return entry;
+  }
+
+  async function loadAsync(file: string): Promise<Entry> {
+    try {
+      const tail = await reads.tail(file, DEFAULTS.tailBytes);
+      let ref = findReference(file, tail.text);
+      if (ref === undefined && mayEndInLongDataUrl(tail)) ref = findReference(file, await reads.whole(file, DEFAULTS.maxGeneratedBytes));
+      if (ref === undefined) return NO_MAP;
+      const json = "inline" in ref ? ref.inline : await reads.whole(ref.path, maxMapBytes);
+      return buildEntry(json, ref.url);
+    } catch (error) {
+      debug(`source map for ${file} not used: ${describeError(error)}`);
+      return NO_MAP;
+    }
+  }
+
+  function loadSync(file: string): Entry {
+    try {
+      const tail = readsSync.tail(file, DEFAULTS.tailBytes);
+      let ref = findReference(file, tail.text);
+      if (ref === undefined && mayEndInLongDataUrl(tail)) ref = findReference(file, readsSync.whole(file, DEFAULTS.maxGeneratedBytes));
+      if (ref === undefined) return NO_MAP;
+      const json = "inline" in ref ? ref.inline : readsSync.whole(ref.path, maxMapBytes);
+      return buildEntry(json, ref.url);
+    } catch (error) {
+      debug(`source map for ${file} not used: ${describeError(error)}`);
+      return NO_MAP;
+    }
+  }
+
+  function entryAsync(file: string): Promise<Entry> {
+    const hit = cached(file);
+    if (hit !== undefined) return Promise.resolve(hit);
+    let load = pending.get(file);
+    if (load === undefined) {
+      load = loadAsync(file).then((entry) => {
+        pending.delete(file);
+        return remember(file, entry);
+      });
+      pending.set(file, load);
+    }
+    return load;
+  }
+
+  function entrySync(file: string): Entry {
+    const hit = cached(file);
+    return hit !== undefined ? hit : remember(file, loadSync(file));
+  }
+
+  /** True when every file the frames (and causes) need is known: mapping them needs no promise. */
+  function allKnown(info: { frames: readonly StackFrame[]; causes?: readonly ThrownInfo[] }): boolean {
+    for (const frame of info.frames) if (mappable(frame) && cached(frame.file) === undefined) return false;
+    return (info.causes ?? []).every(allKnown);
+  }
+
+  function apply(frames: readonly StackFrame[], entries: ReadonlyMap<string, Entry>): StackFrame[] {
+    return frames.map((frame, i) => {
+      if (!mappable(frame)) return frame;
+      const entry = entries.get(frame.file);
+      if (entry === undefined || entry === NO_MAP) return frame;
+      try {
+        return mapFrame(frame, frames[i + 1], entry);
+      } catch (error) {
+        debug(`source map for ${frame.file} failed at ${frame.line}:${frame.column ?? 0}: ${describeError(error)}`);
+        return frame;
+      }
+    });
+  }
+
+  async function mapFrames(frames: readonly StackFrame[]): Promise<StackFrame[]> {
+    if (allKnown({ frames })) return mapFramesSync(frames);
+    try {
+      const files = new Set<string>();
+      for (const frame of frames) if (mappable(frame)) files.add(frame.file);
+      const entries = new Map<string, Entry>();
+      await Promise.all([...files].map(async (file) => entries.set(file, await entryAsync(file))));
+      return apply(frames, entries);
+    } catch (error) {
+      debug(`source maps not applied: ${describeError(error)}`);
+      return [...frames];
+    }
+  }
+
+  function mapFramesSync(frames: readonly StackFrame[]): StackFrame[] {
+    try {
+      const entries = new Map<string, Entry>();
+      for (const frame of frames) {
+        if (mappable(frame) && !entries.has(frame.file)) entries.set(frame.file, entrySync(frame.file));
+      }
+      return apply(frames, entries);
+    } catch (error) {
+      debug(`source maps not applied: ${describeError(error)}`);
+      return [...frames];
+    }
+  }
+
+  async function mapThrown(info: ThrownInfo): Promise<ThrownInfo> {
+    // Reports from places seen before: every map is in memory, so no promise per frame or cause.
+    if (allKnown(info)) return mapThrownSync(info);
+    const [frames, causes] = await Promise.all([mapFrames(info.frames), Promise.all(info.causes.map(mapThrown))]);
+    return { ...info, frames, causes };
+  }
+
+  function mapThrownSync(info: ThrownInfo): ThrownInfo {
+    return { ...info, frames: mapFramesSync(info.frames), causes: info.causes.map(mapThrownSync) };
+  }
+
+  return { mapFrames, mapFramesSync, mapThrown, mapThrownSync };
+}
+
+/** Frames with a file and line that were not mapped already (by us, or by Node's --enable-source-maps). */
+function mappable(frame: StackFrame): frame is StackFrame & { file: string; line: number } {
+  return hasRealFile(frame) && frame.line !== undefined && frame.generated === undefined;
+}
+
+function mapFrame(frame: StackFrame & { file: string; line: number }, caller: StackFrame | undefined, entry: Loaded): StackFrame {
+  const needle = { line: frame.line, column: Math.max(0, (frame.column ?? 1) - 1) };
+  let pos = originalPositionFor(entry.trace, needle);
+  if (pos.source === null) pos = originalPositionFor(entry.trace, { ...needle, bias: LEAST_UPPER_BOUND });
+  if (pos.source === null) return frame;
+  const mapped: StackFrame = {
+    ...frame,
+    file: toPath(pos.source),
+    line: pos.line,
+    column: pos.column + 1,
+    funcName: originalName(frame, caller, entry) ?? frame.funcName,
+    generated: { file: frame.file, line: frame.line, column: frame.column ?? 1 },
+  };
+  const content = sourceContentFor(entry.trace, pos.source);
+  if (content !== null) mapped.originalSource = content;
+  else delete mapped.originalSource;
+  return mapped;
+}
+
+/**
+ * Source maps name identifiers, not the functions that enclose a position, and the stack
+ * text does not tell where a function starts. As Node does in its own fallback, the
+ * frame's original name is the name mapped at its caller's call site (which points at the
+ * callee's identifier) when the caller is in the same generated file. Anonymous frames
+ * keep "anonymous": a callback's call site names a parameter, not the function.
+ */
+function originalName(frame: StackFrame, caller: StackFrame | undefined, entry: Loaded): string | undefined {
+  if (caller === undefined || caller.file !== frame.file || caller.line === undefined) return undefined;
+  if (frame.funcName === "anonymous") return undefined;
+  const at = originalPositionFor(entry.trace, { line: caller.line, column: Math.max(0, (caller.column ?? 1) - 1) });
+  const name = at.name;
+  if (name === null || !IDENTIFIER.test(name) || NOT_FUNCTION_NAMES.has(name)) return undefined;
+  return renameFunction(frame.funcName, name);
+}
+
+/** Replaces the function part of "async Recv.fn [as alias]" / "new Fn" / "fn" with `name`. */
+function renameFunction(funcName: string, name: string): string | undefined {
+  const match = /^((?:async |new )?)(.*?)((?: \[as [^\]]*\])?)$/.exec(funcName);
+  if (match === null) return undefined;
+  const [, prefix = "", core = "", alias = ""] = match;
+  if (core.includes("<anonymous>")) return undefined;
+  const dot = core.lastIndexOf(".");
+  const renamed = dot < 0 ? name : core.slice(0, dot + 1) + name;
+  return `${prefix}${renamed}${alias}`;
+}
+
+/**
+ * A tail with no map comment that is one unbroken run of non-space characters may be the end of
+ * an inline map that started before it; minified code has spaces well within 64 KB.
+ */
+function mayEndInLongDataUrl(tail: Tail): boolean {
+  return !tail.whole && /^\S+\s*$/.test(tail.text);
+}
+
+function tooBig(path: string, size: number, maxBytes: number): Error {
+  return new Error(`${path} is ${size} bytes, over the limit of ${maxBytes}`);
+}
+
+const fileReads: Reads = {
+  async tail(path, bytes) {
+    const handle = await lazyFsPromises().open(path, "r");
+    try {
+      const { size } = await handle.stat();
+      const start = Math.max(0, size - bytes);
+      const buffer = Buffer.alloc(size - start);
+      let read = 0;
+      while (read < buffer.length) {
+        const { bytesRead } = await handle.read(buffer, read, buffer.length - read, start + read);
+        if (bytesRead === 0) break;
+        read += bytesRead;
+      }
+      return { text: buffer.toString("utf8", 0, read), whole: start === 0 };
+    } finally {
+      await handle.close();
+    }
+  },
+  async whole(path, maxBytes) {
+    const handle = await lazyFsPromises().open(path, "r");
+    try {
+      const { size } = await handle.stat();
+      if (size > maxBytes) throw tooBig(path, size, maxBytes);
+      return await handle.readFile("utf8");
+    } finally {
+      await handle.close();
+    }
+  },
+};
+
+const fileReadsSync: ReadsSync = {
+  tail(path, bytes) {
+    const fd = fs.openSync(path, "r");
+    try {
+      const { size } = fs.fstatSync(fd);
+      const start = Math.max(0, size - bytes);
+      const buffer = Buffer.alloc(size - start);
+      let read = 0;
+      while (read < buffer.length) {
+        const bytesRead = fs.readSync(fd, buffer, read, buffer.length - read, start + read);
+        if (bytesRead === 0) break;
+        read += bytesRead;
+      }
+      return { text: buffer.toString("utf8", 0, read), whole: start === 0 };
+    } finally {
+      fs.closeSync(fd);
+    }
+  },
+  whole(path, maxBytes) {
+    const fd = fs.openSync(path, "r");
+    try {
+      const { size } = fs.fstatSync(fd);
+      if (size > maxBytes) throw tooBig(path, size, maxBytes);
+      return fs.readFileSync(fd, "utf8");
+    } finally {
+      fs.closeSync(fd);
+    }
+  },
+};
+
+/** Reads through a whole-file reader given in the options: the tail is the whole text, no limits. */
+function wholeReads(readFile: (path: string) => Promise<string>): Reads {
+  return { tail: async (path) => ({ text: await readFile(path), whole: true }), whole: (path) => readFile(path) };
+}
+
+function wholeReadsSync(readFileSync: (path: string) => string): ReadsSync {
+  return { tail: (path) => ({ text: readFileSync(path), whole: true }), whole: (path) => readFileSync(path) };
+}
+
+function findReference(file: string, text: string): MapReference | undefined {
+  const key = "sourceMappingURL=";
+  const at = text.lastIndexOf(key);
+  if (at < 4) return undefined;
+  const lead = text.slice(Math.max(0, at - 8), at);
+  if (!/\/\/[#@]\s*$/.test(lead)) return undefined;
+  const rest = text.slice(at + key.length);
+  const url = /^\S+/.exec(rest)?.[0];
+  if (url === undefined || rest.slice(url.length).trim() !== "") return undefined;
+  const fileUrl = pathToFileURL(file).href;
+  const data = DATA_URL.exec(url);
+  if (data !== null) {
+    const payload = url.slice(data[0].length);
+    const inline = data[1] !== undefined ? Buffer.from(payload, "base64").toString("utf8") : decodeURIComponent(payload);
+    return { inline, url: fileUrl };
+  }
+  const resolved = new URL(url, fileUrl);
+  if (resolved.protocol !== "file:") throw new Error(`map at ${url} is not a local file`);
+  return { path: fileURLToPath(resolved), url: resolved.href };
+}
+
+function buildEntry(json: string, url: string): Loaded {
+  const raw = JSON.parse(json) as { sections?: unknown };
+  if (raw.sections !== undefined) return { trace: FlattenMap(raw as Parameters<typeof FlattenMap>[0], url) };
+  return { trace: new TraceMap(raw as ConstructorParameters<typeof TraceMap>[0], url) };
+}
+
+function toPath(source: string): string {
+  if (source.startsWith("file://")) {
+    try {
+      return fileURLToPath(source);
+    } catch {
+      return source;
+    }
+  }
+  // Sources resolve against a file: URL, so anything else is another scheme (webpack://) kept as is.
+  return source;
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

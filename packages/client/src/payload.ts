@@ -1,0 +1,38 @@
+// What delivery, transport and spool move around: one serialized report (JSON text in pieces) and its
+// attachments. The pieces every report from one place repeats (its source excerpts) are UTF-8 bytes made
+// once and shared.
+
+/** JSON text in order: strings and UTF-8 bytes. `bytes` is the UTF-8 length of the whole. */
+export interface JsonBody {
+  readonly pieces: readonly (string | Buffer)[];
+  readonly bytes: number;
+}
+
+/** A body that is one string. */
+export function jsonBody(text: string): JsonBody {
+  return { pieces: [text], bytes: Buffer.byteLength(text, "utf8") };
+}
+
+/** The whole text, for the spool and for trimming; sending writes the pieces as they are. */
+export function jsonText(body: JsonBody): string {
+  const { pieces } = body;
+  if (pieces.length === 1 && typeof pieces[0] === "string") return pieces[0];
+  let text = "";
+  for (const piece of pieces) text += typeof piece === "string" ? piece : piece.toString("utf8");
+  return text;
+}
+
+/** A file to send with a report, as a multipart part `attachment_<name>`. */
+export interface AttachmentRef {
+  name: string;
+  path: string;
+}
+
+/** One serialized report and its attachments. */
+export interface Payload {
+  uuid: string;
+  /** The serialized report body. */
+  json: JsonBody;
+  /** Sent as multipart when non-empty. */
+  attachments: AttachmentRef[];
+}

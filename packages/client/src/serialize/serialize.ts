@@ -1,0 +1,199 @@
+// Report bodies to JSON within a byte budget, and user attribute values to wire values; safe conversion itself is in safe-json.ts.
+import { types } from "node:util";
+import type { ReportBody } from "../body.js";
+import { fitBody, type TightLimits, type TrimRecord } from "./budget.js";
+import { jsonBody, type JsonBody } from "../payload.js";
+import {
+  cutString,
+  dateToJson,
+  describeThrow,
+  emptyCutCounts,
+  functionTag,
+  numberToJson,
+  resolveLimits,
+  toSafeJson,
+  totalCuts,
+  unbox,
+  type CutCounts,
+  type SafeJsonLimits,
+} from "./safe-json.js";
+
+export {
+  addCutCounts,
+  CIRCULAR,
+  cutString,
+  DEPTH_LIMIT,
+  emptyCutCounts,
+  MORE_KEYS,
+  SAFE_JSON_DEFAULTS,
+  SIZE_LIMIT,
+  toSafeJson,
+  totalCuts,
+} from "./safe-json.js";
+export type { CutCounts, SafeJsonLimits } from "./safe-json.js";
+export { emptyTrimRecord, LOG_ANNOTATION, TRIM_ATTRIBUTE, TRIM_SECTION } from "./budget.js";
+export type { TrimRecord } from "./budget.js";
+
+/** Where a user attribute goes: a scalar `value`, or `annotation` data when it is not a scalar. */
+export interface AttributeConversion {
+  value?: string | number | boolean;
+  annotation?: unknown;
+}
+
+/**
+ * Turns a user attribute into a wire attribute value. Null and undefined give neither field
+ * (the attribute is dropped); objects and arrays give `annotation` for the client to move.
+ */
+export function toAttributeValue(
+  value: unknown,
+  limits?: Partial<SafeJsonLimits>,
+  counts?: CutCounts,
+): AttributeConversion {
+  const resolved = resolveLimits(limits);
+  const tally = counts ?? emptyCutCounts();
+  const text = (raw: string): AttributeConversion => {
+    const out = cutString(raw, resolved.maxAttributeLength);
+    if (out !== raw) tally.strings += 1;
+    return { value: out };
+  };
+  try {
+    switch (typeof value) {
+      case "string":
+        return text(value);
+      case "number":
+        return { value: numberToJson(value) };
+      case "boolean":
+        return { value };
+      case "bigint":
+      case "symbol":
+        return text(String(value));
+      case "function":
+        return text(functionTag(value));
+      case "undefined":
+        return {};
+      default:
+        if (value === null) return {};
+        if (types.isDate(value)) return { value: dateToJson(value) };
+        if (types.isBoxedPrimitive(value)) return toAttributeValue(unbox(value), limits, tally);
+        return { annotation: toSafeJson(value, resolved, tally) };
+    }
+  } catch (error) {
+    tally.errors += 1;
+    return text(`[Threw: ${describeThrow(error)}]`);
+  }
+}
+
+// When the body cannot be stringified at all (cycles, BigInt in annotations): keep everything but make it safe.
+const LOOSE_LIMITS: SafeJsonLimits = {
+  maxDepth: 64,
+  maxStringLength: Infinity,
+  maxItems: Infinity,
+  maxKeys: Infinity,
+  maxKeyLength: Infinity,
+  maxOutputLength: 64 * 1024 * 1024,
+  maxAttributeLength: Infinity,
+};
+
+function reconvert(value: unknown, limits: TightLimits): { value: unknown; cuts: number } {
+  const counts = emptyCutCounts();
+  const out = toSafeJson(value, limits, counts);
+  return { value: out, cuts: totalCuts(counts) };
+}
+
+export interface SerializedBody {
+  json: JsonBody;
+  bytes: number; // UTF-8 length of json
+  trimmed: TrimRecord | undefined; // undefined when the body fitted as it was
+}
+
+/**
+ * Serializes a report body within `budgetBytes` (UTF-8). Under budget: one JSON.stringify,
+ * body untouched, source entries shared by reports from one place reused as bytes already made.
+ * Over: trims a copy in the fixed order and marks the cuts in it. `bytes` can still exceed the
+ * budget only when the required fields alone do (a budget of a few hundred bytes). Never throws
+ * for data that `toSafeJson` can handle.
+ */
+export function serializeBody(body: ReportBody, budgetBytes: number): SerializedBody {
+  const budget = Number.isNaN(budgetBytes) ? Infinity : budgetBytes; // a NaN budget means none, never a loop
+  const pieces = withSharedSource(body);
+  if (pieces !== undefined && pieces.bytes <= budget) return { json: pieces, bytes: pieces.bytes, trimmed: undefined };
+  let json: string;
+  try {
+    json = JSON.stringify(body);
+  } catch {
+    json = JSON.stringify(toSafeJson(body, LOOSE_LIMITS));
+  }
+  const bytes = Buffer.byteLength(json, "utf8");
+  if (bytes <= budget) return { json: { pieces: [json], bytes }, bytes, trimmed: undefined };
+  const fitted = fitBody(JSON.parse(json) as Record<string, unknown>, budget, bytes, reconvert);
+  return { json: jsonBody(fitted.json), bytes: fitted.bytes, trimmed: fitted.record };
+}
+
+/** Each source entry's `,"id":{...}` as UTF-8 bytes, made once per entry object (entries are shared, see source-code.ts). */
+const sourceFragments = new WeakMap<object, { id: string; bytes: Buffer }>();
+
+function sourceFragment(id: string, entry: object): Buffer {
+  const known = sourceFragments.get(entry);
+  if (known !== undefined && known.id === id) return known.bytes;
+  const bytes = Buffer.from(`,${JSON.stringify(id)}:${JSON.stringify(entry)}`, "utf8");
+  sourceFragments.set(entry, { id, bytes });
+  return bytes;
+}
+
+const SOURCE_OPEN = Buffer.from(',"sourceCode":{');
+const CLOSE_BOTH = Buffer.from("}}");
+const CLOSE_BRACE = 0x7d;
+
+/**
+ * The body as UTF-8 pieces: everything but `sourceCode` stringified and encoded, then each source entry
+ * as its shared bytes. Encoding the rest at once also spares V8 from flattening the string JSON.stringify
+ * builds in parts. Undefined when there is no source to share or the rest cannot be stringified as it is.
+ */
+function withSharedSource(body: ReportBody): JsonBody | undefined {
+  const sources = body.sourceCode;
+  const ids = typeof sources === "object" && sources !== null ? Object.keys(sources) : [];
+  if (ids.length === 0) return undefined;
+  let rest: Buffer;
+  try {
+    const text = JSON.stringify({ ...body, sourceCode: undefined });
+    if (typeof text !== "string") return undefined;
+    rest = Buffer.from(text, "utf8");
+  } catch {
+    return undefined;
+  }
+  // Always an object with other fields before it: "{...}" loses its "}" and the source entries follow.
+  if (rest.length < 3 || rest[rest.length - 1] !== CLOSE_BRACE) return undefined;
+  const head = rest.subarray(0, rest.length - 1);
+  const pieces: Buffer[] = [head, SOURCE_OPEN];
+  let bytes = head.length + SOURCE_OPEN.length;
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    const entry = sources[id];
+    if (typeof entry !== "object" || entry === null) return undefined;
+    let fragment = sourceFragment(id, entry);
+    if (i === 0) fragment = fragment.subarray(1); // no comma before the first entry
+    pieces.push(fragment);
+    bytes += fragment.length;
+  }
+  pieces.push(CLOSE_BOTH);
+  return { pieces, bytes: bytes + CLOSE_BOTH.length };
+}
+
+/**
+ * Trims an already serialized body to a new, smaller budget (for a retry after 413).
+ * Returns the new JSON, or undefined when it is not a JSON object or cannot fit.
+ */
+export function trimSerialized(json: string, budgetBytes: number): string | undefined {
+  let body: unknown;
+  try {
+    body = JSON.parse(json);
+  } catch {
+    return undefined;
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return undefined;
+  const budget = Number.isNaN(budgetBytes) ? Infinity : budgetBytes;
+  const bytes = Buffer.byteLength(json, "utf8");
+  if (bytes <= budget) return json;
+  const fitted = fitBody(body as Record<string, unknown>, budget, bytes, reconvert);
+  return fitted.bytes <= budget ? fitted.json : undefined;
+}

@@ -1,0 +1,85 @@
+// What the files in a spool folder are: a record's name and content, and the name of a claimed record
+// with the rule for when its claim is stale. No I/O on files; spool.ts does the reading and writing.
+import { randomBytes } from "node:crypto";
+import { jsonBody, jsonText } from "../payload.js";
+import type { AttachmentRef, Payload } from "../payload.js";
+
+// `<ms timestamp, 15 digits>-<sequence>-<uuid>.json`: names sort oldest first.
+const RECORD = /^(\d{15})-(\d{6})-([A-Za-z0-9-]{1,64})\.json$/;
+// A record being sent: renamed so that no other process over the folder sends it too.
+// Its name says who claimed it and when: `.claim-<pid>-<process session>-<ms since 1970>-<record>`.
+const CLAIM = /^\.claim-(\d+)-([0-9a-f]+)-(\d+)-(.+)$/;
+// Tells this process from an earlier one that had the same pid (containers often reuse small pids).
+const SESSION = randomBytes(6).toString("hex");
+// A claim older than this is given back even when its process still runs (a pid reused, a stuck send).
+const STALE_CLAIM_MS = 10 * 60 * 1000;
+
+/** A uuid as it may appear in a file name. */
+export function safeUuid(uuid: string): string {
+  const cleaned = uuid.replace(/[^A-Za-z0-9-]/g, "").slice(0, 64);
+  return cleaned || "report";
+}
+
+export function recordName(now: number, sequence: number, uuid: string): string {
+  return `${String(now).padStart(15, "0")}-${String(sequence).padStart(6, "0")}-${safeUuid(uuid)}.json`;
+}
+
+/** The uuid a record's name carries; undefined when the name is not a record's. */
+export function recordUuid(file: string): string | undefined {
+  return RECORD.exec(file)?.[3];
+}
+
+export function recordText(payload: Payload): string {
+  return JSON.stringify({ v: 1, uuid: payload.uuid, json: jsonText(payload.json), attachments: payload.attachments });
+}
+
+function isAttachment(value: unknown): value is AttachmentRef {
+  if (typeof value !== "object" || value === null) return false;
+  const record = value as Record<string, unknown>;
+  return typeof record["name"] === "string" && typeof record["path"] === "string";
+}
+
+/** Parses a record file's text; undefined when it is not a v1 record. */
+export function parseRecord(text: string): Payload | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== "object" || value === null) return undefined;
+  const record = value as Record<string, unknown>;
+  const attachments = record["attachments"];
+  if (record["v"] !== 1 || typeof record["uuid"] !== "string" || typeof record["json"] !== "string") return undefined;
+  if (!Array.isArray(attachments) || !attachments.every(isAttachment)) return undefined;
+  return { uuid: record["uuid"], json: jsonBody(record["json"]), attachments: attachments.map((a) => ({ name: a.name, path: a.path })) };
+}
+
+/** The name a record takes while this process sends it. */
+export function claimName(record: string, now: number): string {
+  return `.claim-${process.pid}-${SESSION}-${now}-${record}`;
+}
+
+/** True when a process with this id runs (or exists under another user). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * For a claimed record whose claim should be taken back, the record's own name: its process has
+ * ended (or its pid now belongs to a later process), or the claim is older than ten minutes.
+ * Undefined for any other file, and for a claim still being worked on.
+ */
+export function staleClaim(file: string, now: number): string | undefined {
+  const claim = CLAIM.exec(file);
+  const record = claim?.[4];
+  if (!claim || record === undefined || !RECORD.test(record)) return undefined;
+  const pid = Number(claim[1]);
+  const ended = pid === process.pid ? claim[2] !== SESSION : !processAlive(pid);
+  return ended || Number(claim[3]) < now - STALE_CLAIM_MS ? record : undefined;
+}

@@ -1,0 +1,401 @@
+// The on-disk queue of payloads not sent yet: one file per record, atomic writes, bounded, corrupt records set aside.
+import * as fs from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { claimName, parseRecord, recordName, recordText, recordUuid, safeUuid, staleClaim } from "./spool-files.js";
+import type { AttachmentRef, Payload } from "../payload.js";
+
+/** One record on disk. Entries sort oldest first by `file`. */
+export interface SpoolEntry {
+  file: string;
+  uuid: string;
+  bytes: number;
+}
+
+export interface SpoolCounters {
+  /** Records written. */
+  written: number;
+  /** Oldest records deleted to stay within maxRecords / maxBytes. */
+  evicted: number;
+  /** Records that could not be written (disk full, record larger than maxBytes, spool disabled). */
+  failed: number;
+  /** Records moved to `corrupt/`. */
+  corrupt: number;
+}
+
+export interface Spool {
+  readonly dir: string;
+  /** False when the directory could not be created or written; every call is then a no-op. */
+  readonly enabled: boolean;
+  /** Synchronous write, for the crash path. True when the record is on disk. */
+  writeSync(payload: Payload): boolean;
+  write(payload: Payload): Promise<boolean>;
+  /** Records on disk, oldest first (rescans the directory). */
+  list(): Promise<SpoolEntry[]>;
+  /**
+   * Claims the record and returns its payload: undefined when it is gone, claimed by another process
+   * sharing the folder, or corrupt (then moved to `corrupt/`). A claimed record is hidden from every
+   * other spool over the folder until it is removed or released.
+   */
+  read(entry: SpoolEntry): Promise<Payload | undefined>;
+  /** Deletes the record (claimed or not). */
+  remove(entry: SpoolEntry): Promise<void>;
+  /** Gives a claimed record back, for a later pass or another process to send. */
+  release(entry: SpoolEntry): Promise<void>;
+  /** Gives every claimed record back at once: the process is ending. */
+  releaseAllSync(): void;
+  removeSync(uuid: string): void;
+  /** Records currently known to be on disk. */
+  count(): number;
+  counters(): SpoolCounters;
+}
+
+export interface SpoolOptions {
+  dir: string;
+  maxRecords?: number | undefined;
+  maxBytes?: number | undefined;
+  debug?: ((message: string) => void) | undefined;
+  /** Clock for record names; defaulted so tests can order records. */
+  now?: (() => number) | undefined;
+  /** The user the process runs as, who must own the folder (POSIX); defaulted to `process.getuid()`, undefined on Windows. */
+  uid?: number | undefined;
+}
+
+export const spoolDefaults = {
+  maxRecords: 1000, // records kept on disk; past it the oldest are deleted
+  maxBytes: 50 * 1024 * 1024, // bytes kept on disk; past it the oldest are deleted
+};
+
+const TEMP_PREFIX = ".tmp-";
+const STALE_TEMP_MS = 10 * 60 * 1000;
+
+/** The per-user cache folder for a submission URL; the token never appears in the path. */
+export function defaultSpoolDir(
+  submissionUrl: string,
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+  home: string = homedir(),
+): string {
+  let base: string;
+  if (platform === "win32") base = env["LOCALAPPDATA"] || join(home, "AppData", "Local");
+  else if (platform === "darwin") base = join(home, "Library", "Caches");
+  else base = env["XDG_CACHE_HOME"] || join(home, ".cache");
+  const key = createHash("sha256").update(submissionUrl).digest("hex").slice(0, 16);
+  return join(base, "backtrace-ts", "spool", key);
+}
+
+/** Why a spool folder must not be used (POSIX), or undefined when it is only ours to write. */
+function unsafeFolder(stat: fs.Stats, uid: number | undefined): string | undefined {
+  if (uid === undefined) return undefined; // Windows: no POSIX owner and mode bits
+  if (stat.uid !== uid) return `owned by another user (uid ${stat.uid})`;
+  if ((stat.mode & 0o022) !== 0) return `writable by group or others (mode ${(stat.mode & 0o777).toString(8)})`;
+  return undefined;
+}
+
+async function isRegularFile(path: string): Promise<boolean> {
+  try {
+    return (await fs.promises.stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Opens (creating it if needed) a spool directory. Never throws: an unusable directory gives a disabled spool. */
+export function createSpool(options: SpoolOptions): Spool {
+  const dir = options.dir;
+  const maxRecords = options.maxRecords ?? spoolDefaults.maxRecords;
+  const maxBytes = options.maxBytes ?? spoolDefaults.maxBytes;
+  const debug = options.debug ?? (() => undefined);
+  const now = options.now ?? Date.now;
+  const counters: SpoolCounters = { written: 0, evicted: 0, failed: 0, corrupt: 0 };
+  // Known records, oldest first; rebuilt by list(), kept up to date by writes and removals.
+  let index: SpoolEntry[] = [];
+  let indexBytes = 0;
+  let sequence = 0;
+  // Records this spool has claimed: original name to the claimed name.
+  const claims = new Map<string, string>();
+
+  let enabled = true;
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const unsafe = unsafeFolder(fs.statSync(dir), options.uid ?? process.getuid?.());
+    if (unsafe !== undefined) throw new Error(`${unsafe}: anyone who can write there could plant a record whose attachments name any file`);
+    fs.accessSync(dir, fs.constants.W_OK | fs.constants.R_OK);
+    index = scanSync();
+  } catch (error) {
+    enabled = false;
+    debug(`spool disabled: cannot use ${dir} (${(error as Error).message})`);
+  }
+
+  function scanSync(): SpoolEntry[] {
+    const entries: SpoolEntry[] = [];
+    const cutoff = now() - STALE_TEMP_MS;
+    const files = fs.readdirSync(dir);
+    for (const file of files) {
+      // Claimed by a process that ended, or long ago, before it could send the record or give it back.
+      const record = staleClaim(file, now());
+      if (record !== undefined && claims.get(record) !== file) {
+        try {
+          fs.renameSync(join(dir, file), join(dir, record));
+          files.push(record);
+        } catch {
+          // Taken back by another process first.
+        }
+      }
+    }
+    for (const file of files) {
+      if (file.startsWith(TEMP_PREFIX)) {
+        // Left over by a process that died mid-write.
+        try {
+          if (fs.statSync(join(dir, file)).mtimeMs < cutoff) fs.unlinkSync(join(dir, file));
+        } catch {
+          // Another process may be removing it too.
+        }
+        continue;
+      }
+      const uuid = recordUuid(file);
+      if (uuid === undefined) continue;
+      try {
+        entries.push({ file, uuid, bytes: fs.statSync(join(dir, file)).size });
+      } catch {
+        // Removed meanwhile.
+      }
+    }
+    entries.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+    indexBytes = entries.reduce((sum, e) => sum + e.bytes, 0);
+    return entries;
+  }
+
+  function prepare(payload: Payload): { file: string; text: string; bytes: number } | undefined {
+    const text = recordText(payload);
+    const bytes = Buffer.byteLength(text);
+    if (bytes > maxBytes) {
+      counters.failed += 1;
+      debug(`spool: report ${payload.uuid} (${bytes} bytes) is larger than the spool (${maxBytes} bytes)`);
+      return undefined;
+    }
+    sequence = (sequence + 1) % 1_000_000;
+    const file = recordName(now(), sequence, payload.uuid);
+    return { file, text, bytes };
+  }
+
+  function tempName(): string {
+    return join(dir, `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString("hex")}`);
+  }
+
+  function known(uuid: string): boolean {
+    const id = safeUuid(uuid);
+    return index.some((entry) => entry.uuid === id);
+  }
+
+  function added(entry: SpoolEntry): void {
+    index.push(entry);
+    indexBytes += entry.bytes;
+    counters.written += 1;
+    // Past the bounds the oldest go first; the record just written is kept.
+    while (index.length > 1 && (index.length > maxRecords || indexBytes > maxBytes)) {
+      const oldest = index.shift();
+      if (!oldest) break;
+      indexBytes -= oldest.bytes;
+      counters.evicted += 1;
+      try {
+        fs.unlinkSync(join(dir, oldest.file));
+      } catch {
+        // Already gone (replayed by another process).
+      }
+      debug(`spool: full, dropped oldest report ${oldest.uuid}`);
+    }
+  }
+
+  function forget(file: string): void {
+    const at = index.findIndex((entry) => entry.file === file);
+    if (at >= 0) {
+      indexBytes -= index[at]?.bytes ?? 0;
+      index.splice(at, 1);
+    }
+  }
+
+  function writeSync(payload: Payload): boolean {
+    if (!enabled) return false;
+    if (known(payload.uuid)) return true;
+    const record = prepare(payload);
+    if (!record) return false;
+    const temp = tempName();
+    let fd: number | undefined;
+    try {
+      fd = fs.openSync(temp, "wx", 0o600);
+      fs.writeSync(fd, record.text);
+      fs.fsyncSync(fd);
+      fs.closeSync(fd);
+      fd = undefined;
+      fs.renameSync(temp, join(dir, record.file));
+    } catch (error) {
+      try {
+        if (fd !== undefined) fs.closeSync(fd);
+        fs.rmSync(temp, { force: true });
+      } catch {
+        // The write already failed; nothing more to do.
+      }
+      counters.failed += 1;
+      debug(`spool: could not write report ${payload.uuid}: ${(error as Error).message}`);
+      return false;
+    }
+    added({ file: record.file, uuid: safeUuid(payload.uuid), bytes: record.bytes });
+    return true;
+  }
+
+  async function write(payload: Payload): Promise<boolean> {
+    if (!enabled) return false;
+    if (known(payload.uuid)) return true;
+    const record = prepare(payload);
+    if (!record) return false;
+    const temp = tempName();
+    let handle: fs.promises.FileHandle | undefined;
+    try {
+      handle = await fs.promises.open(temp, "wx", 0o600);
+      await handle.writeFile(record.text);
+      await handle.sync();
+      await handle.close();
+      handle = undefined;
+      await fs.promises.rename(temp, join(dir, record.file));
+    } catch (error) {
+      await handle?.close().catch(() => undefined);
+      await fs.promises.rm(temp, { force: true }).catch(() => undefined);
+      counters.failed += 1;
+      debug(`spool: could not write report ${payload.uuid}: ${(error as Error).message}`);
+      return false;
+    }
+    added({ file: record.file, uuid: safeUuid(payload.uuid), bytes: record.bytes });
+    return true;
+  }
+
+  async function list(): Promise<SpoolEntry[]> {
+    if (!enabled) return [];
+    try {
+      index = scanSync();
+    } catch (error) {
+      debug(`spool: cannot list ${dir}: ${(error as Error).message}`);
+    }
+    return index.slice();
+  }
+
+  async function setAside(entry: SpoolEntry): Promise<void> {
+    counters.corrupt += 1;
+    debug(`spool: record ${entry.file} is corrupt, moved to corrupt/`);
+    forget(entry.file);
+    try {
+      await fs.promises.mkdir(join(dir, "corrupt"), { recursive: true, mode: 0o700 });
+      await fs.promises.rename(join(dir, entry.file), join(dir, "corrupt", entry.file));
+    } catch {
+      await fs.promises.rm(join(dir, entry.file), { force: true }).catch(() => undefined);
+    }
+  }
+
+  async function claim(entry: SpoolEntry): Promise<string | undefined> {
+    const known = claims.get(entry.file);
+    if (known !== undefined) return known;
+    const claimed = claimName(entry.file, now());
+    try {
+      // Atomic: of the processes sharing the folder, one renames the record; the others find it gone.
+      await fs.promises.rename(join(dir, entry.file), join(dir, claimed));
+    } catch {
+      forget(entry.file);
+      return undefined;
+    }
+    claims.set(entry.file, claimed);
+    return claimed;
+  }
+
+  async function read(entry: SpoolEntry): Promise<Payload | undefined> {
+    if (!enabled) return undefined;
+    const claimed = await claim(entry);
+    if (claimed === undefined) return undefined;
+    let text: string;
+    try {
+      text = await fs.promises.readFile(join(dir, claimed), "utf8");
+    } catch {
+      claims.delete(entry.file);
+      forget(entry.file);
+      return undefined;
+    }
+    const payload = parseRecord(text);
+    if (!payload || safeUuid(payload.uuid) !== entry.uuid) {
+      await release(entry);
+      await setAside(entry);
+      return undefined;
+    }
+    // A device, FIFO or folder would hang or fail the upload; the transport checks again when it opens the file.
+    const attachments: AttachmentRef[] = [];
+    for (const attachment of payload.attachments) {
+      if (await isRegularFile(attachment.path)) attachments.push(attachment);
+      else debug(`spool: record ${entry.file}: attachment ${attachment.path} is not a regular file, left out`);
+    }
+    return { ...payload, attachments };
+  }
+
+  async function remove(entry: SpoolEntry): Promise<void> {
+    if (!enabled) return;
+    forget(entry.file);
+    const claimed = claims.get(entry.file);
+    claims.delete(entry.file);
+    await fs.promises.rm(join(dir, claimed ?? entry.file), { force: true }).catch(() => undefined);
+  }
+
+  function releaseAllSync(): void {
+    for (const [file, claimed] of claims) {
+      try {
+        fs.renameSync(join(dir, claimed), join(dir, file));
+      } catch {
+        // Removed meanwhile; a claim left behind is taken back by the next process anyway.
+      }
+    }
+    claims.clear();
+  }
+
+  async function release(entry: SpoolEntry): Promise<void> {
+    const claimed = claims.get(entry.file);
+    if (!enabled || claimed === undefined) return;
+    claims.delete(entry.file);
+    await fs.promises.rename(join(dir, claimed), join(dir, entry.file)).catch(() => undefined);
+  }
+
+  function removeSync(uuid: string): void {
+    if (!enabled) return;
+    const id = safeUuid(uuid);
+    let files = index.filter((e) => e.uuid === id).map((e) => e.file);
+    if (files.length === 0) {
+      // Written by another process or spool instance over the same folder.
+      try {
+        files = fs.readdirSync(dir).filter((file) => recordUuid(file) === id);
+      } catch {
+        return;
+      }
+    }
+    for (const file of files) {
+      forget(file);
+      try {
+        fs.rmSync(join(dir, file), { force: true });
+      } catch {
+        // Best effort.
+      }
+    }
+  }
+
+  return {
+    dir,
+    get enabled() {
+      return enabled;
+    },
+    writeSync,
+    write,
+    list,
+    read,
+    remove,
+    release,
+    releaseAllSync,
+    removeSync,
+    count: () => index.length,
+    counters: () => ({ ...counters }),
+  };
+}

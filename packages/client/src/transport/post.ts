@@ -1,0 +1,271 @@
+// One HTTP(S) POST of a payload: JSON or multipart, a deadline on the whole request, TLS verified by default.
+import type { FileHandle } from "node:fs/promises";
+import { lazyFsPromises } from "../builtins.js";
+import { ConnectionPool, type Answer, type Exchange, type ExchangeRequest } from "./http1.js";
+import { basename } from "node:path";
+import { randomBytes } from "node:crypto";
+import { AGENT, VERSION } from "../version.js";
+import type { AttachmentRef, Payload } from "../payload.js";
+
+/** An attachment left out of the request, with why. */
+export interface SkippedAttachment {
+  name: string;
+  reason: string;
+}
+
+export type TransportResult =
+  | {
+      kind: "response";
+      status: number;
+      /** The server's receive id, from a 2xx JSON answer. */
+      rxid?: string;
+      retryAfter?: string;
+      /** The answer's body, cut at RESPONSE_BODY_CAP bytes. */
+      body: string;
+      skipped?: SkippedAttachment[];
+    }
+  | { kind: "error"; reason: string; timeout: boolean; skipped?: SkippedAttachment[] };
+
+export interface PostOptions {
+  /** Deadline for the whole request: connect, send and answer. */
+  timeoutMs: number;
+  ignoreSslCertificate: boolean;
+  /** Connections to reuse; without it the request has a connection of its own, closed after it. */
+  pool?: ConnectionPool;
+  /** Ends the request at once when cancelled. */
+  cancel?: Cancellation;
+}
+
+/** Ends the requests registered with it at once: a cheap AbortSignal for many short requests. */
+export class Cancellation {
+  private readonly ends = new Set<() => void>();
+  add(end: () => void): void {
+    this.ends.add(end);
+  }
+  delete(end: () => void): void {
+    this.ends.delete(end);
+  }
+  /** Ends every request registered now. */
+  cancelAll(): void {
+    for (const end of [...this.ends]) end();
+  }
+}
+
+/** Longest answer body kept; the rest is read and thrown away so the connection can be reused. */
+export const RESPONSE_BODY_CAP = 64 * 1024;
+const READ_CHUNK = 64 * 1024;
+
+/** Keep-alive connections to the submission URL's origin, at most `maxSockets` of them. */
+export function createPool(url: string, options: { maxSockets: number; ignoreSslCertificate: boolean }): ConnectionPool {
+  return new ConnectionPool(url, options);
+}
+
+interface OpenAttachment {
+  name: string;
+  handle: FileHandle;
+  size: number;
+}
+
+/** Opens every attachment up front so the body length is known; unreadable ones and duplicate names are skipped. */
+async function openAttachments(refs: AttachmentRef[], skipped: SkippedAttachment[]): Promise<OpenAttachment[]> {
+  const opened: OpenAttachment[] = [];
+  const seen = new Set<string>();
+  for (const ref of refs) {
+    const name = basename(ref.name || ref.path);
+    if (seen.has(name)) {
+      skipped.push({ name, reason: "duplicate name" });
+      continue;
+    }
+    let handle: FileHandle | undefined;
+    try {
+      handle = await lazyFsPromises().open(ref.path, "r");
+      const stat = await handle.stat();
+      if (!stat.isFile()) throw new Error("not a regular file");
+      opened.push({ name, handle, size: stat.size });
+      seen.add(name);
+    } catch (error) {
+      await handle?.close().catch(() => undefined);
+      skipped.push({ name, reason: describeError(error) });
+    }
+  }
+  return opened;
+}
+
+/** Quotes a value for a Content-Disposition parameter the way HTML forms do. */
+function quoteParam(value: string): string {
+  return value.replace(/"/g, "%22").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
+}
+
+function partHeader(boundary: string, name: string, filename: string, type: string): Buffer {
+  return Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="${quoteParam(name)}"; filename="${quoteParam(filename)}"\r\n` +
+      `Content-Type: ${type}\r\n\r\n`,
+  );
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code && !error.message.includes(code) ? `${code}: ${error.message}` : error.message;
+  }
+  return String(error);
+}
+
+/** The request line and headers every report request starts with. */
+function requestHead(target: URL, contentType: string, length: number): string {
+  return (
+    `POST ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\nAccept: application/json\r\n` +
+    `User-Agent: ${AGENT}/${VERSION}\r\nContent-Type: ${contentType}\r\nContent-Length: ${length}\r\nConnection: keep-alive\r\n` +
+    basicAuth(target)
+  );
+}
+
+/** A percent-encoded URL part as text; as it is when its escapes are malformed. */
+function decoded(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
+/** User and password written in the URL (a proxy or a server behind basic auth) go as Basic credentials. */
+function basicAuth(target: URL): string {
+  if (target.username === "" && target.password === "") return "";
+  const credentials = `${decoded(target.username)}:${decoded(target.password)}`;
+  return `Authorization: Basic ${Buffer.from(credentials, "utf8").toString("base64")}\r\n`;
+}
+
+/**
+ * POSTs one payload and resolves to what happened; never rejects. JSON body without attachments,
+ * multipart (`upload_file` + `attachment_<name>`, files streamed from disk) with them.
+ */
+export function postReport(url: string, payload: Payload, options: PostOptions): Promise<TransportResult> {
+  return new Promise<TransportResult>((resolve) => {
+    const skipped: SkippedAttachment[] = [];
+    let files: OpenAttachment[] = [];
+    let exchange: Exchange | undefined;
+    let settled = false;
+    let pool: ConnectionPool | undefined = options.pool;
+
+    const finish = (result: TransportResult): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      options.cancel?.delete(onCancel);
+      if (result.kind === "error") exchange?.destroy(new Error(result.reason));
+      if (pool !== options.pool) pool?.destroy();
+      for (const file of files) file.handle.close().catch(() => undefined);
+      resolve(skipped.length > 0 ? { ...result, skipped } : result);
+    };
+    const fail = (reason: string, timeout = false): void => finish({ kind: "error", reason, timeout });
+    const onCancel = (): void => fail("aborted");
+
+    // Neither the deadline nor the connection keeps the process alive: an application that is done may end,
+    // and the client's exit flush decides how long to wait for reports still on their way.
+    const timer = setTimeout(() => fail(`timed out after ${options.timeoutMs} ms`, true), options.timeoutMs);
+    timer.unref();
+    options.cancel?.add(onCancel);
+
+    let target: URL;
+    try {
+      target = new URL(url);
+    } catch {
+      return fail("invalid submission URL");
+    }
+    if (target.protocol !== "http:" && target.protocol !== "https:") return fail(`unsupported protocol ${target.protocol}`);
+    const connections = (pool ??= createPool(url, { maxSockets: 1, ignoreSslCertificate: options.ignoreSslCertificate }));
+
+    const send = (request: ExchangeRequest): void => {
+      exchange = connections.exchange(request);
+      exchange.answer.then(
+        (answer) => finish(responseResult(answer)),
+        (error: unknown) => fail(describeError(error)),
+      );
+    };
+
+    // The body's pieces are written as they are, with the head: strings and shared bytes, never joined.
+    if (payload.attachments.length === 0) {
+      return send({ head: requestHead(target, "application/json", payload.json.bytes), body: payload.json.pieces, keepBodyBytes: RESPONSE_BODY_CAP });
+    }
+    const withFiles = async (): Promise<void> => {
+      const opened = await openAttachments(payload.attachments, skipped);
+      if (settled) {
+        // The deadline or a cancel came while the files were being opened.
+        for (const file of opened) file.handle.close().catch(() => undefined);
+        return;
+      }
+      files = opened;
+      if (files.length === 0) {
+        return send({ head: requestHead(target, "application/json", payload.json.bytes), body: payload.json.pieces, keepBodyBytes: RESPONSE_BODY_CAP });
+      }
+      const boundary = `----backtrace-ts-${randomBytes(12).toString("hex")}`;
+      const pieces: Array<Buffer | OpenAttachment | string> = [partHeader(boundary, "upload_file", "upload_file.json", "application/json"), ...payload.json.pieces];
+      for (const file of files) {
+        pieces.push(Buffer.from("\r\n"), partHeader(boundary, `attachment_${file.name}`, file.name, "application/octet-stream"), file);
+      }
+      pieces.push(Buffer.from(`\r\n--${boundary}--\r\n`));
+      let length = 0;
+      for (const piece of pieces) length += typeof piece === "string" ? Buffer.byteLength(piece) : Buffer.isBuffer(piece) ? piece.length : piece.size;
+      send({
+        head: requestHead(target, `multipart/form-data; boundary=${boundary}`, length),
+        writeBody: (write, stopped) => writeBody(pieces, write, () => settled || stopped()),
+        keepBodyBytes: RESPONSE_BODY_CAP,
+      });
+    };
+    withFiles().catch((error: unknown) => fail(describeError(error)));
+  });
+}
+
+/** A whole answer of the usual shape, with an rxid free of escapes. */
+const PLAIN_RXID = /^\{"response":"ok","_rxid":"([^"\\]*)"\}$/;
+
+function responseResult(answer: Answer): TransportResult {
+  const { status } = answer;
+  const body = answer.body.toString("utf8");
+  const result: TransportResult = { kind: "response", status, body };
+  const retryAfter = answer.headers["retry-after"];
+  if (retryAfter !== undefined) result.retryAfter = retryAfter;
+  if (status >= 200 && status < 300) {
+    // The usual answer, {"response":"ok","_rxid":"..."}, read without parsing it all; anything else is parsed.
+    const plain = PLAIN_RXID.exec(body);
+    if (plain !== null) {
+      result.rxid = plain[1]!;
+      return result;
+    }
+    try {
+      const parsed: unknown = JSON.parse(body);
+      if (typeof parsed === "object" && parsed !== null) {
+        const rxid = (parsed as Record<string, unknown>)["_rxid"];
+        if (typeof rxid === "string") result.rxid = rxid;
+      }
+    } catch {
+      // An answer that is not JSON still means accepted; there is just no rxid.
+    }
+  }
+  return result;
+}
+
+/** Writes each piece in order with backpressure; a file is sent at exactly the size announced. */
+async function writeBody(
+  pieces: Array<Buffer | OpenAttachment | string>,
+  write: (chunk: Buffer | string) => Promise<void> | undefined,
+  stopped: () => boolean,
+): Promise<void> {
+  for (const piece of pieces) {
+    if (stopped()) return;
+    if (typeof piece === "string" || Buffer.isBuffer(piece)) {
+      await write(piece);
+      continue;
+    }
+    let left = piece.size;
+    while (left > 0 && !stopped()) {
+      const buffer = Buffer.alloc(Math.min(READ_CHUNK, left));
+      const { bytesRead } = await piece.handle.read(buffer, 0, buffer.length, piece.size - left);
+      // A file that shrank while being sent is padded with zeros so the announced length still holds.
+      const chunk = bytesRead === 0 ? buffer : buffer.subarray(0, bytesRead);
+      left -= chunk.length;
+      await write(chunk);
+    }
+  }
+}
