@@ -2,10 +2,10 @@
 import { createAssembler, type Assembler } from "./assemble/assemble.js";
 import { deliverFatal, installCrashHandlers, type CrashKind } from "./process/crash.js";
 import { createDelivery, type Delivery } from "./deliver/delivery.js";
-import type { DeliveryCounters } from "./outcome.js";
+import type { DeliveryCounters, SendOutcome } from "./outcome.js";
 import { BacktraceError, ErrorCodes } from "./errors.js";
-import { redactUrl, resolveOptions, type BacktraceOptions, type ResolvedOptions } from "./options.js";
-import { BacktraceReport, type SendOutcome } from "./capture/report.js";
+import { deliveryDefaults, redactUrl, resolveOptions, type BacktraceOptions, type ResolvedOptions } from "./options.js";
+import { BacktraceReport } from "./capture/report.js";
 import { installExitHandling } from "./process/exit.js";
 import { createPipeline, type Pipeline } from "./assemble/pipeline.js";
 import { trimSerialized } from "./serialize/serialize.js";
@@ -23,13 +23,6 @@ export interface ClientCounters extends DeliveryCounters {
   /** Reports dropped before delivery, by reason (beforeSend, backlog full, build failed). */
   discarded: Record<string, number>;
 }
-
-/** Unbuilt reports held while delivery is busy; past it, building goes on and delivery spools the overflow. */
-const HOLD_LIMIT = 10_000;
-/** Unbuilt reports at most; past it, new reports are dropped and counted. */
-const MAX_BACKLOG = 20_000;
-
-
 
 export class BacktraceClient {
   /** The checked options (the submission URL inside holds the token: never print it). */
@@ -74,8 +67,8 @@ export class BacktraceClient {
       discard: (report, reason) => this.discard(report, reason),
       fail: (report, error, resolve, reject) => this.fail(report, error, resolve, reject),
       buildAhead: Math.max(8, this.options.concurrency * 2),
-      holdLimit: HOLD_LIMIT,
-      maxBacklog: MAX_BACKLOG,
+      holdLimit: deliveryDefaults.holdLimit,
+      maxBacklog: deliveryDefaults.maxBacklog,
     });
     debug?.(`initialized; reports go to ${redactUrl(this.options.submissionUrl)}`);
     this.uninstallExit = installExitHandling(

@@ -1,12 +1,14 @@
 // Public names of backtrace-ts, and the module-level API that works through one default client.
 import { BacktraceClient, type SendOptions } from "./client.js";
 import type { BacktraceOptions } from "./options.js";
-import { BacktraceReport, getDefaultSender, notInitialized, setDefaultSender, type SendOutcome } from "./capture/report.js";
+import { BacktraceReport, getDefaultSender, notInitialized, setDefaultSender } from "./capture/report.js";
+import type { SendOutcome } from "./outcome.js";
 
 export { BacktraceClient } from "./client.js";
 export type { SendOptions, ClientCounters } from "./client.js";
 export { BacktraceReport } from "./capture/report.js";
-export type { SendOutcome, ErrorType, LogLine } from "./capture/report.js";
+export type { ErrorType, LogLine } from "./capture/report.js";
+export type { SendOutcome } from "./outcome.js";
 export { BacktraceError, BacktraceConfigError, ErrorCodes, isBacktraceError } from "./errors.js";
 export type { ErrorCode } from "./errors.js";
 export { defaults } from "./options.js";

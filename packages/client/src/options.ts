@@ -78,6 +78,33 @@ export const defaults = {
   concurrency: 4,
 } as const;
 
+/** Limits of delivery that are not options; with the defaults above, the only place defaults are written. */
+export const deliveryDefaults = {
+  queueSize: defaults.queueSize, // reports held in memory (queued, in backoff or in flight); overflow goes to the spool
+  concurrency: defaults.concurrency, // requests in flight and keep-alive sockets; at most maxConcurrency
+  maxConcurrency: 8, // the largest `concurrency` accepted
+  maxPendingSpoolBytes: 32 * 1024 * 1024, // overflow bytes waiting for the spool; past it overflow is dropped
+  spoolWriters: 4, // spool writes running at once
+  holdLimit: 10_000, // unbuilt reports held while delivery is busy; past it building goes on and delivery spools the overflow
+  maxBacklog: 20_000, // unbuilt reports at most; past it new reports are dropped and counted
+};
+
+/** Retries of one report. */
+export const retryDefaults = {
+  maxAttempts: 4, // tries per report, the first one included; then it goes to the spool
+  baseDelayMs: 500, // backoff before the first retry
+  factor: 2, // each further retry waits this many times longer
+  maxDelayMs: 30_000, // cap on one backoff delay
+  jitter: 0.5, // up to this fraction of a delay is taken off at random
+  maxRetryAfterMs: 120_000, // longest Retry-After honoured; longer values are cut to this
+};
+
+/** The on-disk spool's bounds, when `createSpool` is given none. */
+export const spoolDefaults = {
+  maxRecords: defaults.spoolMaxRecords, // records kept on disk; past it the oldest are deleted
+  maxBytes: defaults.spoolMaxBytes, // bytes kept on disk; past it the oldest are deleted
+};
+
 export interface ResolvedOptions {
   endpoint: string;
   /** The URL reports are posted to (holds the token: never print it, use `redactUrl`). */
@@ -221,7 +248,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     spoolMaxBytes: number(options, "spoolMaxBytes", { min: 1024, integer: true }),
     maxReportBytes: number(options, "maxReportBytes", { min: 4096, integer: true }),
     queueSize: number(options, "queueSize", { min: 1, integer: true }),
-    concurrency: number(options, "concurrency", { min: 1, max: 8, integer: true }),
+    concurrency: number(options, "concurrency", { min: 1, max: deliveryDefaults.maxConcurrency, integer: true }),
   };
 }
 

@@ -2,7 +2,8 @@
 import type { Attributes, AttributeValue, ReportBody, SourceCodeEntry, WireFrame } from "../body.js";
 import type { BacktraceReport } from "../capture/report.js";
 import { REDACTED, SECRET_KEY, redact, redactString, type RedactionCount } from "./redact.js";
-import { toAttributeValue, toSafeJson } from "../serialize/serialize.js";
+import { toSafeJson } from "../serialize/safe-json.js";
+import { toAttributeValue } from "../serialize/serialize.js";
 import type { StackFrame } from "../capture/stack.js";
 import { exceptionAnnotation, type ThrownInfo } from "../capture/thrown.js";
 import { AGENT, VERSION } from "../version.js";

@@ -2,7 +2,6 @@
 import { randomUUID } from "node:crypto";
 import type { SendOutcome } from "../outcome.js";
 
-export type { SendOutcome };
 
 /** How a report came to be; sent as the `error.type` attribute. */
 export type ErrorType = "Exception" | "Unhandled exception" | "Unhandled rejection" | "Message";

@@ -1,8 +1,10 @@
 // Delivery of finished reports: the bounded queue, retries, what each answer means, spool overflow, outcomes and counters.
 import { createJobQueue } from "./job-queue.js";
-import { createReplay, describeResult as describe, rejectionReason as finalReason } from "./replay.js";
+import { decide, describeResult as describe } from "./decide.js";
+import { createReplay } from "./replay.js";
 import { createRequests } from "./requests.js";
-import { classify, retryDefaults, retryDelay, type RetryOptions } from "./retry.js";
+import { deliveryDefaults, retryDefaults } from "../options.js";
+import { retryDelay, type RetryOptions } from "./retry.js";
 import type { Spool } from "../spool/spool.js";
 import { createSpoolWrites } from "./spool-writes.js";
 import { jsonBody, jsonText, type JsonBody } from "../payload.js";
@@ -10,7 +12,6 @@ import type { TransportResult } from "../transport/post.js";
 import type { Payload } from "../payload.js";
 import type { DeliveryCounters, SendOutcome } from "../outcome.js";
 
-export type { DeliveryCounters, SendOutcome } from "../outcome.js";
 
 export interface DeliveryConfig {
   url: string;
@@ -49,14 +50,6 @@ export interface Delivery {
   spoolPendingSync(): number;
 }
 
-export const deliveryDefaults = {
-  queueSize: 1000, // reports held in memory (queued, in backoff or in flight); overflow goes to the spool
-  concurrency: 4, // requests in flight and keep-alive sockets; at most MAX_CONCURRENCY
-  maxPendingSpoolBytes: 32 * 1024 * 1024, // overflow bytes waiting for the spool; past it overflow is dropped
-  spoolWriters: 4, // spool writes running at once
-};
-
-export const MAX_CONCURRENCY = 8;
 
 /** One report on its way: its payload (trimmed after a 413), tries so far, and how to settle it. */
 interface Job {
@@ -69,7 +62,7 @@ interface Job {
 
 export function createDelivery(config: DeliveryConfig): Delivery {
   const queueSize = Math.max(1, config.queueSize ?? deliveryDefaults.queueSize);
-  const concurrency = Math.min(MAX_CONCURRENCY, Math.max(1, config.concurrency ?? deliveryDefaults.concurrency));
+  const concurrency = Math.min(deliveryDefaults.maxConcurrency, Math.max(1, config.concurrency ?? deliveryDefaults.concurrency));
   const maxPendingSpoolBytes = config.maxPendingSpoolBytes ?? deliveryDefaults.maxPendingSpoolBytes;
   const retry: RetryOptions = { ...retryDefaults, ...config.retry };
   const spool = config.spool?.enabled ? config.spool : undefined;
@@ -213,31 +206,33 @@ export function createDelivery(config: DeliveryConfig): Delivery {
     }
     if (closed) return spoolJob(job, "closed", describe(result));
     const status = result.kind === "response" ? result.status : undefined;
-    switch (classify(result)) {
+    const decision = decide(result, { attempt: job.attempt, maxAttempts: retry.maxAttempts, trimmed: job.trimmed });
+    switch (decision.action) {
       case "sent":
         counters.sent += 1;
-        job.resolve({ status: "sent", uuid: job.payload.uuid, rxid: result.kind === "response" ? result.rxid : undefined });
+        job.resolve({ status: "sent", uuid: job.payload.uuid, rxid: decision.rxid });
         endpointAnswered();
         return;
-      case "retry":
+      case "retry": {
         transient(result);
-        if (job.attempt < retry.maxAttempts) {
-          counters.retried += 1;
-          const delay = retryDelay(job.attempt, result.kind === "response" ? result.retryAfter : undefined, { ...retry, random, now: now() });
-          jobs.hold(job);
-          job.timer = unref(
-            setTimer(() => {
-              if (jobs.release(job)) pump();
-            }, delay),
-          );
-          return;
-        }
+        counters.retried += 1;
+        const delay = retryDelay(job.attempt, decision.retryAfter, { ...retry, random, now: now() });
+        jobs.hold(job);
+        job.timer = unref(
+          setTimer(() => {
+            if (jobs.release(job)) pump();
+          }, delay),
+        );
+        return;
+      }
+      case "keep":
+        transient(result);
         debug(`report ${job.payload.uuid} not delivered after ${job.attempt} attempts (${describe(result)})`);
-        spoolJob(job, "retries-exhausted", describe(result), status);
+        spoolJob(job, decision.reason, describe(result), status);
         replayer.scheduleProbe();
         return;
-      case "too-large": {
-        const smaller = job.trimmed ? undefined : smallerPayload(job.payload);
+      case "trim": {
+        const smaller = smallerPayload(job.payload);
         if (smaller) {
           job.payload = smaller;
           job.trimmed = true;
@@ -246,12 +241,14 @@ export function createDelivery(config: DeliveryConfig): Delivery {
         }
         return settleLost(job, "too-large", describe(result), status);
       }
-      case "stop-endpoint":
-        stopEndpoint(status ?? 0);
-        return spoolJob(job, "unauthorized", describe(result), status);
-      case "final":
-        debug(`report ${job.payload.uuid} rejected: ${describe(result)} ${result.kind === "response" ? result.body.slice(0, 200) : ""}`);
-        return settleLost(job, finalReason(status ?? 0), describe(result), status);
+      case "stop":
+        stopEndpoint(decision.status);
+        return spoolJob(job, decision.reason, describe(result), status);
+      case "drop":
+        if (decision.reason !== "too-large") {
+          debug(`report ${job.payload.uuid} rejected: ${describe(result)} ${result.kind === "response" ? result.body.slice(0, 200) : ""}`);
+        }
+        return settleLost(job, decision.reason, describe(result), status);
     }
   }
 

@@ -1,5 +1,6 @@
 // The spool replay pass: spooled records sent oldest first in free request slots, and the probe timer while the endpoint is down.
-import { backoffDelay, classify, type RetryOptions } from "./retry.js";
+import { decide, describeResult } from "./decide.js";
+import { backoffDelay, type RetryOptions } from "./retry.js";
 import type { Spool, SpoolEntry } from "../spool/spool.js";
 import type { TransportResult } from "../transport/post.js";
 import type { Payload } from "../payload.js";
@@ -116,36 +117,41 @@ export function createReplay(host: ReplayHost): Replay {
         inRequest -= 1;
       }
       request.done();
-      const kind = classify(result);
-      if (kind === "sent") {
-        await spool.remove(entry);
-        if (host.replayed()) failures = 0;
-        return true;
-      }
-      if (kind === "retry") {
-        // The endpoint is down again: end this pass, keep the record, try again later.
-        passFailed = true;
-        entries = [];
-        host.transient(result);
-        return false;
-      }
-      if (kind === "stop-endpoint") {
-        host.stopEndpoint(result.kind === "response" ? result.status : 0);
-        return false;
-      }
-      if (kind === "too-large" && !trimmed) {
-        const smaller = host.trim(sending);
-        if (smaller) {
-          sending = smaller;
+      // A record gets one try a pass: a transient failure ends the pass, and the record waits for the next.
+      const decision = decide(result, { attempt: 1, maxAttempts: 1, trimmed });
+      switch (decision.action) {
+        case "sent":
+          await spool.remove(entry);
+          if (host.replayed()) failures = 0;
+          return true;
+        case "retry":
+        case "keep":
+          // The endpoint is down again: end this pass, keep the record, try again later.
+          passFailed = true;
+          entries = [];
+          host.transient(result);
+          return false;
+        case "stop":
+          host.stopEndpoint(decision.status);
+          return false;
+        case "trim": {
+          const smaller = host.trim(sending);
           trimmed = true;
-          continue;
+          if (smaller) {
+            sending = smaller;
+            continue;
+          }
+          await spool.remove(entry);
+          debug(`spooled report ${payload.uuid} rejected: ${describeResult(result)}`);
+          host.drop("too-large");
+          return true;
         }
+        case "drop":
+          await spool.remove(entry);
+          debug(`spooled report ${payload.uuid} rejected: ${describeResult(result)}`);
+          host.drop(decision.reason);
+          return true;
       }
-      await spool.remove(entry);
-      const reason = kind === "too-large" ? "too-large" : rejectionReason(result.kind === "response" ? result.status : 0);
-      debug(`spooled report ${payload.uuid} rejected: ${describeResult(result)}`);
-      host.drop(reason);
-      return true;
     }
   }
 
@@ -216,14 +222,4 @@ export function createReplay(host: ReplayHost): Replay {
     endpointAnswered,
     stop,
   };
-}
-
-/** A transport result in words, for debug messages and outcome details. */
-export function describeResult(result: TransportResult): string {
-  return result.kind === "error" ? result.reason : `HTTP ${result.status}`;
-}
-
-/** The dropped-counter reason of an answer that is final (not retried). */
-export function rejectionReason(status: number): string {
-  return status === 400 ? "bad-request" : "rejected";
 }

@@ -1,32 +1,7 @@
-// Pure retry decisions: what an answer or error means, backoff with jitter, Retry-After.
-import type { TransportResult } from "../transport/post.js";
-
-export const retryDefaults = {
-  maxAttempts: 4, // tries per report, the first one included; then it goes to the spool
-  baseDelayMs: 500, // backoff before the first retry
-  factor: 2, // each further retry waits this many times longer
-  maxDelayMs: 30_000, // cap on one backoff delay
-  jitter: 0.5, // up to this fraction of a delay is taken off at random
-  maxRetryAfterMs: 120_000, // longest Retry-After honoured; longer values are cut to this
-};
+// Pure retry timing: backoff with jitter, and Retry-After.
+import { retryDefaults } from "../options.js";
 
 export type RetryOptions = typeof retryDefaults;
-
-/**
- * sent: accepted. retry: transient (network error, timeout, 408, 429, 5xx). final: rejected, do not resend
- * (400 and other 4xx, 3xx). too-large: 413, worth one resend trimmed. stop-endpoint: 401/403, bad token.
- */
-export type Classification = "sent" | "retry" | "final" | "stop-endpoint" | "too-large";
-
-export function classify(result: TransportResult): Classification {
-  if (result.kind === "error") return "retry";
-  const { status } = result;
-  if (status >= 200 && status < 300) return "sent";
-  if (status === 401 || status === 403) return "stop-endpoint";
-  if (status === 413) return "too-large";
-  if (status === 408 || status === 429 || status >= 500) return "retry";
-  return "final";
-}
 
 /**
  * Delay before retry number `attempt` (1 for the first retry): exponential, capped, with jitter taking off

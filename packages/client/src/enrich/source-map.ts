@@ -1,4 +1,5 @@
 // Maps frames of compiled files back to their original sources through source maps, cached.
+import { errorText } from "../errors.js";
 import * as fs from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { FlattenMap, LEAST_UPPER_BOUND, TraceMap, originalPositionFor, sourceContentFor } from "@jridgewell/trace-mapping";
@@ -105,7 +106,7 @@ export function createSourceMapper(options: SourceMapperOptions = {}): SourceMap
       const json = "inline" in ref ? ref.inline : await reads.whole(ref.path, maxMapBytes);
       return buildEntry(json, ref.url);
     } catch (error) {
-      debug(`source map for ${file} not used: ${describeError(error)}`);
+      debug(`source map for ${file} not used: ${errorText(error)}`);
       return NO_MAP;
     }
   }
@@ -119,7 +120,7 @@ export function createSourceMapper(options: SourceMapperOptions = {}): SourceMap
       const json = "inline" in ref ? ref.inline : readsSync.whole(ref.path, maxMapBytes);
       return buildEntry(json, ref.url);
     } catch (error) {
-      debug(`source map for ${file} not used: ${describeError(error)}`);
+      debug(`source map for ${file} not used: ${errorText(error)}`);
       return NO_MAP;
     }
   }
@@ -157,7 +158,7 @@ export function createSourceMapper(options: SourceMapperOptions = {}): SourceMap
       try {
         return mapFrame(frame, frames[i + 1], entry);
       } catch (error) {
-        debug(`source map for ${frame.file} failed at ${frame.line}:${frame.column ?? 0}: ${describeError(error)}`);
+        debug(`source map for ${frame.file} failed at ${frame.line}:${frame.column ?? 0}: ${errorText(error)}`);
         return frame;
       }
     });
@@ -172,7 +173,7 @@ export function createSourceMapper(options: SourceMapperOptions = {}): SourceMap
       await Promise.all([...files].map(async (file) => entries.set(file, await entryAsync(file))));
       return apply(frames, entries);
     } catch (error) {
-      debug(`source maps not applied: ${describeError(error)}`);
+      debug(`source maps not applied: ${errorText(error)}`);
       return [...frames];
     }
   }
@@ -185,7 +186,7 @@ export function createSourceMapper(options: SourceMapperOptions = {}): SourceMap
       }
       return apply(frames, entries);
     } catch (error) {
-      debug(`source maps not applied: ${describeError(error)}`);
+      debug(`source maps not applied: ${errorText(error)}`);
       return [...frames];
     }
   }
@@ -373,8 +374,4 @@ function toPath(source: string): string {
   }
   // Sources resolve against a file: URL, so anything else is another scheme (webpack://) kept as is.
   return source;
-}
-
-function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,5 +1,7 @@
 // Process hooks for uncaught exceptions and unhandled rejections, and the spool-then-blocking-send of a fatal report.
+import { errorText } from "../errors.js";
 import { postReportBlocking, type BlockingPostOptions } from "../transport/blocking-post.js";
+import { decide, describeResult } from "../deliver/decide.js";
 import type { Spool } from "../spool/spool.js";
 import type { TransportResult } from "../transport/post.js";
 import type { Payload } from "../payload.js";
@@ -141,7 +143,7 @@ function each(use: (hooks: CrashHooks) => void, what: string): void {
       use(hooks);
     } catch (failure) {
       try {
-        hooks.debug?.(`${what} failed: ${describe(failure)}`);
+        hooks.debug?.(`${what} failed: ${errorText(failure)}`);
       } catch {
         // Debug output is best effort.
       }
@@ -163,7 +165,7 @@ function installShared(mode: RejectionsMode): () => void {
       if (processWillEnd()) each((hooks) => hooks.onFatal(value, kind), "crash report");
       else each((hooks) => hooks.onNonFatal(value, kind), "crash report");
     } catch (failure) {
-      debug(`crash handler failed: ${describe(failure)}`);
+      debug(`crash handler failed: ${errorText(failure)}`);
     }
   };
   process.on("uncaughtExceptionMonitor", onMonitor);
@@ -181,7 +183,7 @@ function installShared(mode: RejectionsMode): () => void {
         each((hooks) => hooks.onNonFatal(reason, "Unhandled rejection"), "rejection report");
       }
     } catch (failure) {
-      debug(`rejection handler failed: ${describe(failure)}`);
+      debug(`rejection handler failed: ${errorText(failure)}`);
     }
   };
 
@@ -242,7 +244,7 @@ export function deliverFatal(payload: Payload, options: FatalDeliveryOptions): F
   try {
     spooled = options.spool?.writeSync(payload) ?? false;
   } catch (error) {
-    debug(`crash report ${payload.uuid}: spool write failed: ${describe(error)}`);
+    debug(`crash report ${payload.uuid}: spool write failed: ${errorText(error)}`);
   }
   const left = options.deadline - now();
   if (left <= 0) {
@@ -257,28 +259,20 @@ export function deliverFatal(payload: Payload, options: FatalDeliveryOptions): F
       now,
     });
   } catch (error) {
-    result = { kind: "error", reason: describe(error), timeout: false };
+    result = { kind: "error", reason: errorText(error), timeout: false };
   }
-  if (result.kind === "response" && result.status >= 200 && result.status < 300) {
+  // One try: whatever is not accepted stays in the spool, for the next start's replay to decide on.
+  if (decide(result, { attempt: 1, maxAttempts: 1, trimmed: false }).action === "sent") {
     if (spooled) {
       try {
         options.spool?.removeSync(payload.uuid);
       } catch (error) {
-        debug(`crash report ${payload.uuid}: sent, but the spool record stays: ${describe(error)}`);
+        debug(`crash report ${payload.uuid}: sent, but the spool record stays: ${errorText(error)}`);
       }
     }
     debug(`crash report ${payload.uuid} sent`);
     return "sent";
   }
-  const why = result.kind === "response" ? `HTTP ${result.status}` : result.reason;
-  debug(`crash report ${payload.uuid} not sent (${why}); ${spooled ? "it stays in the spool" : "there is no spool, it is lost"}`);
+  debug(`crash report ${payload.uuid} not sent (${describeResult(result)}); ${spooled ? "it stays in the spool" : "there is no spool, it is lost"}`);
   return spooled ? "spooled" : "lost";
-}
-
-function describe(value: unknown): string {
-  try {
-    return value instanceof Error ? `${value.name}: ${value.message}` : String(value);
-  } catch {
-    return "unprintable error";
-  }
 }

@@ -17,8 +17,6 @@ import {
   type TrimRecord,
 } from "./trim.js";
 
-export { emptyTrimRecord, LOG_ANNOTATION, TRIM_ATTRIBUTE, TRIM_SECTION } from "./trim.js";
-export type { Reconvert, TightLimits, TrimRecord } from "./trim.js";
 
 /** Step 2: drop the oldest lines of the Log annotation. */
 function dropLogLines(trim: Trim): boolean {

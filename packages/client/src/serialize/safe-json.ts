@@ -1,4 +1,5 @@
 // Safe conversion of any user value (attribute, annotation, log line, thrown value) to plain JSON data.
+import { errorText } from "../errors.js";
 import { types } from "node:util";
 
 /**
@@ -98,13 +99,7 @@ function read(obj: object, key: PropertyKey, counts: CutCounts): unknown {
 
 /** A short text for something that was thrown at us; never throws itself. */
 export function describeThrow(error: unknown): string {
-  try {
-    if (types.isNativeError(error)) return cutString(String(error.message), 200);
-    if (typeof error === "object" && error !== null) return "object";
-    return cutString(String(error), 200);
-  } catch {
-    return "unknown";
-  }
+  return cutString(errorText(error), 200);
 }
 
 export function numberToJson(value: number): number | string {

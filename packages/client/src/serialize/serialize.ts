@@ -1,7 +1,8 @@
 // Report bodies to JSON within a byte budget, and user attribute values to wire values; safe conversion itself is in safe-json.ts.
 import { types } from "node:util";
 import type { ReportBody } from "../body.js";
-import { fitBody, type TightLimits, type TrimRecord } from "./budget.js";
+import { fitBody } from "./budget.js";
+import type { TightLimits, TrimRecord } from "./trim.js";
 import { jsonBody, type JsonBody } from "../payload.js";
 import {
   cutString,
@@ -18,21 +19,6 @@ import {
   type SafeJsonLimits,
 } from "./safe-json.js";
 
-export {
-  addCutCounts,
-  CIRCULAR,
-  cutString,
-  DEPTH_LIMIT,
-  emptyCutCounts,
-  MORE_KEYS,
-  SAFE_JSON_DEFAULTS,
-  SIZE_LIMIT,
-  toSafeJson,
-  totalCuts,
-} from "./safe-json.js";
-export type { CutCounts, SafeJsonLimits } from "./safe-json.js";
-export { emptyTrimRecord, LOG_ANNOTATION, TRIM_ATTRIBUTE, TRIM_SECTION } from "./budget.js";
-export type { TrimRecord } from "./budget.js";
 
 /** Where a user attribute goes: a scalar `value`, or `annotation` data when it is not a scalar. */
 export interface AttributeConversion {

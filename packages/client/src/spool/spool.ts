@@ -1,4 +1,5 @@
 // The on-disk queue of payloads not sent yet: one file per record, atomic writes, bounded, corrupt records set aside.
+import { spoolDefaults } from "../options.js";
 import * as fs from "node:fs";
 import { createHash, randomBytes } from "node:crypto";
 import { homedir } from "node:os";
@@ -62,10 +63,6 @@ export interface SpoolOptions {
   uid?: number | undefined;
 }
 
-export const spoolDefaults = {
-  maxRecords: 1000, // records kept on disk; past it the oldest are deleted
-  maxBytes: 50 * 1024 * 1024, // bytes kept on disk; past it the oldest are deleted
-};
 
 const TEMP_PREFIX = ".tmp-";
 const STALE_TEMP_MS = 10 * 60 * 1000;

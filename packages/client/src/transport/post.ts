@@ -1,4 +1,5 @@
 // One HTTP(S) POST of a payload: JSON or multipart, a deadline on the whole request, TLS verified by default.
+import { errorText } from "../errors.js";
 import type { FileHandle } from "node:fs/promises";
 import { lazyFsPromises } from "../builtins.js";
 import { ConnectionPool, type Answer, type Exchange, type ExchangeRequest } from "./http1.js";
@@ -85,7 +86,7 @@ async function openAttachments(refs: AttachmentRef[], skipped: SkippedAttachment
       seen.add(name);
     } catch (error) {
       await handle?.close().catch(() => undefined);
-      skipped.push({ name, reason: describeError(error) });
+      skipped.push({ name, reason: errorText(error) });
     }
   }
   return opened;
@@ -103,13 +104,6 @@ function partHeader(boundary: string, name: string, filename: string, type: stri
   );
 }
 
-function describeError(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return code && !error.message.includes(code) ? `${code}: ${error.message}` : error.message;
-  }
-  return String(error);
-}
 
 /** The request line and headers every report request starts with. */
 function requestHead(target: URL, contentType: string, length: number): string {
@@ -180,7 +174,7 @@ export function postReport(url: string, payload: Payload, options: PostOptions):
       exchange = connections.exchange(request);
       exchange.answer.then(
         (answer) => finish(responseResult(answer)),
-        (error: unknown) => fail(describeError(error)),
+        (error: unknown) => fail(errorText(error)),
       );
     };
 
@@ -213,7 +207,7 @@ export function postReport(url: string, payload: Payload, options: PostOptions):
         keepBodyBytes: RESPONSE_BODY_CAP,
       });
     };
-    withFiles().catch((error: unknown) => fail(describeError(error)));
+    withFiles().catch((error: unknown) => fail(errorText(error)));
   });
 }
 

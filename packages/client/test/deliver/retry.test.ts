@@ -1,23 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { backoffDelay, classify, parseRetryAfter, retryDefaults, retryDelay } from "../../src/deliver/retry.js";
-import type { TransportResult } from "../../src/transport/post.js";
-
-const answer = (status: number): TransportResult => ({ kind: "response", status, body: "" });
-
-test("classifies answers and errors", () => {
-  assert.equal(classify(answer(200)), "sent");
-  assert.equal(classify(answer(202)), "sent");
-  assert.equal(classify({ kind: "error", reason: "ECONNRESET", timeout: false }), "retry");
-  assert.equal(classify({ kind: "error", reason: "timed out", timeout: true }), "retry");
-  for (const status of [408, 429, 500, 502, 503, 504]) assert.equal(classify(answer(status)), "retry", String(status));
-  assert.equal(classify(answer(400)), "final");
-  assert.equal(classify(answer(404)), "final");
-  assert.equal(classify(answer(301)), "final");
-  assert.equal(classify(answer(413)), "too-large");
-  assert.equal(classify(answer(401)), "stop-endpoint");
-  assert.equal(classify(answer(403)), "stop-endpoint");
-});
+import { backoffDelay, parseRetryAfter, retryDelay } from "../../src/deliver/retry.js";
+import { retryDefaults } from "../../src/options.js";
 
 test("backoff doubles from the base delay and is capped", () => {
   const noJitter = { random: () => 0 };

@@ -2,7 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { validateReport } from "backtrace-ts-receiver/validate";
 import type { ReportBody, WireFrame } from "../../src/body.js";
-import { serializeBody, trimSerialized, type TrimRecord } from "../../src/serialize/serialize.js";
+import { serializeBody, trimSerialized } from "../../src/serialize/serialize.js";
+import type { TrimRecord } from "../../src/serialize/trim.js";
 import { jsonText } from "../../src/payload.js";
 
 const MB = 1024 * 1024;

@@ -2,7 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { validateReport } from "backtrace-ts-receiver/validate";
 import type { ReportBody } from "../../src/body.js";
-import { serializeBody, toAttributeValue, toSafeJson } from "../../src/serialize/serialize.js";
+import { toSafeJson } from "../../src/serialize/safe-json.js";
+import { serializeBody, toAttributeValue } from "../../src/serialize/serialize.js";
 import { jsonText } from "../../src/payload.js";
 import { Gen, prng } from "../helpers/hostile.js";
 

@@ -1,14 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  SAFE_JSON_DEFAULTS,
-  addCutCounts,
-  emptyCutCounts,
-  toAttributeValue,
-  toSafeJson,
-  type CutCounts,
-  type SafeJsonLimits,
-} from "../../src/serialize/serialize.js";
+import { SAFE_JSON_DEFAULTS, addCutCounts, emptyCutCounts, toSafeJson, type CutCounts, type SafeJsonLimits } from "../../src/serialize/safe-json.js";
+import { toAttributeValue } from "../../src/serialize/serialize.js";
 
 function convert(value: unknown, limits?: Partial<SafeJsonLimits>): { out: unknown; counts: CutCounts } {
   const counts = emptyCutCounts();

@@ -1,0 +1,47 @@
+// The one answer policy: what an answer from the server (or a network error) means for a report, used by delivery, replay and the crash path.
+import type { TransportResult } from "../transport/post.js";
+
+/** The dropped-counter reason of an answer that is final. */
+export type RejectReason = "too-large" | "bad-request" | "rejected";
+
+/**
+ * - `sent`: accepted (2xx).
+ * - `retry`: transient (network error, timeout, 408, 429, 5xx) with tries left: back off and send again.
+ * - `keep`: transient with no tries left: keep the report (spool) and try again later.
+ * - `trim`: 413 on a body not trimmed yet: worth one resend much smaller.
+ * - `drop`: rejected for good (400, other 4xx, 3xx, a 413 already trimmed): never resend.
+ * - `stop`: 401/403, the token is refused: stop sending to this endpoint, keep the report.
+ */
+export type Decision =
+  | { action: "sent"; rxid: string | undefined }
+  | { action: "retry"; retryAfter: string | undefined }
+  | { action: "keep"; reason: "retries-exhausted" }
+  | { action: "trim" }
+  | { action: "drop"; reason: RejectReason; status: number }
+  | { action: "stop"; reason: "unauthorized"; status: number };
+
+export interface Attempt {
+  /** Tries made so far, this one included (1 for the first). */
+  attempt: number;
+  /** Tries allowed in all; past them a transient failure keeps the report instead of retrying. */
+  maxAttempts: number;
+  /** True once the body was resent trimmed after a 413. */
+  trimmed: boolean;
+}
+
+export function decide(result: TransportResult, { attempt, maxAttempts, trimmed }: Attempt): Decision {
+  if (result.kind === "error") return attempt < maxAttempts ? { action: "retry", retryAfter: undefined } : { action: "keep", reason: "retries-exhausted" };
+  const { status } = result;
+  if (status >= 200 && status < 300) return { action: "sent", rxid: result.rxid };
+  if (status === 401 || status === 403) return { action: "stop", reason: "unauthorized", status };
+  if (status === 413) return trimmed ? { action: "drop", reason: "too-large", status } : { action: "trim" };
+  if (status === 408 || status === 429 || status >= 500) {
+    return attempt < maxAttempts ? { action: "retry", retryAfter: result.retryAfter } : { action: "keep", reason: "retries-exhausted" };
+  }
+  return { action: "drop", reason: status === 400 ? "bad-request" : "rejected", status };
+}
+
+/** A transport result in words, for debug messages and outcome details. */
+export function describeResult(result: TransportResult): string {
+  return result.kind === "error" ? result.reason : `HTTP ${result.status}`;
+}
