@@ -2,9 +2,10 @@
 import { createAssembler, type Assembler } from "./assemble/assemble.js";
 import { deliverFatal, installCrashHandlers, type CrashKind } from "./process/crash.js";
 import { createDelivery, type Delivery } from "./deliver/delivery.js";
-import type { DeliveryCounters, SendOutcome } from "./outcome.js";
+import type { DeliveryCounters, DropReason, SendOutcome } from "./outcome.js";
 import { BacktraceError, ErrorCodes } from "./errors.js";
-import { deliveryDefaults, redactUrl, resolveOptions, type BacktraceOptions, type ResolvedOptions } from "./options.js";
+import { deliveryDefaults } from "./defaults.js";
+import { redactUrl, resolveOptions, type BacktraceOptions, type ResolvedOptions } from "./options.js";
 import { BacktraceReport } from "./capture/report.js";
 import { installExitHandling } from "./process/exit.js";
 import { createPipeline, type Pipeline } from "./assemble/pipeline.js";
@@ -20,8 +21,8 @@ export interface SendOptions {
 export interface ClientCounters extends DeliveryCounters {
   /** Reports handed to the client. */
   captured: number;
-  /** Reports dropped before delivery, by reason (beforeSend, backlog full, build failed). */
-  discarded: Record<string, number>;
+  /** Reports dropped before delivery, by reason. */
+  discarded: Partial<Record<DropReason, number>>;
 }
 
 export class BacktraceClient {
@@ -34,7 +35,7 @@ export class BacktraceClient {
   private readonly pipeline: Pipeline;
   private closed = false;
   private finalizing = false;
-  private readonly stats = { captured: 0, trimmed: 0, discarded: {} as Record<string, number> };
+  private readonly stats = { captured: 0, trimmed: 0, discarded: {} as Partial<Record<DropReason, number>> };
   private readonly uninstallExit: () => void;
   /** Set by the crash handling to undo what it installed. */
   private uninstallGlobal: (() => void) | undefined;
@@ -162,7 +163,7 @@ export class BacktraceClient {
   send(report: BacktraceReport): Promise<SendOutcome> {
     return this.guard(() => {
       this.stats.captured++;
-      if (this.closed) return Promise.resolve(this.discard(report, "client finalized"));
+      if (this.closed) return Promise.resolve(this.discard(report, "client-finalized"));
       if (!report.hasError && report.callSite === undefined) report.callSite = captureCallSite(this.send);
       return this.pipeline.push(report);
     });
@@ -210,7 +211,7 @@ export class BacktraceClient {
     if (this.options.debugBacktrace) process.stderr.write(`backtrace-ts: ${message}\n`);
   }
 
-  private discard(report: BacktraceReport, reason: string): SendOutcome {
+  private discard(report: BacktraceReport, reason: DropReason): SendOutcome {
     this.stats.discarded[reason] = (this.stats.discarded[reason] ?? 0) + 1;
     this.debug(`report ${report.uuid} dropped: ${reason}`);
     return { status: "dropped", uuid: report.uuid, reason };
@@ -222,7 +223,7 @@ export class BacktraceClient {
       reject(new BacktraceError(ErrorCodes.COLLECTION_FAILED, `backtrace-ts: building a report failed: ${String(error)}`, { cause: error }));
       return;
     }
-    resolve(this.discard(report, "build failed"));
+    resolve(this.discard(report, "build-failed"));
   }
 
   /** Runs a public call so that nothing escapes into the application, unless `debugBacktrace`. */
@@ -231,8 +232,8 @@ export class BacktraceClient {
       return run();
     } catch (error) {
       if (this.options.debugBacktrace) throw error;
-      this.stats.discarded["capture failed"] = (this.stats.discarded["capture failed"] ?? 0) + 1;
-      return Promise.resolve({ status: "dropped", uuid: "", reason: "capture failed" });
+      this.stats.discarded["capture-failed"] = (this.stats.discarded["capture-failed"] ?? 0) + 1;
+      return Promise.resolve({ status: "dropped", uuid: "", reason: "capture-failed" });
     }
   }
 

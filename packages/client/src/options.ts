@@ -1,4 +1,5 @@
-// The options of `initialize`, their defaults, their checks, and the submission URL rules.
+// The options of `initialize`, their checks, and the submission URL rules (their defaults are in defaults.ts).
+import { defaults, deliveryDefaults } from "./defaults.js";
 import { BacktraceConfigError, ErrorCodes } from "./errors.js";
 
 /** What `beforeSend` sees; return `false`/`null` to drop the report. Declared here to keep imports one-way. */
@@ -52,58 +53,6 @@ export interface BacktraceOptions {
   /** Reports sent at once (and so TCP connections used). */
   concurrency?: number | undefined;
 }
-
-/** Defaults, in the units of the options (seconds where backtracepython uses seconds). */
-export const defaults = {
-  /** backtracepython: 4 seconds. */
-  timeout: 4,
-  ignoreSslCertificate: false,
-  debugBacktrace: false,
-  disableGlobalHandler: false,
-  /** backtracepython: 200 lines above and below. */
-  contextLineCount: 200,
-  /** backtracepython: 8. */
-  tabWidth: 8,
-  collectSourceCode: true,
-  /** Seconds to wait for pending reports at exit or at a crash. */
-  exitTimeout: 4,
-  sourceMaps: true,
-  spoolMaxRecords: 1000,
-  /** 50 MB. */
-  spoolMaxBytes: 50 * 1024 * 1024,
-  /** 1 MB. */
-  maxReportBytes: 1024 * 1024,
-  queueSize: 1000,
-  /** Parallel submissions; also the socket limit of the keep-alive agent. */
-  concurrency: 4,
-} as const;
-
-/** Limits of delivery that are not options; with the defaults above, the only place defaults are written. */
-export const deliveryDefaults = {
-  queueSize: defaults.queueSize, // reports held in memory (queued, in backoff or in flight); overflow goes to the spool
-  concurrency: defaults.concurrency, // requests in flight and keep-alive sockets; at most maxConcurrency
-  maxConcurrency: 8, // the largest `concurrency` accepted
-  maxPendingSpoolBytes: 32 * 1024 * 1024, // overflow bytes waiting for the spool; past it overflow is dropped
-  spoolWriters: 4, // spool writes running at once
-  holdLimit: 10_000, // unbuilt reports held while delivery is busy; past it building goes on and delivery spools the overflow
-  maxBacklog: 20_000, // unbuilt reports at most; past it new reports are dropped and counted
-};
-
-/** Retries of one report. */
-export const retryDefaults = {
-  maxAttempts: 4, // tries per report, the first one included; then it goes to the spool
-  baseDelayMs: 500, // backoff before the first retry
-  factor: 2, // each further retry waits this many times longer
-  maxDelayMs: 30_000, // cap on one backoff delay
-  jitter: 0.5, // up to this fraction of a delay is taken off at random
-  maxRetryAfterMs: 120_000, // longest Retry-After honoured; longer values are cut to this
-};
-
-/** The on-disk spool's bounds, when `createSpool` is given none. */
-export const spoolDefaults = {
-  maxRecords: defaults.spoolMaxRecords, // records kept on disk; past it the oldest are deleted
-  maxBytes: defaults.spoolMaxBytes, // bytes kept on disk; past it the oldest are deleted
-};
 
 export interface ResolvedOptions {
   endpoint: string;

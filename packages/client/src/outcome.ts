@@ -1,10 +1,58 @@
-// What a report's delivery came to, and the delivery counters: the public types of delivery, in a leaf
-// module so that the published declarations need none of delivery's internals.
+// What a report's delivery came to, every reason it can fail or be dropped, and the delivery counters: the public
+// types of delivery, in a leaf module so that the published declarations need none of delivery's internals.
+
+/** Why delivery did not deliver a report (status "failed"; `spooled` says whether it waits on disk). */
+export type FailReason =
+  /** The in-memory queue (`queueSize`) was full; written to the spool. Counted: `failed`, and `spooled` or `dropped`. */
+  | "queue-full"
+  /** Network errors, timeouts, 408, 429 or 5xx on every attempt; written to the spool. Counted: `failed`, and `spooled` or `dropped`. */
+  | "retries-exhausted"
+  /** 401/403: sending to this endpoint stopped, for this report and every later one; written to the spool. Counted: `failed`, and `spooled` or `dropped`. */
+  | "unauthorized"
+  /** Still pending when delivery closed (`finalize()`, or the exit wait's deadline passed); written to the spool. Counted: `failed`, and `spooled` or `dropped`. */
+  | "closed"
+  /** 413, and the resend trimmed to 1/8 of `maxReportBytes` (at least 16 KB, when it could be made smaller) got 413 too; not spooled. Counted: `failed`, `dropped`. */
+  | "too-large"
+  /** 400; not retried, not spooled. Counted: `failed`, `dropped`. */
+  | "bad-request"
+  /** Another 4xx, or a 3xx; not retried, not spooled. Counted: `failed`, `dropped`. */
+  | "rejected"
+  /** A bug in delivery while handling the answer; not spooled. Counted: `failed`, `dropped`. */
+  | "internal-error"
+  /** Not built yet when the process ended; built and written to the spool synchronously (always `spooled: true`). Not counted. */
+  | "exit";
+
+/** Why a report was dropped before delivery (status "dropped"; counted in `counters().discarded`). */
+export type DropReason =
+  /** A module-level call before `initialize` (with a one-time process warning). Not counted. */
+  | "not-initialized"
+  /** `beforeSend` returned `false` or `null`. Counted: `discarded`. */
+  | "before-send"
+  /** 20,000 reports were already waiting to be built. Counted: `discarded`. */
+  | "backlog-full"
+  /** Sent through a client after `finalize()`. Counted: `discarded`. */
+  | "client-finalized"
+  /** Building the report threw (with `debugBacktrace` the promise rejects instead). Counted: `discarded`. */
+  | "build-failed"
+  /** The call itself threw before a report existed (`uuid` is `""`; with `debugBacktrace` it throws). Counted: `discarded`. */
+  | "capture-failed"
+  /** A bug in delivery while taking the report. Counted: `dropped`. */
+  | "internal-error"
+  /** Not built yet when the process ended, and it could not be spooled (no spool, a failed write, past `exitTimeout`, or dropped by `beforeSend`). Counted: `discarded`. */
+  | "exit";
+
+/** Keys of `counters().dropped`: reports delivery lost for good. */
+export type LossReason =
+  | FailReason
+  /** A spooled record deleted past the spool's bounds (oldest first). */
+  | "spool-full"
+  /** A spool record set aside as unreadable (in the spool's `corrupt/` folder). */
+  | "spool-corrupt";
 
 export type SendOutcome =
   | { status: "sent"; uuid: string; rxid: string | undefined }
-  | { status: "failed"; uuid: string; reason: string; httpStatus?: number; spooled: boolean; detail?: string }
-  | { status: "dropped"; uuid: string; reason: string; detail?: string };
+  | { status: "failed"; uuid: string; reason: FailReason; httpStatus?: number; spooled: boolean; detail?: string }
+  | { status: "dropped"; uuid: string; reason: DropReason; detail?: string };
 
 export interface DeliveryCounters {
   /** Reports the server accepted, replayed ones included. */
@@ -20,7 +68,7 @@ export interface DeliveryCounters {
   /** Reports resent once with a trimmed body after a 413. */
   trimmed: number;
   /** Reports lost for good, by reason. */
-  dropped: Record<string, number>;
+  dropped: Partial<Record<LossReason, number>>;
   /** Reports waiting in memory (queued or in backoff). */
   queued: number;
   /** Requests in flight. */

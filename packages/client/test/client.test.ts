@@ -175,7 +175,7 @@ test("beforeSend can edit a report or drop it", () =>
     await client.sendException(new Error("kept"));
     const body = only(receiver);
     assert.equal(body.attributes["scrubbed"], true);
-    assert.equal(client.counters().discarded["beforeSend"], 1);
+    assert.equal(client.counters().discarded["before-send"], 1);
     await client.finalize();
   }));
 
@@ -282,7 +282,7 @@ test("debugBacktrace raises errors from collecting a report; without it they are
     const quiet = clientFor(receiver, failing);
     const outcome = await quiet.sendException(new Error("x"));
     assert.equal(outcome.status, "dropped");
-    assert.equal(quiet.counters().discarded["build failed"], 1);
+    assert.equal(quiet.counters().discarded["build-failed"], 1);
     await quiet.finalize();
     const loud = clientFor(receiver, { ...failing, debugBacktrace: true });
     await assert.rejects(loud.sendException(new Error("x")), (error: unknown) => {

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { resolveOptions, submissionUrlFor, redactUrl, defaults } from "../src/options.js";
+import { resolveOptions, submissionUrlFor, redactUrl } from "../src/options.js";
+import { defaults } from "../src/defaults.js";
 import { ErrorCodes, isBacktraceError, BacktraceConfigError } from "../src/errors.js";
 
 const base = { endpoint: "https://example.test:6098", token: "abc123" };

@@ -1,5 +1,5 @@
 // Reports waiting to be built: built in slices that yield to the event loop, no faster than delivery takes them.
-import type { SendOutcome } from "../outcome.js";
+import type { DropReason, SendOutcome } from "../outcome.js";
 import type { BacktraceReport } from "../capture/report.js";
 import type { Payload } from "../payload.js";
 
@@ -9,7 +9,7 @@ export interface PipelineConfig {
   /** Hands a payload to delivery; resolves when it is settled (sent, spooled or dropped). */
   submit(payload: Payload): Promise<SendOutcome>;
   /** A report that will not be delivered, and why; returns its outcome. */
-  discard(report: BacktraceReport, reason: string): SendOutcome;
+  discard(report: BacktraceReport, reason: DropReason): SendOutcome;
   /** A report whose building threw; settles it. */
   fail(report: BacktraceReport, error: unknown, resolve: (o: SendOutcome) => void, reject: (e: unknown) => void): void;
   /** Payloads built ahead of delivery; past this, building waits (bounded memory under bursts). */
@@ -83,7 +83,7 @@ export function createPipeline(config: PipelineConfig): Pipeline {
         building = undefined;
         if (item.taken) continue;
         if (payload === undefined) {
-          item.resolve(config.discard(item.report, "beforeSend"));
+          item.resolve(config.discard(item.report, "before-send"));
         } else {
           outstanding++;
           config.submit(payload).then(
@@ -119,7 +119,7 @@ export function createPipeline(config: PipelineConfig): Pipeline {
 
   return {
     push(report) {
-      if (waiting() >= config.maxBacklog) return Promise.resolve(config.discard(report, "backlog full"));
+      if (waiting() >= config.maxBacklog) return Promise.resolve(config.discard(report, "backlog-full"));
       return new Promise<SendOutcome>((resolve, reject) => {
         backlog.push({ report, resolve, reject });
         start();

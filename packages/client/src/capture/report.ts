@@ -49,7 +49,7 @@ export function notInitialized(uuid: string): Promise<SendOutcome> {
     state.warned = true;
     process.emitWarning("backtrace-ts: a report was made before initialize() and was dropped", { code: "BT_NOT_INITIALIZED" });
   }
-  return Promise.resolve({ status: "dropped", uuid, reason: "backtrace-ts is not initialized" });
+  return Promise.resolve({ status: "dropped", uuid, reason: "not-initialized" });
 }
 
 export class BacktraceReport {

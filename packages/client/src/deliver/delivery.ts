@@ -3,14 +3,14 @@ import { createJobQueue } from "./job-queue.js";
 import { decide, describeResult as describe } from "./decide.js";
 import { createReplay } from "./replay.js";
 import { createRequests } from "./requests.js";
-import { deliveryDefaults, retryDefaults } from "../options.js";
+import { deliveryDefaults, retryDefaults } from "../defaults.js";
 import { retryDelay, type RetryOptions } from "./retry.js";
 import type { Spool } from "../spool/spool.js";
 import { createSpoolWrites } from "./spool-writes.js";
 import { jsonBody, jsonText, type JsonBody } from "../payload.js";
 import type { TransportResult } from "../transport/post.js";
 import type { Payload } from "../payload.js";
-import type { DeliveryCounters, SendOutcome } from "../outcome.js";
+import type { DeliveryCounters, FailReason, LossReason, SendOutcome } from "../outcome.js";
 
 
 export interface DeliveryConfig {
@@ -73,7 +73,7 @@ export function createDelivery(config: DeliveryConfig): Delivery {
   const clearTimer = config.clearTimeout ?? ((handle: unknown) => clearTimeout(handle as NodeJS.Timeout));
 
   const counters = { sent: 0, retried: 0, spooled: 0, replayed: 0, failed: 0, trimmed: 0 };
-  const dropped: Record<string, number> = {};
+  const dropped: Partial<Record<LossReason, number>> = {};
 
   const jobs = createJobQueue<Job>(clearTimer);
   const requests = createRequests({
@@ -125,7 +125,7 @@ export function createDelivery(config: DeliveryConfig): Delivery {
     pump,
   });
 
-  function drop(reason: string): void {
+  function drop(reason: LossReason): void {
     dropped[reason] = (dropped[reason] ?? 0) + 1;
   }
 
@@ -141,12 +141,12 @@ export function createDelivery(config: DeliveryConfig): Delivery {
   }
 
   /** Writes the job's payload to the spool and settles it as failed (spooled) or, without room, dropped. */
-  function spoolJob(job: Job, reason: string, detail: string, httpStatus?: number): void {
+  function spoolJob(job: Job, reason: FailReason, detail: string, httpStatus?: number): void {
     const settle = (spooled: boolean): void => {
       counters.failed += 1;
       if (spooled) counters.spooled += 1;
       else drop(reason);
-      const outcome: SendOutcome = { status: "failed", uuid: job.payload.uuid, reason, spooled, detail };
+      const outcome: Extract<SendOutcome, { status: "failed" }> = { status: "failed", uuid: job.payload.uuid, reason, spooled, detail };
       if (httpStatus !== undefined) outcome.httpStatus = httpStatus;
       job.resolve(outcome);
     };
@@ -252,10 +252,10 @@ export function createDelivery(config: DeliveryConfig): Delivery {
     }
   }
 
-  function settleLost(job: Job, reason: string, detail: string, httpStatus: number | undefined): void {
+  function settleLost(job: Job, reason: FailReason, detail: string, httpStatus: number | undefined): void {
     counters.failed += 1;
     drop(reason);
-    const outcome: SendOutcome = { status: "failed", uuid: job.payload.uuid, reason, spooled: false, detail };
+    const outcome: Extract<SendOutcome, { status: "failed" }> = { status: "failed", uuid: job.payload.uuid, reason, spooled: false, detail };
     if (httpStatus !== undefined) outcome.httpStatus = httpStatus;
     job.resolve(outcome);
   }

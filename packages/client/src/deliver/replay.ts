@@ -1,6 +1,7 @@
 // The spool replay pass: spooled records sent oldest first in free request slots, and the probe timer while the endpoint is down.
 import { decide, describeResult } from "./decide.js";
 import { backoffDelay, type RetryOptions } from "./retry.js";
+import type { LossReason } from "../outcome.js";
 import type { Spool, SpoolEntry } from "../spool/spool.js";
 import type { TransportResult } from "../transport/post.js";
 import type { Payload } from "../payload.js";
@@ -30,7 +31,7 @@ export interface ReplayHost {
   stopEndpoint(status: number): void;
   /** A much smaller body after a 413, or undefined when it cannot be made. */
   trim(payload: Payload): Payload | undefined;
-  drop(reason: string): void;
+  drop(reason: LossReason): void;
   /** Lets delivery start more requests (a slot was freed or a pass began or ended). */
   pump(): void;
 }

@@ -1,5 +1,5 @@
 // Pure retry timing: backoff with jitter, and Retry-After.
-import { retryDefaults } from "../options.js";
+import { retryDefaults } from "../defaults.js";
 
 export type RetryOptions = typeof retryDefaults;
 

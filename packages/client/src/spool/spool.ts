@@ -1,5 +1,5 @@
 // The on-disk queue of payloads not sent yet: one file per record, atomic writes, bounded, corrupt records set aside.
-import { spoolDefaults } from "../options.js";
+import { spoolDefaults } from "../defaults.js";
 import * as fs from "node:fs";
 import { createHash, randomBytes } from "node:crypto";
 import { homedir } from "node:os";

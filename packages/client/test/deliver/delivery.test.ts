@@ -10,6 +10,7 @@ import { createSpool, type Spool } from "../../src/spool/spool.js";
 import type { Payload } from "../../src/payload.js";
 import { jsonBody, jsonText } from "../../src/payload.js";
 import { reportJson, startReceiver, type Receiver, type ReceiverOptions } from "../helpers/http-receiver.js";
+import { collect, runNode, startNode } from "../helpers/child.js";
 
 // Short delays so retries happen within a test; the logic is the same as with the defaults.
 const fastRetry = { baseDelayMs: 20, maxDelayMs: 100, maxAttempts: 3 };
@@ -242,7 +243,8 @@ test("a burst of 2,000 reports: all arrive over at most `concurrency` connection
   assert.equal(await d.flush(45_000), true);
   const settled = await Promise.all(outcomes);
   assert.equal(new Set(uuidsOf(r)).size, 2000, "every report arrived");
-  assert.ok(r.connections() <= 4, `connections: ${r.connections()}`);
+  // Open at once, not ever opened: an idle connection closed under a slow (parallel) run is replaced, which is fine.
+  assert.ok(r.peakConnections() <= 4, `connections open at once: ${r.peakConnections()}`);
   const counters = d.counters();
   assert.equal(counters.spooled, 1800);
   assert.equal(counters.replayed, 1800);
@@ -275,7 +277,6 @@ test("flush answers false at its deadline; close spools what is pending", async 
 });
 
 test("retry timers do not keep the process alive", async () => {
-  const { spawn } = await import("node:child_process");
   const port = await freePort();
   const source = new URL("../../src/deliver/delivery.ts", import.meta.url).href;
   const script = `
@@ -285,16 +286,11 @@ test("retry timers do not keep the process alive", async () => {
     d.submit({ uuid: "u", json: { pieces: ["{}"], bytes: 2 }, attachments: [] }).then(() => console.log("settled"));
     setTimeout(() => console.log("app done"), 50);
   `;
-  const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  child.stdout.on("data", (chunk) => (out += chunk));
-  const killer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-  const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.on("exit", (c, s) => resolve([c, s])));
-  clearTimeout(killer);
+  const { code, signal, stdout } = await runNode(["--import", "tsx", "--input-type=module", "-e", script], {}, 15_000);
   assert.equal(signal, null, "the process had to be killed: a timer kept it alive");
   assert.equal(code, 0);
   // The app finished while the report was waiting out a ten-minute backoff.
-  assert.equal(out.trim(), "app done");
+  assert.equal(stdout.trim(), "app done");
 });
 
 test("at-least-once: an answer lost to the deadline means the same report, same uuid, is sent again", async (t) => {
@@ -316,7 +312,6 @@ test("concurrency is capped at 8 connections whatever is asked", async (t) => {
 });
 
 test("spoolPendingSync at process exit: reports in flight and queued are spooled, and the next run delivers them with the same uuids", async (t) => {
-  const { spawn } = await import("node:child_process");
   const slow = await receiver(t, { script: () => ({ hang: true }) });
   const dir = mkdtempSync(join(tmpdir(), "bt-delivery-exit-"));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -337,22 +332,16 @@ test("spoolPendingSync at process exit: reports in flight and queued are spooled
       process.exit(0);
     });
   `;
-  const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
-    env: { ...process.env, BT_URL: slow.url, BT_SPOOL: dir, BT_PAYLOADS: JSON.stringify([first, rest]) },
-    stdio: ["pipe", "pipe", "pipe"],
+  const child = startNode(["--import", "tsx", "--input-type=module", "-e", script], {
+    env: { BT_URL: slow.url, BT_SPOOL: dir, BT_PAYLOADS: JSON.stringify([first, rest]) },
+    stdin: true,
   });
-  let out = "";
-  let err = "";
-  child.stdout.on("data", (chunk) => (out += chunk));
-  child.stderr.on("data", (chunk) => (err += chunk));
-  const killer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const exited = collect(child, 15_000);
   await slow.waitFor(2);
-  child.stdin.end("go\n");
-  const code = await exited;
-  clearTimeout(killer);
-  assert.equal(code, 0, err);
-  assert.equal(out.trim(), "spooled 5");
+  child.stdin?.end("go\n");
+  const { code, stdout, stderr } = await exited;
+  assert.equal(code, 0, stderr);
+  assert.equal(stdout.trim(), "spooled 5");
   assert.deepEqual(uuidsOf(slow).sort(), first.map((p) => p.uuid).sort());
 
   const r = await receiver(t);
@@ -380,7 +369,6 @@ test("processes sharing one spool folder replay each record once", async (t) => 
   const spool = spoolIn(t);
   const records = Array.from({ length: 40 }, () => payload());
   for (const p of records) spool.writeSync(p);
-  const { spawn } = await import("node:child_process");
   const delivery = new URL("../../src/deliver/delivery.ts", import.meta.url).href;
   const spoolModule = new URL("../../src/spool/spool.ts", import.meta.url).href;
   const script = `
@@ -393,13 +381,9 @@ test("processes sharing one spool folder replay each record once", async (t) => 
     clearInterval(awake);
     console.log(JSON.stringify(d.counters()));
   `;
-  const runs = Array.from({ length: 4 }, () => {
-    const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (chunk) => (out += chunk));
-    return new Promise<{ code: number | null; replayed: number }>((resolve) =>
-      child.on("exit", (code) => resolve({ code, replayed: out ? (JSON.parse(out) as { replayed: number }).replayed : -1 })),
-    );
+  const runs = Array.from({ length: 4 }, async () => {
+    const { code, stdout } = await collect(startNode(["--import", "tsx", "--input-type=module", "-e", script]));
+    return { code, replayed: stdout ? (JSON.parse(stdout) as { replayed: number }).replayed : -1 };
   });
   const results = await Promise.all(runs);
   assert.deepEqual(results.map((x) => x.code), [0, 0, 0, 0]);

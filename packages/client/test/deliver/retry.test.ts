@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { backoffDelay, parseRetryAfter, retryDelay } from "../../src/deliver/retry.js";
-import { retryDefaults } from "../../src/options.js";
+import { retryDefaults } from "../../src/defaults.js";
 
 test("backoff doubles from the base delay and is capped", () => {
   const noJitter = { random: () => 0 };

@@ -1,22 +1,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import * as bt from "../../src/index.js";
 import { startReceiver, withReceiver } from "../helpers/http-receiver.js";
+import { collect, runNode, startNode, type ChildResult } from "../helpers/child.js";
 
 // Child processes load the built package, as an application would.
 const repoRoot = fileURLToPath(new URL("../../../../", import.meta.url));
 
-function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => (stdout += chunk));
-    child.stderr.on("data", (chunk) => (stderr += chunk));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+function run(args: string[], env: Record<string, string> = {}): Promise<ChildResult> {
+  return runNode(args, { cwd: repoRoot, env });
 }
 
 
@@ -122,19 +115,15 @@ test("a report in flight when the app calls process.exit() is spooled, and the n
     // The next run, same endpoint and spool, against a server that answers; it runs until the report arrives.
     const receiver = await startReceiver({ port });
     try {
-      const second = spawn(process.execPath, ["-e", `const bt = require("backtrace-ts"); ${init}; process.stdin.resume();`], {
-        cwd: repoRoot,
-        stdio: ["pipe", "ignore", "pipe"],
-      });
-      let stderr = "";
-      second.stderr.on("data", (chunk) => (stderr += chunk));
-      const exited = new Promise<number | null>((resolve) => second.on("close", (code) => resolve(code)));
+      const second = startNode(["-e", `const bt = require("backtrace-ts"); ${init}; process.stdin.resume();`], { cwd: repoRoot, stdin: true });
+      const exited = collect(second);
       try {
         await receiver.waitFor(1);
       } finally {
-        second.stdin.end();
+        second.stdin?.end();
       }
-      assert.equal(await exited, 0, stderr);
+      const { code, stderr } = await exited;
+      assert.equal(code, 0, stderr);
       assert.equal(receiver.requests.length, 1);
       assert.equal((receiver.requests[0]!.report as { uuid: string }).uuid, uuid);
       assert.deepEqual(receiver.requests[0]!.validation?.errors, []);
