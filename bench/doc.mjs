@@ -130,7 +130,7 @@ if (sm?.results) {
   const s = sm.results;
   p(
     "### Source-map resolution (backtrace-ts)",
-    "The client's own mapper (`src/source-map.ts`, bundled by esbuild for the benchmark) resolving the 10 frames of the compiled fixture's error back to",
+    "The client's own mapper (`src/enrich/source-map.ts`, bundled by esbuild for the benchmark) resolving the 10 frames of the compiled fixture's error back to",
     `the TypeScript file: the first time (read and parse the map) and after it (cached); ${sm.runs} processes.`,
     "This work runs off the caller's path, after the capture call returns.",
     table(

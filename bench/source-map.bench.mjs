@@ -24,7 +24,7 @@ async function buildMapper() {
     mkdirSync(new URL("results/tmp/", import.meta.url), { recursive: true });
     await esbuild.build({
       stdin: {
-        contents: 'export { createSourceMapper } from "./source-map.ts";\nexport { parseStack } from "./stack.ts";\n',
+        contents: 'export { createSourceMapper } from "./enrich/source-map.ts";\nexport { parseStack } from "./capture/stack.ts";\n',
         resolveDir: clientSrc,
         loader: "ts",
       },

@@ -1,6 +1,7 @@
 // BacktraceClient: takes reports from the application and moves them through build, serialize and delivery.
 import { createAssembler, type Assembler } from "./assemble/assemble.js";
-import { deliverFatal, installCrashHandlers, type CrashKind } from "./process/crash.js";
+import { installCrashHandlers, type CrashKind } from "./process/crash.js";
+import { deliverFatal } from "./process/fatal.js";
 import { createDelivery, type Delivery } from "./deliver/delivery.js";
 import type { DeliveryCounters, DropReason, SendOutcome } from "./outcome.js";
 import { BacktraceError, ErrorCodes } from "./errors.js";

@@ -1,7 +1,8 @@
 // The pure parts of the crash path: reading the --unhandled-rejections mode, and the spool-then-send order of a fatal report.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { deliverFatal, splitNodeOptions, unhandledRejectionsMode } from "../../src/process/crash.js";
+import { splitNodeOptions, unhandledRejectionsMode } from "../../src/process/crash.js";
+import { deliverFatal } from "../../src/process/fatal.js";
 import type { TransportResult } from "../../src/transport/post.js";
 import type { Payload } from "../../src/payload.js";
 import { jsonBody } from "../../src/payload.js";

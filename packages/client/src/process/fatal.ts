@@ -1,0 +1,73 @@
+// A fatal report's way out, all synchronous: to the spool first, then one POST while the crashing thread waits.
+import { decide, describeResult } from "../deliver/decide.js";
+import { errorText } from "../errors.js";
+import type { Payload } from "../payload.js";
+import type { Spool } from "../spool/spool.js";
+import { postReportBlocking, type BlockingPostOptions } from "../transport/blocking-post.js";
+import type { TransportResult } from "../transport/post.js";
+
+export type FatalOutcome = "sent" | "spooled" | "lost";
+
+export interface FatalDeliveryOptions {
+  /** The submission URL (holds the token). */
+  url: string;
+  ignoreSslCertificate: boolean;
+  /** Epoch milliseconds by which the process must go on ending (crash time + exitTimeout). */
+  deadline: number;
+  /** Where the report waits if it cannot be sent now; undefined when the spool is off. */
+  spool: Pick<Spool, "writeSync" | "removeSync"> | undefined;
+  debug?: ((message: string) => void) | undefined;
+  now?: () => number;
+  post?: (url: string, payload: Payload, options: BlockingPostOptions) => TransportResult;
+}
+
+/**
+ * The fatal report's way out, all synchronous: to the spool first, then one POST while this
+ * thread waits until `deadline`; the spool record is removed after a 2xx. A record left behind
+ * is sent, with the same uuid, by the next client started with the same spool. Never throws.
+ */
+export function deliverFatal(payload: Payload, options: FatalDeliveryOptions): FatalOutcome {
+  const now = options.now ?? Date.now;
+  const debug = (message: string): void => {
+    try {
+      options.debug?.(message);
+    } catch {
+      // Debug output is best effort.
+    }
+  };
+  let spooled = false;
+  try {
+    spooled = options.spool?.writeSync(payload) ?? false;
+  } catch (error) {
+    debug(`crash report ${payload.uuid}: spool write failed: ${errorText(error)}`);
+  }
+  const left = options.deadline - now();
+  if (left <= 0) {
+    debug(`crash report ${payload.uuid}: no time left to send it`);
+    return spooled ? "spooled" : "lost";
+  }
+  let result: TransportResult;
+  try {
+    result = (options.post ?? postReportBlocking)(options.url, payload, {
+      timeoutMs: left,
+      ignoreSslCertificate: options.ignoreSslCertificate,
+      now,
+    });
+  } catch (error) {
+    result = { kind: "error", reason: errorText(error), timeout: false };
+  }
+  // One try: whatever is not accepted stays in the spool, for the next start's replay to decide on.
+  if (decide(result, { attempt: 1, maxAttempts: 1, trimmed: false }).action === "sent") {
+    if (spooled) {
+      try {
+        options.spool?.removeSync(payload.uuid);
+      } catch (error) {
+        debug(`crash report ${payload.uuid}: sent, but the spool record stays: ${errorText(error)}`);
+      }
+    }
+    debug(`crash report ${payload.uuid} sent`);
+    return "sent";
+  }
+  debug(`crash report ${payload.uuid} not sent (${describeResult(result)}); ${spooled ? "it stays in the spool" : "there is no spool, it is lost"}`);
+  return spooled ? "spooled" : "lost";
+}
