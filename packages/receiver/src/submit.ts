@@ -4,6 +4,7 @@ import type { IncomingMessage } from "node:http";
 import { readBody } from "./body.js";
 import { HttpError } from "./errors.js";
 import type { GroupCommit } from "./group-commit.js";
+import { deeperThan, maxJsonDepth } from "./json-depth.js";
 import { parseMultipart } from "./multipart.js";
 import type { ResolvedOptions } from "./options.js";
 import type { NewAttachment, Store } from "./store.js";
@@ -49,6 +50,9 @@ function parseJson(bytes: Buffer): { text: string; value: unknown } {
   let text = bytes.toString("utf8");
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.trim() === "") throw new HttpError(400, "report body is empty");
+  if (deeperThan(text)) {
+    throw new HttpError(400, `report body nests arrays and objects deeper than ${maxJsonDepth} levels, more than the store can query`);
+  }
   try {
     return { text, value: JSON.parse(text) };
   } catch (error) {
