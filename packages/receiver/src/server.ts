@@ -2,11 +2,14 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { networkInterfaces } from "node:os";
-import { downloadAttachment, getReport, listGroups, listReports } from "./api.js";
+import { downloadAttachment, getReport, listGroups, listReports, rawBody } from "./api.js";
 import { HttpError, isHttpError, ReceiverError } from "./errors.js";
 import { html, layout } from "./html.js";
 import { resolveOptions, type ReceiverOptions, type ResolvedOptions } from "./options.js";
-import { groupPage, groupsPage, type PageContext } from "./pages.js";
+import { groupsPage } from "./group-list-page.js";
+import { groupPage } from "./group-page.js";
+import { createLiveHub, liveScript, type LiveHub } from "./live.js";
+import type { PageContext } from "./page-parts.js";
 import { reportPage } from "./report-page.js";
 import { createGroupCommit, type GroupCommit } from "./group-commit.js";
 import { corsHeaders, crossSiteReason, hostAllowed, localNames, viewerAuthorized, type HostRules } from "./request-guard.js";
@@ -26,7 +29,8 @@ const submitFormats = new Set(["json", "minidump", "plcrash", "btt", "sourcemap"
 
 const pageHeaders = {
   "content-type": "text/html; charset=utf-8",
-  "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+  "content-security-policy":
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
   "x-content-type-options": "nosniff",
   "referrer-policy": "no-referrer",
   "cache-control": "no-store",
@@ -60,7 +64,7 @@ interface Handler {
   run(): Promise<void> | void;
 }
 
-type Context = PageContext & { options: ResolvedOptions; commit: GroupCommit; hostRules: HostRules };
+type Context = PageContext & { options: ResolvedOptions; commit: GroupCommit; hostRules: HostRules; live: LiveHub };
 
 function interfaceAddresses(): string[] {
   return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((item) => item.address));
@@ -78,7 +82,7 @@ function route(req: IncomingMessage, res: ServerResponse, context: Context): Han
     return undefined;
   }
   const query = url.searchParams;
-  const { store, options, commit } = context;
+  const { store, options, commit, live } = context;
   const method = req.method ?? "GET";
   const target = submissionTarget(segments, query);
   if (target) {
@@ -99,7 +103,7 @@ function route(req: IncomingMessage, res: ServerResponse, context: Context): Han
     return {
       json: true,
       run: async () => {
-        const answer = await submit(req, target, { store, commit, options, now: Date.now });
+        const answer = await submit(req, target, { store, commit, options, now: context.now, onStored: live.publish });
         sendJson(res, answer.status, answer.body, cors);
       },
     };
@@ -112,6 +116,26 @@ function route(req: IncomingMessage, res: ServerResponse, context: Context): Han
   if (segments.length === 0) return { json: false, run: () => sendPage(res, 200, groupsPage(query, context)) };
   if (segments.length === 2 && first === "groups") return { json: false, run: () => sendPage(res, 200, groupPage(second!, query, context)) };
   if (segments.length === 2 && first === "reports") return { json: false, run: () => sendPage(res, 200, reportPage(second!, context)) };
+  if (segments.length === 3 && first === "reports" && third === "raw.json") {
+    return {
+      json: true,
+      run: () => {
+        const raw = rawBody(second!, store);
+        res.writeHead(200, { ...raw.headers, "cache-control": "no-store" });
+        res.end(method === "HEAD" ? undefined : raw.data);
+      },
+    };
+  }
+  if (segments.length === 1 && first === "events") return { json: true, run: () => live.subscribe(req, res) };
+  if (segments.length === 2 && first === "assets" && second === "live.js") {
+    return {
+      json: true,
+      run: () => {
+        res.writeHead(200, { "content-type": "text/javascript; charset=utf-8", "x-content-type-options": "nosniff", "cache-control": "no-cache" });
+        res.end(method === "HEAD" ? undefined : liveScript);
+      },
+    };
+  }
   if (segments.length === 2 && first === "attachments") {
     return {
       json: true,
@@ -186,6 +210,8 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Runn
     commit,
     options: resolved,
     anyToken: resolved.token === undefined,
+    now: Date.now,
+    live: createLiveHub(),
     hostRules: { port: resolved.port, local: localNames(resolved.host, interfaceAddresses), extra: resolved.allowedHosts },
   };
   const handle = handler(context);
@@ -220,6 +246,7 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Runn
     port,
     close() {
       closing ??= new Promise<void>((resolve) => {
+        context.live.close();
         server.close(() => {
           commit.flush();
           store.close();
