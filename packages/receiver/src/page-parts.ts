@@ -31,8 +31,8 @@ export function searchForm(path: string, filter: ReportFilter, keep: Query): Saf
   );
   return html`<form class="filters" method="get" action="${path}" role="search">
 <input name="q" type="search" placeholder="search messages and attributes" aria-label="search messages and attributes" value="${filter.text ?? ""}">
-<input name="attr" placeholder="add a filter, e.g. hostname:web-1" aria-label="add an attribute filter (key:value)" value="">
 ${filter.attributes.map((a) => html`<input type="hidden" name="attr" value="${`${a.key}:${a.value}`}">`)}${hidden}
+<input name="attr" placeholder="add a filter, e.g. hostname:web-1" aria-label="add an attribute filter (key:value)" value="">
 <button type="submit">Search</button>
 </form>`;
 }
