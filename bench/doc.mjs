@@ -223,6 +223,8 @@ if (rc?.ingest) {
       ["request", "median ms", "p99 ms", "response bytes"],
       [
         ["GET / (group list page)", n(gl.page.medianMs), n(gl.page.p99Ms), n(gl.page.bytes, 0)],
+        ...(gl.searchPage ? [["GET /?q=refused&attr=hostname:web-3 (group list, search + filter)", n(gl.searchPage.medianMs), n(gl.searchPage.p99Ms), n(gl.searchPage.bytes, 0)]] : []),
+        ...(gl.groupPage ? [["GET /groups/<id> (group page, chart + facets)", n(gl.groupPage.medianMs), n(gl.groupPage.p99Ms), n(gl.groupPage.bytes, 0)]] : []),
         ["GET /api/groups", n(gl.apiGroups.medianMs), n(gl.apiGroups.p99Ms), n(gl.apiGroups.bytes, 0)],
         ["GET /api/reports", n(gl.apiReports.medianMs), n(gl.apiReports.p99Ms), n(gl.apiReports.bytes, 0)],
       ],

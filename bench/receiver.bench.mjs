@@ -2,8 +2,9 @@
 // Ingest: a fresh database per run; the receiver in its own process; this process posts ~10 KB
 // report bodies (lib/report-body.mjs, valid against the schema, each with its own uuid) over an
 // http.Agent with keepAlive and 4 sockets, 8 requests in flight; reports/s = accepted / elapsed.
-// Group list: a database seeded with 100,000 reports in 1,000 groups, then GET / (the HTML group
-// list) and GET /api/groups, one request at a time, timed at the client.
+// Group list: a database seeded with 100,000 reports in 1,000 groups (8 hostnames, 5 versions),
+// then GET / (the HTML group list), the list with a search and a filter, a group page with its
+// chart and facets, and the JSON API, one request at a time, timed at the client.
 // Seeding goes through the receiver's own store (dist/store.js openStore().insertReport with
 // dist/summary.js summarize, the calls its submit path makes after validation), in a child
 // process; when those internal files are missing it falls back to posting over HTTP.
@@ -29,6 +30,9 @@ const IN_FLIGHT = 8;
 const INGEST_LIMIT_MS = 60_000;
 const SEED_LIMIT_MS = 240_000;
 const GROUPS = 1000;
+/** The search and filter timed on the group list: a word of some messages, and one hostname of 8. */
+const SEARCH = "refused";
+const FILTER = "hostname:web-3";
 
 /** In a child: start the receiver on the given database and tell the parent its port. */
 async function serve() {
@@ -46,12 +50,21 @@ async function seedStore() {
   const count = Number(args.count);
   const start = Date.now() - count * 10;
   for (let i = 0; i < count; i++) {
-    const body = makeBody({ group: i % GROUPS, bytes: Number(args.bytes), now: start + i * 10 });
+    const body = seedBody(i, Number(args.bytes), start + i * 10);
     store.insertReport({ summary: summarize(body), body: JSON.stringify(body), flags: [], attachments: [], receivedAt: start + i * 10 });
   }
   store.close();
   process.send({ inserted: count });
   process.exit(0);
+}
+
+/** A seeded report: its group's body, with hostname and version spread so filters and facets have work to do. */
+function seedBody(i, bytes, now) {
+  const body = makeBody({ group: i % GROUPS, bytes, now });
+  body.attributes.hostname = `web-${i % 8}`;
+  body.attributes["application.version"] = `1.${i % 5}.0`;
+  body.attributes.environment = i % 3 === 0 ? "staging" : "production";
+  return body;
 }
 
 function startServer(db) {
@@ -170,7 +183,7 @@ async function seed(db, count, bytes) {
   }
   const server = await startServer(db);
   try {
-    const bodies = Array.from({ length: count }, (_, i) => JSON.stringify(makeBody({ group: i % GROUPS, bytes })));
+    const bodies = Array.from({ length: count }, (_, i) => JSON.stringify(seedBody(i, bytes, Date.now())));
     const res = await postAll(server.port, bodies, SEED_LIMIT_MS);
     return { method: "HTTP POST, keep-alive", stored: res.accepted, seedMs: performance.now() - t0 };
   } finally {
@@ -197,11 +210,21 @@ export async function main() {
     const seeded = await seed(db, stored, seedBytes);
     const server = await startServer(db);
     try {
+      const groupsJson = await new Promise((resolve) => {
+        http.get({ host: "127.0.0.1", port: server.port, path: "/api/groups?limit=1", agent: false }, (res) => {
+          let text = "";
+          res.on("data", (d) => (text += d));
+          res.on("end", () => resolve(JSON.parse(text)));
+        });
+      });
+      const groupId = groupsJson.groups[0]?.id ?? "none";
       groupList = {
         ...seeded,
         groups: GROUPS,
         dbMB: statSync(db).size / 1e6,
         page: await timeGets(server.port, "/"),
+        searchPage: await timeGets(server.port, `/?q=${SEARCH}&attr=${encodeURIComponent(FILTER)}`),
+        groupPage: await timeGets(server.port, `/groups/${groupId}`),
         apiGroups: await timeGets(server.port, "/api/groups"),
         apiReports: await timeGets(server.port, "/api/reports"),
       };
@@ -222,6 +245,8 @@ export async function main() {
     ["request", "median ms", "p99 ms", "status", "bytes"],
     [
       ["GET /", groupList.page.medianMs.toFixed(1), groupList.page.p99Ms.toFixed(1), groupList.page.status, groupList.page.bytes],
+      [`GET /?q=${SEARCH}&attr=${FILTER}`, groupList.searchPage.medianMs.toFixed(1), groupList.searchPage.p99Ms.toFixed(1), groupList.searchPage.status, groupList.searchPage.bytes],
+      ["GET /groups/<id>", groupList.groupPage.medianMs.toFixed(1), groupList.groupPage.p99Ms.toFixed(1), groupList.groupPage.status, groupList.groupPage.bytes],
       ["GET /api/groups", groupList.apiGroups.medianMs.toFixed(1), groupList.apiGroups.p99Ms.toFixed(1), groupList.apiGroups.status, groupList.apiGroups.bytes],
       ["GET /api/reports", groupList.apiReports.medianMs.toFixed(1), groupList.apiReports.p99Ms.toFixed(1), groupList.apiReports.status, groupList.apiReports.bytes],
     ],

@@ -13,6 +13,18 @@ Options:
   --db <file>       SQLite database file (default ./${defaults.db})
   --token <token>   accept only this token (default: any token is accepted)
   --max-body <n>    largest request body in bytes; k/m suffixes allowed (default 10m)
+  --viewer-token <token>
+                    require this token for the viewer, the JSON API and downloads
+                    (the browser asks: any user name, the token as password)
+  --allowed-hosts <names>
+                    comma-separated host names accepted in the Host header besides
+                    the listening address, localhost, 127.0.0.1 and [::1]
+                    (".example.test" takes its subdomains too)
+  --allow-origin <origins>
+                    comma-separated web origins whose pages may submit reports,
+                    e.g. http://localhost:3000 (default: no web page may)
+  --allow-unprotected
+                    listen on a non-loopback --host without --viewer-token
   -h, --help        show this help
 
 Clients submit to http://<host>:<port>/post?format=json&token=<token>.`;
@@ -22,6 +34,13 @@ export type CliCommand = { help: true } | { help: false; options: ReceiverOption
 function wholeNumber(flag: string, value: string): number {
   if (!/^\d+$/.test(value)) throw new ReceiverError("BAD_OPTION", `${flag} must be a whole number, got "${value}"`);
   return Number(value);
+}
+
+/** "a,b" to ["a", "b"]; an empty entry is a mistake worth stopping for. */
+function commaList(flag: string, value: string): string[] {
+  const items = value.split(",").map((item) => item.trim());
+  if (items.some((item) => item === "")) throw new ReceiverError("BAD_OPTION", `${flag} takes a comma-separated list with no empty entries, got "${value}"`);
+  return items;
 }
 
 /** "10485760", "512k", "10m" (binary units). */
@@ -47,6 +66,10 @@ export function parseCliArgs(argv: string[]): CliCommand {
         db: { type: "string" },
         token: { type: "string" },
         "max-body": { type: "string" },
+        "viewer-token": { type: "string" },
+        "allowed-hosts": { type: "string" },
+        "allow-origin": { type: "string" },
+        "allow-unprotected": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -60,5 +83,9 @@ export function parseCliArgs(argv: string[]): CliCommand {
   if (typeof values["db"] === "string") options.db = values["db"];
   if (typeof values["token"] === "string") options.token = values["token"];
   if (typeof values["max-body"] === "string") options.maxBody = parseSize(values["max-body"]);
+  if (typeof values["viewer-token"] === "string") options.viewerToken = values["viewer-token"];
+  if (typeof values["allowed-hosts"] === "string") options.allowedHosts = commaList("--allowed-hosts", values["allowed-hosts"]);
+  if (typeof values["allow-origin"] === "string") options.allowOrigins = commaList("--allow-origin", values["allow-origin"]);
+  if (values["allow-unprotected"] === true) options.allowUnprotected = true;
   return { help: false, options };
 }

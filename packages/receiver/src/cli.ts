@@ -53,6 +53,7 @@ async function main(): Promise<void> {
       `  submit:   ${receiver.url}/post?format=json&token=${token}`,
       `  database: ${db}`,
       options.token === undefined ? "  token:    any token is accepted (use --token to require one)" : "  token:    only the configured token is accepted",
+      options.viewerToken === undefined ? "  access:   the viewer is open to this machine (use --viewer-token to protect it)" : "  access:   the viewer needs the viewer token (any user name, the token as password)",
       "Press Ctrl-C to stop.",
       "",
     ].join("\n"),

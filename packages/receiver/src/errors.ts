@@ -26,6 +26,8 @@ export class HttpError extends Error {
     message: string,
     /** Details such as schema validation errors, one line each. */
     readonly details: string[] = [],
+    /** Headers the answer must carry, such as WWW-Authenticate on a 401. */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }

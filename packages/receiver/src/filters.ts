@@ -1,6 +1,7 @@
 // Reads report filters and paging from query parameters (shared by the viewer and the JSON API).
 import { HttpError } from "./errors.js";
-import type { ReportFilter } from "./store.js";
+import type { GroupSort, ReportFilter } from "./store.js";
+import type { ReportKind } from "./summary.js";
 
 export interface Paging {
   limit: number;
@@ -35,4 +36,13 @@ export function parsePaging(query: URLSearchParams, defaultLimit: number, maxLim
 /** The query of `filter` as it appears in links, so pages and pagers keep it. */
 export function filterQuery(filter: ReportFilter): Record<string, string[] | string | undefined> {
   return { attr: filter.attributes.map(({ key, value }) => `${key}:${value}`), q: filter.text };
+}
+
+/** `kind=error|message` (default error) and `sort=last|count` (default last) of a group list. */
+export function parseGroupView(query: URLSearchParams): { kind: ReportKind; sort: GroupSort } {
+  const kind = query.get("kind") || "error";
+  const sort = query.get("sort") || "last";
+  if (kind !== "error" && kind !== "message") throw new HttpError(400, `kind must be error or message, got "${kind}"`);
+  if (sort !== "last" && sort !== "count") throw new HttpError(400, `sort must be last or count, got "${sort}"`);
+  return { kind, sort };
 }

@@ -1,13 +1,18 @@
 // The HTTP server: routes submissions, viewer pages, the JSON API and downloads; `startReceiver` opens the store and listens.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { downloadAttachment, getReport, listGroups, listReports } from "./api.js";
+import { networkInterfaces } from "node:os";
+import { downloadAttachment, getReport, listGroups, listReports, rawBody } from "./api.js";
 import { HttpError, isHttpError, ReceiverError } from "./errors.js";
 import { html, layout } from "./html.js";
 import { resolveOptions, type ReceiverOptions, type ResolvedOptions } from "./options.js";
-import { groupPage, groupsPage, type PageContext } from "./pages.js";
+import { groupsPage } from "./group-list-page.js";
+import { groupPage } from "./group-page.js";
+import { createLiveHub, liveScript, type LiveHub } from "./live.js";
+import type { PageContext } from "./page-parts.js";
 import { reportPage } from "./report-page.js";
 import { createGroupCommit, type GroupCommit } from "./group-commit.js";
+import { corsHeaders, crossSiteReason, hostAllowed, localNames, viewerAuthorized, type HostRules } from "./request-guard.js";
 import { openStore, type Store } from "./store.js";
 import { submit, type SubmitTarget } from "./submit.js";
 
@@ -24,7 +29,8 @@ const submitFormats = new Set(["json", "minidump", "plcrash", "btt", "sourcemap"
 
 const pageHeaders = {
   "content-type": "text/html; charset=utf-8",
-  "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+  "content-security-policy":
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
   "x-content-type-options": "nosniff",
   "referrer-policy": "no-referrer",
   "cache-control": "no-store",
@@ -58,7 +64,13 @@ interface Handler {
   run(): Promise<void> | void;
 }
 
-type Context = PageContext & { options: ResolvedOptions; commit: GroupCommit };
+type Context = PageContext & { options: ResolvedOptions; commit: GroupCommit; hostRules: HostRules; live: LiveHub };
+
+function interfaceAddresses(): string[] {
+  return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((item) => item.address));
+}
+
+const basicChallenge = { "www-authenticate": 'Basic realm="backtrace-ts-receiver", charset="UTF-8"' };
 
 function route(req: IncomingMessage, res: ServerResponse, context: Context): Handler | undefined {
   // Backtrace's own docs write the listener URL with a double slash (":6098//post"); collapse it.
@@ -70,24 +82,60 @@ function route(req: IncomingMessage, res: ServerResponse, context: Context): Han
     return undefined;
   }
   const query = url.searchParams;
-  const { store, options, commit } = context;
+  const { store, options, commit, live } = context;
   const method = req.method ?? "GET";
   const target = submissionTarget(segments, query);
   if (target) {
+    const refused = crossSiteReason(req.headers, options.allowOrigins);
+    if (refused) throw new HttpError(403, refused);
+    const cors = corsHeaders(req.headers, options.allowOrigins);
+    if (method === "OPTIONS" && cors["access-control-allow-origin"]) {
+      // The preflight a browser sends before a JSON POST from an allowed origin.
+      return {
+        json: true,
+        run: () => {
+          res.writeHead(204, { ...cors, "access-control-allow-methods": "POST", "access-control-allow-headers": "content-type", "access-control-max-age": "600" });
+          res.end();
+        },
+      };
+    }
     if (method !== "POST") throw new HttpError(405, "submissions must be POSTed");
     return {
       json: true,
       run: async () => {
-        const answer = await submit(req, target, { store, commit, options, now: Date.now });
-        sendJson(res, answer.status, answer.body);
+        const answer = await submit(req, target, { store, commit, options, now: context.now, onStored: live.publish });
+        sendJson(res, answer.status, answer.body, cors);
       },
     };
+  }
+  if (options.viewerToken !== undefined && !viewerAuthorized(req.headers["authorization"], options.viewerToken)) {
+    throw new HttpError(401, "this receiver's viewer and API need the viewer token", [], basicChallenge);
   }
   if (method !== "GET" && method !== "HEAD") return undefined;
   const [first, second, third] = segments;
   if (segments.length === 0) return { json: false, run: () => sendPage(res, 200, groupsPage(query, context)) };
   if (segments.length === 2 && first === "groups") return { json: false, run: () => sendPage(res, 200, groupPage(second!, query, context)) };
   if (segments.length === 2 && first === "reports") return { json: false, run: () => sendPage(res, 200, reportPage(second!, context)) };
+  if (segments.length === 3 && first === "reports" && third === "raw.json") {
+    return {
+      json: true,
+      run: () => {
+        const raw = rawBody(second!, store);
+        res.writeHead(200, { ...raw.headers, "cache-control": "no-store" });
+        res.end(method === "HEAD" ? undefined : raw.data);
+      },
+    };
+  }
+  if (segments.length === 1 && first === "events") return { json: true, run: () => live.subscribe(req, res) };
+  if (segments.length === 2 && first === "assets" && second === "live.js") {
+    return {
+      json: true,
+      run: () => {
+        res.writeHead(200, { "content-type": "text/javascript; charset=utf-8", "x-content-type-options": "nosniff", "cache-control": "no-cache" });
+        res.end(method === "HEAD" ? undefined : liveScript);
+      },
+    };
+  }
   if (segments.length === 2 && first === "attachments") {
     return {
       json: true,
@@ -110,7 +158,7 @@ function fail(res: ServerResponse, json: boolean, error: HttpError, anyToken: bo
     return;
   }
   // Past the size limit the rest of the body is not read: the connection is closed after the answer.
-  const extra: Record<string, string> = error.status === 413 ? { connection: "close" } : {};
+  const extra: Record<string, string> = { ...error.headers, ...(error.status === 413 ? { connection: "close" } : {}) };
   if (json) {
     const body: Record<string, unknown> = { response: "error", message: error.message };
     if (error.details.length > 0) body["errors"] = error.details;
@@ -124,16 +172,21 @@ function fail(res: ServerResponse, json: boolean, error: HttpError, anyToken: bo
 function handler(context: Context) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     let json = true;
+    // Only the path is ever logged: the query may hold the submission token.
+    const path = (req.url ?? "/").split("?")[0]!;
     try {
+      if (!hostAllowed(req.headers.host, context.hostRules)) {
+        throw new HttpError(403, `requests for host "${req.headers.host}" are refused (DNS rebinding guard); start the receiver with --allowed-hosts to accept that name`);
+      }
       const found = route(req, res, context);
-      if (!found) throw new HttpError(404, `nothing at ${req.method ?? "GET"} ${(req.url ?? "/").split("?")[0]}`);
+      if (!found) throw new HttpError(404, `nothing at ${req.method ?? "GET"} ${path}`);
       json = found.json;
       await found.run();
     } catch (error) {
       const known = isHttpError(error) ? error : new HttpError(500, "internal error");
-      if (!isHttpError(error)) context.options.log(`500 ${req.method} ${req.url}: ${(error as Error)?.stack ?? String(error)}`);
-      else if (req.method === "POST") context.options.log(`${known.status} ${req.method} ${(req.url ?? "").split("?")[0]}: ${known.message}`);
-      fail(res, json || (req.url ?? "").startsWith("/api/"), known, context.anyToken);
+      if (!isHttpError(error)) context.options.log(`500 ${req.method} ${path}: ${(error as Error)?.stack ?? String(error)}`);
+      else if (req.method === "POST" || known.status === 403) context.options.log(`${known.status} ${req.method} ${path}: ${known.message}`);
+      fail(res, json || path.startsWith("/api/"), known, context.anyToken);
     }
   };
 }
@@ -152,7 +205,15 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Runn
     throw new ReceiverError("BAD_OPTION", `cannot open database ${resolved.db}: ${(error as Error).message}`);
   }
   const commit = createGroupCommit(store);
-  const context = { store, commit, options: resolved, anyToken: resolved.token === undefined };
+  const context: Context = {
+    store,
+    commit,
+    options: resolved,
+    anyToken: resolved.token === undefined,
+    now: Date.now,
+    live: createLiveHub(),
+    hostRules: { port: resolved.port, local: localNames(resolved.host, interfaceAddresses), extra: resolved.allowedHosts },
+  };
   const handle = handler(context);
   const server = createServer((req, res) => void handle(req, res));
   // A client sending "Expect: 100-continue" with an oversized body gets its 413 before it uploads anything.
@@ -169,6 +230,8 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Runn
       server.once("error", reject);
       server.listen(resolved.port, resolved.host, () => {
         server.off("error", reject);
+        // Port 0 is only known now, before the first connection is handled.
+        context.hostRules.port = (server.address() as AddressInfo).port;
         resolve();
       });
     });
@@ -183,6 +246,7 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Runn
     port,
     close() {
       closing ??= new Promise<void>((resolve) => {
+        context.live.close();
         server.close(() => {
           commit.flush();
           store.close();

@@ -4,6 +4,7 @@ import type { IncomingMessage } from "node:http";
 import { readBody } from "./body.js";
 import { HttpError } from "./errors.js";
 import type { GroupCommit } from "./group-commit.js";
+import { deeperThan, maxJsonDepth } from "./json-depth.js";
 import { parseMultipart } from "./multipart.js";
 import type { ResolvedOptions } from "./options.js";
 import type { NewAttachment, Store } from "./store.js";
@@ -28,6 +29,8 @@ export interface SubmitContext {
   commit: GroupCommit;
   options: ResolvedOptions;
   now: () => number;
+  /** Told about each newly stored report (the live view listens). */
+  onStored?: (event: { rxid: string; groupId: string; classifier: string; receivedAt: number }) => void;
 }
 
 /** Query parameters with a meaning of their own; every other one becomes an attribute. */
@@ -49,6 +52,9 @@ function parseJson(bytes: Buffer): { text: string; value: unknown } {
   let text = bytes.toString("utf8");
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.trim() === "") throw new HttpError(400, "report body is empty");
+  if (deeperThan(text)) {
+    throw new HttpError(400, `report body nests arrays and objects deeper than ${maxJsonDepth} levels, more than the store can query`);
+  }
   try {
     return { text, value: JSON.parse(text) };
   } catch (error) {
@@ -103,6 +109,14 @@ async function submitAttachment(req: IncomingMessage, object: string, target: Su
   };
 }
 
+/** `_mod_duplicate=<n>`: the occurrences a report merged on the client stands for (Backtrace's C# and Unity SDKs send it). */
+function occurrences(query: URLSearchParams): number {
+  const value = query.get("_mod_duplicate");
+  if (value === null) return 1;
+  if (!/^\d{1,9}$/.test(value) || Number(value) < 1) throw new HttpError(400, `_mod_duplicate must be a whole number of at least 1, got "${value}"`);
+  return Number(value);
+}
+
 /** Accepts one POST aimed at a submission URL and says what to answer. Throws `HttpError` for anything but 200. */
 export async function submit(req: IncomingMessage, target: SubmitTarget, context: SubmitContext): Promise<Answer> {
   const { options, commit } = context;
@@ -112,6 +126,7 @@ export async function submit(req: IncomingMessage, target: SubmitTarget, context
   if (target.format !== undefined && target.format !== "json") {
     throw new HttpError(400, `format "${target.format}" is not supported; only format=json is`);
   }
+  const count = occurrences(target.query);
   const object = target.query.get("object");
   if (object) return submitAttachment(req, object, target, context);
 
@@ -135,7 +150,9 @@ export async function submit(req: IncomingMessage, target: SubmitTarget, context
   }
   const summary = summarize(body);
   const text = changed ? JSON.stringify(body) : parsed.text;
-  const stored = await commit.insert({ summary, body: text, flags: result.flags, attachments, receivedAt: context.now() });
+  const receivedAt = context.now();
+  const stored = await commit.insert({ summary, body: text, flags: result.flags, attachments, receivedAt, occurrences: count });
+  if (!stored.duplicate) context.onStored?.({ rxid: stored.rxid, groupId: summary.groupId, classifier: summary.classifier, receivedAt });
   options.log(
     stored.duplicate
       ? `duplicate uuid ${summary.uuid}: already stored as ${stored.rxid}`

@@ -36,6 +36,31 @@ describe("grouping", () => {
   });
 });
 
+describe("_mod_duplicate", () => {
+  test("stores the occurrence count a merged report stands for, and group counts sum occurrences", async () => {
+    const funcs = ["dup1", "dup2", "dup3"];
+    const merged = withFrames([1, 2, 3], funcs);
+    const reply = await send(`${submitUrl(t.url)}&_mod_duplicate=5`, JSON.stringify(merged));
+    assert.equal(reply.status, 200, reply.text);
+    await post(withFrames([4, 5, 6], funcs));
+    const { report } = await getJson(`${t.url}/api/reports/${merged.uuid}`);
+    assert.equal(report.occurrences, 5);
+    assert.equal(report.body.attributes["_mod_duplicate"], undefined);
+    const { groups } = await getJson(`${t.url}/api/groups?limit=500`);
+    assert.equal(groups.find((g: any) => g.id === report.groupId).count, 6);
+    const filtered = await getJson(`${t.url}/api/groups?attr=hostname:node-host&q=config`);
+    assert.equal(filtered.groups.find((g: any) => g.id === report.groupId).count, 6);
+  });
+
+  test("answers 400 to a count that is not a whole number of at least 1", async () => {
+    for (const value of ["0", "-1", "2.5", "x", ""]) {
+      const reply = await send(`${submitUrl(t.url)}&_mod_duplicate=${value}`, JSON.stringify(nodeBody()));
+      assert.equal(reply.status, 400, value);
+      assert.match(reply.json.message, /_mod_duplicate/);
+    }
+  });
+});
+
 describe("JSON API", () => {
   test("filters reports by attribute, by several attributes and by text, newest first, with paging", async () => {
     const python = pythonBody();

@@ -59,6 +59,8 @@ test("the command fails with exit code 2 and a clear message on bad flags", { ti
     [["--port", "abc"], /--port must be a whole number/],
     [["--port", "99999"], /port must be an integer from 0 to 65535/],
     [["--max-body", "lots"], /--max-body must be a number of bytes/],
+    [["--host", "0.0.0.0", "--port", "0"], /refusing to listen on 0\.0\.0\.0 without a viewer token.*--allow-unprotected/],
+    [["--allow-origin", "localhost:3000"], /--allow-origin\) entries must be origins/],
   ] as const) {
     const running = run([...args]);
     running.viewerUrl.catch(() => {});

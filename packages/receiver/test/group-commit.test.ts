@@ -4,7 +4,10 @@ import { createGroupCommit } from "../src/group-commit.js";
 import type { InsertResult, NewReport } from "../src/store.js";
 
 function report(uuid: string): NewReport {
-  const summary = { uuid, classifier: "Error", errorType: undefined, message: undefined, application: undefined, hostname: undefined, groupId: "g", topFrame: "f" };
+  const summary = {
+    uuid, classifier: "Error", kind: "error" as const, errorType: undefined, message: undefined, application: undefined, version: undefined,
+    hostname: undefined, environment: undefined, route: undefined, attributes: "{}", searchText: "", groupId: "g", topFrame: "f",
+  };
   return { summary, body: "{}", flags: [], attachments: [], receivedAt: 0 };
 }
 

@@ -57,3 +57,40 @@ test("keeps every report answered 200 in a burst of concurrent submissions acros
     await second.receiver.close();
   }
 });
+
+test("migrates a database written by the previous receiver, regrouping its reports and keeping attachments", async () => {
+  const dir = tempDir();
+  const { default: Database } = await import("better-sqlite3");
+  const { join } = await import("node:path");
+  // The version-1 tables as the previous receiver created them.
+  const old = new Database(join(dir, "reports.sqlite"));
+  old.exec(`CREATE TABLE reports (id INTEGER PRIMARY KEY, rxid TEXT NOT NULL UNIQUE, uuid TEXT NOT NULL UNIQUE, received_at INTEGER NOT NULL,
+    group_id TEXT NOT NULL, classifier TEXT NOT NULL, error_type TEXT, message TEXT, application TEXT, hostname TEXT, flags TEXT NOT NULL, body TEXT NOT NULL);
+    CREATE INDEX reports_group ON reports (group_id, id);
+    CREATE TABLE groups (id TEXT PRIMARY KEY, classifier TEXT NOT NULL, top_frame TEXT NOT NULL, count INTEGER NOT NULL, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL);
+    CREATE TABLE attachments (id INTEGER PRIMARY KEY, report_id INTEGER NOT NULL REFERENCES reports (id), name TEXT NOT NULL, content_type TEXT NOT NULL,
+      size INTEGER NOT NULL, received_at INTEGER NOT NULL, data BLOB NOT NULL);`);
+  const bodies = ["/tmp/a", "/tmp/b"].map((root) => {
+    const body = pythonBody();
+    body["threads"][body["mainThread"]].stack = [{ funcName: "divide", line: 3, library: `${root}/calc.py` }];
+    return body;
+  });
+  bodies.forEach((body, i) => {
+    old.prepare("INSERT INTO reports VALUES (?, ?, ?, ?, ?, 'ZeroDivisionError', NULL, NULL, NULL, NULL, '[]', ?)").run(i + 1, `rx-${i}`, body.uuid, 1700000000000 + i, `old-${i}`, JSON.stringify(body));
+  });
+  old.prepare("INSERT INTO attachments VALUES (1, 2, 'notes.txt', 'text/plain', 4, 1700000000001, ?)").run(Buffer.from("kept"));
+  old.close();
+
+  const t = await startTemp({}, dir);
+  try {
+    const groups = await getJson(`${t.url}/api/groups`);
+    assert.equal(groups.total, 1, "two folders, one group");
+    assert.equal(groups.groups[0].count, 2);
+    const { report, attachments } = await getJson(`${t.url}/api/reports/rx-1`);
+    assert.deepEqual(report.body, bodies[1]);
+    assert.equal((await send(`${t.url}${attachments[0].url}`)).text, "kept");
+    assert.equal((await getJson(`${t.url}/api/reports?q=division`)).total, 2);
+  } finally {
+    await t.receiver.close();
+  }
+});

@@ -53,7 +53,7 @@ describe("viewer in Chromium", () => {
     assert.equal(await page.locator("table.reports tbody tr").count(), 2);
 
     // Filter by clicking a hostname value, then clear with the form's text search.
-    await page.getByRole("link", { name: "second-host" }).click();
+    await page.getByRole("link", { name: "second-host", exact: true }).click();
     await page.waitForURL(/attr=hostname%3Asecond-host/);
     assert.equal(await page.locator("table.reports tbody tr").count(), 1);
     await page.goto(page.url().split("?")[0]!);
