@@ -1,11 +1,12 @@
 // BacktraceClient: takes reports from the application and moves them through build, serialize and delivery.
 import { createAssembler, type Assembler } from "./assemble/assemble.js";
 import { installCrashHandlers, type CrashKind } from "./process/crash.js";
-import { deliverFatal } from "./process/fatal.js";
+import { deliverFatal, type FatalOutcome } from "./process/fatal.js";
 import { createDelivery, type Delivery } from "./deliver/delivery.js";
-import type { DeliveryCounters, DropReason, SendOutcome } from "./outcome.js";
+import type { DeliveryCounters, DropReason, LossReason, SendOutcome } from "./outcome.js";
 import { BacktraceError, ErrorCodes } from "./errors.js";
 import { deliveryDefaults } from "./defaults.js";
+import { secondsToTimerMs } from "./timers.js";
 import { redactUrl, resolveOptions, type BacktraceOptions, type ResolvedOptions } from "./options.js";
 import { BacktraceReport } from "./capture/report.js";
 import { installExitHandling } from "./process/exit.js";
@@ -31,12 +32,16 @@ export class BacktraceClient {
   private readonly options: ResolvedOptions;
   /** Replaced by a fresh one when the exit wait gives up on the old one's reports (they go to the spool). */
   private delivery: Delivery;
+  /** Deliveries replaced that way: their counts still belong to this client's. */
+  private readonly retired: Delivery[] = [];
   private readonly spool: Spool | undefined;
   private readonly assembler: Assembler;
   private readonly pipeline: Pipeline;
   private closed = false;
   private finalizing = false;
   private readonly stats = { captured: 0, trimmed: 0, discarded: {} as Partial<Record<DropReason, number>> };
+  /** Crash reports by how their synchronous way out ended. */
+  private readonly fatal: Record<FatalOutcome, number> = { sent: 0, spooled: 0, lost: 0 };
   private readonly uninstallExit: () => void;
   /** Set by the crash handling to undo what it installed. */
   private uninstallGlobal: (() => void) | undefined;
@@ -77,16 +82,19 @@ export class BacktraceClient {
       {
         pending: () => {
           const { queued, inFlight } = this.delivery.counters();
-          return !this.closed && this.pipeline.waiting() + queued + inFlight > 0;
+          return !this.closed && this.pipeline.pending() + queued + inFlight > 0;
         },
         flush: (seconds) => this.flush(seconds),
         spoolUnbuiltSync: () => this.spoolUnbuiltSync(),
         spoolDeliverySync: () => {
+          // A delivery given up at the exit deadline may still hold spool writes that did not finish.
+          for (const old of this.retired) old.spoolPendingSync();
           this.delivery.spoolPendingSync();
           this.debug(`counters at exit: ${JSON.stringify(this.counters())}`);
         },
         abandonDelivery: () => {
           const old = this.delivery;
+          this.retired.push(old);
           this.delivery = this.createDelivery();
           void old.close();
         },
@@ -112,15 +120,17 @@ export class BacktraceClient {
   private reportFatal(error: unknown, kind: CrashKind): void {
     const deadline = Date.now() + this.options.exitTimeout * 1000;
     if (this.closed) return;
+    this.stats.captured++;
     const payload = this.assembler.prepareSync(new BacktraceReport(this).setException(error, kind));
-    if (payload === undefined) return;
-    deliverFatal(payload, {
+    if (payload === undefined) return void this.countDiscard("before-send");
+    const outcome = deliverFatal(payload, {
       url: this.options.submissionUrl,
       ignoreSslCertificate: this.options.ignoreSslCertificate,
       deadline,
       spool: this.spool,
       debug: this.options.debugBacktrace ? (message: string) => this.debug(message) : undefined,
     });
+    this.fatal[outcome] += 1;
   }
 
   /** What `console.log(client)` and `JSON.stringify` show: never the token. */
@@ -172,13 +182,17 @@ export class BacktraceClient {
 
   /** Waits until every pending report is sent or spooled, at most `timeout` seconds (default `exitTimeout`). */
   async flush(timeout: number = this.options.exitTimeout): Promise<boolean> {
-    const deadline = performance.now() + timeout * 1000;
+    // A deadline that is NaN, negative or past what a timer holds is clamped: 0 only looks, it never waits.
+    const ms = secondsToTimerMs(timeout);
+    if (ms === 0) return this.pipeline.pending() === 0 && (await this.delivery.flush(0));
+    const deadline = performance.now() + ms;
     let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout * 1000)));
+    const expired = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
     // The ref'd timer keeps the process up while reports are built and handed to delivery.
     await Promise.race([this.pipeline.idle(), expired]);
     clearTimeout(timer);
-    if (this.pipeline.waiting() > 0) return false;
+    // The report being built counts too: it is not in delivery's hands yet.
+    if (this.pipeline.pending() > 0) return false;
     return this.delivery.flush(Math.max(0, deadline - performance.now()));
   }
 
@@ -196,13 +210,37 @@ export class BacktraceClient {
     this.debug(`finalized; counters: ${JSON.stringify(this.counters())}`);
   }
 
-  /** What happened to reports so far: sent, retried, spooled, trimmed and dropped, by reason. */
+  /**
+   * What happened to reports so far: sent, retried, spooled, trimmed and dropped, by reason. Counts only
+   * grow for the life of the client: they include deliveries replaced at exit and crash reports.
+   */
   counters(): ClientCounters {
-    const delivery = this.delivery.counters();
+    const total = this.delivery.counters();
+    const dropped = { ...total.dropped };
+    for (const old of this.retired) {
+      const counts = old.counters();
+      total.sent += counts.sent;
+      total.retried += counts.retried;
+      total.spooled += counts.spooled;
+      total.replayed += counts.replayed;
+      total.failed += counts.failed;
+      total.trimmed += counts.trimmed;
+      total.queued += counts.queued;
+      total.inFlight += counts.inFlight;
+      for (const [reason, n] of Object.entries(counts.dropped) as Array<[LossReason, number]>) {
+        // The spool is shared by every delivery of the client: its own counts are in the current one already.
+        if (reason !== "spool-full" && reason !== "spool-corrupt") dropped[reason] = (dropped[reason] ?? 0) + n;
+      }
+    }
+    total.sent += this.fatal.sent;
+    total.spooled += this.fatal.spooled;
+    total.failed += this.fatal.spooled + this.fatal.lost;
+    if (this.fatal.lost > 0) dropped.exit = (dropped.exit ?? 0) + this.fatal.lost;
     return {
-      ...delivery,
+      ...total,
+      dropped,
       captured: this.stats.captured,
-      trimmed: delivery.trimmed + this.stats.trimmed,
+      trimmed: total.trimmed + this.stats.trimmed,
       discarded: { ...this.stats.discarded },
     };
   }
@@ -212,8 +250,12 @@ export class BacktraceClient {
     if (this.options.debugBacktrace) process.stderr.write(`backtrace-ts: ${message}\n`);
   }
 
-  private discard(report: BacktraceReport, reason: DropReason): SendOutcome {
+  private countDiscard(reason: DropReason): void {
     this.stats.discarded[reason] = (this.stats.discarded[reason] ?? 0) + 1;
+  }
+
+  private discard(report: BacktraceReport, reason: DropReason): SendOutcome {
+    this.countDiscard(reason);
     this.debug(`report ${report.uuid} dropped: ${reason}`);
     return { status: "dropped", uuid: report.uuid, reason };
   }
@@ -233,7 +275,7 @@ export class BacktraceClient {
       return run();
     } catch (error) {
       if (this.options.debugBacktrace) throw error;
-      this.stats.discarded["capture-failed"] = (this.stats.discarded["capture-failed"] ?? 0) + 1;
+      this.countDiscard("capture-failed");
       return Promise.resolve({ status: "dropped", uuid: "", reason: "capture-failed" });
     }
   }

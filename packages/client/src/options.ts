@@ -1,6 +1,7 @@
 // The options of `initialize`, their checks, and the submission URL rules (their defaults are in defaults.ts).
 import { defaults, deliveryDefaults } from "./defaults.js";
 import { BacktraceConfigError, ErrorCodes } from "./errors.js";
+import { MAX_TIMER_MS } from "./timers.js";
 
 /** What `beforeSend` sees; return `false`/`null` to drop the report. Declared here to keep imports one-way. */
 export interface BeforeSendReport {
@@ -79,7 +80,7 @@ export interface ResolvedOptions {
 }
 
 /** Node timers hold at most 2^31-1 ms; longer waits would fire at once. */
-const MAX_SECONDS = Math.floor(0x7fffffff / 1000);
+const MAX_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
 
 const knownOptions = new Set([
   "endpoint", "token", "attributes", "attachments", "timeout", "ignoreSslCertificate", "debugBacktrace",

@@ -15,8 +15,10 @@ export type FailReason =
   | "too-large"
   /** 400; not retried, not spooled. Counted: `failed`, `dropped`. */
   | "bad-request"
-  /** Another 4xx, or a 3xx; not retried, not spooled. Counted: `failed`, `dropped`. */
+  /** Another 4xx (or a 1xx as the final answer); not retried, not spooled. Counted: `failed`, `dropped`. */
   | "rejected"
+  /** A 3xx: the report is not sent on to another address with the token; written to the spool, replayed once the endpoint answers (fix the endpoint). Counted: `failed`, and `spooled` or `dropped`. */
+  | "redirected"
   /** A bug in delivery while handling the answer; not spooled. Counted: `failed`, `dropped`. */
   | "internal-error"
   /** Not built yet when the process ended; built and written to the spool synchronously (always `spooled: true`). Not counted. */

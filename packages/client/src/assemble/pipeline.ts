@@ -38,8 +38,10 @@ export interface Pipeline {
   push(report: BacktraceReport): Promise<SendOutcome>;
   /** Resolves when no report is waiting to be built (they are then in delivery's hands). */
   idle(): Promise<void>;
-  /** Reports not built yet. */
+  /** Reports not built yet, waiting. */
   waiting(): number;
+  /** Reports not in delivery's hands yet: waiting, and the one being built. */
+  pending(): number;
   /** Takes every unbuilt report out, for the exit path to build and spool synchronously. */
   takeAll(): Array<{ report: BacktraceReport; settle: (outcome: SendOutcome) => void }>;
 }
@@ -129,6 +131,7 @@ export function createPipeline(config: PipelineConfig): Pipeline {
       while (running) await running;
     },
     waiting,
+    pending: () => waiting() + (building && !building.taken ? 1 : 0),
     takeAll() {
       const items = backlog.slice(head);
       if (building && !building.taken) items.unshift(building);

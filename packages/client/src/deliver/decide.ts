@@ -7,15 +7,17 @@ export type RejectReason = "too-large" | "bad-request" | "rejected";
 /**
  * - `sent`: accepted (2xx).
  * - `retry`: transient (network error, timeout, 408, 429, 5xx) with tries left: back off and send again.
- * - `keep`: transient with no tries left: keep the report (spool) and try again later.
+ * - `keep`: transient with no tries left, or a redirect: keep the report (spool) and try again later. A POST
+ *   carrying the token is never followed to another address, and a redirect is not the report's fault:
+ *   it waits on disk until the endpoint is fixed, like an outage.
  * - `trim`: 413 on a body not trimmed yet: worth one resend much smaller.
- * - `drop`: rejected for good (400, other 4xx, 3xx, a 413 already trimmed): never resend.
+ * - `drop`: rejected for good (400, other 4xx and 1xx, a 413 already trimmed): never resend.
  * - `stop`: 401/403, the token is refused: stop sending to this endpoint, keep the report.
  */
 export type Decision =
   | { action: "sent"; rxid: string | undefined }
   | { action: "retry"; retryAfter: string | undefined }
-  | { action: "keep"; reason: "retries-exhausted" }
+  | { action: "keep"; reason: "retries-exhausted" | "redirected" }
   | { action: "trim" }
   | { action: "drop"; reason: RejectReason; status: number }
   | { action: "stop"; reason: "unauthorized"; status: number };
@@ -38,6 +40,7 @@ export function decide(result: TransportResult, { attempt, maxAttempts, trimmed 
   if (status === 408 || status === 429 || status >= 500) {
     return attempt < maxAttempts ? { action: "retry", retryAfter: result.retryAfter } : { action: "keep", reason: "retries-exhausted" };
   }
+  if (status >= 300 && status < 400) return { action: "keep", reason: "redirected" };
   return { action: "drop", reason: status === 400 ? "bad-request" : "rejected", status };
 }
 

@@ -4,6 +4,7 @@ import { decide, describeResult as describe } from "./decide.js";
 import { createReplay } from "./replay.js";
 import { createRequests } from "./requests.js";
 import { deliveryDefaults, retryDefaults } from "../defaults.js";
+import { timerMs } from "../timers.js";
 import { retryDelay, type RetryOptions } from "./retry.js";
 import type { Spool } from "../spool/spool.js";
 import { createSpoolWrites } from "./spool-writes.js";
@@ -227,7 +228,12 @@ export function createDelivery(config: DeliveryConfig): Delivery {
       }
       case "keep":
         transient(result);
-        debug(`report ${job.payload.uuid} not delivered after ${job.attempt} attempts (${describe(result)})`);
+        if (decision.reason === "redirected") {
+          debug(
+            `the server answered ${describe(result)}, a redirect${result.kind === "response" && result.location ? ` to ${safeLocation(result.location)}` : ""}: ` +
+              `reports are not sent on to another address with the token; report ${job.payload.uuid} is kept in the spool until the endpoint is fixed`,
+          );
+        } else debug(`report ${job.payload.uuid} not delivered after ${job.attempt} attempts (${describe(result)})`);
         spoolJob(job, decision.reason, describe(result), status);
         replayer.scheduleProbe();
         return;
@@ -321,7 +327,7 @@ export function createDelivery(config: DeliveryConfig): Delivery {
       const timer = setTimer(() => {
         idleWaiters = idleWaiters.filter((fn) => fn !== wake);
         resolve(false);
-      }, Math.max(0, timeoutMs));
+      }, timerMs(timeoutMs));
       const wake = (): void => {
         clearTimer(timer);
         resolve(true);
@@ -376,4 +382,14 @@ export function createDelivery(config: DeliveryConfig): Delivery {
   }
 
   return { submit, flush, replay, counters: readCounters, close, spoolPendingSync };
+}
+
+/** Where a redirect points, without its query or credentials (either may hold a token). */
+function safeLocation(location: string): string {
+  try {
+    const url = new URL(location, "http://relative.invalid");
+    return url.origin === "http://relative.invalid" ? url.pathname : `${url.origin}${url.pathname}`;
+  } catch {
+    return "(an unreadable address)";
+  }
 }

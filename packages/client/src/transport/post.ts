@@ -21,6 +21,8 @@ export type TransportResult =
       /** The server's receive id, from a 2xx JSON answer. */
       rxid?: string;
       retryAfter?: string;
+      /** Where a 3xx points. */
+      location?: string;
       /** The answer's body, cut at RESPONSE_BODY_CAP bytes. */
       body: string;
       skipped?: SkippedAttachment[];
@@ -220,6 +222,8 @@ function responseResult(answer: Answer): TransportResult {
   const result: TransportResult = { kind: "response", status, body };
   const retryAfter = answer.headers["retry-after"];
   if (retryAfter !== undefined) result.retryAfter = retryAfter;
+  const location = answer.headers["location"];
+  if (status >= 300 && status < 400 && location !== undefined) result.location = location;
   if (status >= 200 && status < 300) {
     // The usual answer, {"response":"ok","_rxid":"..."}, read without parsing it all; anything else is parsed.
     const plain = PLAIN_RXID.exec(body);

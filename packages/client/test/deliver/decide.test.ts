@@ -38,9 +38,16 @@ test("a 413 is worth one trimmed resend, then it is dropped as too large", () =>
   assert.deepEqual(decide(answer(413), { ...first, trimmed: true }), { action: "drop", reason: "too-large", status: 413 });
 });
 
-test("400 is a bad request; other 4xx, 3xx and 1xx are rejected for good, never retried", () => {
+test("a 3xx is never followed: the report is kept, whatever the attempt", () => {
+  for (const status of [300, 301, 302, 303, 307, 308]) {
+    assert.deepEqual(decide(answer(status, { location: "https://elsewhere.example/post" }), first), { action: "keep", reason: "redirected" });
+    assert.deepEqual(decide(answer(status), last), { action: "keep", reason: "redirected" });
+  }
+});
+
+test("400 is a bad request; other 4xx and 1xx are rejected for good, never retried", () => {
   assert.deepEqual(decide(answer(400), first), { action: "drop", reason: "bad-request", status: 400 });
-  for (const status of [301, 302, 307, 308, 404, 405, 409, 410, 422, 100]) {
+  for (const status of [404, 405, 409, 410, 422, 100]) {
     assert.deepEqual(decide(answer(status), first), { action: "drop", reason: "rejected", status }, String(status));
   }
 });
