@@ -9,7 +9,7 @@ import { deliveryDefaults } from "./defaults.js";
 import { secondsToTimerMs } from "./timers.js";
 import { redactUrl, resolveOptions, type BacktraceOptions, type ResolvedOptions } from "./options.js";
 import { BacktraceReport } from "./capture/report.js";
-import { installExitHandling } from "./process/exit.js";
+import { installExitHandling, type ExitHandling } from "./process/exit.js";
 import { createPipeline, type Pipeline } from "./assemble/pipeline.js";
 import { trimSerialized } from "./serialize/serialize.js";
 import { createSpool, defaultSpoolDir, type Spool } from "./spool/spool.js";
@@ -42,7 +42,9 @@ export class BacktraceClient {
   private readonly stats = { captured: 0, trimmed: 0, discarded: {} as Partial<Record<DropReason, number>> };
   /** Crash reports by how their synchronous way out ended. */
   private readonly fatal: Record<FatalOutcome, number> = { sent: 0, spooled: 0, lost: 0 };
-  private readonly uninstallExit: () => void;
+  private readonly exit: ExitHandling;
+  /** Deliveries given up at exit that are still writing what they held to the spool. */
+  private closing = 0;
   /** Set by the crash handling to undo what it installed. */
   private uninstallGlobal: (() => void) | undefined;
 
@@ -78,25 +80,27 @@ export class BacktraceClient {
       maxBacklog: deliveryDefaults.maxBacklog,
     });
     debug?.(`initialized; reports go to ${redactUrl(this.options.submissionUrl)}`);
-    this.uninstallExit = installExitHandling(
+    // Debug output changes stderr anyway: there the counters are printed at every exit.
+    if (debug) process.on("exit", this.debugAtExit);
+    this.exit = installExitHandling(
       {
-        pending: () => {
-          const { queued, inFlight } = this.delivery.counters();
-          return !this.closed && this.pipeline.pending() + queued + inFlight > 0;
-        },
+        pending: () => this.pending(),
         flush: (seconds) => this.flush(seconds),
         spoolUnbuiltSync: () => this.spoolUnbuiltSync(),
         spoolDeliverySync: () => {
           // A delivery given up at the exit deadline may still hold spool writes that did not finish.
           for (const old of this.retired) old.spoolPendingSync();
           this.delivery.spoolPendingSync();
-          this.debug(`counters at exit: ${JSON.stringify(this.counters())}`);
         },
         abandonDelivery: () => {
           const old = this.delivery;
           this.retired.push(old);
           this.delivery = this.createDelivery();
-          void old.close();
+          this.closing++;
+          void old.close().finally(() => {
+            this.closing--;
+            this.settledOne();
+          });
         },
       },
       this.options.exitTimeout,
@@ -131,6 +135,22 @@ export class BacktraceClient {
       debug: this.options.debugBacktrace ? (message: string) => this.debug(message) : undefined,
     });
     this.fatal[outcome] += 1;
+  }
+
+  /** True while a report is not settled yet: unbuilt, queued, in flight, or being spooled at the exit deadline. */
+  private pending(): boolean {
+    if (this.closed) return false;
+    const { queued, inFlight } = this.delivery.counters();
+    return this.pipeline.pending() + queued + inFlight + this.closing > 0;
+  }
+
+  private readonly onSettled = (): void => this.settledOne();
+
+  private readonly debugAtExit = (): void => this.debug(`counters at exit: ${JSON.stringify(this.counters())}`);
+
+  /** A report settled: with nothing else pending, the exit listeners go until the next report. */
+  private settledOne(): void {
+    if (!this.pending()) this.exit.idle();
   }
 
   /** What `console.log(client)` and `JSON.stringify` show: never the token. */
@@ -176,7 +196,10 @@ export class BacktraceClient {
       this.stats.captured++;
       if (this.closed) return Promise.resolve(this.discard(report, "client-finalized"));
       if (!report.hasError && report.callSite === undefined) report.callSite = captureCallSite(this.send);
-      return this.pipeline.push(report);
+      this.exit.watch();
+      const outcome = this.pipeline.push(report);
+      void outcome.then(this.onSettled, this.onSettled);
+      return outcome;
     });
   }
 
@@ -205,7 +228,8 @@ export class BacktraceClient {
     this.uninstallGlobal = undefined;
     await this.flush();
     this.closed = true;
-    this.uninstallExit();
+    this.exit.uninstall();
+    process.off("exit", this.debugAtExit);
     await this.delivery.close();
     this.debug(`finalized; counters: ${JSON.stringify(this.counters())}`);
   }

@@ -77,10 +77,9 @@ const WRAPPED_REASON = /The promise rejected with the reason "([\s\S]*)"\.$/;
 
 /**
  * Node wraps a rejection reason that is not error-like in an `ERR_UNHANDLED_REJECTION` error
- * before raising it. The reason seen a moment before in `process.emit` is the original; without
- * it (strict mode raises before emitting) the reason's text is taken back out of the message.
+ * before raising it (throw and strict mode); the reason's text is taken back out of its message.
  */
-function originalReason(error: unknown, seen: { reason: unknown } | undefined): unknown {
+function originalReason(error: unknown): unknown {
   let wrapped = false;
   let message = "";
   try {
@@ -90,7 +89,6 @@ function originalReason(error: unknown, seen: { reason: unknown } | undefined): 
     return error;
   }
   if (!wrapped) return error;
-  if (seen) return seen.reason;
   const match = WRAPPED_REASON.exec(message);
   return match ? match[1] : error;
 }
@@ -102,14 +100,17 @@ function originalReason(error: unknown, seen: { reason: unknown } | undefined): 
  *   mode and for rejections in `throw` and `strict` mode, which Node raises as uncaught exceptions.
  *   `onFatal` when nobody handles it (the process ends), `onNonFatal` when the application has an
  *   `uncaughtException` listener or a capture callback (the process goes on).
- * - `process.emit` is wrapped, except in `strict` mode: the wrapper calls the original and
- *   returns its result unchanged, so Node sees exactly what it would have seen. It learns whether an
- *   `unhandledRejection` event found a listener; when none did, `warn`, `warn-with-error-code`
- *   and `none` mode rejections go to `onNonFatal` (Node only warns, sets the exit code, or does
- *   nothing), and in `throw` mode the original reason is kept for the monitor that follows.
+ * - `throw` and `strict` mode need nothing else: no wrapper, no listener, so no frame of the library
+ *   ever stands in a stack Node prints.
+ * - `warn` and `none` mode: an `unhandledRejection` listener, which Node ignores in these modes (it
+ *   warns always, or never); it reports a rejection when no other listener handles it.
+ * - `warn-with-error-code` mode: a listener would count as handling, so `process.emit` is wrapped,
+ *   returning the original's result unchanged; a rejection no listener handled goes to `onNonFatal`.
+ *   This is the one mode where an error thrown inside a listener of another process event shows the
+ *   wrapper as one more stack frame.
  *
- * No `unhandledRejection`, `uncaughtException` or signal listener is added. Errors thrown by the
- * hooks are caught and given to `debug`.
+ * No `uncaughtException` or signal listener is added, and nothing changes what Node does. Errors
+ * thrown by the hooks are caught and given to `debug`.
  */
 export function installCrashHandlers(hooks: CrashHooks, mode: RejectionsMode = unhandledRejectionsMode()): () => void {
   registry.add(hooks);
@@ -149,14 +150,12 @@ function each(use: (hooks: CrashHooks) => void, what: string): void {
 function installShared(mode: RejectionsMode): () => void {
   const debug = (message: string): void => each((hooks) => hooks.debug?.(message), "debug output");
   let installed = true;
-  let seenReason: { reason: unknown } | undefined;
 
   const onMonitor = (error: unknown, origin: string): void => {
     if (!installed) return;
     try {
       const kind: CrashKind = origin === "unhandledRejection" ? "Unhandled rejection" : "Unhandled exception";
-      const value = kind === "Unhandled rejection" ? originalReason(error, seenReason) : error;
-      seenReason = undefined;
+      const value = kind === "Unhandled rejection" ? originalReason(error) : error;
       if (processWillEnd()) each((hooks) => hooks.onFatal(value, kind), "crash report");
       else each((hooks) => hooks.onNonFatal(value, kind), "crash report");
     } catch (failure) {
@@ -165,33 +164,36 @@ function installShared(mode: RejectionsMode): () => void {
   };
   process.on("uncaughtExceptionMonitor", onMonitor);
 
-  const afterRejectionEmit = (reason: unknown, handled: boolean): void => {
-    if (!installed || handled) return;
+  const nonFatalRejection = (reason: unknown): void => {
+    if (!installed) return;
     try {
-      if (mode === "throw") {
-        // Node raises it as an uncaught exception right after this returns; the monitor reports it.
-        seenReason = { reason };
-        process.nextTick(() => {
-          seenReason = undefined;
-        });
-      } else {
-        each((hooks) => hooks.onNonFatal(reason, "Unhandled rejection"), "rejection report");
-      }
+      each((hooks) => hooks.onNonFatal(reason, "Unhandled rejection"), "rejection report");
     } catch (failure) {
       debug(`rejection handler failed: ${errorText(failure)}`);
     }
   };
 
-  let restoreEmit = (): void => undefined;
-  if (mode !== "strict") {
+  // How a rejection nobody handles is seen, mode by mode, without changing what Node does (see the doc above).
+  let remove = (): void => undefined;
+  if (mode === "warn" || mode === "none") {
+    // Node ignores whether an 'unhandledRejection' listener exists in these modes (it always warns, or never
+    // does), so a listener changes nothing; it reports only when it is the only one (nobody else handles it).
+    const listener = (reason: unknown): void => {
+      if (process.listenerCount("unhandledRejection") === 1) nonFatalRejection(reason);
+    };
+    process.on("unhandledRejection", listener);
+    remove = () => void process.removeListener("unhandledRejection", listener);
+  } else if (mode === "warn-with-error-code") {
+    // Here a listener would count as handling the rejection (no warning, no exit code): only the return
+    // value of the emit tells whether anyone did, so process.emit is wrapped, passing everything through.
     const original = process.emit;
     const wrapped = function emit(this: unknown, event: string | symbol, ...args: unknown[]): boolean {
       const handled = (original as (...a: unknown[]) => boolean).call(this, event, ...args);
-      if (event === "unhandledRejection") afterRejectionEmit(args[0], handled);
+      if (event === "unhandledRejection" && !handled) nonFatalRejection(args[0]);
       return handled;
     };
     process.emit = wrapped as typeof process.emit;
-    restoreEmit = () => {
+    remove = () => {
       // Restored only when nobody wrapped it after us; otherwise the wrapper stays and passes through.
       if (process.emit === (wrapped as typeof process.emit)) process.emit = original;
     };
@@ -202,6 +204,6 @@ function installShared(mode: RejectionsMode): () => void {
     if (!installed) return;
     installed = false;
     process.removeListener("uncaughtExceptionMonitor", onMonitor);
-    restoreEmit();
+    remove();
   };
 }

@@ -13,18 +13,31 @@ export interface ExitHooks {
   abandonDelivery(): void;
 }
 
+/** What the client tells the exit handling. */
+export interface ExitHandling {
+  /** A report is pending: listen for the end of the process. */
+  watch(): void;
+  /** Nothing is pending any more: stop listening. */
+  idle(): void;
+  /** Removes the listeners for good. */
+  uninstall(): void;
+}
+
 /**
  * When the event loop empties with reports pending ('beforeExit'), the process is kept up while they
  * leave, until one deadline `exitTimeoutSeconds` after the first such moment; then what is left goes
  * to the spool and the process ends as it would have. Submissions never keep the process up by
  * themselves, so an application that is done ends at most `exitTimeoutSeconds` later.
- * Returns the function that removes the listeners.
+ *
+ * The 'beforeExit' and 'exit' listeners are there only while some client has reports pending: an
+ * application's own listener of those events then runs alone, as without the library, so even an error
+ * thrown from it prints the same stack.
  */
 export function installExitHandling(
   hooks: ExitHooks,
   exitTimeoutSeconds: number,
   now: () => number = () => performance.now(),
-): () => void {
+): ExitHandling {
   let deadline: number | undefined;
   let flushing = false;
 
@@ -61,23 +74,40 @@ export function installExitHandling(
   };
 
   const entry = { onBeforeExit, onExit };
-  registered.add(entry);
-  if (registered.size === 1) {
-    process.on("beforeExit", dispatchBeforeExit);
-    process.on("exit", dispatchExit);
-  }
-  return () => {
-    if (!registered.delete(entry) || registered.size > 0) return;
-    process.off("beforeExit", dispatchBeforeExit);
-    process.off("exit", dispatchExit);
+  let installed = true;
+  return {
+    watch() {
+      if (!installed || watching.has(entry)) return;
+      watching.add(entry);
+      if (watching.size === 1) {
+        process.on("beforeExit", dispatchBeforeExit);
+        process.on("exit", dispatchExit);
+      }
+    },
+    idle() {
+      // A flush under way holds the process up by its own timer; its end settles the deadline.
+      if (!flushing) deadline = undefined;
+      unwatch(entry);
+    },
+    uninstall() {
+      installed = false;
+      unwatch(entry);
+    },
   };
 }
 
-// One listener of each kind for all clients: many clients must not trip Node's listener-count warning.
-const registered = new Set<{ onBeforeExit(): void; onExit(): void }>();
+function unwatch(entry: { onBeforeExit(): void; onExit(): void }): void {
+  if (!watching.delete(entry) || watching.size > 0) return;
+  process.off("beforeExit", dispatchBeforeExit);
+  process.off("exit", dispatchExit);
+}
+
+// One listener of each kind for all clients with reports pending: many clients must not trip Node's
+// listener-count warning.
+const watching = new Set<{ onBeforeExit(): void; onExit(): void }>();
 const dispatchBeforeExit = (): void => {
-  for (const entry of [...registered]) entry.onBeforeExit();
+  for (const entry of [...watching]) entry.onBeforeExit();
 };
 const dispatchExit = (): void => {
-  for (const entry of [...registered]) entry.onExit();
+  for (const entry of [...watching]) entry.onExit();
 };

@@ -88,19 +88,52 @@ test("disableGlobalHandler: true installs nothing", async () => {
   assert.deepEqual(finalized, before);
 });
 
-test("the global handler adds one uncaughtExceptionMonitor listener, no rejection or signal listener, and finalize removes it", async () => {
-  const { before, initialized, finalized } = await hookSnapshots([], {});
-  assert.deepEqual(initialized.listeners, { ...before.listeners, uncaughtExceptionMonitor: before.listeners["uncaughtExceptionMonitor"]! + 1 });
-  assert.equal(initialized.nodeEmit, false, "process.emit is wrapped to watch unhandledRejection events");
+test("the global handler adds one uncaughtExceptionMonitor listener, no rejection or signal listener, leaves process.emit alone, and finalize removes it", async () => {
+  for (const args of [[], ["--unhandled-rejections=throw"], ["--unhandled-rejections=strict"]]) {
+    const { before, initialized, finalized } = await hookSnapshots(args, {});
+    assert.deepEqual(initialized.listeners, { ...before.listeners, uncaughtExceptionMonitor: before.listeners["uncaughtExceptionMonitor"]! + 1 }, args.join(" "));
+    assert.equal(initialized.nodeEmit, true, `process.emit is Node's own (${args.join(" ")})`);
+    assert.deepEqual(finalized, before);
+  }
+});
+
+test("under --unhandled-rejections=warn and none, where Node ignores it, one unhandledRejection listener watches rejections", async () => {
+  for (const mode of ["warn", "none"]) {
+    const { before, initialized, finalized } = await hookSnapshots([`--unhandled-rejections=${mode}`], {});
+    assert.equal(initialized.listeners["unhandledRejection"], before.listeners["unhandledRejection"]! + 1, mode);
+    assert.equal(initialized.nodeEmit, true, mode);
+    assert.deepEqual(finalized, before);
+  }
+});
+
+test("under --unhandled-rejections=warn-with-error-code process.emit is wrapped, since a listener would count as handling", async () => {
+  const { before, initialized, finalized } = await hookSnapshots(["--unhandled-rejections=warn-with-error-code"], {});
+  assert.equal(initialized.nodeEmit, false);
+  assert.equal(initialized.listeners["unhandledRejection"], before.listeners["unhandledRejection"]);
   assert.deepEqual(finalized, before);
 });
 
-test("under --unhandled-rejections=strict process.emit is left alone", async () => {
-  const { before, initialized, finalized } = await hookSnapshots(["--unhandled-rejections=strict"], {});
-  assert.equal(initialized.nodeEmit, true);
-  assert.equal(initialized.listeners["uncaughtExceptionMonitor"], before.listeners["uncaughtExceptionMonitor"]! + 1);
-  assert.deepEqual(finalized, before);
-});
+for (const mode of ["throw", "strict", "warn", "none"]) {
+  for (const event of ["exit", "beforeExit", "signal", "custom"]) {
+    test(`an error thrown in a ${event} listener (--unhandled-rejections=${mode}) prints the same stack and exit code as without the library`, async () => {
+      const receiver = await startReceiver();
+      try {
+        const args = [`--unhandled-rejections=${mode}`, "listener-throws.cjs"];
+        const [alone, withLibrary] = await Promise.all([
+          runNode(args, { EVENT: event }),
+          runNode(args, { EVENT: event, BT_ENDPOINT: `http://127.0.0.1:${receiver.port}` }),
+        ]);
+        assert.match(alone.stderr, new RegExp(`thrown in a ${event} listener`));
+        assert.equal(normalizeStderr(withLibrary.stderr), normalizeStderr(alone.stderr));
+        assert.equal(withLibrary.code, alone.code);
+        assert.equal(withLibrary.signal, alone.signal);
+        assert.doesNotMatch(withLibrary.stderr, /backtrace-ts|index\.cjs/);
+      } finally {
+        await receiver.close();
+      }
+    });
+  }
+}
 
 for (const crash of ["exception", "rejection-string"]) {
   test(`a beforeSend that throws on a crash (${crash}) leaves the ending as without the library`, async () => {
