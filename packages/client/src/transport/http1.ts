@@ -2,10 +2,12 @@
 // Node's http client does far more than a report upload needs, and that costs more CPU per request than
 // building the report does; this keeps the wire the same: one request, its headers, its body, its answer.
 import type { Socket } from "node:net";
-import type { TLSSocket } from "node:tls";
+import type { SecureContext, TLSSocket } from "node:tls";
 import { lazyNet, lazyTls } from "../builtins.js";
 import { connectionDefaults } from "../options.js";
 import { AnswerParser, type Answer, type Parsed } from "./answer-parser.js";
+import { dialProxy, openTunnel, type ProxyRoute } from "./proxy.js";
+import { trustedContext } from "./trust.js";
 
 export type { Answer } from "./answer-parser.js";
 
@@ -18,7 +20,11 @@ export interface PoolOptions {
   /** Accept any TLS certificate (https only). */
   ignoreSslCertificate: boolean;
   /** Overrides of `connectionDefaults` (tests use short ones). */
-  limits?: Partial<ConnectionLimits>;
+  limits?: Partial<ConnectionLimits> | undefined;
+  /** The forward proxy to go through (proxy.ts), or why there is no usable one: every exchange then fails with it. */
+  proxy?: ProxyRoute | Error | undefined;
+  /** PEM certificates trusted besides Node's own. */
+  ca?: string | undefined;
 }
 
 /** Writes the request body; `write` resolves at once or when the connection can take more. */
@@ -146,6 +152,10 @@ export class ConnectionPool {
   private readonly port: number;
   private readonly secure: boolean;
   private readonly limits: ConnectionLimits;
+  private readonly proxy: ProxyRoute | undefined;
+  private readonly secureContext: SecureContext | undefined;
+  /** Connections to the proxy not yet through their CONNECT: closed too when the pool is destroyed. */
+  private readonly tunnels = new Set<Socket>();
   private readonly idle: Link[] = [];
   private readonly links = new Set<Link>();
   private readonly waiting: Array<(link: Link | Error) => void> = [];
@@ -164,6 +174,13 @@ export class ConnectionPool {
     this.host = target.hostname.replace(/^\[(.*)\]$/, "$1");
     this.port = Number(target.port) || (this.secure ? 443 : 80);
     this.limits = { ...connectionDefaults, ...options.limits };
+    this.proxy = options.proxy instanceof Error ? undefined : options.proxy;
+    this.secureContext = trustedContext(options.ca);
+  }
+
+  /** Through a proxy to an http endpoint: requests name the whole URL (absolute form) and carry this header line ("" without credentials). */
+  forwarding(): { authorization: string } | undefined {
+    return this.proxy !== undefined && !this.secure ? { authorization: this.proxy.authorization } : undefined;
   }
 
   /** Starts one exchange: on an idle connection, a new one, or the first to come free. */
@@ -234,10 +251,12 @@ export class ConnectionPool {
       link.conn.destroy();
     }
     for (const wake of this.waiting.splice(0)) wake(new Error("connection pool closed"));
+    for (const socket of this.tunnels) socket.destroy();
   }
 
   private acquire(give: (link: Link | Error) => void): void {
     if (this.destroyed) return give(new Error("connection pool closed"));
+    if (this.options.proxy instanceof Error) return give(this.options.proxy);
     // A connection closed while idle stays listed until its "close" event: skip it.
     for (let idle = this.idle.pop(); idle !== undefined; idle = this.idle.pop()) {
       if (idle.conn.destroyed) continue;
@@ -250,18 +269,43 @@ export class ConnectionPool {
   /** Opens a connection in a free slot (counted at once) and gives it, or the error that ended it. */
   private connect(give: (link: Link | Error) => void): void {
     this.open += 1;
-    const conn: Conn = this.secure
-      ? lazyTls().connect({
-          host: this.host,
-          port: this.port,
-          // A server name is sent for names only; TLS does not allow an IP address there.
-          ...(lazyNet().isIP(this.host) === 0 ? { servername: this.host } : {}),
-          rejectUnauthorized: !this.options.ignoreSslCertificate,
-          ALPNProtocols: ["http/1.1"],
-          ...(this.session !== undefined ? { session: this.session } : {}),
-        })
-      : lazyNet().connect({ host: this.host, port: this.port });
-    give(this.adopt(conn));
+    const proxy = this.proxy;
+    if (!this.secure) {
+      // Through a proxy, an http endpoint's requests go to the proxy itself, in absolute form.
+      give(this.adopt(proxy === undefined ? lazyNet().connect({ host: this.host, port: this.port }) : dialProxy(proxy, this.secureContext)));
+      return;
+    }
+    if (proxy === undefined) return give(this.adopt(this.startTls(undefined)));
+    openTunnel(
+      proxy,
+      { host: this.host, port: this.port },
+      { timeoutMs: this.limits.connectTimeoutMs, secureContext: this.secureContext, track: (socket) => this.tunnels.add(socket) },
+      (tunnel) => {
+        if (!(tunnel instanceof Error)) this.tunnels.delete(tunnel);
+        if (tunnel instanceof Error || this.destroyed) {
+          if (!(tunnel instanceof Error)) tunnel.destroy();
+          this.open -= 1;
+          give(tunnel instanceof Error ? tunnel : new Error("connection pool closed"));
+          return this.wakeOne();
+        }
+        give(this.adopt(this.startTls(tunnel)));
+      },
+    );
+  }
+
+  /** TLS to the endpoint, directly or inside a proxy's tunnel: verified against the endpoint's own name either way. */
+  private startTls(tunnel: Socket | undefined): TLSSocket {
+    return lazyTls().connect({
+      ...(tunnel !== undefined ? { socket: tunnel } : {}),
+      host: this.host,
+      port: this.port,
+      // A server name is sent for names only; TLS does not allow an IP address there.
+      ...(lazyNet().isIP(this.host) === 0 ? { servername: this.host } : {}),
+      rejectUnauthorized: !this.options.ignoreSslCertificate,
+      ALPNProtocols: ["http/1.1"],
+      ...(this.session !== undefined ? { session: this.session } : {}),
+      ...(this.secureContext !== undefined ? { secureContext: this.secureContext } : {}),
+    });
   }
 
   /** Takes a connection into the pool: its listeners, its connect deadline, its TLS sessions. */
@@ -269,12 +313,13 @@ export class ConnectionPool {
     // Neither an open connection nor a pending one keeps the process alive.
     conn.unref();
     conn.setNoDelay(true);
+    const encrypted = "encrypted" in conn;
     if (this.secure) conn.on("session", (session: Buffer) => (this.session = session));
     // One timer per new connection (rare with keep-alive): the socket's own timeout is the exchange's.
     const ms = this.limits.connectTimeoutMs;
     const timer = setTimeout(() => conn.destroy(new Error(`could not connect within ${ms} ms`)), ms);
     timer.unref();
-    conn.once(this.secure ? "secureConnect" : "connect", () => clearTimeout(timer));
+    conn.once(encrypted ? "secureConnect" : "connect", () => clearTimeout(timer));
     conn.once("close", () => clearTimeout(timer));
     const link = new Link(conn, (closed) => {
       this.links.delete(closed);
