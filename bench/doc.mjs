@@ -232,6 +232,23 @@ if (rc?.ingest) {
   );
 }
 
+// (g)
+const pc = b["pool-cpu"];
+if (pc?.results) {
+  const ways = Object.keys(pc.results);
+  p(
+    "## HTTP/1.1 pool CPU (backtrace-ts)",
+    "CPU per report request (user + system, `process.cpuUsage()`) of the client's own pool (`src/transport/post.ts`, bundled by",
+    "esbuild for the benchmark) against node:http with a keep-alive `http.Agent`, the same ~4 KB JSON body, 4 sockets and 4 requests",
+    `in flight to a loopback node:http server in its own process; 500 warm-up requests, then ${n(pc.samples?.[ways[0]]?.[0]?.requests ?? 5000, 0)} timed; ${pc.runs} fresh processes each, alternating.`,
+    table(
+      ["way", "CPU µs/request", "user µs/request", "wall ms", "failed"],
+      ways.map((w) => [w, m(pc.results[w].cpuUsPerRequest), m(pc.results[w].userUsPerRequest), m(pc.results[w].wallMs, 0), m(pc.results[w].failed, 0)]),
+    ),
+    `node:http + agent ÷ pool, per run: ${(pc.ratios ?? []).map((x) => `${x.toFixed(2)}×`).join(", ")} (target: at least 1.5×).`,
+  );
+}
+
 // Failed samples, with this machine's paths taken out.
 const repoRoot = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
 const clean = (text) => String(text).split(repoRoot).join(".").replace(/\/tmp\/[^\s'"]*/g, "<tmp>").slice(0, 300);

@@ -28,6 +28,7 @@ const BENCHMARKS = [
   ["report-size", "report-size.bench.mjs", 120_000],
   ["install-size", "install-size.bench.mjs", 300_000],
   ["receiver", "receiver.bench.mjs", 360_000],
+  ["pool-cpu", "pool-cpu.bench.mjs", 240_000],
 ];
 
 function sh(cmd, argv, cwd, timeout = 300_000) {

@@ -2,7 +2,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { join, posix } from "node:path";
+import { dirname, join, posix } from "node:path";
 import { build } from "esbuild";
 
 const require = createRequire(import.meta.url);
@@ -64,9 +64,20 @@ writeFileSync("dist/types/package.json", JSON.stringify({ type: "commonjs" }) + 
 writeFileSync("dist/index.d.mts", 'export * from "./types/index.js";\n');
 
 // The bundle includes these packages' code; their licenses travel with it.
-const bundled = ["@jridgewell/trace-mapping", "@jridgewell/sourcemap-codec", "@jridgewell/resolve-uri"];
+const bundled = ["@jridgewell/trace-mapping", "@jridgewell/sourcemap-codec", "@jridgewell/resolve-uri", "proxy-from-env"];
+// A package's folder from its entry point: not every package exports its package.json (proxy-from-env does not).
+const packageDir = (name) => {
+  for (let dir = dirname(require.resolve(name)); dir !== dirname(dir); dir = dirname(dir)) {
+    try {
+      if (JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).name === name) return `${dir}/`;
+    } catch {
+      // No package.json at this level: look further up.
+    }
+  }
+  throw new Error(`cannot find the folder of ${name}`);
+};
 const notices = bundled.map((name) => {
-  const dir = require.resolve(`${name}/package.json`).replace(/package\.json$/, "");
+  const dir = packageDir(name);
   const version = JSON.parse(readFileSync(`${dir}package.json`, "utf8")).version;
   return `## ${name} ${version}\n\n${readFileSync(`${dir}LICENSE`, "utf8").trim()}\n`;
 });

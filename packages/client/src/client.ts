@@ -13,6 +13,7 @@ import { installExitHandling, type ExitHandling } from "./process/exit.js";
 import { createPipeline, type Pipeline } from "./assemble/pipeline.js";
 import { trimSerialized } from "./serialize/serialize.js";
 import { createSpool, defaultSpoolDir, type Spool } from "./spool/spool.js";
+import { describeRoute, proxyFor } from "./transport/proxy.js";
 
 /** Extra data for one report: attributes (indexed) and annotations (free-form). */
 export interface SendOptions {
@@ -79,7 +80,7 @@ export class BacktraceClient {
       holdLimit: deliveryDefaults.holdLimit,
       maxBacklog: deliveryDefaults.maxBacklog,
     });
-    debug?.(`initialized; reports go to ${redactUrl(this.options.submissionUrl)}`);
+    debug?.(`initialized; reports go to ${redactUrl(this.options.submissionUrl)} ${describeRoute(proxyFor(this.options.submissionUrl, this.options.proxy))}`);
     // Debug output changes stderr anyway: there the counters are printed at every exit.
     if (debug) process.on("exit", this.debugAtExit);
     this.exit = installExitHandling(
@@ -130,6 +131,8 @@ export class BacktraceClient {
     const outcome = deliverFatal(payload, {
       url: this.options.submissionUrl,
       ignoreSslCertificate: this.options.ignoreSslCertificate,
+      proxy: this.options.proxy,
+      ca: this.options.ca,
       deadline,
       spool: this.spool,
       debug: this.options.debugBacktrace ? (message: string) => this.debug(message) : undefined,
@@ -309,6 +312,8 @@ export class BacktraceClient {
       url: this.options.submissionUrl,
       timeoutMs: this.options.timeout * 1000,
       ignoreSslCertificate: this.options.ignoreSslCertificate,
+      proxy: this.options.proxy,
+      ca: this.options.ca,
       spool: this.spool,
       queueSize: this.options.queueSize,
       concurrency: this.options.concurrency,

@@ -46,6 +46,16 @@ export const retryDefaults = {
   maxRetryAfterMs: 120_000, // longest Retry-After honoured; longer values are cut to this
 };
 
+/** Limits of one connection of the client's HTTP/1.1 pool (transport/http1.ts); the request's `timeout` bounds them all. */
+export const connectionDefaults = {
+  connectTimeoutMs: 10_000, // TCP connect, the proxy's CONNECT answer and the TLS handshake, together
+  headTimeoutMs: 30_000, // longest silence from the request's first byte until the answer's head is complete
+  bodyTimeoutMs: 30_000, // longest silence between two reads of the answer's body
+  idleCloseMs: 4000, // an idle connection is closed after this long, before most servers close it under a request
+  keepAliveMarginMs: 1000, // an idle connection is closed this long before the server's `Keep-Alive: timeout=N` runs out
+  maxHeadBytes: 64 * 1024, // answer heads longer than this are refused: no submission server sends one
+};
+
 /** The on-disk spool's bounds, when `createSpool` is given none. */
 export const spoolDefaults = {
   maxRecords: defaults.spoolMaxRecords, // records kept on disk; past it the oldest are deleted

@@ -1,4 +1,6 @@
 // The options of `initialize`, their checks, and the submission URL rules (their defaults are in defaults.ts).
+import { readFileSync } from "node:fs";
+import { X509Certificate } from "node:crypto";
 import { defaults, deliveryDefaults } from "./defaults.js";
 import { BacktraceConfigError, ErrorCodes } from "./errors.js";
 import { MAX_TIMER_MS } from "./timers.js";
@@ -25,6 +27,13 @@ export interface BacktraceOptions {
   timeout?: number | undefined;
   /** Accept any TLS certificate (self-signed servers). Off by default. */
   ignoreSslCertificate?: boolean | undefined;
+  /**
+   * Forward proxy for reports: a URL such as `http://user:pass@proxy:3128`, or `false` to go direct whatever
+   * the environment says. Default: HTTPS_PROXY / HTTP_PROXY / NO_PROXY (lower case first) from the environment.
+   */
+  proxy?: string | false | undefined;
+  /** Certificate authorities trusted besides Node's own: PEM text, or the path of a PEM file (read once, at initialize). */
+  ca?: string | undefined;
   /** Print diagnostics to stderr and let errors during collection throw. */
   debugBacktrace?: boolean | undefined;
   /** Do not report uncaught exceptions and unhandled rejections automatically. */
@@ -63,6 +72,10 @@ export interface ResolvedOptions {
   attachments: string[];
   timeout: number;
   ignoreSslCertificate: boolean;
+  /** The `proxy` option as given (undefined: the environment decides, per request URL, in transport/proxy.ts). */
+  proxy: string | false | undefined;
+  /** PEM text of the `ca` option, the file already read. */
+  ca: string | undefined;
   debugBacktrace: boolean;
   disableGlobalHandler: boolean;
   contextLineCount: number;
@@ -83,7 +96,7 @@ export interface ResolvedOptions {
 const MAX_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
 
 const knownOptions = new Set([
-  "endpoint", "token", "attributes", "attachments", "timeout", "ignoreSslCertificate", "debugBacktrace",
+  "endpoint", "token", "attributes", "attachments", "timeout", "ignoreSslCertificate", "proxy", "ca", "debugBacktrace",
   "disableGlobalHandler", "contextLineCount", "tabWidth", "collectSourceCode", "exitTimeout", "sourceMaps",
   "beforeSend", "spool", "spoolMaxRecords", "spoolMaxBytes", "maxReportBytes", "queueSize", "concurrency",
 ]);
@@ -140,8 +153,55 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-/** Checks every option and fills in defaults. Throws a `BacktraceConfigError` naming what to fix. */
-export function resolveOptions(options: unknown): ResolvedOptions {
+/** The `proxy` option: undefined, false, or an http(s) URL with a host. The value is never echoed: it may hold a password. */
+function proxyOption(value: unknown): string | false | undefined {
+  if (value === undefined || value === false) return value;
+  let url: URL | undefined;
+  try {
+    url = typeof value === "string" ? new URL(value) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== "http:" && url.protocol !== "https:") || url.hostname === "") {
+    fail(ErrorCodes.INVALID_OPTION, "proxy", 'backtrace-ts: option "proxy" must be an http:// or https:// URL such as "http://proxy:3128", or false.');
+  }
+  return url.href;
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
+
+/** The `ca` option as PEM text: given as text, or read from the file it names. Every certificate in it must parse. */
+function caOption(value: unknown, readFile: (path: string) => string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || value.trim() === "") {
+    fail(ErrorCodes.INVALID_OPTION, "ca", `backtrace-ts: option "ca" must be PEM certificates or the path of a PEM file, got ${describe(value)}.`);
+  }
+  let pem = value;
+  if (!value.includes("-----BEGIN")) {
+    try {
+      pem = readFile(value);
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      fail(ErrorCodes.INVALID_OPTION, "ca", `backtrace-ts: option "ca": the file ${JSON.stringify(value)} could not be read (${typeof code === "string" ? code : "error"}).`);
+    }
+  }
+  const certificates = pem.match(PEM_CERTIFICATE) ?? [];
+  if (certificates.length === 0) fail(ErrorCodes.INVALID_OPTION, "ca", 'backtrace-ts: option "ca" holds no PEM certificate ("-----BEGIN CERTIFICATE-----").');
+  for (const certificate of certificates) {
+    try {
+      new X509Certificate(certificate);
+    } catch {
+      fail(ErrorCodes.INVALID_OPTION, "ca", 'backtrace-ts: option "ca" holds a certificate that does not parse.');
+    }
+  }
+  return certificates.join("\n") + "\n";
+}
+
+/**
+ * Checks every option and fills in defaults. Throws a `BacktraceConfigError` naming what to fix.
+ * `readFile` reads the `ca` file; defaulted so tests need no file system tricks.
+ */
+export function resolveOptions(options: unknown, readFile: (path: string) => string = (path) => readFileSync(path, "utf8")): ResolvedOptions {
   if (!isPlainObject(options)) {
     fail(
       ErrorCodes.INVALID_OPTION,
@@ -185,6 +245,8 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     attachments: [...(attachments as string[])],
     timeout: number(options, "timeout", { min: 0, exclusiveMin: true, max: MAX_SECONDS }),
     ignoreSslCertificate: boolean(options, "ignoreSslCertificate"),
+    proxy: proxyOption(options["proxy"]),
+    ca: caOption(options["ca"], readFile),
     debugBacktrace: boolean(options, "debugBacktrace"),
     disableGlobalHandler: boolean(options, "disableGlobalHandler"),
     contextLineCount: number(options, "contextLineCount", { min: 0, integer: true }),

@@ -9,6 +9,8 @@ export type FailReason =
   | "retries-exhausted"
   /** 401/403: sending to this endpoint stopped, for this report and every later one; written to the spool. Counted: `failed`, and `spooled` or `dropped`. */
   | "unauthorized"
+  /** 407: the proxy refused its credentials (missing or wrong); sending stopped as for `unauthorized`, until the client is initialized again; written to the spool. Counted: `failed`, and `spooled` or `dropped`. */
+  | "proxy-auth"
   /** Still pending when delivery closed (`finalize()`, or the exit wait's deadline passed); written to the spool. Counted: `failed`, and `spooled` or `dropped`. */
   | "closed"
   /** 413, and the resend trimmed to 1/8 of `maxReportBytes` (at least 16 KB, when it could be made smaller) got 413 too; not spooled. Counted: `failed`, `dropped`. */

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { resolveOptions, submissionUrlFor, redactUrl } from "../src/options.js";
 import { defaults } from "../src/defaults.js";
 import { ErrorCodes, isBacktraceError, BacktraceConfigError } from "../src/errors.js";
+import { privateCa } from "./helpers/tls.js";
 
 const base = { endpoint: "https://example.test:6098", token: "abc123" };
 
@@ -115,4 +116,27 @@ test("redacts the password of a URL with credentials", () => {
 test("redacts the token in both URL forms", () => {
   assert.equal(redactUrl("https://host/post?format=json&token=secret"), "https://host/post?format=json&token=***");
   assert.equal(redactUrl("https://submit.backtrace.io/uni/secret/json"), "https://submit.backtrace.io/uni/***/json");
+});
+
+test("proxy: a URL or false; a bad one fails at initialize without echoing it", () => {
+  assert.equal(resolveOptions(base).proxy, undefined);
+  assert.equal(resolveOptions({ ...base, proxy: false }).proxy, false);
+  assert.equal(resolveOptions({ ...base, proxy: "http://u:p@proxy:3128" }).proxy, "http://u:p@proxy:3128/");
+  for (const proxy of ["not a url with s3cret", "ftp://u:s3cret@proxy", "", true, 3128]) {
+    throwsCode({ ...base, proxy }, ErrorCodes.INVALID_OPTION, "proxy", /http:\/\/ or https:\/\/ URL/);
+    assert.throws(() => resolveOptions({ ...base, proxy }), (error: Error) => !error.message.includes("s3cret"));
+  }
+});
+
+test("ca: PEM text, or a PEM file read once at initialize; anything else fails at initialize", () => {
+  const pem = privateCa().caCert;
+  assert.equal(resolveOptions({ ...base, ca: pem }).ca?.trim(), pem.trim());
+  const reads: string[] = [];
+  const fromFile = resolveOptions({ ...base, ca: "/etc/ssl/corp-ca.pem" }, (path) => (reads.push(path), pem));
+  assert.equal(fromFile.ca?.trim(), pem.trim());
+  assert.deepEqual(reads, ["/etc/ssl/corp-ca.pem"]);
+  throwsCode({ ...base, ca: "/no/such/ca.pem" }, ErrorCodes.INVALID_OPTION, "ca", /could not be read \(ENOENT\)/);
+  throwsCode({ ...base, ca: 42 }, ErrorCodes.INVALID_OPTION, "ca", /PEM/);
+  throwsCode({ ...base, ca: "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n" }, ErrorCodes.INVALID_OPTION, "ca", /no PEM certificate/);
+  throwsCode({ ...base, ca: "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n" }, ErrorCodes.INVALID_OPTION, "ca", /does not parse/);
 });

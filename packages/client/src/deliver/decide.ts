@@ -4,6 +4,9 @@ import type { TransportResult } from "../transport/post.js";
 /** The dropped-counter reason of an answer that is final. */
 export type RejectReason = "too-large" | "bad-request" | "rejected";
 
+/** Why sending to the endpoint stops: the token refused (401/403), or the proxy's credentials (407). */
+export type StopReason = "unauthorized" | "proxy-auth";
+
 /**
  * - `sent`: accepted (2xx).
  * - `retry`: transient (network error, timeout, 408, 429, 5xx) with tries left: back off and send again.
@@ -12,7 +15,9 @@ export type RejectReason = "too-large" | "bad-request" | "rejected";
  *   it waits on disk until the endpoint is fixed, like an outage.
  * - `trim`: 413 on a body not trimmed yet: worth one resend much smaller.
  * - `drop`: rejected for good (400, other 4xx and 1xx, a 413 already trimmed): never resend.
- * - `stop`: 401/403, the token is refused: stop sending to this endpoint, keep the report.
+ * - `stop`: 401/403, the token is refused, or 407, the proxy refused its credentials: stop sending to this
+ *   endpoint, keep the report. Nothing is wrong with the report; once the configuration is fixed and the
+ *   client started again, the spool delivers it.
  */
 export type Decision =
   | { action: "sent"; rxid: string | undefined }
@@ -20,7 +25,7 @@ export type Decision =
   | { action: "keep"; reason: "retries-exhausted" | "redirected" }
   | { action: "trim" }
   | { action: "drop"; reason: RejectReason; status: number }
-  | { action: "stop"; reason: "unauthorized"; status: number };
+  | { action: "stop"; reason: StopReason; status: number };
 
 export interface Attempt {
   /** Tries made so far, this one included (1 for the first). */
@@ -36,6 +41,7 @@ export function decide(result: TransportResult, { attempt, maxAttempts, trimmed 
   const { status } = result;
   if (status >= 200 && status < 300) return { action: "sent", rxid: result.rxid };
   if (status === 401 || status === 403) return { action: "stop", reason: "unauthorized", status };
+  if (status === 407) return { action: "stop", reason: "proxy-auth", status };
   if (status === 413) return trimmed ? { action: "drop", reason: "too-large", status } : { action: "trim" };
   if (status === 408 || status === 429 || status >= 500) {
     return attempt < maxAttempts ? { action: "retry", retryAfter: result.retryAfter } : { action: "keep", reason: "retries-exhausted" };
@@ -46,5 +52,6 @@ export function decide(result: TransportResult, { attempt, maxAttempts, trimmed 
 
 /** A transport result in words, for debug messages and outcome details. */
 export function describeResult(result: TransportResult): string {
-  return result.kind === "error" ? result.reason : `HTTP ${result.status}`;
+  if (result.kind === "error") return result.reason;
+  return result.status === 407 ? "HTTP 407 from the proxy (proxy authentication required)" : `HTTP ${result.status}`;
 }

@@ -1,6 +1,6 @@
 // Delivery of finished reports: the bounded queue, retries, what each answer means, spool overflow, outcomes and counters.
 import { createJobQueue } from "./job-queue.js";
-import { decide, describeResult as describe } from "./decide.js";
+import { decide, describeResult as describe, type StopReason } from "./decide.js";
 import { createReplay } from "./replay.js";
 import { createRequests } from "./requests.js";
 import { deliveryDefaults, retryDefaults } from "../defaults.js";
@@ -9,15 +9,14 @@ import { retryDelay, type RetryOptions } from "./retry.js";
 import type { Spool } from "../spool/spool.js";
 import { createSpoolWrites } from "./spool-writes.js";
 import { jsonBody, jsonText, type JsonBody } from "../payload.js";
-import type { TransportResult } from "../transport/post.js";
+import type { NetworkOptions, TransportResult } from "../transport/post.js";
 import type { Payload } from "../payload.js";
 import type { DeliveryCounters, FailReason, LossReason, SendOutcome } from "../outcome.js";
 
 
-export interface DeliveryConfig {
+export interface DeliveryConfig extends NetworkOptions {
   url: string;
   timeoutMs: number;
-  ignoreSslCertificate: boolean;
   spool: Spool | undefined;
   queueSize?: number | undefined;
   concurrency?: number | undefined;
@@ -81,6 +80,8 @@ export function createDelivery(config: DeliveryConfig): Delivery {
     url: config.url,
     timeoutMs: config.timeoutMs,
     ignoreSslCertificate: config.ignoreSslCertificate,
+    proxy: config.proxy,
+    ca: config.ca,
     maxSockets: concurrency,
     maxRetryAfterMs: retry.maxRetryAfterMs,
     now,
@@ -91,7 +92,8 @@ export function createDelivery(config: DeliveryConfig): Delivery {
   const writes = createSpoolWrites(spool, maxPendingSpoolBytes, deliveryDefaults.spoolWriters);
 
   let failing = false;
-  let stopped = false;
+  /** Why sending stopped (a refused token or refused proxy credentials), once it has. */
+  let stopped: { reason: StopReason; status: number } | undefined;
   let closed = false;
   let idleWaiters: Array<() => void> = [];
 
@@ -108,7 +110,7 @@ export function createDelivery(config: DeliveryConfig): Delivery {
     setTimer,
     clearTimer,
     debug,
-    blocked: () => stopped || closed,
+    blocked: () => stopped !== undefined || closed,
     busyUuids: () => new Set(jobs.pending().map((job) => job.payload.uuid)),
     holdUntil: requests.holdUntil,
     send: requests.send,
@@ -166,11 +168,13 @@ export function createDelivery(config: DeliveryConfig): Delivery {
 
   function stopEndpoint(status: number): void {
     if (stopped) return;
-    stopped = true;
+    const proxy = status === 407;
+    stopped = { reason: proxy ? "proxy-auth" : "unauthorized", status };
     debug(
-      `the server answered ${status} (token refused): sending to this endpoint stops until the client is initialized again; reports are kept in the spool`,
+      `${proxy ? "the proxy answered 407 (its credentials are missing or refused)" : `the server answered ${status} (token refused)`}: ` +
+        "sending to this endpoint stops until the client is initialized again; reports are kept in the spool",
     );
-    for (const job of jobs.takeAll()) spoolJob(job, "unauthorized", `HTTP ${status}`, status);
+    for (const job of jobs.takeAll()) spoolJob(job, stopped.reason, `HTTP ${status}`, status);
     replayer.stop();
   }
 
@@ -309,7 +313,7 @@ export function createDelivery(config: DeliveryConfig): Delivery {
       const job: Job = { payload, attempt: 0, trimmed: false, resolve };
       try {
         if (closed) return spoolJob(job, "closed", "delivery closed");
-        if (stopped) return spoolJob(job, "unauthorized", "endpoint stopped after 401/403");
+        if (stopped) return spoolJob(job, stopped.reason, `endpoint stopped after ${stopped.status}`);
         if (jobs.queued() + jobs.inFlight() >= queueSize) return spoolJob(job, "queue-full", "in-memory queue full");
         jobs.push(job);
         pump();

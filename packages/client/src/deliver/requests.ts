@@ -1,12 +1,11 @@
 // Requests to the endpoint: one pool of keep-alive connections, the requests in flight (abortable), and the Retry-After hold on all of them.
 import { parseRetryAfter } from "./retry.js";
-import { Cancellation, createPool, postReport, type TransportResult } from "../transport/post.js";
+import { Cancellation, createPool, postReport, type NetworkOptions, type TransportResult } from "../transport/post.js";
 import type { Payload } from "../payload.js";
 
-export interface RequestsConfig {
+export interface RequestsConfig extends NetworkOptions {
   url: string;
   timeoutMs: number;
-  ignoreSslCertificate: boolean;
   /** Keep-alive connections at most. */
   maxSockets: number;
   /** Longest Retry-After honoured. */
@@ -37,7 +36,7 @@ export interface Requests {
 
 export function createRequests(config: RequestsConfig): Requests {
   const { now, setTimer, clearTimer } = config;
-  const pool = createPool(config.url, { maxSockets: config.maxSockets, ignoreSslCertificate: config.ignoreSslCertificate });
+  const pool = createPool(config.url, { maxSockets: config.maxSockets, ignoreSslCertificate: config.ignoreSslCertificate, proxy: config.proxy, ca: config.ca });
   const cancel = new Cancellation();
   let active = 0;
   let holdUntil = 0;

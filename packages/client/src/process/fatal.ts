@@ -12,6 +12,8 @@ export interface FatalDeliveryOptions {
   /** The submission URL (holds the token). */
   url: string;
   ignoreSslCertificate: boolean;
+  proxy?: string | false | undefined;
+  ca?: string | undefined;
   /** Epoch milliseconds by which the process must go on ending (crash time + exitTimeout). */
   deadline: number;
   /** Where the report waits if it cannot be sent now; undefined when the spool is off. */
@@ -51,6 +53,8 @@ export function deliverFatal(payload: Payload, options: FatalDeliveryOptions): F
     result = (options.post ?? postReportBlocking)(options.url, payload, {
       timeoutMs: left,
       ignoreSslCertificate: options.ignoreSslCertificate,
+      proxy: options.proxy,
+      ca: options.ca,
       now,
     });
   } catch (error) {

@@ -5,13 +5,12 @@ import { lazyWorkers } from "../builtins.js";
 import { jsonText, type Payload } from "../payload.js";
 import { CRASH_SENDER_SOURCE } from "./crash-sender-source.js";
 import type { SenderData } from "./crash-sender.js";
-import type { TransportResult } from "./post.js";
+import type { NetworkOptions, TransportResult } from "./post.js";
 import { createChannel, waitForResult } from "./result-channel.js";
 
-export interface BlockingPostOptions {
+export interface BlockingPostOptions extends NetworkOptions {
   /** Longest the calling thread is blocked, worker start-up included. */
   timeoutMs: number;
-  ignoreSslCertificate: boolean;
   /** Clock; defaulted so tests need no mocking. */
   now?: () => number;
 }
@@ -36,6 +35,9 @@ export function postReportBlocking(url: string, payload: Payload, options: Block
     json: jsonText(payload.json),
     attachments: payload.attachments.map((a) => ({ name: a.name, path: a.path })),
     ignoreSslCertificate: options.ignoreSslCertificate,
+    // The sender reads the same environment (a worker starts with a copy of it); the option wins over it there too.
+    proxy: options.proxy,
+    ca: options.ca,
     timeoutMs: Math.max(1, Math.floor(options.timeoutMs)),
   };
   let worker: Worker;

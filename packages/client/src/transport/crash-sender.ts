@@ -14,6 +14,9 @@ export interface SenderData {
   json: string;
   attachments: AttachmentRef[];
   ignoreSslCertificate: boolean;
+  proxy: string | false | undefined;
+  /** PEM text: the worker reads no file the main thread already read. */
+  ca: string | undefined;
   timeoutMs: number;
 }
 
@@ -26,6 +29,6 @@ const done = (result: TransportResult): void => {
   clearTimeout(alive);
   writeResult(data.shared, result);
 };
-postReport(data.url, payload, { timeoutMs: data.timeoutMs, ignoreSslCertificate: data.ignoreSslCertificate }).then(done, (error: unknown) =>
+postReport(data.url, payload, { timeoutMs: data.timeoutMs, ignoreSslCertificate: data.ignoreSslCertificate, proxy: data.proxy, ca: data.ca }).then(done, (error: unknown) =>
   done({ kind: "error", reason: errorText(error), timeout: false }),
 );

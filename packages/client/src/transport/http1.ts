@@ -1,25 +1,30 @@
-// A small HTTP/1.1 client for one origin: a pool of keep-alive connections, one exchange at a time on each,
-// and a parser for the answers a submission server gives (Content-Length, chunked, or read to the end).
+// A small HTTP/1.1 client for one origin: a pool of keep-alive connections, one exchange at a time on each.
 // Node's http client does far more than a report upload needs, and that costs more CPU per request than
 // building the report does; this keeps the wire the same: one request, its headers, its body, its answer.
 import type { Socket } from "node:net";
-import type { TLSSocket } from "node:tls";
+import type { SecureContext, TLSSocket } from "node:tls";
 import { lazyNet, lazyTls } from "../builtins.js";
+import { connectionDefaults } from "../defaults.js";
+import { AnswerParser, type Answer, type Parsed } from "./answer-parser.js";
+import { dialProxy, openTunnel, type ProxyRoute } from "./proxy.js";
+import { trustedContext } from "./trust.js";
+
+export type { Answer } from "./answer-parser.js";
+
+/** The limits of one connection; see `connectionDefaults` in options.ts. */
+export type ConnectionLimits = Omit<typeof connectionDefaults, "maxHeadBytes">;
 
 export interface PoolOptions {
   /** Connections open at most; requests beyond wait for one, first come first served. */
   maxSockets: number;
   /** Accept any TLS certificate (https only). */
   ignoreSslCertificate: boolean;
-  /** An idle connection is closed after this long (default IDLE_CLOSE_MS). */
-  idleCloseMs?: number;
-}
-
-/** The server's answer: status, headers (names in lower case) and at most `keepBodyBytes` of the body. */
-export interface Answer {
-  status: number;
-  headers: Record<string, string>;
-  body: Buffer;
+  /** Overrides of `connectionDefaults` (tests use short ones). */
+  limits?: Partial<ConnectionLimits> | undefined;
+  /** The forward proxy to go through (proxy.ts), or why there is no usable one: every exchange then fails with it. */
+  proxy?: ProxyRoute | Error | undefined;
+  /** PEM certificates trusted besides Node's own. */
+  ca?: string | undefined;
 }
 
 /** Writes the request body; `write` resolves at once or when the connection can take more. */
@@ -30,7 +35,7 @@ export interface ExchangeRequest {
   head: string;
   /** The whole body when it is known up front: written with the head in one go. */
   body?: readonly (string | Buffer)[];
-  /** Or a writer for bodies streamed from disk. */
+  /** Or a writer for bodies streamed from disk; it may be called a second time when the request is retried. */
   writeBody?: BodyWriter;
   /** Body bytes kept in the answer; the rest is read and thrown away. */
   keepBodyBytes: number;
@@ -43,11 +48,6 @@ export interface Exchange {
   destroy(reason: Error): void;
 }
 
-/** Answer heads longer than this are refused: no submission server sends one. */
-const MAX_HEAD_BYTES = 64 * 1024;
-/** Idle connections are closed after this long, before most servers close them under a request. */
-export const IDLE_CLOSE_MS = 4000;
-
 type Conn = Socket | TLSSocket;
 
 /**
@@ -56,6 +56,10 @@ type Conn = Socket | TLSSocket;
  */
 class Link {
   current: Active | undefined;
+  /** Exchanges started on this connection: past the first, it may be one the server is closing right now. */
+  uses = 0;
+  /** Set when a retried exchange took over this connection's slot: its close frees nothing. */
+  handedOver = false;
 
   constructor(
     readonly conn: Conn,
@@ -64,9 +68,9 @@ class Link {
     // Bytes, an end or a timeout while idle: the server closed or broke the connection; it is not reused.
     conn.on("data", (chunk: Buffer) => (this.current ? this.current.data(chunk) : conn.destroy()));
     conn.on("end", () => (this.current ? this.current.ended() : conn.destroy()));
-    conn.on("timeout", () => (this.current ? undefined : conn.destroy()));
+    conn.on("timeout", () => (this.current ? this.current.timedOut() : conn.destroy()));
     // Errors reach the exchange, or end an idle connection through "close"; none may go unheard.
-    conn.on("error", (error: Error) => this.current?.fail(error));
+    conn.on("error", (error: Error) => this.current?.lost(error));
     conn.once("close", () => {
       this.current?.closed();
       onClose(this);
@@ -74,39 +78,72 @@ class Link {
   }
 }
 
-/** An exchange on its connection: parses the answer and says how it ended, once. */
+/** How an exchange on its connection can end: each is called at most once in all. */
+interface Ends {
+  succeed(parsed: Parsed): void;
+  /** Ends the exchange with an error. */
+  fail(error: Error): void;
+  /** The connection broke: the exchange may be retried on a fresh one. */
+  lost(error: Error): void;
+}
+
+/** An exchange on its connection: parses the answer, runs the head and body timeouts, says how it ended. */
 class Active {
   private readonly parser: AnswerParser;
   /** The whole body went out: only then may the connection carry another request. */
   written = false;
+  /** A byte of the answer came: the server saw the request, so it is never retried. */
+  received = false;
+  private inBody = false;
 
   constructor(
     keepBodyBytes: number,
-    private readonly succeed: (answer: Answer, reusable: boolean) => void,
-    readonly fail: (error: Error) => void,
+    private readonly conn: Conn,
+    private readonly limits: ConnectionLimits,
+    private readonly ends: Ends,
   ) {
     this.parser = new AnswerParser(keepBodyBytes);
+    conn.setTimeout(limits.headTimeoutMs);
   }
 
   data(chunk: Buffer): void {
-    let result: ReturnType<AnswerParser["push"]>;
+    this.received = true;
+    let result: Parsed | undefined;
     try {
       result = this.parser.push(chunk);
     } catch (error) {
-      return this.fail(error as Error);
+      return this.ends.fail(error as Error);
     }
-    if (result !== undefined) this.succeed(result.answer, result.reusable && this.written);
+    if (result !== undefined) return this.ends.succeed({ ...result, reusable: result.reusable && this.written });
+    if (!this.inBody && this.parser.inBody()) {
+      this.inBody = true;
+      this.conn.setTimeout(this.limits.bodyTimeoutMs);
+    }
+  }
+
+  timedOut(): void {
+    this.ends.fail(
+      new Error(this.inBody ? `no answer body bytes for ${this.limits.bodyTimeoutMs} ms` : `no answer head within ${this.limits.headTimeoutMs} ms`),
+    );
+  }
+
+  lost(error: Error): void {
+    this.ends.lost(error);
   }
 
   ended(): void {
     const answer = this.parser.end();
-    if (answer !== undefined) this.succeed(answer, false);
+    if (answer !== undefined) this.ends.succeed({ answer, reusable: false, keepAliveMs: undefined });
   }
 
   closed(): void {
     const answer = this.parser.end();
-    if (answer !== undefined) this.succeed(answer, false);
-    else this.fail(new Error("the connection closed before the answer"));
+    if (answer !== undefined) this.ends.succeed({ answer, reusable: false, keepAliveMs: undefined });
+    else this.ends.lost(new Error("the connection closed before the answer"));
+  }
+
+  fail(error: Error): void {
+    this.ends.fail(error);
   }
 }
 
@@ -114,9 +151,16 @@ export class ConnectionPool {
   private readonly host: string;
   private readonly port: number;
   private readonly secure: boolean;
+  private readonly limits: ConnectionLimits;
+  private readonly proxy: ProxyRoute | undefined;
+  private readonly secureContext: SecureContext | undefined;
+  /** Connections to the proxy not yet through their CONNECT: closed too when the pool is destroyed. */
+  private readonly tunnels = new Set<Socket>();
   private readonly idle: Link[] = [];
   private readonly links = new Set<Link>();
   private readonly waiting: Array<(link: Link | Error) => void> = [];
+  /** The last TLS session the origin gave: new connections resume it, skipping most of the handshake. */
+  private session: Buffer | undefined;
   private open = 0;
   private destroyed = false;
 
@@ -129,12 +173,21 @@ export class ConnectionPool {
     // URL keeps an IPv6 address in brackets; connecting wants it bare.
     this.host = target.hostname.replace(/^\[(.*)\]$/, "$1");
     this.port = Number(target.port) || (this.secure ? 443 : 80);
+    this.limits = { ...connectionDefaults, ...options.limits };
+    this.proxy = options.proxy instanceof Error ? undefined : options.proxy;
+    this.secureContext = trustedContext(options.ca);
+  }
+
+  /** Through a proxy to an http endpoint: requests name the whole URL (absolute form) and carry this header line ("" without credentials). */
+  forwarding(): { authorization: string } | undefined {
+    return this.proxy !== undefined && !this.secure ? { authorization: this.proxy.authorization } : undefined;
   }
 
   /** Starts one exchange: on an idle connection, a new one, or the first to come free. */
   exchange(request: ExchangeRequest): Exchange {
     let link: Link | undefined;
     let done = false;
+    let retried = false;
     let fail!: (error: Error) => void;
     const answer = new Promise<Answer>((resolve, reject) => {
       fail = (error) => {
@@ -146,24 +199,44 @@ export class ConnectionPool {
         }
         reject(error);
       };
-      const succeed = (result: Answer, reusable: boolean): void => {
+      const succeed = ({ answer: result, reusable, keepAliveMs }: Parsed): void => {
         if (done) return;
         done = true;
         if (link) {
           link.current = undefined;
-          if (reusable) this.release(link);
+          if (reusable) this.release(link, keepAliveMs);
           else link.conn.destroy();
         }
         resolve(result);
       };
-      this.acquire((got) => {
-        if (got instanceof Error) return fail(got);
-        if (done) return this.release(got); // destroyed while waiting: the connection is still good
+      const start = (got: Link): void => {
         link = got;
-        const active = new Active(request.keepBodyBytes, succeed, fail);
+        got.uses += 1;
+        const active = new Active(request.keepBodyBytes, got.conn, this.limits, { succeed, fail, lost });
         got.current = active;
         if (got.conn.destroyed) return active.closed();
         send(got.conn, active, request);
+      };
+      // A reused connection that breaks before any byte of the answer was most likely closed by the server
+      // while the request was on its way: sent again at once, once, on a fresh connection. The server saw
+      // nothing of it, or at worst stores the report twice under one uuid, which it drops as a duplicate.
+      const lost = (error: Error): void => {
+        const dead = link;
+        if (done || retried || dead === undefined || dead.uses < 2 || dead.current?.received !== false || this.destroyed) return fail(error);
+        retried = true;
+        dead.current = undefined;
+        dead.handedOver = true;
+        dead.conn.destroy();
+        this.links.delete(dead);
+        const at = this.idle.indexOf(dead);
+        if (at >= 0) this.idle.splice(at, 1);
+        this.open -= 1;
+        this.connect((fresh) => (fresh instanceof Error ? fail(fresh) : done ? this.release(fresh, undefined) : start(fresh)));
+      };
+      this.acquire((got) => {
+        if (got instanceof Error) return fail(got);
+        if (done) return this.release(got, undefined); // destroyed while waiting: the connection is still good
+        start(got);
       });
     });
     return { answer, destroy: (reason) => fail(reason) };
@@ -178,38 +251,80 @@ export class ConnectionPool {
       link.conn.destroy();
     }
     for (const wake of this.waiting.splice(0)) wake(new Error("connection pool closed"));
+    for (const socket of this.tunnels) socket.destroy();
   }
 
   private acquire(give: (link: Link | Error) => void): void {
     if (this.destroyed) return give(new Error("connection pool closed"));
+    if (this.options.proxy instanceof Error) return give(this.options.proxy);
     // A connection closed while idle stays listed until its "close" event: skip it.
     for (let idle = this.idle.pop(); idle !== undefined; idle = this.idle.pop()) {
       if (idle.conn.destroyed) continue;
-      idle.conn.setTimeout(0);
       return give(idle);
     }
-    if (this.open < this.options.maxSockets) return give(this.connect());
+    if (this.open < this.options.maxSockets) return this.connect(give);
     this.waiting.push(give);
   }
 
-  private connect(): Link {
+  /** Opens a connection in a free slot (counted at once) and gives it, or the error that ended it. */
+  private connect(give: (link: Link | Error) => void): void {
     this.open += 1;
-    const conn: Conn = this.secure
-      ? lazyTls().connect({
-          host: this.host,
-          port: this.port,
-          // A server name is sent for names only; TLS does not allow an IP address there.
-          ...(lazyNet().isIP(this.host) === 0 ? { servername: this.host } : {}),
-          rejectUnauthorized: !this.options.ignoreSslCertificate,
-          ALPNProtocols: ["http/1.1"],
-        })
-      : lazyNet().connect({ host: this.host, port: this.port });
+    const proxy = this.proxy;
+    if (!this.secure) {
+      // Through a proxy, an http endpoint's requests go to the proxy itself, in absolute form.
+      give(this.adopt(proxy === undefined ? lazyNet().connect({ host: this.host, port: this.port }) : dialProxy(proxy, this.secureContext)));
+      return;
+    }
+    if (proxy === undefined) return give(this.adopt(this.startTls(undefined)));
+    openTunnel(
+      proxy,
+      { host: this.host, port: this.port },
+      { timeoutMs: this.limits.connectTimeoutMs, secureContext: this.secureContext, track: (socket) => this.tunnels.add(socket) },
+      (tunnel) => {
+        if (!(tunnel instanceof Error)) this.tunnels.delete(tunnel);
+        if (tunnel instanceof Error || this.destroyed) {
+          if (!(tunnel instanceof Error)) tunnel.destroy();
+          this.open -= 1;
+          give(tunnel instanceof Error ? tunnel : new Error("connection pool closed"));
+          return this.wakeOne();
+        }
+        give(this.adopt(this.startTls(tunnel)));
+      },
+    );
+  }
+
+  /** TLS to the endpoint, directly or inside a proxy's tunnel: verified against the endpoint's own name either way. */
+  private startTls(tunnel: Socket | undefined): TLSSocket {
+    return lazyTls().connect({
+      ...(tunnel !== undefined ? { socket: tunnel } : {}),
+      host: this.host,
+      port: this.port,
+      // A server name is sent for names only; TLS does not allow an IP address there.
+      ...(lazyNet().isIP(this.host) === 0 ? { servername: this.host } : {}),
+      rejectUnauthorized: !this.options.ignoreSslCertificate,
+      ALPNProtocols: ["http/1.1"],
+      ...(this.session !== undefined ? { session: this.session } : {}),
+      ...(this.secureContext !== undefined ? { secureContext: this.secureContext } : {}),
+    });
+  }
+
+  /** Takes a connection into the pool: its listeners, its connect deadline, its TLS sessions. */
+  private adopt(conn: Conn): Link {
     // Neither an open connection nor a pending one keeps the process alive.
     conn.unref();
     conn.setNoDelay(true);
+    const encrypted = "encrypted" in conn;
+    if (this.secure) conn.on("session", (session: Buffer) => (this.session = session));
+    // One timer per new connection (rare with keep-alive): the socket's own timeout is the exchange's.
+    const ms = this.limits.connectTimeoutMs;
+    const timer = setTimeout(() => conn.destroy(new Error(`could not connect within ${ms} ms`)), ms);
+    timer.unref();
+    conn.once(encrypted ? "secureConnect" : "connect", () => clearTimeout(timer));
+    conn.once("close", () => clearTimeout(timer));
     const link = new Link(conn, (closed) => {
-      this.open -= 1;
       this.links.delete(closed);
+      if (closed.handedOver) return; // its slot went to the retried exchange's fresh connection
+      this.open -= 1;
       const at = this.idle.indexOf(closed);
       if (at >= 0) this.idle.splice(at, 1);
       this.wakeOne();
@@ -219,19 +334,23 @@ export class ConnectionPool {
   }
 
   /** A connection whose exchange ended cleanly: reused by the next waiting request, or kept idle. */
-  private release(link: Link): void {
+  private release(link: Link, keepAliveMs: number | undefined): void {
     if (this.destroyed || link.conn.destroyed) return void link.conn.destroy();
+    // Closed before the server's own keep-alive runs out, so that a request never races the server's close;
+    // a hint too short for that margin means the connection is not kept at all.
+    const idleMs = Math.min(this.limits.idleCloseMs, keepAliveMs === undefined ? Infinity : keepAliveMs - this.limits.keepAliveMarginMs);
+    if (idleMs <= 0) return void link.conn.destroy();
     const next = this.waiting.shift();
     if (next !== undefined) return next(link);
     this.idle.push(link);
     // An idle connection ends when the server closes it, says anything, or after the idle time.
-    link.conn.setTimeout(this.options.idleCloseMs ?? IDLE_CLOSE_MS);
+    link.conn.setTimeout(idleMs);
   }
 
   private wakeOne(): void {
     if (this.destroyed || this.waiting.length === 0 || this.open >= this.options.maxSockets) return;
     const next = this.waiting.shift()!;
-    next(this.connect());
+    this.connect(next);
   }
 }
 
@@ -267,157 +386,4 @@ function send(conn: Conn, active: Active, request: ExchangeRequest): void {
     },
     (error: unknown) => active.fail(error instanceof Error ? error : new Error(String(error))),
   );
-}
-
-const enum Stage {
-  Head,
-  Length,
-  ChunkSize,
-  ChunkData,
-  ChunkEnd,
-  Trailers,
-  ToClose,
-}
-
-/** Parses one answer from the bytes a connection receives; a 1xx interim answer is skipped. */
-export class AnswerParser {
-  private stage = Stage.Head;
-  private pending: Buffer | undefined; // bytes not yet parsed (head or chunk-size lines)
-  private status = 0;
-  private headers: Record<string, string> = {};
-  private keepAlive = true;
-  private left = 0; // body bytes left: of the whole body (Length) or of this chunk (ChunkData)
-  private readonly kept: Buffer[] = [];
-  private keptBytes = 0;
-
-  constructor(private readonly keepBodyBytes: number) {}
-
-  /** Feeds bytes; returns the answer once it is complete. Throws on a malformed answer. */
-  push(chunk: Buffer): { answer: Answer; reusable: boolean } | undefined {
-    let data = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
-    this.pending = undefined;
-    while (data.length > 0 || this.stage === Stage.Length) {
-      switch (this.stage) {
-        case Stage.Head: {
-          const end = data.indexOf("\r\n\r\n");
-          if (end < 0) {
-            if (data.length > MAX_HEAD_BYTES) throw new Error("the answer's head is too long");
-            if (data.indexOf("\n\n") >= 0) throw new Error("the answer's head ends its lines without CR");
-            this.pending = data;
-            return undefined;
-          }
-          this.parseHead(data.toString("latin1", 0, end)); // an interim (1xx) answer leaves the stage at Head
-          data = data.subarray(end + 4);
-          continue;
-        }
-        case Stage.Length:
-          data = this.take(data);
-          return this.left === 0 ? this.complete(data) : undefined;
-        case Stage.ChunkSize:
-        case Stage.ChunkEnd:
-        case Stage.Trailers: {
-          const eol = data.indexOf("\r\n");
-          if (eol < 0) {
-            if (data.length > MAX_HEAD_BYTES) throw new Error("a chunk line of the answer is too long");
-            this.pending = data;
-            return undefined;
-          }
-          const line = data.toString("latin1", 0, eol);
-          data = data.subarray(eol + 2);
-          if (this.stage === Stage.ChunkEnd) {
-            if (line !== "") throw new Error("a chunk of the answer does not end where its size says");
-            this.stage = Stage.ChunkSize;
-          } else if (this.stage === Stage.Trailers) {
-            if (line === "") return this.complete(data);
-          } else {
-            const digits = line.split(";")[0]!.trim();
-            if (!/^[0-9a-fA-F]{1,12}$/.test(digits)) throw new Error("the answer has a malformed chunk size");
-            const size = Number.parseInt(digits, 16);
-            if (size === 0) this.stage = Stage.Trailers;
-            else {
-              this.left = size;
-              this.stage = Stage.ChunkData;
-            }
-          }
-          continue;
-        }
-        case Stage.ChunkData:
-          data = this.take(data);
-          if (this.left === 0) this.stage = Stage.ChunkEnd;
-          continue;
-        case Stage.ToClose:
-          this.keep(data);
-          return undefined;
-      }
-    }
-    return undefined;
-  }
-
-  /** The connection ended: the answer, when it was one read to the end of the connection. */
-  end(): Answer | undefined {
-    return this.stage === Stage.ToClose ? this.answer() : undefined;
-  }
-
-  /** Takes the status and headers, and sets how the body is delimited; an interim (1xx) answer is skipped. */
-  private parseHead(text: string): void {
-    const lines = text.split("\r\n");
-    const statusLine = /^HTTP\/1\.([01]) (\d{3})(?: .*)?$/.exec(lines[0] ?? "");
-    if (statusLine === null) throw new Error("the answer is not HTTP/1.x");
-    const status = Number(statusLine[2]);
-    if (status >= 100 && status < 200 && status !== 101) return;
-    const headers: Record<string, string> = {};
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i]!;
-      const colon = line.indexOf(":");
-      if (colon <= 0) continue;
-      const name = line.slice(0, colon).trim().toLowerCase();
-      const value = line.slice(colon + 1).trim();
-      headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
-    }
-    this.status = status;
-    this.headers = headers;
-    const connection = (headers["connection"] ?? "").toLowerCase();
-    this.keepAlive = statusLine[1] === "1" ? !/\bclose\b/.test(connection) : /\bkeep-alive\b/.test(connection);
-    const encoding = (headers["transfer-encoding"] ?? "").toLowerCase();
-    if (status === 204 || status === 304) {
-      this.stage = Stage.Length;
-      this.left = 0;
-    } else if (/\bchunked\b/.test(encoding)) {
-      this.stage = Stage.ChunkSize;
-    } else if (headers["content-length"] !== undefined) {
-      const text = headers["content-length"];
-      const length = Number(text);
-      if (!/^\d{1,15}$/.test(text)) throw new Error("the answer has a malformed Content-Length");
-      this.stage = Stage.Length;
-      this.left = length;
-    } else {
-      this.stage = Stage.ToClose;
-      this.keepAlive = false;
-    }
-  }
-
-  /** Takes up to `left` body bytes off the front of `data`; returns what follows them. */
-  private take(data: Buffer): Buffer {
-    const count = Math.min(this.left, data.length);
-    this.keep(data.subarray(0, count));
-    this.left -= count;
-    return data.subarray(count);
-  }
-
-  private keep(bytes: Buffer): void {
-    if (this.keptBytes >= this.keepBodyBytes || bytes.length === 0) return;
-    const part = bytes.subarray(0, this.keepBodyBytes - this.keptBytes);
-    // A copy: the connection's buffer may be reused once this returns.
-    this.kept.push(Buffer.from(part));
-    this.keptBytes += part.length;
-  }
-
-  private answer(): Answer {
-    return { status: this.status, headers: this.headers, body: this.kept.length === 1 ? this.kept[0]! : Buffer.concat(this.kept) };
-  }
-
-  /** The answer is complete; bytes after it mean the connection cannot be trusted with another request. */
-  private complete(rest: Buffer): { answer: Answer; reusable: boolean } {
-    return { answer: this.answer(), reusable: this.keepAlive && rest.length === 0 };
-  }
 }

@@ -3,6 +3,7 @@ import { errorText } from "../errors.js";
 import type { FileHandle } from "node:fs/promises";
 import { lazyFsPromises } from "../builtins.js";
 import { ConnectionPool, type Answer, type Exchange, type ExchangeRequest } from "./http1.js";
+import { ProxyRefusal, proxyFor } from "./proxy.js";
 import { basename } from "node:path";
 import { randomBytes } from "node:crypto";
 import { AGENT, VERSION } from "../version.js";
@@ -29,10 +30,18 @@ export type TransportResult =
     }
   | { kind: "error"; reason: string; timeout: boolean; skipped?: SkippedAttachment[] };
 
-export interface PostOptions {
+/** How connections reach the endpoint: certificate checks, trusted CAs, the proxy. */
+export interface NetworkOptions {
+  ignoreSslCertificate: boolean;
+  /** A proxy URL, false for none whatever the environment says, undefined to follow the environment. */
+  proxy?: string | false | undefined;
+  /** PEM certificates trusted besides Node's own. */
+  ca?: string | undefined;
+}
+
+export interface PostOptions extends NetworkOptions {
   /** Deadline for the whole request: connect, send and answer. */
   timeoutMs: number;
-  ignoreSslCertificate: boolean;
   /** Connections to reuse; without it the request has a connection of its own, closed after it. */
   pool?: ConnectionPool;
   /** Ends the request at once when cancelled. */
@@ -58,9 +67,14 @@ export class Cancellation {
 export const RESPONSE_BODY_CAP = 64 * 1024;
 const READ_CHUNK = 64 * 1024;
 
-/** Keep-alive connections to the submission URL's origin, at most `maxSockets` of them. */
-export function createPool(url: string, options: { maxSockets: number; ignoreSslCertificate: boolean }): ConnectionPool {
-  return new ConnectionPool(url, options);
+/** Keep-alive connections to the submission URL's origin, at most `maxSockets` of them, through the proxy that applies. */
+export function createPool(url: string, options: NetworkOptions & { maxSockets: number }): ConnectionPool {
+  return new ConnectionPool(url, {
+    maxSockets: options.maxSockets,
+    ignoreSslCertificate: options.ignoreSslCertificate,
+    proxy: proxyFor(url, options.proxy),
+    ca: options.ca,
+  });
 }
 
 interface OpenAttachment {
@@ -107,12 +121,17 @@ function partHeader(boundary: string, name: string, filename: string, type: stri
 }
 
 
-/** The request line and headers every report request starts with. */
-function requestHead(target: URL, contentType: string, length: number): string {
+/**
+ * The request line and headers every report request starts with. Through a proxy to an http endpoint the
+ * request names the whole URL (never its user and password) and carries the proxy's credentials.
+ */
+function requestHead(target: URL, contentType: string, length: number, forwarding: { authorization: string } | undefined): string {
+  const path = `${target.pathname}${target.search}`;
   return (
-    `POST ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\nAccept: application/json\r\n` +
+    `POST ${forwarding ? target.origin + path : path} HTTP/1.1\r\nHost: ${target.host}\r\nAccept: application/json\r\n` +
     `User-Agent: ${AGENT}/${VERSION}\r\nContent-Type: ${contentType}\r\nContent-Length: ${length}\r\nConnection: keep-alive\r\n` +
-    basicAuth(target)
+    basicAuth(target) +
+    (forwarding?.authorization ?? "")
   );
 }
 
@@ -170,19 +189,23 @@ export function postReport(url: string, payload: Payload, options: PostOptions):
       return fail("invalid submission URL");
     }
     if (target.protocol !== "http:" && target.protocol !== "https:") return fail(`unsupported protocol ${target.protocol}`);
-    const connections = (pool ??= createPool(url, { maxSockets: 1, ignoreSslCertificate: options.ignoreSslCertificate }));
+    const connections = (pool ??= createPool(url, { ...options, maxSockets: 1 }));
+    const forwarding = connections.forwarding();
 
     const send = (request: ExchangeRequest): void => {
       exchange = connections.exchange(request);
       exchange.answer.then(
         (answer) => finish(responseResult(answer)),
-        (error: unknown) => fail(errorText(error)),
+        // A proxy refusing the tunnel's credentials is as final as a server's 401: it becomes a 407 answer. Only
+        // the proxy answers CONNECT, so a 401 there is about its credentials too (tinyproxy answers wrong ones so).
+        (error: unknown) =>
+          error instanceof ProxyRefusal && (error.status === 407 || error.status === 401) ? finish({ kind: "response", status: 407, body: "" }) : fail(errorText(error)),
       );
     };
 
     // The body's pieces are written as they are, with the head: strings and shared bytes, never joined.
     if (payload.attachments.length === 0) {
-      return send({ head: requestHead(target, "application/json", payload.json.bytes), body: payload.json.pieces, keepBodyBytes: RESPONSE_BODY_CAP });
+      return send({ head: requestHead(target, "application/json", payload.json.bytes, forwarding), body: payload.json.pieces, keepBodyBytes: RESPONSE_BODY_CAP });
     }
     const withFiles = async (): Promise<void> => {
       const opened = await openAttachments(payload.attachments, skipped);
@@ -193,7 +216,7 @@ export function postReport(url: string, payload: Payload, options: PostOptions):
       }
       files = opened;
       if (files.length === 0) {
-        return send({ head: requestHead(target, "application/json", payload.json.bytes), body: payload.json.pieces, keepBodyBytes: RESPONSE_BODY_CAP });
+        return send({ head: requestHead(target, "application/json", payload.json.bytes, forwarding), body: payload.json.pieces, keepBodyBytes: RESPONSE_BODY_CAP });
       }
       const boundary = `----backtrace-ts-${randomBytes(12).toString("hex")}`;
       const pieces: Array<Buffer | OpenAttachment | string> = [partHeader(boundary, "upload_file", "upload_file.json", "application/json"), ...payload.json.pieces];
@@ -204,7 +227,7 @@ export function postReport(url: string, payload: Payload, options: PostOptions):
       let length = 0;
       for (const piece of pieces) length += typeof piece === "string" ? Buffer.byteLength(piece) : Buffer.isBuffer(piece) ? piece.length : piece.size;
       send({
-        head: requestHead(target, `multipart/form-data; boundary=${boundary}`, length),
+        head: requestHead(target, `multipart/form-data; boundary=${boundary}`, length, forwarding),
         writeBody: (write, stopped) => writeBody(pieces, write, () => settled || stopped()),
         keepBodyBytes: RESPONSE_BODY_CAP,
       });

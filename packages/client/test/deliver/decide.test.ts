@@ -33,6 +33,12 @@ test("401 and 403 stop the endpoint, whatever the attempt", () => {
   }
 });
 
+test("a 407 (the proxy refused its credentials) stops the endpoint under its own reason, and says it was the proxy", () => {
+  assert.deepEqual(decide(answer(407), first), { action: "stop", reason: "proxy-auth", status: 407 });
+  assert.deepEqual(decide(answer(407), last), { action: "stop", reason: "proxy-auth", status: 407 });
+  assert.match(describeResult(answer(407)), /proxy/);
+});
+
 test("a 413 is worth one trimmed resend, then it is dropped as too large", () => {
   assert.deepEqual(decide(answer(413), first), { action: "trim" });
   assert.deepEqual(decide(answer(413), { ...first, trimmed: true }), { action: "drop", reason: "too-large", status: 413 });

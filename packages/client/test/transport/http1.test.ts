@@ -1,7 +1,9 @@
 import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { createServer, type Server, type Socket } from "node:net";
-import { AnswerParser, ConnectionPool, type Answer } from "../../src/transport/http1.js";
+import type { Socket } from "node:net";
+import { ConnectionPool } from "../../src/transport/http1.js";
+import { AnswerParser, type Answer } from "../../src/transport/answer-parser.js";
+import { rawServer } from "../helpers/raw-server.js";
 
 /** Feeds `raw` to a parser cut at `cuts`; returns what it answered and after which piece. */
 function parse(raw: string, cuts: number[] = [], keep = 1024): { answer: Answer; reusable: boolean; at: number } | undefined {
@@ -33,7 +35,7 @@ test("parses a Content-Length answer and a chunked one, whatever the bytes are c
         assert.ok(out, `cut at ${cuts}`);
         assert.equal(out.answer.status, status);
         assert.equal(out.answer.body.toString(), body);
-        assert.deepEqual(out.answer.headers, headers);
+        assert.deepEqual({ ...out.answer.headers }, headers);
         assert.equal(out.reusable, true);
       }
     }
@@ -78,40 +80,6 @@ test("refuses what is not an HTTP/1.x answer, a bad length or chunk size, an end
   assert.throws(() => parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2zz\r\nab\r\n0\r\n\r\n"), /chunk size/);
   assert.equal(parse("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nabc"), undefined, "incomplete: no answer yet");
 });
-
-/** A TCP server answering each request (read up to the end of its Content-Length body) with `answer(i)`. */
-async function rawServer(t: TestContext, answer: (i: number, socket: Socket) => string | undefined): Promise<{ url: string; server: Server; connections: () => number; requests: string[] }> {
-  const requests: string[] = [];
-  const sockets = new Set<Socket>();
-  let connections = 0;
-  const server = createServer((socket) => {
-    connections += 1;
-    sockets.add(socket);
-    let buffered = Buffer.alloc(0);
-    socket.on("data", (chunk) => {
-      buffered = Buffer.concat([buffered, chunk]);
-      for (;;) {
-        const end = buffered.indexOf("\r\n\r\n");
-        if (end < 0) return;
-        const head = buffered.toString("latin1", 0, end);
-        const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
-        if (buffered.length < end + 4 + length) return;
-        requests.push(buffered.toString("utf8", 0, end + 4 + length));
-        buffered = buffered.subarray(end + 4 + length);
-        const reply = answer(requests.length - 1, socket);
-        if (reply !== undefined) socket.write(reply);
-      }
-    });
-    socket.on("error", () => undefined);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  t.after(() => {
-    for (const socket of sockets) socket.destroy();
-    return new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  const { port } = server.address() as { port: number };
-  return { url: `http://127.0.0.1:${port}/post`, server, connections: () => connections, requests };
-}
 
 const ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
 
@@ -160,7 +128,7 @@ test("an idle connection is closed after idleCloseMs; the next request opens a n
   const server = await rawServer(t, () => ok);
   let closed = 0;
   server.server.on("connection", (socket) => socket.on("close", () => (closed += 1)));
-  const pool = new ConnectionPool(server.url, { maxSockets: 1, ignoreSslCertificate: false, idleCloseMs: 50 });
+  const pool = new ConnectionPool(server.url, { maxSockets: 1, ignoreSslCertificate: false, limits: { idleCloseMs: 50 } });
   t.after(() => pool.destroy());
   assert.equal((await pool.exchange(request("a")).answer).status, 200);
   assert.equal((await pool.exchange(request("b")).answer).status, 200);
