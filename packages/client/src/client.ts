@@ -4,7 +4,7 @@ import { deliverFatal, installCrashHandlers, type CrashKind } from "./process/cr
 import { createDelivery, type Delivery } from "./deliver/delivery.js";
 import type { DeliveryCounters, SendOutcome } from "./outcome.js";
 import { BacktraceError, ErrorCodes } from "./errors.js";
-import { deliveryDefaults, redactUrl, resolveOptions, type BacktraceOptions, type ResolvedOptions } from "./options.js";
+import { deliveryDefaults, redactText, redactUrl, resolveOptions, urlSecrets, type BacktraceOptions, type ResolvedOptions } from "./options.js";
 import { BacktraceReport } from "./capture/report.js";
 import { installExitHandling } from "./process/exit.js";
 import { createPipeline, type Pipeline } from "./assemble/pipeline.js";
@@ -25,8 +25,13 @@ export interface ClientCounters extends DeliveryCounters {
 }
 
 export class BacktraceClient {
-  /** The checked options (the submission URL inside holds the token: never print it). */
-  private readonly options: ResolvedOptions;
+  /**
+   * The checked options (the submission URL inside holds the token). A #private field, not a property:
+   * no inspect, spread, JSON or key listing can reach it.
+   */
+  readonly #options: ResolvedOptions;
+  /** The token's forms, hidden from every debug line. */
+  readonly #secrets: readonly string[];
   /** Replaced by a fresh one when the exit wait gives up on the old one's reports (they go to the spool). */
   private delivery: Delivery;
   private readonly spool: Spool | undefined;
@@ -41,19 +46,20 @@ export class BacktraceClient {
 
   /** Checks the options at once: bad configuration throws a `BacktraceConfigError`. */
   constructor(options: BacktraceOptions) {
-    this.options = resolveOptions(options);
-    const debug = this.options.debugBacktrace ? (message: string) => this.debug(message) : undefined;
+    this.#options = resolveOptions(options);
+    this.#secrets = urlSecrets(this.#options.submissionUrl);
+    const debug = this.#options.debugBacktrace ? (message: string) => this.debug(message) : undefined;
     this.assembler = createAssembler({
-      options: this.options,
+      options: this.#options,
       debug: (message) => this.debug(message),
       onTrimmed: () => void this.stats.trimmed++,
     });
-    if (this.options.spool !== false) {
-      const dir = this.options.spool ?? defaultSpoolDir(this.options.submissionUrl);
+    if (this.#options.spool !== false) {
+      const dir = this.#options.spool ?? defaultSpoolDir(this.#options.submissionUrl);
       this.spool = createSpool({
         dir,
-        maxRecords: this.options.spoolMaxRecords,
-        maxBytes: this.options.spoolMaxBytes,
+        maxRecords: this.#options.spoolMaxRecords,
+        maxBytes: this.#options.spoolMaxBytes,
         ...(debug ? { debug } : {}),
       });
     }
@@ -61,16 +67,16 @@ export class BacktraceClient {
     this.pipeline = createPipeline({
       prepare: (report) => this.assembler.prepare(report),
       submit: (payload) => this.delivery.submit(payload).then((outcome) => {
-        if (this.options.debugBacktrace) this.debug(`report ${outcome.uuid}: ${describeOutcome(outcome)}`);
+        if (this.#options.debugBacktrace) this.debug(`report ${outcome.uuid}: ${describeOutcome(outcome)}`);
         return outcome;
       }),
       discard: (report, reason) => this.discard(report, reason),
       fail: (report, error, resolve, reject) => this.fail(report, error, resolve, reject),
-      buildAhead: Math.max(8, this.options.concurrency * 2),
+      buildAhead: Math.max(8, this.#options.concurrency * 2),
       holdLimit: deliveryDefaults.holdLimit,
       maxBacklog: deliveryDefaults.maxBacklog,
     });
-    debug?.(`initialized; reports go to ${redactUrl(this.options.submissionUrl)}`);
+    debug?.(`initialized; reports go to ${redactUrl(this.#options.submissionUrl)}`);
     this.uninstallExit = installExitHandling(
       {
         pending: () => {
@@ -89,7 +95,7 @@ export class BacktraceClient {
           void old.close();
         },
       },
-      this.options.exitTimeout,
+      this.#options.exitTimeout,
     );
     // Reports left by an earlier run (a crash, an outage) go out now, off the caller's path. The immediate
     // stays referenced: it ends within this turn of the event loop, while an unreferenced one can wait in
@@ -97,7 +103,7 @@ export class BacktraceClient {
     setImmediate(() => {
       if (!this.closed) this.delivery.replay().catch((error) => this.debug(`replay failed: ${String(error)}`));
     });
-    if (!this.options.disableGlobalHandler) {
+    if (!this.#options.disableGlobalHandler) {
       this.uninstallGlobal = installCrashHandlers({
         onFatal: (error, kind) => this.reportFatal(error, kind),
         onNonFatal: (error, kind) => void this.send(new BacktraceReport(this).setException(error, kind)).catch(() => undefined),
@@ -108,26 +114,26 @@ export class BacktraceClient {
 
   /** The process ends when this returns: the report is built, spooled and sent synchronously, within `exitTimeout`. */
   private reportFatal(error: unknown, kind: CrashKind): void {
-    const deadline = Date.now() + this.options.exitTimeout * 1000;
+    const deadline = Date.now() + this.#options.exitTimeout * 1000;
     if (this.closed) return;
     const payload = this.assembler.prepareSync(new BacktraceReport(this).setException(error, kind));
     if (payload === undefined) return;
     deliverFatal(payload, {
-      url: this.options.submissionUrl,
-      ignoreSslCertificate: this.options.ignoreSslCertificate,
+      url: this.#options.submissionUrl,
+      ignoreSslCertificate: this.#options.ignoreSslCertificate,
       deadline,
       spool: this.spool,
-      debug: this.options.debugBacktrace ? (message: string) => this.debug(message) : undefined,
+      debug: this.#options.debugBacktrace ? (message: string) => this.debug(message) : undefined,
     });
   }
 
   /** What `console.log(client)` and `JSON.stringify` show: never the token. */
   toJSON(): { endpoint: string; counters: ClientCounters } {
-    return { endpoint: redactUrl(this.options.submissionUrl), counters: this.counters() };
+    return { endpoint: redactUrl(this.#options.submissionUrl), counters: this.counters() };
   }
 
   [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return `BacktraceClient { endpoint: ${redactUrl(this.options.submissionUrl)} }`;
+    return `BacktraceClient { endpoint: ${redactUrl(this.#options.submissionUrl)} }`;
   }
 
   /** A new report that this client will send. */
@@ -169,7 +175,7 @@ export class BacktraceClient {
   }
 
   /** Waits until every pending report is sent or spooled, at most `timeout` seconds (default `exitTimeout`). */
-  async flush(timeout: number = this.options.exitTimeout): Promise<boolean> {
+  async flush(timeout: number = this.#options.exitTimeout): Promise<boolean> {
     const deadline = performance.now() + timeout * 1000;
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout * 1000)));
@@ -207,7 +213,8 @@ export class BacktraceClient {
 
   /** @internal */
   debug(message: string): void {
-    if (this.options.debugBacktrace) process.stderr.write(`backtrace-ts: ${message}\n`);
+    // Every debug line passes here: an answer's body or an error may echo the request line and its token.
+    if (this.#options.debugBacktrace) process.stderr.write(`backtrace-ts: ${redactText(message, this.#secrets)}\n`);
   }
 
   private discard(report: BacktraceReport, reason: string): SendOutcome {
@@ -217,7 +224,7 @@ export class BacktraceClient {
   }
 
   private fail(report: BacktraceReport, error: unknown, resolve: (o: SendOutcome) => void, reject: (e: unknown) => void): void {
-    if (this.options.debugBacktrace) {
+    if (this.#options.debugBacktrace) {
       this.debug(`building report ${report.uuid} failed: ${String(error)}`);
       reject(new BacktraceError(ErrorCodes.COLLECTION_FAILED, `backtrace-ts: building a report failed: ${String(error)}`, { cause: error }));
       return;
@@ -230,7 +237,7 @@ export class BacktraceClient {
     try {
       return run();
     } catch (error) {
-      if (this.options.debugBacktrace) throw error;
+      if (this.#options.debugBacktrace) throw error;
       this.stats.discarded["capture failed"] = (this.stats.discarded["capture failed"] ?? 0) + 1;
       return Promise.resolve({ status: "dropped", uuid: "", reason: "capture failed" });
     }
@@ -238,14 +245,14 @@ export class BacktraceClient {
 
   private createDelivery(): Delivery {
     return createDelivery({
-      url: this.options.submissionUrl,
-      timeoutMs: this.options.timeout * 1000,
-      ignoreSslCertificate: this.options.ignoreSslCertificate,
+      url: this.#options.submissionUrl,
+      timeoutMs: this.#options.timeout * 1000,
+      ignoreSslCertificate: this.#options.ignoreSslCertificate,
       spool: this.spool,
-      queueSize: this.options.queueSize,
-      concurrency: this.options.concurrency,
-      trim: (json: string) => trimSerialized(json, Math.max(16 * 1024, Math.floor(this.options.maxReportBytes / 8))),
-      ...(this.options.debugBacktrace ? { debug: (message: string) => this.debug(message) } : {}),
+      queueSize: this.#options.queueSize,
+      concurrency: this.#options.concurrency,
+      trim: (json: string) => trimSerialized(json, Math.max(16 * 1024, Math.floor(this.#options.maxReportBytes / 8))),
+      ...(this.#options.debugBacktrace ? { debug: (message: string) => this.debug(message) } : {}),
     });
   }
 
@@ -254,7 +261,7 @@ export class BacktraceClient {
    * async runs. Bounded by `exitTimeout`: what is left then is counted as dropped ("exit").
    */
   private spoolUnbuiltSync(): void {
-    const deadline = performance.now() + this.options.exitTimeout * 1000;
+    const deadline = performance.now() + this.#options.exitTimeout * 1000;
     for (const { report, settle } of this.pipeline.takeAll()) {
       try {
         const payload = performance.now() < deadline ? this.assembler.prepareSync(report) : undefined;
