@@ -9,7 +9,7 @@ import { BacktraceReport } from "./capture/report.js";
 import { installExitHandling } from "./process/exit.js";
 import { createPipeline, type Pipeline } from "./assemble/pipeline.js";
 import { trimSerialized } from "./serialize/serialize.js";
-import { createSpool, defaultSpoolDir, type Spool } from "./spool/spool.js";
+import { createSpool, openDefaultSpool, type Spool } from "./spool/spool.js";
 
 /** Extra data for one report: attributes (indexed) and annotations (free-form). */
 export interface SendOptions {
@@ -22,6 +22,8 @@ export interface ClientCounters extends DeliveryCounters {
   captured: number;
   /** Reports dropped before delivery, by reason (beforeSend, backlog full, build failed). */
   discarded: Record<string, number>;
+  /** True when a spool was wanted but no folder could be used (see docs/delivery.md); false with `spool: false`. */
+  spoolDisabled: boolean;
 }
 
 export class BacktraceClient {
@@ -39,7 +41,7 @@ export class BacktraceClient {
   private readonly pipeline: Pipeline;
   private closed = false;
   private finalizing = false;
-  private readonly stats = { captured: 0, trimmed: 0, discarded: {} as Record<string, number> };
+  private readonly stats = { captured: 0, trimmed: 0, discarded: {} as Record<string, number>, spoolDisabled: false };
   private readonly uninstallExit: () => void;
   /** Set by the crash handling to undo what it installed. */
   private uninstallGlobal: (() => void) | undefined;
@@ -55,13 +57,16 @@ export class BacktraceClient {
       onTrimmed: () => void this.stats.trimmed++,
     });
     if (this.#options.spool !== false) {
-      const dir = this.#options.spool ?? defaultSpoolDir(this.#options.submissionUrl);
-      this.spool = createSpool({
-        dir,
-        maxRecords: this.#options.spoolMaxRecords,
-        maxBytes: this.#options.spoolMaxBytes,
-        ...(debug ? { debug } : {}),
-      });
+      const spoolOptions = { maxRecords: this.#options.spoolMaxRecords, maxBytes: this.#options.spoolMaxBytes, ...(debug ? { debug } : {}) };
+      // A given folder is used or not at all; the default one falls back (cache folder, then the temp folder).
+      this.spool =
+        this.#options.spool !== undefined
+          ? createSpool({ ...spoolOptions, dir: this.#options.spool })
+          : openDefaultSpool(this.#options.submissionUrl, spoolOptions);
+      if (!this.spool.enabled) {
+        this.stats.spoolDisabled = true;
+        debug?.("no usable spool folder: the spool is off; reports that cannot be sent now are lost");
+      }
     }
     this.delivery = this.createDelivery();
     this.pipeline = createPipeline({
@@ -208,6 +213,7 @@ export class BacktraceClient {
       captured: this.stats.captured,
       trimmed: delivery.trimmed + this.stats.trimmed,
       discarded: { ...this.stats.discarded },
+      spoolDisabled: this.stats.spoolDisabled,
     };
   }
 

@@ -2,8 +2,8 @@
 import { spoolDefaults } from "../options.js";
 import * as fs from "node:fs";
 import { createHash, randomBytes } from "node:crypto";
-import { homedir } from "node:os";
-import { join } from "node:path";
+import { homedir, tmpdir } from "node:os";
+import { isAbsolute, join } from "node:path";
 import { claimName, parseRecord, recordName, recordText, recordUuid, safeUuid, staleClaim } from "./spool-files.js";
 import type { AttachmentRef, Payload } from "../payload.js";
 
@@ -67,19 +67,85 @@ export interface SpoolOptions {
 const TEMP_PREFIX = ".tmp-";
 const STALE_TEMP_MS = 10 * 60 * 1000;
 
-/** The per-user cache folder for a submission URL; the token never appears in the path. */
+/**
+ * The per-user cache folder for a submission URL; the token never appears in the path. Throws when the
+ * platform's cache folder needs a home directory that cannot be found; `spoolDirCandidates` does not.
+ */
 export function defaultSpoolDir(
   submissionUrl: string,
   env: NodeJS.ProcessEnv = process.env,
   platform: NodeJS.Platform = process.platform,
-  home: string = homedir(),
+  home: string | (() => string) = homedir,
 ): string {
-  let base: string;
-  if (platform === "win32") base = env["LOCALAPPDATA"] || join(home, "AppData", "Local");
-  else if (platform === "darwin") base = join(home, "Library", "Caches");
-  else base = env["XDG_CACHE_HOME"] || join(home, ".cache");
+  const first = spoolDirCandidates(submissionUrl, { env, platform, home, tmp: () => "" })[0];
+  if (first === undefined) throw new Error("no home directory for the spool's cache folder");
+  return first;
+}
+
+export interface SpoolPlaces {
+  env?: NodeJS.ProcessEnv;
+  platform?: NodeJS.Platform;
+  /** The home directory; may throw (a uid without a passwd entry and no HOME). */
+  home?: string | (() => string);
+  /** The OS temp folder; an empty string leaves the temp fallback out. */
+  tmp?: () => string;
+  /** Names the temp fallback per user; defaulted to `process.getuid()`. */
+  uid?: number | undefined;
+}
+
+/**
+ * Where the default spool may live, best first: the platform's cache folder (`XDG_CACHE_HOME`, then
+ * `~/.cache` on Linux), then a per-user folder under the OS temp folder (`backtrace-ts-<uid>`, made 0700).
+ * A home directory that cannot be found (`docker run --user 12345`, OpenShift) only removes the entries
+ * that need it. Never throws.
+ */
+export function spoolDirCandidates(submissionUrl: string, places: SpoolPlaces = {}): string[] {
+  const env = places.env ?? process.env;
+  const platform = places.platform ?? process.platform;
+  const homeOf = places.home ?? homedir;
+  const home = ((): string | undefined => {
+    try {
+      const found = typeof homeOf === "string" ? homeOf : homeOf();
+      return isAbsolute(found) ? found : undefined;
+    } catch {
+      return undefined;
+    }
+  })();
+  const bases: string[] = [];
+  if (platform === "win32") {
+    if (env["LOCALAPPDATA"]) bases.push(env["LOCALAPPDATA"]);
+    if (home) bases.push(join(home, "AppData", "Local"));
+  } else if (platform === "darwin") {
+    if (home) bases.push(join(home, "Library", "Caches"));
+  } else {
+    // The XDG spec ignores a relative XDG_CACHE_HOME.
+    const xdg = env["XDG_CACHE_HOME"];
+    if (xdg && isAbsolute(xdg)) bases.push(xdg);
+    if (home) bases.push(join(home, ".cache"));
+  }
   const key = createHash("sha256").update(submissionUrl).digest("hex").slice(0, 16);
-  return join(base, "backtrace-ts", "spool", key);
+  const out = bases.map((base) => join(base, "backtrace-ts", "spool", key));
+  const tmp = (places.tmp ?? tmpdir)();
+  if (tmp !== "" && isAbsolute(tmp)) {
+    const uid = "uid" in places ? places.uid : process.getuid?.();
+    const user = uid ?? (env["USERNAME"] || "user").replace(/[^A-Za-z0-9_.-]/g, "_");
+    out.push(join(tmp, `backtrace-ts-${user}`, "spool", key));
+  }
+  return out;
+}
+
+/**
+ * The default spool: the first candidate folder that passes every check, else a disabled spool (one
+ * debug line each, and `enabled` false for the caller to count). Never throws.
+ */
+export function openDefaultSpool(submissionUrl: string, options: Omit<SpoolOptions, "dir">, places: SpoolPlaces = {}): Spool {
+  const candidates = spoolDirCandidates(submissionUrl, places);
+  let spool: Spool | undefined;
+  for (const dir of candidates) {
+    spool = createSpool({ ...options, dir });
+    if (spool.enabled) return spool;
+  }
+  return spool ?? createSpool({ ...options, dir: "" });
 }
 
 /** Why a spool folder must not be used (POSIX), or undefined when it is only ours to write. */
@@ -115,6 +181,7 @@ export function createSpool(options: SpoolOptions): Spool {
 
   let enabled = true;
   try {
+    if (dir === "") throw new Error("no folder left to try");
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const unsafe = unsafeFolder(fs.statSync(dir), options.uid ?? process.getuid?.());
     if (unsafe !== undefined) throw new Error(`${unsafe}: anyone who can write there could plant a record whose attachments name any file`);
