@@ -9,7 +9,8 @@ import { BacktraceReport } from "./capture/report.js";
 import { installExitHandling } from "./process/exit.js";
 import { createPipeline, type Pipeline } from "./assemble/pipeline.js";
 import { trimSerialized } from "./serialize/serialize.js";
-import { createSpool, openDefaultSpool, type Spool } from "./spool/spool.js";
+import { createSpool, type Spool } from "./spool/spool.js";
+import { openDefaultSpool } from "./spool/spool-location.js";
 
 /** Extra data for one report: attributes (indexed) and annotations (free-form). */
 export interface SendOptions {

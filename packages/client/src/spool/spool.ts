@@ -1,9 +1,8 @@
 // The on-disk queue of payloads not sent yet: one file per record, atomic writes, bounded, corrupt records set aside.
 import { spoolDefaults } from "../options.js";
 import * as fs from "node:fs";
-import { createHash, randomBytes } from "node:crypto";
-import { homedir, tmpdir } from "node:os";
-import { isAbsolute, join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
 import { claimName, parseRecord, recordName, recordText, recordUuid, safeUuid, staleClaim } from "./spool-files.js";
 import type { AttachmentRef, Payload } from "../payload.js";
 
@@ -67,93 +66,22 @@ export interface SpoolOptions {
 const TEMP_PREFIX = ".tmp-";
 const STALE_TEMP_MS = 10 * 60 * 1000;
 
-/**
- * The per-user cache folder for a submission URL; the token never appears in the path. Throws when the
- * platform's cache folder needs a home directory that cannot be found; `spoolDirCandidates` does not.
- */
-export function defaultSpoolDir(
-  submissionUrl: string,
-  env: NodeJS.ProcessEnv = process.env,
-  platform: NodeJS.Platform = process.platform,
-  home: string | (() => string) = homedir,
-): string {
-  const first = spoolDirCandidates(submissionUrl, { env, platform, home, tmp: () => "" })[0];
-  if (first === undefined) throw new Error("no home directory for the spool's cache folder");
-  return first;
-}
-
-export interface SpoolPlaces {
-  env?: NodeJS.ProcessEnv;
-  platform?: NodeJS.Platform;
-  /** The home directory; may throw (a uid without a passwd entry and no HOME). */
-  home?: string | (() => string);
-  /** The OS temp folder; an empty string leaves the temp fallback out. */
-  tmp?: () => string;
-  /** Names the temp fallback per user; defaulted to `process.getuid()`. */
-  uid?: number | undefined;
-}
-
-/**
- * Where the default spool may live, best first: the platform's cache folder (`XDG_CACHE_HOME`, then
- * `~/.cache` on Linux), then a per-user folder under the OS temp folder (`backtrace-ts-<uid>`, made 0700).
- * A home directory that cannot be found (`docker run --user 12345`, OpenShift) only removes the entries
- * that need it. Never throws.
- */
-export function spoolDirCandidates(submissionUrl: string, places: SpoolPlaces = {}): string[] {
-  const env = places.env ?? process.env;
-  const platform = places.platform ?? process.platform;
-  const homeOf = places.home ?? homedir;
-  const home = ((): string | undefined => {
-    try {
-      const found = typeof homeOf === "string" ? homeOf : homeOf();
-      return isAbsolute(found) ? found : undefined;
-    } catch {
-      return undefined;
-    }
-  })();
-  const bases: string[] = [];
-  if (platform === "win32") {
-    if (env["LOCALAPPDATA"]) bases.push(env["LOCALAPPDATA"]);
-    if (home) bases.push(join(home, "AppData", "Local"));
-  } else if (platform === "darwin") {
-    if (home) bases.push(join(home, "Library", "Caches"));
-  } else {
-    // The XDG spec ignores a relative XDG_CACHE_HOME.
-    const xdg = env["XDG_CACHE_HOME"];
-    if (xdg && isAbsolute(xdg)) bases.push(xdg);
-    if (home) bases.push(join(home, ".cache"));
-  }
-  const key = createHash("sha256").update(submissionUrl).digest("hex").slice(0, 16);
-  const out = bases.map((base) => join(base, "backtrace-ts", "spool", key));
-  const tmp = (places.tmp ?? tmpdir)();
-  if (tmp !== "" && isAbsolute(tmp)) {
-    const uid = "uid" in places ? places.uid : process.getuid?.();
-    const user = uid ?? (env["USERNAME"] || "user").replace(/[^A-Za-z0-9_.-]/g, "_");
-    out.push(join(tmp, `backtrace-ts-${user}`, "spool", key));
-  }
-  return out;
-}
-
-/**
- * The default spool: the first candidate folder that passes every check, else a disabled spool (one
- * debug line each, and `enabled` false for the caller to count). Never throws.
- */
-export function openDefaultSpool(submissionUrl: string, options: Omit<SpoolOptions, "dir">, places: SpoolPlaces = {}): Spool {
-  const candidates = spoolDirCandidates(submissionUrl, places);
-  let spool: Spool | undefined;
-  for (const dir of candidates) {
-    spool = createSpool({ ...options, dir });
-    if (spool.enabled) return spool;
-  }
-  return spool ?? createSpool({ ...options, dir: "" });
-}
-
 /** Why a spool folder must not be used (POSIX), or undefined when it is only ours to write. */
 function unsafeFolder(stat: fs.Stats, uid: number | undefined): string | undefined {
   if (uid === undefined) return undefined; // Windows: no POSIX owner and mode bits
   if (stat.uid !== uid) return `owned by another user (uid ${stat.uid})`;
   if ((stat.mode & 0o022) !== 0) return `writable by group or others (mode ${(stat.mode & 0o777).toString(8)})`;
   return undefined;
+}
+
+/** Writes every byte of `bytes` (writeSync may write fewer than asked on a nearly full disk), or throws. */
+function writeAllSync(fd: number, bytes: Buffer): void {
+  let offset = 0;
+  while (offset < bytes.length) {
+    const written = fs.writeSync(fd, bytes, offset, bytes.length - offset);
+    if (written <= 0) throw new Error(`short write: ${offset} of ${bytes.length} bytes`);
+    offset += written;
+  }
 }
 
 async function isRegularFile(path: string): Promise<boolean> {
@@ -285,15 +213,31 @@ export function createSpool(options: SpoolOptions): Spool {
     if (known(payload.uuid)) return true;
     const record = prepare(payload);
     if (!record) return false;
+    const bytes = Buffer.from(record.text, "utf8");
+    let failure = writeRecordSync(record.file, bytes);
+    // A full disk: the newest report (the crash path's) matters most, so older records make room for it, once.
+    if (failure !== undefined && makeRoomSync(bytes.length) > 0) failure = writeRecordSync(record.file, bytes);
+    if (failure !== undefined) {
+      counters.failed += 1;
+      debug(`spool: could not write report ${payload.uuid}: ${failure.message}`);
+      return false;
+    }
+    added({ file: record.file, uuid: safeUuid(payload.uuid), bytes: record.bytes });
+    return true;
+  }
+
+  /** Temp file, every byte, fsync, rename: the record is whole on disk or not there. The error, if any. */
+  function writeRecordSync(file: string, bytes: Buffer): Error | undefined {
     const temp = tempName();
     let fd: number | undefined;
     try {
       fd = fs.openSync(temp, "wx", 0o600);
-      fs.writeSync(fd, record.text);
+      writeAllSync(fd, bytes);
       fs.fsyncSync(fd);
       fs.closeSync(fd);
       fd = undefined;
-      fs.renameSync(temp, join(dir, record.file));
+      fs.renameSync(temp, join(dir, file));
+      return undefined;
     } catch (error) {
       try {
         if (fd !== undefined) fs.closeSync(fd);
@@ -301,12 +245,40 @@ export function createSpool(options: SpoolOptions): Spool {
       } catch {
         // The write already failed; nothing more to do.
       }
-      counters.failed += 1;
-      debug(`spool: could not write report ${payload.uuid}: ${(error as Error).message}`);
-      return false;
+      return error instanceof Error ? error : new Error(String(error));
     }
-    added({ file: record.file, uuid: safeUuid(payload.uuid), bytes: record.bytes });
-    return true;
+  }
+
+  /** Deletes the oldest records (not claimed by this spool) until about `bytes` are free; how many went. */
+  function makeRoomSync(bytes: number): number {
+    let freed = 0;
+    let removed = 0;
+    // Space is given back in blocks: a record holds its size rounded up to a 4 KB page.
+    const pages = (n: number): number => Math.ceil(n / 4096) * 4096;
+    const need = bytes + 4096;
+    try {
+      // Records are not deleted for a report that would not fit even then.
+      const stat = fs.statfsSync(dir);
+      const evictable = index.reduce((sum, entry) => sum + (claims.has(entry.file) ? 0 : pages(entry.bytes)), 0);
+      if (stat.bavail * stat.bsize + evictable < need) return 0;
+    } catch {
+      // No statfs here: try anyway.
+    }
+    for (const oldest of [...index]) {
+      if (freed >= need) break;
+      if (claims.has(oldest.file)) continue;
+      try {
+        fs.unlinkSync(join(dir, oldest.file));
+      } catch {
+        // Gone already (replayed by another process): its space is free too.
+      }
+      forget(oldest.file);
+      freed += pages(oldest.bytes);
+      removed += 1;
+      counters.evicted += 1;
+      debug(`spool: disk full, dropped oldest report ${oldest.uuid} to make room`);
+    }
+    return removed;
   }
 
   async function write(payload: Payload): Promise<boolean> {

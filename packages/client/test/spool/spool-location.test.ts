@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { childEnv } from "../fixtures/crash/child.js";
-import { spoolDirCandidates } from "../../src/spool/spool.js";
+import { spoolDirCandidates } from "../../src/spool/spool-location.js";
 
 const fixture = fileURLToPath(new URL("../fixtures/spool/no-home.cjs", import.meta.url));
 // A uid with no passwd entry: os.homedir() and os.userInfo() throw for it once HOME is unset.

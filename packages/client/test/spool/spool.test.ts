@@ -4,7 +4,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
-import { createSpool, defaultSpoolDir, type Spool } from "../../src/spool/spool.js";
+import { createSpool, type Spool } from "../../src/spool/spool.js";
+import { defaultSpoolDir } from "../../src/spool/spool-location.js";
 import type { Payload } from "../../src/payload.js";
 import { jsonBody, jsonText } from "../../src/payload.js";
 
