@@ -3,6 +3,7 @@ import { spoolDefaults } from "../options.js";
 import * as fs from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
+import { loadKey, seal, unsafeFolder, unseal } from "./spool-guard.js";
 import { claimName, parseRecord, recordName, recordText, recordUuid, safeUuid, staleClaim } from "./spool-files.js";
 import type { AttachmentRef, Payload } from "../payload.js";
 
@@ -66,13 +67,6 @@ export interface SpoolOptions {
 const TEMP_PREFIX = ".tmp-";
 const STALE_TEMP_MS = 10 * 60 * 1000;
 
-/** Why a spool folder must not be used (POSIX), or undefined when it is only ours to write. */
-function unsafeFolder(stat: fs.Stats, uid: number | undefined): string | undefined {
-  if (uid === undefined) return undefined; // Windows: no POSIX owner and mode bits
-  if (stat.uid !== uid) return `owned by another user (uid ${stat.uid})`;
-  if ((stat.mode & 0o022) !== 0) return `writable by group or others (mode ${(stat.mode & 0o777).toString(8)})`;
-  return undefined;
-}
 
 /** Writes every byte of `bytes` (writeSync may write fewer than asked on a nearly full disk), or throws. */
 function writeAllSync(fd: number, bytes: Buffer): void {
@@ -107,17 +101,42 @@ export function createSpool(options: SpoolOptions): Spool {
   // Records this spool has claimed: original name to the claimed name.
   const claims = new Map<string, string>();
 
+  const uid = "uid" in options ? options.uid : process.getuid?.();
+  // Seals every record: one without a valid MAC was not written by a spool of this folder.
+  let key: Buffer = Buffer.alloc(0);
+
   let enabled = true;
   try {
     if (dir === "") throw new Error("no folder left to try");
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const unsafe = unsafeFolder(fs.statSync(dir), options.uid ?? process.getuid?.());
+    const unsafe = unsafeFolder(dir, uid);
     if (unsafe !== undefined) throw new Error(`${unsafe}: anyone who can write there could plant a record whose attachments name any file`);
     fs.accessSync(dir, fs.constants.W_OK | fs.constants.R_OK);
+    key = loadKey(dir, uid);
     index = scanSync();
   } catch (error) {
     enabled = false;
     debug(`spool disabled: cannot use ${dir} (${(error as Error).message})`);
+  }
+
+  /**
+   * The folder checks again, before each operation that reads or writes records: an ancestor's owner could
+   * have swapped the folder since the start. A folder that fails them turns the spool off.
+   */
+  function guard(): boolean {
+    if (!enabled) return false;
+    let unsafe: string | undefined;
+    try {
+      unsafe = unsafeFolder(dir, uid);
+    } catch (error) {
+      unsafe = (error as Error).message;
+    }
+    if (unsafe === undefined) return true;
+    enabled = false;
+    index = [];
+    indexBytes = 0;
+    debug(`spool disabled: ${dir} is no longer safe (${unsafe})`);
+    return false;
   }
 
   function scanSync(): SpoolEntry[] {
@@ -160,7 +179,7 @@ export function createSpool(options: SpoolOptions): Spool {
   }
 
   function prepare(payload: Payload): { file: string; text: string; bytes: number } | undefined {
-    const text = recordText(payload);
+    const text = seal(recordText(payload), key);
     const bytes = Buffer.byteLength(text);
     if (bytes > maxBytes) {
       counters.failed += 1;
@@ -209,7 +228,7 @@ export function createSpool(options: SpoolOptions): Spool {
   }
 
   function writeSync(payload: Payload): boolean {
-    if (!enabled) return false;
+    if (!guard()) return false;
     if (known(payload.uuid)) return true;
     const record = prepare(payload);
     if (!record) return false;
@@ -282,7 +301,7 @@ export function createSpool(options: SpoolOptions): Spool {
   }
 
   async function write(payload: Payload): Promise<boolean> {
-    if (!enabled) return false;
+    if (!guard()) return false;
     if (known(payload.uuid)) return true;
     const record = prepare(payload);
     if (!record) return false;
@@ -307,7 +326,7 @@ export function createSpool(options: SpoolOptions): Spool {
   }
 
   async function list(): Promise<SpoolEntry[]> {
-    if (!enabled) return [];
+    if (!guard()) return [];
     try {
       index = scanSync();
     } catch (error) {
@@ -316,9 +335,9 @@ export function createSpool(options: SpoolOptions): Spool {
     return index.slice();
   }
 
-  async function setAside(entry: SpoolEntry): Promise<void> {
+  async function setAside(entry: SpoolEntry, why: string): Promise<void> {
     counters.corrupt += 1;
-    debug(`spool: record ${entry.file} is corrupt, moved to corrupt/`);
+    debug(`spool: record ${entry.file} is ${why}; moved to corrupt/, never sent`);
     forget(entry.file);
     try {
       await fs.promises.mkdir(join(dir, "corrupt"), { recursive: true, mode: 0o700 });
@@ -344,7 +363,7 @@ export function createSpool(options: SpoolOptions): Spool {
   }
 
   async function read(entry: SpoolEntry): Promise<Payload | undefined> {
-    if (!enabled) return undefined;
+    if (!guard()) return undefined;
     const claimed = await claim(entry);
     if (claimed === undefined) return undefined;
     let text: string;
@@ -355,10 +374,11 @@ export function createSpool(options: SpoolOptions): Spool {
       forget(entry.file);
       return undefined;
     }
-    const payload = parseRecord(text);
+    const verified = unseal(text, key);
+    const payload = verified === undefined ? undefined : parseRecord(verified);
     if (!payload || safeUuid(payload.uuid) !== entry.uuid) {
       await release(entry);
-      await setAside(entry);
+      await setAside(entry, verified === undefined ? "its MAC does not verify (not written by this spool, or altered)" : "corrupt");
       return undefined;
     }
     // A device, FIFO or folder would hang or fail the upload; the transport checks again when it opens the file.
