@@ -7,12 +7,13 @@ import type { DeliveryCounters, DropReason, LossReason, SendOutcome } from "./ou
 import { BacktraceError, ErrorCodes } from "./errors.js";
 import { deliveryDefaults } from "./defaults.js";
 import { secondsToTimerMs } from "./timers.js";
-import { redactUrl, resolveOptions, type BacktraceOptions, type ResolvedOptions } from "./options.js";
+import { redactText, redactUrl, resolveOptions, urlSecrets, type BacktraceOptions, type ResolvedOptions } from "./options.js";
 import { BacktraceReport } from "./capture/report.js";
 import { installExitHandling, type ExitHandling } from "./process/exit.js";
 import { createPipeline, type Pipeline } from "./assemble/pipeline.js";
 import { trimSerialized } from "./serialize/serialize.js";
-import { createSpool, defaultSpoolDir, type Spool } from "./spool/spool.js";
+import { createSpool, type Spool } from "./spool/spool.js";
+import { openDefaultSpool } from "./spool/spool-location.js";
 import { describeRoute, proxyFor } from "./transport/proxy.js";
 
 /** Extra data for one report: attributes (indexed) and annotations (free-form). */
@@ -26,11 +27,18 @@ export interface ClientCounters extends DeliveryCounters {
   captured: number;
   /** Reports dropped before delivery, by reason. */
   discarded: Partial<Record<DropReason, number>>;
+  /** True when a spool was wanted but no folder could be used (see docs/delivery.md); false with `spool: false`. */
+  spoolDisabled: boolean;
 }
 
 export class BacktraceClient {
-  /** The checked options (the submission URL inside holds the token: never print it). */
-  private readonly options: ResolvedOptions;
+  /**
+   * The checked options (the submission URL inside holds the token). A #private field, not a property:
+   * no inspect, spread, JSON or key listing can reach it.
+   */
+  readonly #options: ResolvedOptions;
+  /** The token's forms, hidden from every debug line. */
+  readonly #secrets: readonly string[];
   /** Replaced by a fresh one when the exit wait gives up on the old one's reports (they go to the spool). */
   private delivery: Delivery;
   /** Deliveries replaced that way: their counts still belong to this client's. */
@@ -40,7 +48,7 @@ export class BacktraceClient {
   private readonly pipeline: Pipeline;
   private closed = false;
   private finalizing = false;
-  private readonly stats = { captured: 0, trimmed: 0, discarded: {} as Partial<Record<DropReason, number>> };
+  private readonly stats = { captured: 0, trimmed: 0, discarded: {} as Partial<Record<DropReason, number>>, spoolDisabled: false };
   /** Crash reports by how their synchronous way out ended. */
   private readonly fatal: Record<FatalOutcome, number> = { sent: 0, spooled: 0, lost: 0 };
   private readonly exit: ExitHandling;
@@ -51,36 +59,40 @@ export class BacktraceClient {
 
   /** Checks the options at once: bad configuration throws a `BacktraceConfigError`. */
   constructor(options: BacktraceOptions) {
-    this.options = resolveOptions(options);
-    const debug = this.options.debugBacktrace ? (message: string) => this.debug(message) : undefined;
+    this.#options = resolveOptions(options);
+    this.#secrets = urlSecrets(this.#options.submissionUrl);
+    const debug = this.#options.debugBacktrace ? (message: string) => this.debug(message) : undefined;
     this.assembler = createAssembler({
-      options: this.options,
+      options: this.#options,
       debug: (message) => this.debug(message),
       onTrimmed: () => void this.stats.trimmed++,
     });
-    if (this.options.spool !== false) {
-      const dir = this.options.spool ?? defaultSpoolDir(this.options.submissionUrl);
-      this.spool = createSpool({
-        dir,
-        maxRecords: this.options.spoolMaxRecords,
-        maxBytes: this.options.spoolMaxBytes,
-        ...(debug ? { debug } : {}),
-      });
+    if (this.#options.spool !== false) {
+      const spoolOptions = { maxRecords: this.#options.spoolMaxRecords, maxBytes: this.#options.spoolMaxBytes, ...(debug ? { debug } : {}) };
+      // A given folder is used or not at all; the default one falls back (cache folder, then the temp folder).
+      this.spool =
+        this.#options.spool !== undefined
+          ? createSpool({ ...spoolOptions, dir: this.#options.spool })
+          : openDefaultSpool(this.#options.submissionUrl, spoolOptions);
+      if (!this.spool.enabled) {
+        this.stats.spoolDisabled = true;
+        debug?.("no usable spool folder: the spool is off; reports that cannot be sent now are lost");
+      }
     }
     this.delivery = this.createDelivery();
     this.pipeline = createPipeline({
       prepare: (report) => this.assembler.prepare(report),
       submit: (payload) => this.delivery.submit(payload).then((outcome) => {
-        if (this.options.debugBacktrace) this.debug(`report ${outcome.uuid}: ${describeOutcome(outcome)}`);
+        if (this.#options.debugBacktrace) this.debug(`report ${outcome.uuid}: ${describeOutcome(outcome)}`);
         return outcome;
       }),
       discard: (report, reason) => this.discard(report, reason),
       fail: (report, error, resolve, reject) => this.fail(report, error, resolve, reject),
-      buildAhead: Math.max(8, this.options.concurrency * 2),
+      buildAhead: Math.max(8, this.#options.concurrency * 2),
       holdLimit: deliveryDefaults.holdLimit,
       maxBacklog: deliveryDefaults.maxBacklog,
     });
-    debug?.(`initialized; reports go to ${redactUrl(this.options.submissionUrl)} ${describeRoute(proxyFor(this.options.submissionUrl, this.options.proxy))}`);
+    debug?.(`initialized; reports go to ${redactUrl(this.#options.submissionUrl)} ${describeRoute(proxyFor(this.#options.submissionUrl, this.#options.proxy))}`);
     // Debug output changes stderr anyway: there the counters are printed at every exit.
     if (debug) process.on("exit", this.debugAtExit);
     this.exit = installExitHandling(
@@ -104,7 +116,7 @@ export class BacktraceClient {
           });
         },
       },
-      this.options.exitTimeout,
+      this.#options.exitTimeout,
     );
     // Reports left by an earlier run (a crash, an outage) go out now, off the caller's path. The immediate
     // stays referenced: it ends within this turn of the event loop, while an unreferenced one can wait in
@@ -112,7 +124,7 @@ export class BacktraceClient {
     setImmediate(() => {
       if (!this.closed) this.delivery.replay().catch((error) => this.debug(`replay failed: ${String(error)}`));
     });
-    if (!this.options.disableGlobalHandler) {
+    if (!this.#options.disableGlobalHandler) {
       this.uninstallGlobal = installCrashHandlers({
         onFatal: (error, kind) => this.reportFatal(error, kind),
         onNonFatal: (error, kind) => void this.send(new BacktraceReport(this).setException(error, kind)).catch(() => undefined),
@@ -123,19 +135,19 @@ export class BacktraceClient {
 
   /** The process ends when this returns: the report is built, spooled and sent synchronously, within `exitTimeout`. */
   private reportFatal(error: unknown, kind: CrashKind): void {
-    const deadline = Date.now() + this.options.exitTimeout * 1000;
+    const deadline = Date.now() + this.#options.exitTimeout * 1000;
     if (this.closed) return;
     this.stats.captured++;
     const payload = this.assembler.prepareSync(new BacktraceReport(this).setException(error, kind));
     if (payload === undefined) return void this.countDiscard("before-send");
     const outcome = deliverFatal(payload, {
-      url: this.options.submissionUrl,
-      ignoreSslCertificate: this.options.ignoreSslCertificate,
-      proxy: this.options.proxy,
-      ca: this.options.ca,
+      url: this.#options.submissionUrl,
+      ignoreSslCertificate: this.#options.ignoreSslCertificate,
+      proxy: this.#options.proxy,
+      ca: this.#options.ca,
       deadline,
       spool: this.spool,
-      debug: this.options.debugBacktrace ? (message: string) => this.debug(message) : undefined,
+      debug: this.#options.debugBacktrace ? (message: string) => this.debug(message) : undefined,
     });
     this.fatal[outcome] += 1;
   }
@@ -158,11 +170,11 @@ export class BacktraceClient {
 
   /** What `console.log(client)` and `JSON.stringify` show: never the token. */
   toJSON(): { endpoint: string; counters: ClientCounters } {
-    return { endpoint: redactUrl(this.options.submissionUrl), counters: this.counters() };
+    return { endpoint: redactUrl(this.#options.submissionUrl), counters: this.counters() };
   }
 
   [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return `BacktraceClient { endpoint: ${redactUrl(this.options.submissionUrl)} }`;
+    return `BacktraceClient { endpoint: ${redactUrl(this.#options.submissionUrl)} }`;
   }
 
   /** A new report that this client will send. */
@@ -207,7 +219,7 @@ export class BacktraceClient {
   }
 
   /** Waits until every pending report is sent or spooled, at most `timeout` seconds (default `exitTimeout`). */
-  async flush(timeout: number = this.options.exitTimeout): Promise<boolean> {
+  async flush(timeout: number = this.#options.exitTimeout): Promise<boolean> {
     // A deadline that is NaN, negative or past what a timer holds is clamped: 0 only looks, it never waits.
     const ms = secondsToTimerMs(timeout);
     if (ms === 0) return this.pipeline.pending() === 0 && (await this.delivery.flush(0));
@@ -269,12 +281,14 @@ export class BacktraceClient {
       captured: this.stats.captured,
       trimmed: total.trimmed + this.stats.trimmed,
       discarded: { ...this.stats.discarded },
+      spoolDisabled: this.stats.spoolDisabled,
     };
   }
 
   /** @internal */
   debug(message: string): void {
-    if (this.options.debugBacktrace) process.stderr.write(`backtrace-ts: ${message}\n`);
+    // Every debug line passes here: an answer's body or an error may echo the request line and its token.
+    if (this.#options.debugBacktrace) process.stderr.write(`backtrace-ts: ${redactText(message, this.#secrets)}\n`);
   }
 
   private countDiscard(reason: DropReason): void {
@@ -288,7 +302,7 @@ export class BacktraceClient {
   }
 
   private fail(report: BacktraceReport, error: unknown, resolve: (o: SendOutcome) => void, reject: (e: unknown) => void): void {
-    if (this.options.debugBacktrace) {
+    if (this.#options.debugBacktrace) {
       this.debug(`building report ${report.uuid} failed: ${String(error)}`);
       reject(new BacktraceError(ErrorCodes.COLLECTION_FAILED, `backtrace-ts: building a report failed: ${String(error)}`, { cause: error }));
       return;
@@ -301,7 +315,7 @@ export class BacktraceClient {
     try {
       return run();
     } catch (error) {
-      if (this.options.debugBacktrace) throw error;
+      if (this.#options.debugBacktrace) throw error;
       this.countDiscard("capture-failed");
       return Promise.resolve({ status: "dropped", uuid: "", reason: "capture-failed" });
     }
@@ -309,16 +323,16 @@ export class BacktraceClient {
 
   private createDelivery(): Delivery {
     return createDelivery({
-      url: this.options.submissionUrl,
-      timeoutMs: this.options.timeout * 1000,
-      ignoreSslCertificate: this.options.ignoreSslCertificate,
-      proxy: this.options.proxy,
-      ca: this.options.ca,
+      url: this.#options.submissionUrl,
+      timeoutMs: this.#options.timeout * 1000,
+      ignoreSslCertificate: this.#options.ignoreSslCertificate,
+      proxy: this.#options.proxy,
+      ca: this.#options.ca,
       spool: this.spool,
-      queueSize: this.options.queueSize,
-      concurrency: this.options.concurrency,
-      trim: (json: string) => trimSerialized(json, Math.max(16 * 1024, Math.floor(this.options.maxReportBytes / 8))),
-      ...(this.options.debugBacktrace ? { debug: (message: string) => this.debug(message) } : {}),
+      queueSize: this.#options.queueSize,
+      concurrency: this.#options.concurrency,
+      trim: (json: string) => trimSerialized(json, Math.max(16 * 1024, Math.floor(this.#options.maxReportBytes / 8))),
+      ...(this.#options.debugBacktrace ? { debug: (message: string) => this.debug(message) } : {}),
     });
   }
 
@@ -327,7 +341,7 @@ export class BacktraceClient {
    * async runs. Bounded by `exitTimeout`: what is left then is counted as dropped ("exit").
    */
   private spoolUnbuiltSync(): void {
-    const deadline = performance.now() + this.options.exitTimeout * 1000;
+    const deadline = performance.now() + this.#options.exitTimeout * 1000;
     for (const { report, settle } of this.pipeline.takeAll()) {
       try {
         const payload = performance.now() < deadline ? this.assembler.prepareSync(report) : undefined;

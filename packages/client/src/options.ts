@@ -310,6 +310,18 @@ export function submissionUrlFor(endpoint: unknown, token: string | undefined): 
   return url.href;
 }
 
+/** A path shaped like a submit URL, whatever its case or slashes: `/{universe}/{token}/json...`. */
+const submitLike = /^\/+[^/]+\/+[^/]+\/+json(\/|$)/i;
+
+/** Indexes of the path segments of `url` that may be a token (submit URLs of any shape): all but the universe. */
+function tokenSegments(url: URL): number[] {
+  if (url.hostname !== "submit.backtrace.io" && !submitLike.test(url.pathname)) return [];
+  const parts = url.pathname.split("/");
+  const candidates = parts.flatMap((part, index) => (part !== "" && part.toLowerCase() !== "json" ? [index] : []));
+  // With two or more segments the first is the universe (not secret, useful in messages); a lone one may be the token.
+  return candidates.length >= 2 ? candidates.slice(1) : candidates;
+}
+
 /** The URL with its token hidden, for messages. */
 export function redactUrl(href: string): string {
   try {
@@ -317,10 +329,44 @@ export function redactUrl(href: string): string {
     if (url.password) url.password = "***";
     if (url.searchParams.has("token")) url.searchParams.set("token", "***");
     const parts = url.pathname.split("/");
-    if (submitForm.test(url.pathname) && parts.length >= 3) parts[2] = "***";
+    for (const index of tokenSegments(url)) parts[index] = "***";
     url.pathname = parts.join("/");
     return url.href;
   } catch {
     return "(unparsable URL)";
   }
+}
+
+/** The secret parts of a submission URL (token in the query or the path, password), raw and decoded, for `redactText`. */
+export function urlSecrets(href: string): string[] {
+  const found = new Set<string>();
+  const add = (value: string): void => {
+    found.add(value);
+    try {
+      found.add(decodeURIComponent(value));
+    } catch {
+      // A malformed escape: the raw form is enough.
+    }
+  };
+  try {
+    const url = new URL(href);
+    if (url.password) add(url.password);
+    for (const value of url.searchParams.getAll("token")) {
+      add(value);
+      add(encodeURIComponent(value));
+    }
+    const parts = url.pathname.split("/");
+    for (const index of tokenSegments(url)) add(parts[index]!);
+  } catch {
+    // Not a URL: nothing to add; `token=` is still hidden by `redactText`.
+  }
+  // Very short values would blank ordinary words; real tokens are long.
+  return [...found].filter((value) => value.length >= 4).sort((a, b) => b.length - a.length);
+}
+
+/** Text (a debug line, an answer's body) with `token=...` and every occurrence of the given secrets hidden. */
+export function redactText(text: string, secrets: readonly string[]): string {
+  let out = text.replace(/(token=)[^&\s"'<>;,]+/gi, "$1***");
+  for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join("***");
+  return out;
 }

@@ -6,6 +6,7 @@ import { cachedDynamicAttributes, staticAttributes } from "../enrich/attributes.
 import type { Attributes, SourceCodeEntry } from "../body.js";
 import { lazyWorkers } from "../builtins.js";
 import { buildBody, convertAttributes } from "./build.js";
+import { redactSourceLine } from "./redact.js";
 import type { ResolvedOptions } from "../options.js";
 import type { BacktraceReport } from "../capture/report.js";
 import { serializeBody } from "../serialize/serialize.js";
@@ -71,7 +72,8 @@ export function createAssembler(config: AssemblerConfig): Assembler {
   const { options } = config;
   const debug = options.debugBacktrace ? config.debug : undefined;
   const mapper = options.sourceMaps ? createSourceMapper(debug ? { debug } : {}) : undefined;
-  const reader = createSourceReader();
+  // Source lines are shown as they are, but secret shapes in them (a hard-coded URL password, an sk_live_ key) are not.
+  const reader = createSourceReader({ redactLine: redactSourceLine });
   const dynamicAttributes = cachedDynamicAttributes();
   let ready: { from: Attributes; attributes: Attributes; objects: Record<string, unknown>; redactions: number } | undefined;
 

@@ -1,7 +1,7 @@
 // buildBody: turns a report, its parsed error and its collected context into the wire body. Pure.
 import type { Attributes, AttributeValue, ReportBody, SourceCodeEntry, WireFrame } from "../body.js";
 import type { BacktraceReport } from "../capture/report.js";
-import { REDACTED, SECRET_KEY, redact, redactString, type RedactionCount } from "./redact.js";
+import { SECRET_KEY, redact, redactSecret, redactString, type RedactionCount } from "./redact.js";
 import { toSafeJson } from "../serialize/safe-json.js";
 import { toAttributeValue } from "../serialize/serialize.js";
 import type { StackFrame } from "../capture/stack.js";
@@ -63,16 +63,15 @@ export function convertAttributes(
 ): void {
   for (const [key, value] of Object.entries(raw)) {
     const converted = toAttributeValue(value);
-    if (converted.value !== undefined && SECRET_KEY.test(key)) attributes[key] = redactedKey(redacted);
+    // Under a secret-looking key only strings go: numbers and booleans keep their type (they are indexed).
+    if (typeof converted.value === "string" && SECRET_KEY.test(key)) attributes[key] = redactSecret(converted.value, redacted) as string;
     else if (typeof converted.value === "string") attributes[key] = redactString(converted.value, redacted);
     else if (converted.value !== undefined) attributes[key] = converted.value;
-    else if (converted.annotation !== undefined) moveToAnnotations(annotations, key, redact(converted.annotation, redacted));
+    else if (converted.annotation !== undefined) {
+      const value = SECRET_KEY.test(key) ? redactSecret(converted.annotation, redacted) : redact(converted.annotation, redacted);
+      moveToAnnotations(annotations, key, value);
+    }
   }
-}
-
-function redactedKey(count: RedactionCount): string {
-  count.values++;
-  return REDACTED;
 }
 
 export function buildBody(input: BuildInput): ReportBody {
@@ -80,7 +79,7 @@ export function buildBody(input: BuildInput): ReportBody {
   const redacted: RedactionCount = { values: input.readyRedactions ?? 0 };
   const annotations: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(input.annotations)) {
-    annotations[key] = SECRET_KEY.test(key) ? redactedKey(redacted) : redact(toSafeJson(value), redacted);
+    annotations[key] = SECRET_KEY.test(key) ? redactSecret(toSafeJson(value), redacted) : redact(toSafeJson(value), redacted);
   }
 
   const message = thrown ? thrown.message : (report.message ?? "");

@@ -18,6 +18,8 @@ export interface SourceReaderOptions {
   readFile?: (path: string) => Promise<string>;
   /** Reads a file as UTF-8 text synchronously; for `collectSync` (the crash path). */
   readFileSync?: (path: string) => string;
+  /** Rewrites one line in place (secrets hidden) when a file is read; run once per file, the result cached. */
+  redactLine?: (line: string) => string;
 }
 
 export interface CollectOptions {
@@ -59,10 +61,29 @@ export function createSourceReader(options: SourceReaderOptions = {}): SourceRea
   const readFileSync = options.readFileSync ?? ((path: string) => fsReadFileSync(path, "utf8"));
   // Files by path, bounded in count and in characters; the file just read is always kept.
   const cache = new Lru<string, { lines: Lines; size: number }>(settings.maxFiles, settings.maxBytes, (file) => file.size);
+  const redactLine = options.redactLine;
+  // The lines of recent source-map sources (the mapper keeps each map's strings, so keys repeat as the same strings).
+  const originals = new Map<string, string[]>();
+
+  /** A text's lines, each redacted where it stands: the count and order of lines never change. */
+  function splitLines(text: string): string[] {
+    const lines = text.split(/\r?\n/);
+    if (redactLine) for (let i = 0; i < lines.length; i++) lines[i] = redactLine(lines[i]!);
+    return lines;
+  }
+
+  function originalLines(text: string): string[] {
+    let lines = originals.get(text);
+    if (lines === undefined) {
+      if (originals.size >= ORIGINALS_KEPT) originals.delete(originals.keys().next().value as string);
+      originals.set(text, (lines = splitLines(text)));
+    }
+    return lines;
+  }
 
   function remember(path: string, text: string | null): Lines {
     const tooBig = text !== null && text.length > settings.maxFileBytes;
-    const lines = text === null || tooBig ? null : text.split(/\r?\n/);
+    const lines = text === null || tooBig ? null : splitLines(text);
     cache.set(path, { lines, size: text === null || tooBig ? 0 : text.length });
     return lines;
   }
@@ -174,18 +195,8 @@ function mayRead(frame: StackFrame, path: string): boolean {
   return SCRIPT_FILE.test(path) || frame.originalSource !== undefined || frame.generated !== undefined;
 }
 
-/** The lines of recent source-map sources (the mapper keeps each map's strings, so keys repeat as the same strings). */
-const originals = new Map<string, string[]>();
+/** Source-map sources whose lines each reader keeps. */
 const ORIGINALS_KEPT = 32;
-
-function originalLines(text: string): string[] {
-  let lines = originals.get(text);
-  if (lines === undefined) {
-    if (originals.size >= ORIGINALS_KEPT) originals.delete(originals.keys().next().value as string);
-    originals.set(text, (lines = text.split(/\r?\n/)));
-  }
-  return lines;
-}
 
 /**
  * Recent entries made from each file's lines. Reports from the same place share one frozen entry,

@@ -60,6 +60,9 @@ export function deliverFatal(payload: Payload, options: FatalDeliveryOptions): F
   } catch (error) {
     result = { kind: "error", reason: errorText(error), timeout: false };
   }
+  if (result.skipped !== undefined && result.skipped.length > 0) {
+    debug(`crash report ${payload.uuid}: attachments skipped: ${result.skipped.map((s) => `${s.name} (${s.reason})`).join(", ")}`);
+  }
   // One try: whatever is not accepted stays in the spool, for the next start's replay to decide on.
   if (decide(result, { attempt: 1, maxAttempts: 1, trimmed: false }).action === "sent") {
     if (spooled) {

@@ -1,9 +1,9 @@
 // The on-disk queue of payloads not sent yet: one file per record, atomic writes, bounded, corrupt records set aside.
 import { spoolDefaults } from "../defaults.js";
 import * as fs from "node:fs";
-import { createHash, randomBytes } from "node:crypto";
-import { homedir } from "node:os";
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
+import { loadKey, seal, unsafeFolder, unseal } from "./spool-guard.js";
 import { claimName, parseRecord, recordName, recordText, recordUuid, safeUuid, staleClaim } from "./spool-files.js";
 import type { AttachmentRef, Payload } from "../payload.js";
 
@@ -67,27 +67,15 @@ export interface SpoolOptions {
 const TEMP_PREFIX = ".tmp-";
 const STALE_TEMP_MS = 10 * 60 * 1000;
 
-/** The per-user cache folder for a submission URL; the token never appears in the path. */
-export function defaultSpoolDir(
-  submissionUrl: string,
-  env: NodeJS.ProcessEnv = process.env,
-  platform: NodeJS.Platform = process.platform,
-  home: string = homedir(),
-): string {
-  let base: string;
-  if (platform === "win32") base = env["LOCALAPPDATA"] || join(home, "AppData", "Local");
-  else if (platform === "darwin") base = join(home, "Library", "Caches");
-  else base = env["XDG_CACHE_HOME"] || join(home, ".cache");
-  const key = createHash("sha256").update(submissionUrl).digest("hex").slice(0, 16);
-  return join(base, "backtrace-ts", "spool", key);
-}
 
-/** Why a spool folder must not be used (POSIX), or undefined when it is only ours to write. */
-function unsafeFolder(stat: fs.Stats, uid: number | undefined): string | undefined {
-  if (uid === undefined) return undefined; // Windows: no POSIX owner and mode bits
-  if (stat.uid !== uid) return `owned by another user (uid ${stat.uid})`;
-  if ((stat.mode & 0o022) !== 0) return `writable by group or others (mode ${(stat.mode & 0o777).toString(8)})`;
-  return undefined;
+/** Writes every byte of `bytes` (writeSync may write fewer than asked on a nearly full disk), or throws. */
+function writeAllSync(fd: number, bytes: Buffer): void {
+  let offset = 0;
+  while (offset < bytes.length) {
+    const written = fs.writeSync(fd, bytes, offset, bytes.length - offset);
+    if (written <= 0) throw new Error(`short write: ${offset} of ${bytes.length} bytes`);
+    offset += written;
+  }
 }
 
 async function isRegularFile(path: string): Promise<boolean> {
@@ -113,16 +101,42 @@ export function createSpool(options: SpoolOptions): Spool {
   // Records this spool has claimed: original name to the claimed name.
   const claims = new Map<string, string>();
 
+  const uid = "uid" in options ? options.uid : process.getuid?.();
+  // Seals every record: one without a valid MAC was not written by a spool of this folder.
+  let key: Buffer = Buffer.alloc(0);
+
   let enabled = true;
   try {
+    if (dir === "") throw new Error("no folder left to try");
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const unsafe = unsafeFolder(fs.statSync(dir), options.uid ?? process.getuid?.());
+    const unsafe = unsafeFolder(dir, uid);
     if (unsafe !== undefined) throw new Error(`${unsafe}: anyone who can write there could plant a record whose attachments name any file`);
     fs.accessSync(dir, fs.constants.W_OK | fs.constants.R_OK);
+    key = loadKey(dir, uid);
     index = scanSync();
   } catch (error) {
     enabled = false;
     debug(`spool disabled: cannot use ${dir} (${(error as Error).message})`);
+  }
+
+  /**
+   * The folder checks again, before each operation that reads or writes records: an ancestor's owner could
+   * have swapped the folder since the start. A folder that fails them turns the spool off.
+   */
+  function guard(): boolean {
+    if (!enabled) return false;
+    let unsafe: string | undefined;
+    try {
+      unsafe = unsafeFolder(dir, uid);
+    } catch (error) {
+      unsafe = (error as Error).message;
+    }
+    if (unsafe === undefined) return true;
+    enabled = false;
+    index = [];
+    indexBytes = 0;
+    debug(`spool disabled: ${dir} is no longer safe (${unsafe})`);
+    return false;
   }
 
   function scanSync(): SpoolEntry[] {
@@ -165,7 +179,7 @@ export function createSpool(options: SpoolOptions): Spool {
   }
 
   function prepare(payload: Payload): { file: string; text: string; bytes: number } | undefined {
-    const text = recordText(payload);
+    const text = seal(recordText(payload), key);
     const bytes = Buffer.byteLength(text);
     if (bytes > maxBytes) {
       counters.failed += 1;
@@ -214,19 +228,35 @@ export function createSpool(options: SpoolOptions): Spool {
   }
 
   function writeSync(payload: Payload): boolean {
-    if (!enabled) return false;
+    if (!guard()) return false;
     if (known(payload.uuid)) return true;
     const record = prepare(payload);
     if (!record) return false;
+    const bytes = Buffer.from(record.text, "utf8");
+    let failure = writeRecordSync(record.file, bytes);
+    // A full disk: the newest report (the crash path's) matters most, so older records make room for it, once.
+    if (failure !== undefined && makeRoomSync(bytes.length) > 0) failure = writeRecordSync(record.file, bytes);
+    if (failure !== undefined) {
+      counters.failed += 1;
+      debug(`spool: could not write report ${payload.uuid}: ${failure.message}`);
+      return false;
+    }
+    added({ file: record.file, uuid: safeUuid(payload.uuid), bytes: record.bytes });
+    return true;
+  }
+
+  /** Temp file, every byte, fsync, rename: the record is whole on disk or not there. The error, if any. */
+  function writeRecordSync(file: string, bytes: Buffer): Error | undefined {
     const temp = tempName();
     let fd: number | undefined;
     try {
       fd = fs.openSync(temp, "wx", 0o600);
-      fs.writeSync(fd, record.text);
+      writeAllSync(fd, bytes);
       fs.fsyncSync(fd);
       fs.closeSync(fd);
       fd = undefined;
-      fs.renameSync(temp, join(dir, record.file));
+      fs.renameSync(temp, join(dir, file));
+      return undefined;
     } catch (error) {
       try {
         if (fd !== undefined) fs.closeSync(fd);
@@ -234,16 +264,44 @@ export function createSpool(options: SpoolOptions): Spool {
       } catch {
         // The write already failed; nothing more to do.
       }
-      counters.failed += 1;
-      debug(`spool: could not write report ${payload.uuid}: ${(error as Error).message}`);
-      return false;
+      return error instanceof Error ? error : new Error(String(error));
     }
-    added({ file: record.file, uuid: safeUuid(payload.uuid), bytes: record.bytes });
-    return true;
+  }
+
+  /** Deletes the oldest records (not claimed by this spool) until about `bytes` are free; how many went. */
+  function makeRoomSync(bytes: number): number {
+    let freed = 0;
+    let removed = 0;
+    // Space is given back in blocks: a record holds its size rounded up to a 4 KB page.
+    const pages = (n: number): number => Math.ceil(n / 4096) * 4096;
+    const need = bytes + 4096;
+    try {
+      // Records are not deleted for a report that would not fit even then.
+      const stat = fs.statfsSync(dir);
+      const evictable = index.reduce((sum, entry) => sum + (claims.has(entry.file) ? 0 : pages(entry.bytes)), 0);
+      if (stat.bavail * stat.bsize + evictable < need) return 0;
+    } catch {
+      // No statfs here: try anyway.
+    }
+    for (const oldest of [...index]) {
+      if (freed >= need) break;
+      if (claims.has(oldest.file)) continue;
+      try {
+        fs.unlinkSync(join(dir, oldest.file));
+      } catch {
+        // Gone already (replayed by another process): its space is free too.
+      }
+      forget(oldest.file);
+      freed += pages(oldest.bytes);
+      removed += 1;
+      counters.evicted += 1;
+      debug(`spool: disk full, dropped oldest report ${oldest.uuid} to make room`);
+    }
+    return removed;
   }
 
   async function write(payload: Payload): Promise<boolean> {
-    if (!enabled) return false;
+    if (!guard()) return false;
     if (known(payload.uuid)) return true;
     const record = prepare(payload);
     if (!record) return false;
@@ -268,7 +326,7 @@ export function createSpool(options: SpoolOptions): Spool {
   }
 
   async function list(): Promise<SpoolEntry[]> {
-    if (!enabled) return [];
+    if (!guard()) return [];
     try {
       index = scanSync();
     } catch (error) {
@@ -277,9 +335,9 @@ export function createSpool(options: SpoolOptions): Spool {
     return index.slice();
   }
 
-  async function setAside(entry: SpoolEntry): Promise<void> {
+  async function setAside(entry: SpoolEntry, why: string): Promise<void> {
     counters.corrupt += 1;
-    debug(`spool: record ${entry.file} is corrupt, moved to corrupt/`);
+    debug(`spool: record ${entry.file} is ${why}; moved to corrupt/, never sent`);
     forget(entry.file);
     try {
       await fs.promises.mkdir(join(dir, "corrupt"), { recursive: true, mode: 0o700 });
@@ -305,7 +363,7 @@ export function createSpool(options: SpoolOptions): Spool {
   }
 
   async function read(entry: SpoolEntry): Promise<Payload | undefined> {
-    if (!enabled) return undefined;
+    if (!guard()) return undefined;
     const claimed = await claim(entry);
     if (claimed === undefined) return undefined;
     let text: string;
@@ -316,10 +374,11 @@ export function createSpool(options: SpoolOptions): Spool {
       forget(entry.file);
       return undefined;
     }
-    const payload = parseRecord(text);
+    const verified = unseal(text, key);
+    const payload = verified === undefined ? undefined : parseRecord(verified);
     if (!payload || safeUuid(payload.uuid) !== entry.uuid) {
       await release(entry);
-      await setAside(entry);
+      await setAside(entry, verified === undefined ? "its MAC does not verify (not written by this spool, or altered)" : "corrupt");
       return undefined;
     }
     // A device, FIFO or folder would hang or fail the upload; the transport checks again when it opens the file.

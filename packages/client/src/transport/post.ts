@@ -95,7 +95,11 @@ async function openAttachments(refs: AttachmentRef[], skipped: SkippedAttachment
     }
     let handle: FileHandle | undefined;
     try {
-      handle = await lazyFsPromises().open(ref.path, "r");
+      const fs = lazyFsPromises();
+      // O_NONBLOCK: opening a FIFO without a writer (or a tty, a device) would hold a libuv thread for good, and
+      // with four of them stuck the application's own fs, dns and crypto calls never complete. The type is then
+      // checked on the opened descriptor, so a swap between a check and the open changes nothing.
+      handle = await fs.open(ref.path, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0) | (fs.constants.O_NOCTTY ?? 0));
       const stat = await handle.stat();
       if (!stat.isFile()) throw new Error("not a regular file");
       opened.push({ name, handle, size: stat.size });

@@ -1,6 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { REDACTED, redact, redactString, type RedactionCount } from "../../src/assemble/redact.js";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { REDACTED, redact, redactSourceLine, redactString, type RedactionCount } from "../../src/assemble/redact.js";
 import { BacktraceClient } from "../../src/index.js";
 import { toSafeJson } from "../../src/serialize/safe-json.js";
 import { startReceiver } from "../helpers/http-receiver.js";
@@ -83,6 +87,141 @@ test("a report's attributes, annotations, log and exception are redacted before 
     assert.equal(body.attributes["error.message"], `call failed with Bearer ${REDACTED}`);
     assert.equal(body.annotations["request"].headers.accept, "json");
     assert.ok(body.annotations["backtrace-ts"].redactedValues >= 4);
+    assert.deepEqual(receiver.requests[0]!.validation?.errors, []);
+    await client.finalize();
+  } finally {
+    await receiver.close();
+  }
+});
+
+test("under secret-looking keys only strings are replaced: numbers, booleans and null keep their type", () => {
+  const count: RedactionCount = { values: 0 };
+  const out = redact({ token: { count: 3, value: "t-1" }, has_password: false, cookie: { enabled: true, jar: ["a", 1] }, password: "x", secret: null }, count);
+  assert.deepEqual(out, { token: { count: 3, value: REDACTED }, has_password: false, cookie: { enabled: true, jar: [REDACTED, 1] }, password: REDACTED, secret: null });
+  assert.equal(count.values, 3);
+});
+
+test("JSON text inside a string has its secret fields redacted, other fields and non-string values kept", () => {
+  assert.equal(
+    redactString('request failed: {"user":"ann","password":"x","api_key":"k-1","token_count":2,"nested":{"secret":"s p a c e"}}'),
+    `request failed: {"user":"ann","password":"${REDACTED}","api_key":"${REDACTED}","token_count":2,"nested":{"secret":"${REDACTED}"}}`,
+  );
+  assert.equal(redactString('{"Authorization": "Bearer abcdefgh12345678"}'), `{"Authorization": "${REDACTED}"}`);
+});
+
+test("name: value and name= after a quote, paren or comma are redacted", () => {
+  assert.equal(redactString("login with password: hunter2 failed"), `login with password: ${REDACTED} failed`);
+  assert.equal(redactString("db: { password: 'hunter2', user: 'ann' }"), `db: { password: '${REDACTED}', user: 'ann' }`);
+  assert.equal(redactString('opts "password=hunter2" (token=abcdef) a,secret=zzz'), `opts "password=${REDACTED}" (token=${REDACTED}) a,secret=${REDACTED}`);
+  // A secret word that does not end the name is not a name-value pair.
+  assert.equal(redactString("TokenExpiredError: jwt expired"), "TokenExpiredError: jwt expired");
+  assert.equal(redactString("at handler (/app/token.js:10:5)"), "at handler (/app/token.js:10:5)");
+});
+
+test("cookies are redacted: Set-Cookie headers, session, sid and connect.sid", () => {
+  assert.equal(redactString("Set-Cookie: session=abc123; Path=/; HttpOnly"), `Set-Cookie: ${REDACTED}; Path=/; HttpOnly`);
+  assert.equal(redactString("sent sid=abc123 and connect.sid=s%3Axyz.sig"), `sent sid=${REDACTED} and connect.sid=${REDACTED}`);
+  assert.equal(redactString("lang=en; JSESSIONID=abc123; theme=dark"), `lang=en; JSESSIONID=${REDACTED}; theme=dark`);
+  assert.deepEqual(redact({ sid: "abc", "connect.sid": "s:1", session: "kept-name" }), { sid: REDACTED, "connect.sid": REDACTED, session: "kept-name" });
+});
+
+test("AWS access key ids and secret access keys are redacted", () => {
+  const secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+  assert.equal(redactString(`aws_secret_access_key = ${secret}`), `aws_secret_access_key = ${REDACTED}`);
+  assert.equal(redactString(`AWS_SECRET_ACCESS_KEY: "${secret}"`), `AWS_SECRET_ACCESS_KEY: "${REDACTED}"`);
+  assert.equal(redactString("using key AKIAIOSFODNN7EXAMPLE now"), `using key ${REDACTED} now`);
+  assert.equal(
+    redactString("Authorization: AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20240101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=fe5f80f77d5f"),
+    // The key id goes; the scope after it (date, region, service) is not secret.
+    `Authorization: AWS4-HMAC-SHA256 Credential=${REDACTED}/20240101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=${REDACTED}`,
+  );
+});
+
+test("a two-element array whose first string is prose mentioning a secret word keeps its second element", () => {
+  assert.deepEqual(redact(["password reset requested", "bob@x"]), ["password reset requested", "bob@x"]);
+  assert.deepEqual(redact([["password", "x"]]), [["password", REDACTED]]);
+});
+
+test("source lines: secret shapes replaced in place, every line kept", () => {
+  const pw = ["Super", "Secret99"].join("");
+  const stripe = ["sk", "live", "4eC39HqLyjWDarjtT1zdp7dc"].join("_");
+  const lines = [
+    `const db = "postgres://app:${pw}@db/shop";`,
+    `const stripe = "${stripe}";`,
+    "headers.authorization = `Bearer abcdefgh12345678`;",
+    "function login(password: string) { return password; }",
+  ];
+  const out = lines.map(redactSourceLine);
+  assert.deepEqual(out, [
+    `const db = "postgres://app:${REDACTED}@db/shop";`,
+    `const stripe = "${REDACTED}";`,
+    `headers.authorization = \`Bearer ${REDACTED}\`;`,
+    "function login(password: string) { return password; }",
+  ]);
+});
+
+test("a report's source context holds no secret shapes and keeps its line numbers", async () => {
+  const receiver = await startReceiver();
+  const dir = mkdtempSync(join(tmpdir(), "bt-redact-source-"));
+  const pw = ["Super", "Secret99"].join("");
+  const stripe = ["sk", "test", "4eC39HqLyjWDarjtT1zdp7dc"].join("_");
+  const file = join(dir, "config.mjs");
+  const text = [
+    "// configuration with secrets written in",
+    `export const url = "postgres://app:${pw}@db:5432/shop";`,
+    `export const key = "${stripe}";`,
+    "export function fail() {",
+    '  throw new Error("config failed");',
+    "}",
+  ].join("\n");
+  writeFileSync(file, text);
+  try {
+    const client = new BacktraceClient({ endpoint: `http://127.0.0.1:${receiver.port}`, token: "t", disableGlobalHandler: true, spool: false, contextLineCount: 10 });
+    const module = (await import(pathToFileURL(file).href)) as { fail: () => never };
+    let thrown: unknown;
+    try {
+      module.fail();
+    } catch (error) {
+      thrown = error;
+    }
+    assert.equal((await client.sendException(thrown)).status, "sent");
+    const raw = receiver.requests[0]!.body.toString();
+    assert.equal(raw.includes(pw), false, "URL password left the process");
+    assert.equal(raw.includes(stripe), false, "sk_test_ key left the process");
+    const body = receiver.requests[0]!.report as {
+      sourceCode: Record<string, { text: string; startLine: number; path: string }>;
+      threads: Record<string, { stack: Array<{ sourceCode?: string; line?: number }> }>;
+      mainThread: string;
+    };
+    const top = body.threads[body.mainThread]!.stack[0]!;
+    const entry = body.sourceCode[top.sourceCode!]!;
+    const sent = entry.text.split("\n");
+    assert.equal(entry.startLine, 1);
+    assert.equal(sent.length, text.split("\n").length, "same number of lines");
+    assert.equal(sent[top.line! - entry.startLine], '  throw new Error("config failed");', "the frame's line is still the throwing line");
+    assert.equal(sent[1], `export const url = "postgres://app:${REDACTED}@db:5432/shop";`);
+    assert.equal(sent[2], `export const key = "${REDACTED}";`);
+    await client.finalize();
+  } finally {
+    await receiver.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("secret-keyed numbers and booleans arrive with their type", async () => {
+  const receiver = await startReceiver();
+  try {
+    const client = new BacktraceClient({ endpoint: `http://127.0.0.1:${receiver.port}`, token: "t", disableGlobalHandler: true, spool: false, collectSourceCode: false });
+    const report = client.createReport();
+    report.setAttribute("token.count", 3).setAttribute("has_password", false).setAttribute("cookie.enabled", true).setAttribute("api_key", "k-1");
+    report.setAnnotation("session_id", { length: 32, value: "abc" });
+    await report.send();
+    const body = receiver.requests[0]!.report as { attributes: Record<string, unknown>; annotations: Record<string, any> };
+    assert.equal(body.attributes["token.count"], 3);
+    assert.equal(body.attributes["has_password"], false);
+    assert.equal(body.attributes["cookie.enabled"], true);
+    assert.equal(body.attributes["api_key"], REDACTED);
+    assert.deepEqual(body.annotations["session_id"], { length: 32, value: REDACTED });
     assert.deepEqual(receiver.requests[0]!.validation?.errors, []);
     await client.finalize();
   } finally {

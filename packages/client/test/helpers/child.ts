@@ -16,6 +16,9 @@ export interface ChildOptions {
   env?: Record<string, string | undefined>;
   /** A pipe for standard input (written by the test); ignored otherwise. */
   stdin?: boolean;
+  /** Run as this user and group (the tests run as root). */
+  uid?: number;
+  gid?: number;
 }
 
 /** The environment of a child: ours without NODE_OPTIONS or the test runner's variables, plus `env`. */
@@ -36,6 +39,8 @@ export function startNode(args: string[], options: ChildOptions = {}): ChildProc
     cwd: options.cwd,
     env: childEnv(options.env),
     stdio: [options.stdin ? "pipe" : "ignore", "pipe", "pipe"],
+    ...(options.uid === undefined ? {} : { uid: options.uid }),
+    ...(options.gid === undefined ? {} : { gid: options.gid }),
   });
 }
 

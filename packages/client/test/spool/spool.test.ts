@@ -4,7 +4,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
-import { createSpool, defaultSpoolDir, type Spool } from "../../src/spool/spool.js";
+import { createSpool, type Spool } from "../../src/spool/spool.js";
+import { defaultSpoolDir } from "../../src/spool/spool-location.js";
 import type { Payload } from "../../src/payload.js";
 import { jsonBody, jsonText } from "../../src/payload.js";
 
@@ -48,8 +49,9 @@ test("writes records that list oldest first and read back unchanged", async (t) 
     [first.uuid, second.uuid, third.uuid],
   );
   assert.deepEqual(await spool.read(entries[1]!), second);
-  const onDisk = JSON.parse(readFileSync(join(dir, entries[0]!.file), "utf8"));
+  const { mac, ...onDisk } = JSON.parse(readFileSync(join(dir, entries[0]!.file), "utf8"));
   assert.deepEqual(onDisk, { v: 1, uuid: first.uuid, json: jsonText(first.json), attachments: first.attachments });
+  assert.match(mac, /^[0-9a-f]{64}$/, "sealed with the spool's key");
   assert.equal(spool.count(), 3);
 });
 
@@ -102,7 +104,7 @@ test("past maxRecords the oldest records are deleted and counted", async (t) => 
 });
 
 test("past maxBytes the oldest records are deleted and counted; a record larger than the spool is refused", async (t) => {
-  const one = JSON.stringify({ v: 1, uuid: randomUUID(), json: "x".repeat(1000), attachments: [] }).length;
+  const one = JSON.stringify({ v: 1, uuid: randomUUID(), json: "x".repeat(1000), attachments: [], mac: "0".repeat(64) }).length;
   const spool = createSpool({ dir: tempDir(t), maxBytes: one * 2 + 10, now: ticking() });
   const written = [payload("x".repeat(1000)), payload("x".repeat(1000)), payload("x".repeat(1000))];
   for (const p of written) await spool.write({ ...p, attachments: [] });
@@ -153,7 +155,7 @@ test("removeSync finds a record written by another spool over the same folder", 
   const sent = payload();
   createSpool({ dir }).writeSync(sent);
   reader.removeSync(sent.uuid);
-  assert.deepEqual(readdirSync(dir), []);
+  assert.deepEqual(readdirSync(dir), [".key"], "only the spool's key is left");
 });
 
 test("an unusable directory makes the spool a no-op with a debug message", async (t) => {

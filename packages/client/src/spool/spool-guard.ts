@@ -1,0 +1,108 @@
+// What keeps other local users out of a spool folder: the folder and its ancestors checked, and records sealed with a per-spool key.
+import * as fs from "node:fs";
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { dirname, join, resolve } from "node:path";
+
+/** The key's file inside the spool folder; a dot name, so it is never taken for a record. */
+export const KEY_FILE = ".key";
+const KEY_BYTES = 32;
+
+/**
+ * Why the folder must not be used (POSIX), or undefined when only we (and root) can change what is in it.
+ * - The leaf is `lstat`ed: a symbolic link is refused (the client would read and delete files where it points);
+ *   it must be a folder owned by `uid`, not writable by group or others. Group/other read bits of our own
+ *   folder are taken away (chmod 0700) rather than refused: nobody else could have written there.
+ * - Every ancestor, of the path as written and of its real path, must be owned by `uid` or root and not
+ *   writable by group or others unless sticky (`/tmp`): whoever can rename entries in an ancestor can swap the
+ *   leaf for a folder of their own, with records naming the victim's files.
+ * `uid` undefined (Windows) checks nothing: there are no POSIX owners and mode bits.
+ */
+export function unsafeFolder(dir: string, uid: number | undefined): string | undefined {
+  if (uid === undefined) return undefined;
+  const leaf = fs.lstatSync(dir);
+  if (leaf.isSymbolicLink()) return "a symbolic link";
+  if (!leaf.isDirectory()) return "not a folder";
+  if (leaf.uid !== uid) return `owned by another user (uid ${leaf.uid})`;
+  if ((leaf.mode & 0o022) !== 0) return `writable by group or others (mode ${(leaf.mode & 0o777).toString(8)})`;
+  if ((leaf.mode & 0o077) !== 0) fs.chmodSync(dir, 0o700);
+  const absolute = resolve(dir);
+  const parents = new Set([...ancestors(absolute), ...ancestors(join(fs.realpathSync(dirname(absolute)), "leaf"))]);
+  for (const parent of parents) {
+    const stat = fs.statSync(parent);
+    if (stat.uid !== uid && stat.uid !== 0) return `${parent} is owned by another user (uid ${stat.uid})`;
+    if ((stat.mode & 0o022) !== 0 && (stat.mode & 0o1000) === 0) {
+      return `${parent} is writable by group or others (mode ${(stat.mode & 0o777).toString(8)}) and not sticky`;
+    }
+  }
+  return undefined;
+}
+
+/** The folders above `path`, nearest first, up to the root. */
+function ancestors(path: string): string[] {
+  const out: string[] = [];
+  for (let at = dirname(path); ; at = dirname(at)) {
+    out.push(at);
+    if (dirname(at) === at) return out;
+  }
+}
+
+/**
+ * The spool's key: read from `<dir>/.key`, or made at first use (random, 0600, linked into place so that
+ * processes sharing the folder all end up with the same one). Throws when the file is not ours or not a key.
+ */
+export function loadKey(dir: string, uid: number | undefined): Buffer {
+  const path = join(dir, KEY_FILE);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      return readKey(path, uid);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    }
+    const temp = join(dir, `.tmp-key-${process.pid}-${randomBytes(6).toString("hex")}`);
+    fs.writeFileSync(temp, randomBytes(KEY_BYTES).toString("hex"), { mode: 0o600, flag: "wx" });
+    try {
+      fs.linkSync(temp, path);
+    } catch (error) {
+      // Another process made it first: use theirs.
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    } finally {
+      fs.rmSync(temp, { force: true });
+    }
+  }
+  return readKey(path, uid);
+}
+
+function readKey(path: string, uid: number | undefined): Buffer {
+  const fd = fs.openSync(path, fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0) | (fs.constants.O_NONBLOCK ?? 0));
+  try {
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile()) throw new Error("the spool key is not a regular file");
+    if (uid !== undefined && (stat.uid !== uid || (stat.mode & 0o077) !== 0)) throw new Error("the spool key is not ours alone (owner or mode)");
+    const text = fs.readFileSync(fd, "utf8");
+    if (!/^[0-9a-f]{64}$/.test(text)) throw new Error("the spool key file does not hold a key");
+    return Buffer.from(text, "hex");
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+// A sealed record is the record's JSON with one last field, the MAC of the JSON before it was added.
+const SEAL = /,"mac":"([0-9a-f]{64})"\}$/;
+
+/** The record text with its MAC (HMAC-SHA256 under the spool's key) as a last field. */
+export function seal(text: string, key: Buffer): string {
+  return `${text.slice(0, -1)},"mac":"${mac(text, key)}"}`;
+}
+
+/** The record text as it was sealed, or undefined when there is no MAC or it does not verify (planted or altered). */
+export function unseal(sealed: string, key: Buffer): string | undefined {
+  const found = SEAL.exec(sealed);
+  if (found === null) return undefined;
+  const text = `${sealed.slice(0, found.index)}}`;
+  const expected = Buffer.from(mac(text, key), "hex");
+  return timingSafeEqual(expected, Buffer.from(found[1]!, "hex")) ? text : undefined;
+}
+
+function mac(text: string, key: Buffer): string {
+  return createHmac("sha256", key).update(text, "utf8").digest("hex");
+}
