@@ -1,7 +1,7 @@
 // From a report to the payload delivery sends: the error described, frames mapped, source read,
 // beforeSend, the body built and serialized within the byte budget. Async in the background, sync at exits.
 import { readFileSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { dirname, join } from "node:path";
 import { cachedDynamicAttributes, staticAttributes } from "../enrich/attributes.js";
 import type { Attributes, SourceCodeEntry } from "../body.js";
 import { lazyWorkers } from "../builtins.js";
@@ -13,7 +13,9 @@ import { createSourceReader } from "../enrich/source-code.js";
 import { createSourceMapper } from "../enrich/source-map.js";
 import { dropFramesUnder, parseStack, type StackFrame } from "../capture/stack.js";
 import { describeThrown, type ThrownInfo } from "../capture/thrown.js";
-import type { AttachmentRef, Payload } from "../payload.js";
+import type { Payload } from "../payload.js";
+import { attachmentsOf, breadcrumbPart, LAST_ID_ATTRIBUTE } from "./attachments.js";
+import { defaults } from "../defaults.js";
 import { AGENT } from "../version.js";
 
 export interface AssemblerConfig {
@@ -28,6 +30,8 @@ export interface Assembler {
   prepare(report: BacktraceReport): Promise<Payload | undefined>;
   /** The same, synchronously, for the crash and exit paths. */
   prepareSync(report: BacktraceReport): Payload | undefined;
+  /** The default and `initialize` attributes a report starts with, as `getAttributes()` shows them. */
+  baseAttributes(): Record<string, unknown>;
 }
 
 /**
@@ -111,17 +115,7 @@ export function createAssembler(config: AssemblerConfig): Assembler {
     return { thrown, frames };
   }
 
-  function attachmentsOf(report: BacktraceReport): AttachmentRef[] {
-    const seen = new Set<string>();
-    const out: AttachmentRef[] = [];
-    for (const path of [...options.attachments, ...report.getAttachments()]) {
-      const name = basename(path);
-      if (seen.has(name)) continue;
-      seen.add(name);
-      out.push({ name, path });
-    }
-    return out;
-  }
+  const breadcrumbBytes = options.breadcrumbs === false ? defaults.breadcrumbs.maxBytes : options.breadcrumbs.maxBytes;
 
   /** The synchronous tail shared by both paths: beforeSend, body, serialization, attachments. */
   function finish(
@@ -135,6 +129,18 @@ export function createAssembler(config: AssemblerConfig): Assembler {
       if (kept === false || kept === null) return undefined;
     }
     const wire = readyAttributes();
+    const count = { values: wire.redactions };
+    const crumbs = breadcrumbPart(report.breadcrumbs, breadcrumbBytes, count);
+    const attached = attachmentsOf(report, crumbs.attachment, options.attachments, options.maxAttachmentBytes);
+    const notes: Record<string, number> = {};
+    if (crumbs.dropped > 0) notes["droppedBreadcrumbs"] = crumbs.dropped;
+    if (attached.cut > 0) {
+      notes["droppedAttachments"] = attached.cut;
+      notes["droppedAttachmentBytes"] = attached.cutBytes;
+      debug?.(`report ${report.uuid}: ${attached.cut} in-memory attachments over maxAttachmentBytes left out`);
+    }
+    const attributes: Record<string, unknown> = { ...wire.objects, ...report.layeredAttributes() };
+    if (crumbs.lastId !== undefined) attributes[LAST_ID_ATTRIBUTE] = crumbs.lastId;
     const body = buildBody({
       report,
       thrown,
@@ -142,9 +148,10 @@ export function createAssembler(config: AssemblerConfig): Assembler {
       frameIds: source.frameIds,
       sourceCode: source.sourceCode,
       readyAttributes: wire.attributes,
-      readyRedactions: wire.redactions,
-      attributes: { ...wire.objects, ...report.getAttributes() },
+      readyRedactions: count.values,
+      attributes,
       annotations: report.getAnnotations(),
+      notes,
       thread: currentThread(),
     });
     const serialized = serializeBody(body, options.maxReportBytes);
@@ -153,10 +160,17 @@ export function createAssembler(config: AssemblerConfig): Assembler {
       debug?.(`report ${report.uuid} was over ${options.maxReportBytes} bytes and was trimmed`);
     }
     debug?.(`report ${report.uuid}: ${serialized.bytes} bytes`);
-    return { uuid: report.uuid, json: serialized.json, attachments: attachmentsOf(report) };
+    return { uuid: report.uuid, json: serialized.json, attachments: attached.attachments };
   }
 
   return {
+    baseAttributes() {
+      const { attributes, objects } = readyAttributes();
+      const out: Record<string, unknown> = { ...attributes, ...objects };
+      delete out["error.type"];
+      delete out["error.message"];
+      return out;
+    },
     async prepare(report) {
       let { thrown, frames } = describe(report);
       if (mapper) {
