@@ -49,6 +49,8 @@ export class BacktraceClient {
   private readonly breadcrumbLimits: BreadcrumbLimits;
   private readonly breadcrumbStore: BreadcrumbStore;
   private uninstallBreadcrumbs: (() => void) | undefined;
+  /** The Error.stackTraceLimit this client set, to put Node's 10 back at finalize if it is still ours. */
+  private raisedStackLimit: number | undefined;
   /** What new reports start with; replaced (never changed in place) when the client's values change. */
   private context: ReportContext;
 
@@ -79,6 +81,10 @@ export class BacktraceClient {
       maxBreadcrumbBytes: crumbs.maxBytes,
     };
     this.breadcrumbStore = new BreadcrumbStore(this.breadcrumbLimits);
+    // Node's 10 frames cut deep errors above the function that caught them; a limit the application chose stays.
+    if (Error.stackTraceLimit === 10 && this.options.stackTraceLimit !== 10) {
+      Error.stackTraceLimit = this.raisedStackLimit = this.options.stackTraceLimit;
+    }
     if (this.options.breadcrumbs !== false) {
       this.uninstallBreadcrumbs = installBreadcrumbSources(this.options.breadcrumbs, crumbs.maxMessageLength, (message, level, type, attributes) =>
         this.breadcrumbTarget().add(message, attributes === undefined ? { level } : { level, attributes }, type),
@@ -321,6 +327,7 @@ export class BacktraceClient {
     this.uninstallGlobal = undefined;
     this.uninstallBreadcrumbs?.();
     this.uninstallBreadcrumbs = undefined;
+    if (this.raisedStackLimit !== undefined && Error.stackTraceLimit === this.raisedStackLimit) Error.stackTraceLimit = 10;
     await this.flush();
     this.closed = true;
     this.uninstallExit();

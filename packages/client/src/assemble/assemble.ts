@@ -11,7 +11,7 @@ import type { BacktraceReport } from "../capture/report.js";
 import { serializeBody } from "../serialize/serialize.js";
 import { createSourceReader } from "../enrich/source-code.js";
 import { createSourceMapper } from "../enrich/source-map.js";
-import { dropFramesUnder, parseStack, type StackFrame } from "../capture/stack.js";
+import { dropFramesUnder, dropLoaderFrames, parseStack, type StackFrame } from "../capture/stack.js";
 import { describeThrown, type ThrownInfo } from "../capture/thrown.js";
 import type { Payload } from "../payload.js";
 import { attachmentsOf, breadcrumbPart, LAST_ID_ATTRIBUTE } from "./attachments.js";
@@ -107,11 +107,16 @@ export function createAssembler(config: AssemblerConfig): Assembler {
   const sourceOptions = { contextLineCount: options.contextLineCount, tabWidth: options.tabWidth };
   const noSource = { frameIds: [], sourceCode: {} };
 
+  /** Loader frames dropped per report, for its library annotation. */
+  const loaderDropped = new WeakMap<BacktraceReport, number>();
+
   function describe(report: BacktraceReport): { thrown: ThrownInfo | undefined; frames: StackFrame[] } {
     // The library's own frames go before mapping: its files map to sources outside `ownDir`.
     const thrown = report.hasError ? describeThrown(report.error) : undefined;
-    if (thrown) thrown.frames = dropFramesUnder(thrown.frames, ownDir);
-    const frames = thrown ? thrown.frames : dropFramesUnder(parseStack(report.callSite?.stack ?? ""), ownDir);
+    const raw = thrown ? thrown.frames : parseStack(report.callSite?.stack ?? "");
+    const { frames, dropped } = dropLoaderFrames(dropFramesUnder(raw, ownDir));
+    if (thrown) thrown.frames = frames;
+    if (dropped > 0) loaderDropped.set(report, dropped);
     return { thrown, frames };
   }
 
@@ -133,6 +138,8 @@ export function createAssembler(config: AssemblerConfig): Assembler {
     const crumbs = breadcrumbPart(report.breadcrumbs, breadcrumbBytes, count);
     const attached = attachmentsOf(report, crumbs.attachment, options.attachments, options.maxAttachmentBytes);
     const notes: Record<string, number> = {};
+    const loader = loaderDropped.get(report);
+    if (loader !== undefined) notes["droppedLoaderFrames"] = loader;
     if (crumbs.dropped > 0) notes["droppedBreadcrumbs"] = crumbs.dropped;
     if (attached.cut > 0) {
       notes["droppedAttachments"] = attached.cut;
