@@ -29,13 +29,36 @@ export function installBreadcrumbSources(switches: BreadcrumbSwitches, maxMessag
   const skip = switches.warnings ? `(node:${process.pid}) ` : undefined;
   if (switches.console) for (const method of Object.keys(CONSOLE_LEVELS) as ConsoleMethod[]) safely(() => undo.push(wrapConsole(method, maxMessageLength, record, skip)));
   if (switches.http) safely(() => undo.push(watchHttp(record)));
-  if (switches.warnings) {
-    const onWarning = (warning: Error): void => safely(() => record(`${warning.name}: ${warning.message}`, "warning", "system"));
-    process.on("warning", onWarning);
-    undo.push(() => process.off("warning", onWarning));
-  }
+  if (switches.warnings) safely(() => undo.push(wrapEmitWarning(record)));
   return () => {
     for (const step of undo.reverse()) safely(step);
+  };
+}
+
+/**
+ * Warnings, Node's own deprecations included, go through `process.emitWarning`: wrapped rather than
+ * listened to, so that the client adds no 'warning' listener to the process.
+ */
+function wrapEmitWarning(record: RecordBreadcrumb): () => void {
+  const original = process.emitWarning;
+  let on = true;
+  const wrapped = function (this: unknown, ...args: unknown[]): void {
+    if (on) {
+      try {
+        const [warning, second] = args;
+        const type = typeof second === "string" ? second : ((second as { type?: unknown } | undefined)?.type ?? "Warning");
+        const text = warning instanceof Error ? `${warning.name}: ${warning.message}` : `${String(type)}: ${String(warning)}`;
+        record(text, "warning", "system");
+      } catch {
+        // A breadcrumb is never worth an error in the application.
+      }
+    }
+    return (original as (...a: unknown[]) => void).apply(this, args);
+  };
+  process.emitWarning = wrapped as typeof process.emitWarning;
+  return () => {
+    on = false;
+    if (process.emitWarning === wrapped) process.emitWarning = original;
   };
 }
 
