@@ -57,7 +57,7 @@ test("the example app's four reports reach the receiver, the crash included, and
 
     const withAttachment = reports.find((r) => r.message === "payment page timed out")!;
     const attached = await getJson<{ attachments: Array<{ name: string; url: string }> }>(`${receiver.url}/api/reports/${withAttachment.rxid}`);
-    assert.deepEqual(attached.attachments.map((a) => a.name), ["checkout-demo.log"]);
+    assert.deepEqual(attached.attachments.map((a) => a.name), ["bt-breadcrumbs-0", "checkout-demo.log"]);
   } finally {
     await receiver.close();
   }

@@ -5,10 +5,15 @@ import { deliverFatal, type FatalOutcome } from "./process/fatal.js";
 import { createDelivery, type Delivery } from "./deliver/delivery.js";
 import type { DeliveryCounters, DropReason, LossReason, SendOutcome } from "./outcome.js";
 import { BacktraceError, ErrorCodes } from "./errors.js";
-import { deliveryDefaults } from "./defaults.js";
+import { defaults, deliveryDefaults } from "./defaults.js";
 import { secondsToTimerMs } from "./timers.js";
 import { redactText, redactUrl, resolveOptions, urlSecrets, type BacktraceOptions, type ResolvedOptions } from "./options.js";
-import { BacktraceReport } from "./capture/report.js";
+import { BacktraceReport, internalReport, toBytes, type AttachmentData, type ReportContext } from "./capture/report.js";
+import { BreadcrumbStore, mergeBreadcrumbs, type BreadcrumbLimits, type BreadcrumbOptions } from "./capture/breadcrumbs.js";
+import { installBreadcrumbSources } from "./capture/breadcrumb-sources.js";
+import { currentScope, runInScope, scopeChain, userAttributes, type Scope, type User } from "./capture/scope.js";
+import type { Breadcrumb } from "./capture/breadcrumbs.js";
+import type { AttachmentRef } from "./payload.js";
 import { installExitHandling, type ExitHandling } from "./process/exit.js";
 import { createPipeline, type Pipeline } from "./assemble/pipeline.js";
 import { trimSerialized } from "./serialize/serialize.js";
@@ -56,6 +61,13 @@ export class BacktraceClient {
   private closing = 0;
   /** Set by the crash handling to undo what it installed. */
   private uninstallGlobal: (() => void) | undefined;
+  private readonly breadcrumbLimits: BreadcrumbLimits;
+  private readonly breadcrumbStore: BreadcrumbStore;
+  private uninstallBreadcrumbs: (() => void) | undefined;
+  /** The Error.stackTraceLimit this client set, to put Node's 10 back at finalize if it is still ours. */
+  private raisedStackLimit: number | undefined;
+  /** What new reports start with; replaced (never changed in place) when the client's values change. */
+  private context: ReportContext;
 
   /** Checks the options at once: bad configuration throws a `BacktraceConfigError`. */
   constructor(options: BacktraceOptions) {
@@ -80,6 +92,25 @@ export class BacktraceClient {
       }
     }
     this.delivery = this.createDelivery();
+    const crumbs = this.#options.breadcrumbs === false ? defaults.breadcrumbs : this.#options.breadcrumbs;
+    this.breadcrumbLimits = {
+      maxEntries: crumbs.maxEntries,
+      maxMessageLength: crumbs.maxMessageLength,
+      maxAttributeDepth: crumbs.maxAttributeDepth,
+      maxBreadcrumbBytes: crumbs.maxBytes,
+    };
+    this.breadcrumbStore = new BreadcrumbStore(this.breadcrumbLimits);
+    // Node's 10 frames cut deep errors above the function that caught them; a limit the application chose stays.
+    if (Error.stackTraceLimit === 10 && this.#options.stackTraceLimit !== 10) {
+      Error.stackTraceLimit = this.raisedStackLimit = this.#options.stackTraceLimit;
+    }
+    if (this.#options.breadcrumbs !== false) {
+      this.uninstallBreadcrumbs = installBreadcrumbSources(this.#options.breadcrumbs, crumbs.maxMessageLength, (message, level, type, attributes) =>
+        this.breadcrumbTarget().add(message, attributes === undefined ? { level } : { level, attributes }, type),
+      );
+    }
+    const assembler = this.assembler;
+    this.context = { attributes: {}, annotations: {}, attachments: [], baseAttributes: () => assembler.baseAttributes() };
     this.pipeline = createPipeline({
       prepare: (report) => this.assembler.prepare(report),
       submit: (payload) => this.delivery.submit(payload).then((outcome) => {
@@ -127,7 +158,7 @@ export class BacktraceClient {
     if (!this.#options.disableGlobalHandler) {
       this.uninstallGlobal = installCrashHandlers({
         onFatal: (error, kind) => this.reportFatal(error, kind),
-        onNonFatal: (error, kind) => void this.send(new BacktraceReport(this).setException(error, kind)).catch(() => undefined),
+        onNonFatal: (error, kind) => void this.send(internalReport(this).setException(error, kind)).catch(() => undefined),
         debug,
       });
     }
@@ -138,7 +169,9 @@ export class BacktraceClient {
     const deadline = Date.now() + this.#options.exitTimeout * 1000;
     if (this.closed) return;
     this.stats.captured++;
-    const payload = this.assembler.prepareSync(new BacktraceReport(this).setException(error, kind));
+    const report = internalReport(this).setException(error, kind);
+    report.breadcrumbs = this.breadcrumbsOf(report);
+    const payload = this.assembler.prepareSync(report);
     if (payload === undefined) return void this.countDiscard("before-send");
     const outcome = deliverFatal(payload, {
       url: this.#options.submissionUrl,
@@ -177,15 +210,116 @@ export class BacktraceClient {
     return `BacktraceClient { endpoint: ${redactUrl(this.#options.submissionUrl)} }`;
   }
 
-  /** A new report that this client will send. */
+  /** A new report that this client will send; it carries the stack of where it was made. */
   createReport(): BacktraceReport {
-    return new BacktraceReport(this);
+    const report = internalReport(this);
+    report.callSite = captureCallSite(this.createReport);
+    return report;
+  }
+
+  /** @internal */
+  reportContext(): ReportContext {
+    return this.context;
+  }
+
+  /** Records a breadcrumb: in the current scope when there is one (see `withScope`), else on the client. Never throws. */
+  addBreadcrumb(message: string, options?: BreadcrumbOptions): void {
+    try {
+      this.breadcrumbTarget().add(message, options);
+    } catch {
+      // Never into the application.
+    }
+  }
+
+  /**
+   * Runs `fn` in a scope of its own (AsyncLocalStorage): attributes, annotations, a user and breadcrumbs
+   * set through the scope it is given hold for reports made inside it and its async continuations only.
+   */
+  withScope<T>(fn: (scope: Scope) => T): T {
+    return runInScope(this.breadcrumbLimits, fn);
+  }
+
+  /** Sets an attribute sent with every report made from now on. */
+  setAttribute(key: string, value: unknown): this {
+    return this.setAttributes({ [String(key)]: value });
+  }
+
+  /** Sets every key of `values` as a client attribute. */
+  setAttributes(values: Record<string, unknown>): this {
+    const next = { ...this.context.attributes };
+    try {
+      for (const key of Object.keys(values)) next[key] = values[key];
+    } catch {
+      // What cannot be read is left out.
+    }
+    return this.withContext({ attributes: next });
+  }
+
+  /** Removes a client attribute (one given to initialize too) from reports made from now on. */
+  removeAttribute(key: string): this {
+    return this.withContext({ attributes: { ...this.context.attributes, [String(key)]: undefined } });
+  }
+
+  /** The client's attributes: those of initialize and those set since. */
+  getAttributes(): Record<string, unknown> {
+    const out: Record<string, unknown> = { ...this.#options.attributes, ...this.context.attributes };
+    for (const key of Object.keys(out)) if (out[key] === undefined) delete out[key];
+    return out;
+  }
+
+  /** Sets an annotation sent with every report made from now on. */
+  setAnnotation(key: string, value: unknown): this {
+    return this.withContext({ annotations: { ...this.context.annotations, [String(key)]: value } });
+  }
+
+  /** The user of every report from now on, as the attributes `user.id`, `user.email`, `user.name`; null clears it. */
+  setUser(user: User | null): this {
+    return this.setAttributes(userAttributes(user));
+  }
+
+  /**
+   * Attaches a file (by path) or, given `data` (Buffer, Uint8Array or string), bytes under the file name
+   * `name`, to every report made from now on. A report's own attachment of the same name wins.
+   */
+  addAttachment(path: string): this;
+  addAttachment(name: string, data: AttachmentData): this;
+  addAttachment(nameOrPath: string, data?: AttachmentData): this {
+    if (typeof nameOrPath !== "string" || nameOrPath === "") return this;
+    let ref: AttachmentRef | undefined;
+    if (arguments.length < 2) ref = { name: nameOrPath, path: nameOrPath };
+    else {
+      const bytes = toBytes(data);
+      if (bytes !== undefined) ref = { name: nameOrPath, data: bytes };
+    }
+    if (ref === undefined) return this;
+    const attachments = this.context.attachments.filter((a) => a.name !== nameOrPath);
+    return this.withContext({ attachments: [...attachments, ref] });
+  }
+
+  private withContext(change: Partial<Omit<ReportContext, "baseAttributes">>): this {
+    this.context = { ...this.context, ...change };
+    return this;
+  }
+
+  /** Where a breadcrumb made now goes: the running scope's store, else the client's. */
+  private breadcrumbTarget(): BreadcrumbStore {
+    return currentScope()?.store() ?? this.breadcrumbStore;
+  }
+
+  /** The client's breadcrumbs and those of the scopes the report was made in, newest `maxEntries`. */
+  private breadcrumbsOf(report: BacktraceReport): { entries: Breadcrumb[]; dropped: number } {
+    const stores = [this.breadcrumbStore];
+    for (const scope of scopeChain(report.scope)) if (scope.breadcrumbs) stores.push(scope.breadcrumbs);
+    const merged = mergeBreadcrumbs(stores, this.breadcrumbLimits.maxEntries);
+    let overwritten = 0;
+    for (const store of stores) overwritten += store.overwritten + store.rejected;
+    return { entries: merged.entries, dropped: merged.dropped + overwritten };
   }
 
   /** Reports a caught error (any thrown value). Returns at once; the promise says how delivery went. */
   sendException(error: unknown, options: SendOptions = {}): Promise<SendOutcome> {
     return this.guard(() => {
-      const report = applySendOptions(new BacktraceReport(this).setException(error), options);
+      const report = applySendOptions(internalReport(this).setException(error), options);
       return this.send(report);
     });
   }
@@ -198,7 +332,7 @@ export class BacktraceClient {
   /** @internal `caller` is the public function the application called: the stack starts below it. */
   sendReportFrom(caller: (...args: never[]) => unknown, message: string, options: SendOptions = {}): Promise<SendOutcome> {
     return this.guard(() => {
-      const report = applySendOptions(new BacktraceReport(this), options);
+      const report = applySendOptions(internalReport(this), options);
       report.message = printable(message);
       report.callSite = captureCallSite(caller);
       return this.send(report);
@@ -211,6 +345,7 @@ export class BacktraceClient {
       this.stats.captured++;
       if (this.closed) return Promise.resolve(this.discard(report, "client-finalized"));
       if (!report.hasError && report.callSite === undefined) report.callSite = captureCallSite(this.send);
+      report.breadcrumbs ??= this.breadcrumbsOf(report);
       this.exit.watch();
       const outcome = this.pipeline.push(report);
       void outcome.then(this.onSettled, this.onSettled);
@@ -241,6 +376,9 @@ export class BacktraceClient {
     // The crash hooks go first: a crash while pending reports are flushed is for the next client to report.
     this.uninstallGlobal?.();
     this.uninstallGlobal = undefined;
+    this.uninstallBreadcrumbs?.();
+    this.uninstallBreadcrumbs = undefined;
+    if (this.raisedStackLimit !== undefined && Error.stackTraceLimit === this.raisedStackLimit) Error.stackTraceLimit = 10;
     await this.flush();
     this.closed = true;
     this.exit.uninstall();

@@ -23,6 +23,21 @@ export const defaults = {
   queueSize: 1000,
   /** Parallel submissions; also the socket limit of the keep-alive agent. */
   concurrency: 4,
+  /** Breadcrumbs: every automatic source on; limits as @backtrace/node's (100 entries, 255 characters, depth 2, 64 KB each). */
+  breadcrumbs: {
+    console: true,
+    http: true,
+    warnings: true,
+    maxEntries: 100,
+    maxMessageLength: 255,
+    maxAttributeDepth: 2,
+    /** The whole `bt-breadcrumbs-0` attachment; the oldest entries go first past it. Also the most one entry may take. */
+    maxBytes: 64 * 1024,
+  },
+  /** `Error.stackTraceLimit` set at initialize, unless the application changed Node's 10 itself. */
+  stackTraceLimit: 50,
+  /** 10 MB: in-memory attachments of one report (client's and report's); past it the last added are left out and counted. */
+  maxAttachmentBytes: 10 * 1024 * 1024,
 } as const;
 
 /** Limits of delivery that are not options; with the defaults above, the only place defaults are written. */

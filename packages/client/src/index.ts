@@ -1,18 +1,23 @@
 // Public names of backtrace-ts, and the module-level API that works through one default client.
 import { BacktraceClient, type SendOptions } from "./client.js";
 import type { BacktraceOptions } from "./options.js";
-import { BacktraceReport, getDefaultSender, notInitialized, setDefaultSender } from "./capture/report.js";
+import { BacktraceReport, getDefaultSender, notInitialized, setDefaultSender, type AttachmentData } from "./capture/report.js";
+import { runInScope, type Scope, type User } from "./capture/scope.js";
+import type { BreadcrumbOptions } from "./capture/breadcrumbs.js";
+import { defaults } from "./defaults.js";
 import type { SendOutcome } from "./outcome.js";
 
 export { BacktraceClient } from "./client.js";
 export type { SendOptions, ClientCounters } from "./client.js";
 export { BacktraceReport } from "./capture/report.js";
-export type { ErrorType, LogLine } from "./capture/report.js";
+export type { ErrorType, LogLine, AttachmentData } from "./capture/report.js";
+export type { Scope, User } from "./capture/scope.js";
+export type { Breadcrumb, BreadcrumbOptions, BreadcrumbLevel, BreadcrumbType } from "./capture/breadcrumbs.js";
 export type { SendOutcome, FailReason, DropReason, LossReason } from "./outcome.js";
 export { BacktraceError, BacktraceConfigError, ErrorCodes, isBacktraceError } from "./errors.js";
 export type { ErrorCode } from "./errors.js";
 export { defaults } from "./defaults.js";
-export type { BacktraceOptions, BeforeSendReport } from "./options.js";
+export type { BacktraceOptions, BeforeSendReport, BreadcrumbSettings } from "./options.js";
 export { AGENT, VERSION } from "./version.js";
 export type { ReportBody, WireFrame, WireThread, SourceCodeEntry, Attributes, AttributeValue } from "./body.js";
 
@@ -58,4 +63,56 @@ export async function finalize(): Promise<void> {
   const client = current();
   setDefaultSender(undefined);
   await client?.finalize();
+}
+
+/** Records a breadcrumb on the default client (in the current scope when there is one). Ignored before `initialize`. */
+export function addBreadcrumb(message: string, options?: BreadcrumbOptions): void {
+  current()?.addBreadcrumb(message, options);
+}
+
+/** Runs `fn` in a scope of its own: see `BacktraceClient.withScope`. Before `initialize`, the scope is still made. */
+export function withScope<T>(fn: (scope: Scope) => T): T {
+  const client = current();
+  if (client) return client.withScope(fn);
+  const { maxEntries, maxMessageLength, maxAttributeDepth, maxBytes } = defaults.breadcrumbs;
+  return runInScope({ maxEntries, maxMessageLength, maxAttributeDepth, maxBreadcrumbBytes: maxBytes }, fn);
+}
+
+/** Sets an attribute of the default client, sent with every report made from now on. */
+export function setAttribute(key: string, value: unknown): void {
+  current()?.setAttribute(key, value);
+}
+
+/** Sets attributes of the default client. */
+export function setAttributes(values: Record<string, unknown>): void {
+  current()?.setAttributes(values);
+}
+
+/** The default client's attributes (empty before `initialize`). */
+export function getAttributes(): Record<string, unknown> {
+  return current()?.getAttributes() ?? {};
+}
+
+/** Removes an attribute of the default client. */
+export function removeAttribute(key: string): void {
+  current()?.removeAttribute(key);
+}
+
+/** Sets an annotation of the default client. */
+export function setAnnotation(key: string, value: unknown): void {
+  current()?.setAnnotation(key, value);
+}
+
+/** Sets the user of the default client's reports (`user.id`, `user.email`, `user.name`). */
+export function setUser(user: User | null): void {
+  current()?.setUser(user);
+}
+
+/** Attaches a file by path, or bytes under a file name, to every report of the default client. */
+export function addAttachment(nameOrPath: string, data?: AttachmentData): void {
+  const client = current();
+  if (client) {
+    if (data === undefined) client.addAttachment(nameOrPath);
+    else client.addAttachment(nameOrPath, data);
+  }
 }

@@ -14,6 +14,34 @@ export interface BeforeSendReport {
   getAnnotations(): Record<string, unknown>;
 }
 
+/** Which automatic breadcrumbs are recorded, and their limits; `breadcrumbs: false` turns all of them off. */
+export interface BreadcrumbSettings {
+  /** console.log, info, warn, error and debug. */
+  console?: boolean | undefined;
+  /** Outgoing node:http/https requests and fetch: method, URL (secrets redacted), status, duration. */
+  http?: boolean | undefined;
+  /** Process warnings (`process.emitWarning`, deprecations). */
+  warnings?: boolean | undefined;
+  /** Breadcrumbs kept; older ones are overwritten. */
+  maxEntries?: number | undefined;
+  /** Characters kept of a message (and of a string attribute, times four). */
+  maxMessageLength?: number | undefined;
+  /** Levels of nested objects kept in a breadcrumb's attributes. */
+  maxAttributeDepth?: number | undefined;
+  /** Bytes of the whole attachment (and the most one breadcrumb may take). */
+  maxBytes?: number | undefined;
+}
+
+export interface ResolvedBreadcrumbs {
+  console: boolean;
+  http: boolean;
+  warnings: boolean;
+  maxEntries: number;
+  maxMessageLength: number;
+  maxAttributeDepth: number;
+  maxBytes: number;
+}
+
 export interface BacktraceOptions {
   /** Where reports go: `https://submit.backtrace.io/{universe}/{token}/json`, or a server such as `https://host:6098` used with `token`. */
   endpoint: string;
@@ -62,6 +90,12 @@ export interface BacktraceOptions {
   queueSize?: number | undefined;
   /** Reports sent at once (and so TCP connections used). */
   concurrency?: number | undefined;
+  /** Automatic breadcrumbs and their limits, or false for none (manual ones are then kept too). */
+  breadcrumbs?: BreadcrumbSettings | false | undefined;
+  /** `Error.stackTraceLimit` set at initialize, when the application left Node's default of 10. */
+  stackTraceLimit?: number | undefined;
+  /** Bytes of in-memory attachments per report. */
+  maxAttachmentBytes?: number | undefined;
 }
 
 export interface ResolvedOptions {
@@ -90,6 +124,9 @@ export interface ResolvedOptions {
   maxReportBytes: number;
   queueSize: number;
   concurrency: number;
+  breadcrumbs: ResolvedBreadcrumbs | false;
+  stackTraceLimit: number;
+  maxAttachmentBytes: number;
 }
 
 /** Node timers hold at most 2^31-1 ms; longer waits would fire at once. */
@@ -99,6 +136,7 @@ const knownOptions = new Set([
   "endpoint", "token", "attributes", "attachments", "timeout", "ignoreSslCertificate", "proxy", "ca", "debugBacktrace",
   "disableGlobalHandler", "contextLineCount", "tabWidth", "collectSourceCode", "exitTimeout", "sourceMaps",
   "beforeSend", "spool", "spoolMaxRecords", "spoolMaxBytes", "maxReportBytes", "queueSize", "concurrency",
+  "breadcrumbs", "stackTraceLimit", "maxAttachmentBytes",
 ]);
 
 function camel(name: string): string {
@@ -137,6 +175,38 @@ function boolean(input: Record<string, unknown>, name: keyof typeof defaults): b
     fail(ErrorCodes.INVALID_OPTION, name, `backtrace-ts: option "${name}" must be true or false, got ${describe(value)}.`);
   }
   return value;
+}
+
+const breadcrumbSwitches = ["console", "http", "warnings"] as const;
+const breadcrumbLimits = { maxEntries: 1, maxMessageLength: 16, maxAttributeDepth: 0, maxBytes: 1024 } as const;
+
+function breadcrumbSettings(value: unknown): ResolvedBreadcrumbs | false {
+  if (value === false) return false;
+  const base = defaults.breadcrumbs;
+  if (value === undefined || value === true) return { ...base };
+  if (!isPlainObject(value)) {
+    fail(ErrorCodes.INVALID_OPTION, "breadcrumbs", `backtrace-ts: option "breadcrumbs" must be false or an object such as { console: false }, got ${describe(value)}.`);
+  }
+  const known = new Set<string>([...breadcrumbSwitches, ...Object.keys(breadcrumbLimits)]);
+  for (const key of Object.keys(value)) {
+    if (!known.has(key)) fail(ErrorCodes.UNKNOWN_OPTION, `breadcrumbs.${key}`, `backtrace-ts: unknown option "breadcrumbs.${key}".`);
+  }
+  const out: ResolvedBreadcrumbs = { ...base };
+  for (const key of breadcrumbSwitches) {
+    const on = value[key];
+    if (on === undefined) continue;
+    if (typeof on !== "boolean") fail(ErrorCodes.INVALID_OPTION, `breadcrumbs.${key}`, `backtrace-ts: option "breadcrumbs.${key}" must be true or false, got ${describe(on)}.`);
+    out[key] = on;
+  }
+  for (const [key, min] of Object.entries(breadcrumbLimits) as [keyof typeof breadcrumbLimits, number][]) {
+    const limit = value[key];
+    if (limit === undefined) continue;
+    if (typeof limit !== "number" || !Number.isInteger(limit) || limit < min) {
+      fail(ErrorCodes.INVALID_NUMBER, `breadcrumbs.${key}`, `backtrace-ts: option "breadcrumbs.${key}" must be an integer of at least ${min}, got ${describe(limit)}.`);
+    }
+    out[key] = limit;
+  }
+  return out;
 }
 
 function describe(value: unknown): string {
@@ -261,6 +331,9 @@ export function resolveOptions(options: unknown, readFile: (path: string) => str
     maxReportBytes: number(options, "maxReportBytes", { min: 4096, integer: true }),
     queueSize: number(options, "queueSize", { min: 1, integer: true }),
     concurrency: number(options, "concurrency", { min: 1, max: deliveryDefaults.maxConcurrency, integer: true }),
+    breadcrumbs: breadcrumbSettings(options["breadcrumbs"]),
+    stackTraceLimit: number(options, "stackTraceLimit", { min: 1, max: 10_000, integer: true }),
+    maxAttachmentBytes: number(options, "maxAttachmentBytes", { min: 0, integer: true }),
   };
 }
 

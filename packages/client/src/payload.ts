@@ -22,11 +22,21 @@ export function jsonText(body: JsonBody): string {
   return text;
 }
 
-/** A file to send with a report, as a multipart part `attachment_<name>`. */
-export interface AttachmentRef {
+/** A file to send with a report, as a multipart part `attachment_<name>`, read when it is sent. */
+export interface FileAttachment {
   name: string;
   path: string;
+  data?: undefined;
 }
+
+/** Bytes held in memory (breadcrumbs, an application's buffer), sent as a multipart part `attachment_<name>`. */
+export interface DataAttachment {
+  name: string;
+  data: Buffer;
+  path?: undefined;
+}
+
+export type AttachmentRef = FileAttachment | DataAttachment;
 
 /** One serialized report and its attachments. */
 export interface Payload {

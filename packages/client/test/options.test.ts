@@ -140,3 +140,17 @@ test("ca: PEM text, or a PEM file read once at initialize; anything else fails a
   throwsCode({ ...base, ca: "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n" }, ErrorCodes.INVALID_OPTION, "ca", /no PEM certificate/);
   throwsCode({ ...base, ca: "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n" }, ErrorCodes.INVALID_OPTION, "ca", /does not parse/);
 });
+
+test("breadcrumbs, stackTraceLimit and maxAttachmentBytes are checked", () => {
+  const base = { endpoint: "https://submit.backtrace.io/u/t/json" };
+  assert.deepEqual(resolveOptions(base).breadcrumbs, { console: true, http: true, warnings: true, maxEntries: 100, maxMessageLength: 255, maxAttributeDepth: 2, maxBytes: 65536 });
+  assert.equal(resolveOptions({ ...base, breadcrumbs: false }).breadcrumbs, false);
+  assert.equal((resolveOptions({ ...base, breadcrumbs: { http: false } }).breadcrumbs as { http: boolean }).http, false);
+  assert.throws(() => resolveOptions({ ...base, breadcrumbs: { consol: false } }), /unknown option "breadcrumbs.consol"/);
+  assert.throws(() => resolveOptions({ ...base, breadcrumbs: { console: "yes" } }), /breadcrumbs.console/);
+  assert.throws(() => resolveOptions({ ...base, breadcrumbs: { maxEntries: 0 } }), /breadcrumbs.maxEntries/);
+  assert.throws(() => resolveOptions({ ...base, breadcrumbs: "all" }), /"breadcrumbs" must be false or an object/);
+  assert.equal(resolveOptions(base).stackTraceLimit, 50);
+  assert.throws(() => resolveOptions({ ...base, stackTraceLimit: 0 }), /stackTraceLimit/);
+  assert.throws(() => resolveOptions({ ...base, maxAttachmentBytes: -1 }), /maxAttachmentBytes/);
+});

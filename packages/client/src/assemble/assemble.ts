@@ -1,7 +1,7 @@
 // From a report to the payload delivery sends: the error described, frames mapped, source read,
 // beforeSend, the body built and serialized within the byte budget. Async in the background, sync at exits.
 import { readFileSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { dirname, join } from "node:path";
 import { cachedDynamicAttributes, staticAttributes } from "../enrich/attributes.js";
 import type { Attributes, SourceCodeEntry } from "../body.js";
 import { lazyWorkers } from "../builtins.js";
@@ -12,9 +12,11 @@ import type { BacktraceReport } from "../capture/report.js";
 import { serializeBody } from "../serialize/serialize.js";
 import { createSourceReader } from "../enrich/source-code.js";
 import { createSourceMapper } from "../enrich/source-map.js";
-import { dropFramesUnder, parseStack, type StackFrame } from "../capture/stack.js";
+import { dropFramesUnder, dropLoaderFrames, parseStack, type StackFrame } from "../capture/stack.js";
 import { describeThrown, type ThrownInfo } from "../capture/thrown.js";
-import type { AttachmentRef, Payload } from "../payload.js";
+import type { Payload } from "../payload.js";
+import { attachmentsOf, breadcrumbPart, LAST_ID_ATTRIBUTE } from "./attachments.js";
+import { defaults } from "../defaults.js";
 import { AGENT } from "../version.js";
 
 export interface AssemblerConfig {
@@ -29,6 +31,8 @@ export interface Assembler {
   prepare(report: BacktraceReport): Promise<Payload | undefined>;
   /** The same, synchronously, for the crash and exit paths. */
   prepareSync(report: BacktraceReport): Payload | undefined;
+  /** The default and `initialize` attributes a report starts with, as `getAttributes()` shows them. */
+  baseAttributes(): Record<string, unknown>;
 }
 
 /**
@@ -105,25 +109,20 @@ export function createAssembler(config: AssemblerConfig): Assembler {
   const sourceOptions = { contextLineCount: options.contextLineCount, tabWidth: options.tabWidth };
   const noSource = { frameIds: [], sourceCode: {} };
 
+  /** Loader frames dropped per report, for its library annotation. */
+  const loaderDropped = new WeakMap<BacktraceReport, number>();
+
   function describe(report: BacktraceReport): { thrown: ThrownInfo | undefined; frames: StackFrame[] } {
     // The library's own frames go before mapping: its files map to sources outside `ownDir`.
     const thrown = report.hasError ? describeThrown(report.error) : undefined;
-    if (thrown) thrown.frames = dropFramesUnder(thrown.frames, ownDir);
-    const frames = thrown ? thrown.frames : dropFramesUnder(parseStack(report.callSite?.stack ?? ""), ownDir);
+    const raw = thrown ? thrown.frames : parseStack(report.callSite?.stack ?? "");
+    const { frames, dropped } = dropLoaderFrames(dropFramesUnder(raw, ownDir));
+    if (thrown) thrown.frames = frames;
+    if (dropped > 0) loaderDropped.set(report, dropped);
     return { thrown, frames };
   }
 
-  function attachmentsOf(report: BacktraceReport): AttachmentRef[] {
-    const seen = new Set<string>();
-    const out: AttachmentRef[] = [];
-    for (const path of [...options.attachments, ...report.getAttachments()]) {
-      const name = basename(path);
-      if (seen.has(name)) continue;
-      seen.add(name);
-      out.push({ name, path });
-    }
-    return out;
-  }
+  const breadcrumbBytes = options.breadcrumbs === false ? defaults.breadcrumbs.maxBytes : options.breadcrumbs.maxBytes;
 
   /** The synchronous tail shared by both paths: beforeSend, body, serialization, attachments. */
   function finish(
@@ -137,6 +136,20 @@ export function createAssembler(config: AssemblerConfig): Assembler {
       if (kept === false || kept === null) return undefined;
     }
     const wire = readyAttributes();
+    const count = { values: wire.redactions };
+    const crumbs = breadcrumbPart(report.breadcrumbs, breadcrumbBytes, count);
+    const attached = attachmentsOf(report, crumbs.attachment, options.attachments, options.maxAttachmentBytes);
+    const notes: Record<string, number> = {};
+    const loader = loaderDropped.get(report);
+    if (loader !== undefined) notes["droppedLoaderFrames"] = loader;
+    if (crumbs.dropped > 0) notes["droppedBreadcrumbs"] = crumbs.dropped;
+    if (attached.cut > 0) {
+      notes["droppedAttachments"] = attached.cut;
+      notes["droppedAttachmentBytes"] = attached.cutBytes;
+      debug?.(`report ${report.uuid}: ${attached.cut} in-memory attachments over maxAttachmentBytes left out`);
+    }
+    const attributes: Record<string, unknown> = { ...wire.objects, ...report.layeredAttributes() };
+    if (crumbs.lastId !== undefined) attributes[LAST_ID_ATTRIBUTE] = crumbs.lastId;
     const body = buildBody({
       report,
       thrown,
@@ -144,9 +157,10 @@ export function createAssembler(config: AssemblerConfig): Assembler {
       frameIds: source.frameIds,
       sourceCode: source.sourceCode,
       readyAttributes: wire.attributes,
-      readyRedactions: wire.redactions,
-      attributes: { ...wire.objects, ...report.getAttributes() },
+      readyRedactions: count.values,
+      attributes,
       annotations: report.getAnnotations(),
+      notes,
       thread: currentThread(),
     });
     const serialized = serializeBody(body, options.maxReportBytes);
@@ -155,10 +169,17 @@ export function createAssembler(config: AssemblerConfig): Assembler {
       debug?.(`report ${report.uuid} was over ${options.maxReportBytes} bytes and was trimmed`);
     }
     debug?.(`report ${report.uuid}: ${serialized.bytes} bytes`);
-    return { uuid: report.uuid, json: serialized.json, attachments: attachmentsOf(report) };
+    return { uuid: report.uuid, json: serialized.json, attachments: attached.attachments };
   }
 
   return {
+    baseAttributes() {
+      const { attributes, objects } = readyAttributes();
+      const out: Record<string, unknown> = { ...attributes, ...objects };
+      delete out["error.type"];
+      delete out["error.message"];
+      return out;
+    },
     async prepare(report) {
       let { thrown, frames } = describe(report);
       if (mapper) {

@@ -30,6 +30,8 @@ export interface BuildInput {
   annotations: Record<string, unknown>;
   thread: { id: string; name: string };
   langVersion?: string;
+  /** Counts of what the library left out elsewhere (breadcrumbs, attachments, frames), for its own annotation. */
+  notes?: Record<string, number>;
 }
 
 /** Key of the annotation where the library notes what it dropped or cut. */
@@ -97,8 +99,10 @@ export function buildBody(input: BuildInput): ReportBody {
       msg: redact(typeof line.msg === "string" ? line.msg : toSafeJson(line.msg), redacted),
     }));
   }
-  if (report.droppedLogLines > 0 || redacted.values > 0 || report.skippedInputs > 0) {
+  const notes = input.notes ?? {};
+  if (report.droppedLogLines > 0 || redacted.values > 0 || report.skippedInputs > 0 || Object.keys(notes).length > 0) {
     const own = (annotations[LIBRARY_ANNOTATION] ??= {}) as Record<string, unknown>;
+    Object.assign(own, notes);
     if (report.droppedLogLines > 0) own["droppedLogLines"] = report.droppedLogLines;
     if (report.skippedInputs > 0) own["skippedInputs"] = report.skippedInputs;
     if (redacted.values > 0) own["redactedValues"] = redacted.values;

@@ -1,7 +1,9 @@
 // BacktraceReport: one report the application fills in and sends (or drops).
 import { randomUUID } from "node:crypto";
 import type { SendOutcome } from "../outcome.js";
-
+import type { AttachmentRef } from "../payload.js";
+import type { Breadcrumb } from "./breadcrumbs.js";
+import { currentScope, scopeChain, type Scope } from "./scope.js";
 
 /** How a report came to be; sent as the `error.type` attribute. */
 export type ErrorType = "Exception" | "Unhandled exception" | "Unhandled rejection" | "Message";
@@ -9,6 +11,37 @@ export type ErrorType = "Exception" | "Unhandled exception" | "Unhandled rejecti
 /** Anything that can send a report: a `BacktraceClient`. */
 export interface ReportSender {
   send(report: BacktraceReport): Promise<SendOutcome>;
+  /** @internal What a new report of this sender starts with. */
+  reportContext?(): ReportContext;
+}
+
+/** @internal A client's state that a report takes when it is made. */
+export interface ReportContext {
+  /** Client attributes set after initialize; undefined marks one removed. Replaced, never changed in place. */
+  readonly attributes: Readonly<Record<string, unknown>>;
+  /** Client annotations; replaced, never changed in place. */
+  readonly annotations: Readonly<Record<string, unknown>>;
+  /** Attachments added to the client after initialize. */
+  readonly attachments: readonly AttachmentRef[];
+  /** The default and `initialize` attributes, made only when `getAttributes()` asks. */
+  baseAttributes(): Record<string, unknown>;
+}
+
+/** In-memory attachment data as the application may pass it. */
+export type AttachmentData = Buffer | Uint8Array | string;
+
+// Reports the client makes for its own calls take their stack from the error or from the caller
+// of the public call; only reports the application makes itself capture where they were made.
+let captureWhereMade = true;
+
+/** @internal A report made by the client itself: no stack of where it was made. */
+export function internalReport(sender: ReportSender): BacktraceReport {
+  captureWhereMade = false;
+  try {
+    return new BacktraceReport(sender);
+  } finally {
+    captureWhereMade = true;
+  }
 }
 
 export interface LogLine {
@@ -70,11 +103,31 @@ export class BacktraceReport {
   private readonly attributes: Record<string, unknown> = {};
   private readonly annotations: Record<string, unknown> = {};
   private readonly attachments: string[] = [];
+  /** @internal Attachments held in memory, by name. */
+  readonly dataAttachments: { name: string; data: Buffer }[] = [];
   private readonly sender: ReportSender | undefined;
+  /** @internal The client's attributes and annotations when the report was made. */
+  readonly context: ReportContext | undefined;
+  /** @internal The scope the report was made in: read now, not when it is sent. */
+  readonly scope: Scope | undefined;
+  /** @internal The breadcrumbs sent with it, taken when it is handed to the client. */
+  breadcrumbs: { entries: Breadcrumb[]; dropped: number } | undefined = undefined;
 
-  /** A report for `client`, or for the default client set up by `initialize`. */
+  /** A report for `client`, or for the default client set up by `initialize`. It carries the stack of where it is made. */
   constructor(client?: ReportSender) {
     this.sender = client;
+    try {
+      this.context = (client ?? getDefaultSender())?.reportContext?.();
+      this.scope = currentScope();
+    } catch {
+      this.skippedInputs++;
+    }
+    if (captureWhereMade) {
+      // V8 formats the stack only if it is read: a report that gets an error never pays for it.
+      const holder: { stack?: string } = {};
+      Error.captureStackTrace(holder, BacktraceReport);
+      this.callSite = holder;
+    }
   }
 
   /** Sets an indexed attribute. Strings, numbers and booleans stay attributes; objects move to annotations; null and undefined are dropped. */
@@ -89,9 +142,18 @@ export class BacktraceReport {
     return this;
   }
 
-  /** The attributes set on this report so far (a copy). */
+  /** Every attribute the report will carry (a copy): the defaults, the client's, the scope's and its own. */
   getAttributes(): Record<string, unknown> {
-    return { ...this.attributes };
+    const out: Record<string, unknown> = { ...this.context?.baseAttributes(), ...this.layeredAttributes() };
+    for (const key of Object.keys(out)) if (out[key] === undefined) delete out[key];
+    return out;
+  }
+
+  /** @internal The client's (set after initialize), the scope's and the report's own, in that order; undefined removes. */
+  layeredAttributes(): Record<string, unknown> {
+    const out: Record<string, unknown> = { ...this.context?.attributes };
+    for (const scope of scopeChain(this.scope)) Object.assign(out, scope.attributes);
+    return Object.assign(out, this.attributes);
   }
 
   /** Sets a free-form annotation: any value, made JSON-safe when the report is sent. */
@@ -127,19 +189,39 @@ export class BacktraceReport {
     for (const key of keys) this.put(into, key, () => (values as Record<string, unknown>)[key]);
   }
 
-  /** The annotations set on this report so far (a copy). */
+  /** The annotations the report will carry (a copy): the client's, the scope's and its own. */
   getAnnotations(): Record<string, unknown> {
-    return { ...this.annotations };
+    const out: Record<string, unknown> = { ...this.context?.annotations };
+    for (const scope of scopeChain(this.scope)) Object.assign(out, scope.annotations);
+    return Object.assign(out, this.annotations);
   }
 
-  /** Attaches a file by path; it is read when the report is sent, and skipped if missing then. */
-  addAttachment(path: string): this {
-    if (typeof path !== "string" || path === "") this.skippedInputs++;
-    else if (!this.attachments.includes(path)) this.attachments.push(path);
+  /**
+   * Attaches a file by path (read when the report is sent, skipped if missing then), or, given `data`
+   * (a Buffer, Uint8Array or string), bytes held in memory under the file name `name`.
+   */
+  addAttachment(path: string): this;
+  addAttachment(name: string, data: AttachmentData): this;
+  addAttachment(nameOrPath: string, data?: AttachmentData): this {
+    if (typeof nameOrPath !== "string" || nameOrPath === "") {
+      this.skippedInputs++;
+      return this;
+    }
+    if (arguments.length < 2) {
+      if (!this.attachments.includes(nameOrPath)) this.attachments.push(nameOrPath);
+      return this;
+    }
+    const bytes = toBytes(data);
+    if (bytes === undefined) this.skippedInputs++;
+    else {
+      const at = this.dataAttachments.findIndex((a) => a.name === nameOrPath);
+      if (at >= 0) this.dataAttachments.splice(at, 1);
+      this.dataAttachments.push({ name: nameOrPath, data: bytes });
+    }
     return this;
   }
 
-  /** The paths attached to this report (a copy). */
+  /** The paths attached to this report (a copy); in-memory attachments are not listed. */
   getAttachments(): string[] {
     return [...this.attachments];
   }
@@ -170,4 +252,15 @@ export class BacktraceReport {
     }
     return sender.send(this);
   }
+}
+
+/** Attachment data as a Buffer of its own (copied: a later change by the application is not sent). */
+export function toBytes(data: unknown): Buffer | undefined {
+  try {
+    if (typeof data === "string") return Buffer.from(data, "utf8");
+    if (data instanceof Uint8Array) return Buffer.from(data);
+  } catch {
+    // A detached buffer, a hostile view: not attached, counted by the caller.
+  }
+  return undefined;
 }

@@ -181,3 +181,14 @@ export function isFrameUnder(frame: StackFrame, dir: string): boolean {
 export function dropFramesUnder(frames: readonly StackFrame[], dir: string): StackFrame[] {
   return frames.filter((frame) => !isFrameUnder(frame, dir));
 }
+
+// Node's module loader (CommonJS and ESM) and its entry: below the application's first frame they say only how the program started.
+const LOADER_FILE = /^node:internal\/(?:modules|main)\//;
+
+/** The frames without Node's loader frames that lie below (outside) the first application frame, and how many were dropped. */
+export function dropLoaderFrames(frames: readonly StackFrame[]): { frames: StackFrame[]; dropped: number } {
+  const firstApp = frames.findIndex((frame) => frame.internal !== true && frame.native !== true && frame.file !== undefined);
+  if (firstApp < 0) return { frames: [...frames], dropped: 0 };
+  const kept = frames.filter((frame, index) => index <= firstApp || frame.file === undefined || !LOADER_FILE.test(frame.file));
+  return { frames: kept, dropped: frames.length - kept.length };
+}

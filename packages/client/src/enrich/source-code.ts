@@ -214,7 +214,9 @@ function entry(path: string, lines: readonly string[], first: number, last: numb
     .slice(first - 1, last)
     .map((line) => (line.length > maxLineLength ? line.slice(0, maxLineLength) + "…" : line))
     .join("\n");
-  const made = Object.freeze({ text, startLine: first, startColumn: 1, path, tabWidth });
+  // An excerpt that reaches the end of a file ending in a newline keeps that newline, as backtracepython's does.
+  const tail = last < lines.length && last === lines.length - 1 && lines[last] === "" ? "\n" : "";
+  const made = Object.freeze({ text: text + tail, startLine: first, startColumn: 1, path, tabWidth });
   if (!known) entries.set(lines, (known = new Map()));
   if (known.size >= ENTRIES_PER_FILE) known.delete(known.keys().next().value as string);
   known.set(key, made);

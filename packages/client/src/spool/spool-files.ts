@@ -29,14 +29,20 @@ export function recordUuid(file: string): string | undefined {
   return RECORD.exec(file)?.[3];
 }
 
+// In-memory attachments travel inside the record as base64 (`data64`); files stay paths, read when sent.
 export function recordText(payload: Payload): string {
-  return JSON.stringify({ v: 1, uuid: payload.uuid, json: jsonText(payload.json), attachments: payload.attachments });
+  const attachments = payload.attachments.map((a) => (a.data === undefined ? { name: a.name, path: a.path } : { name: a.name, data64: a.data.toString("base64") }));
+  return JSON.stringify({ v: 1, uuid: payload.uuid, json: jsonText(payload.json), attachments });
 }
 
-function isAttachment(value: unknown): value is AttachmentRef {
-  if (typeof value !== "object" || value === null) return false;
+function toAttachment(value: unknown): AttachmentRef | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
   const record = value as Record<string, unknown>;
-  return typeof record["name"] === "string" && typeof record["path"] === "string";
+  const name = record["name"];
+  if (typeof name !== "string") return undefined;
+  if (typeof record["path"] === "string") return { name, path: record["path"] };
+  if (typeof record["data64"] === "string") return { name, data: Buffer.from(record["data64"], "base64") };
+  return undefined;
 }
 
 /** Parses a record file's text; undefined when it is not a v1 record. */
@@ -51,8 +57,10 @@ export function parseRecord(text: string): Payload | undefined {
   const record = value as Record<string, unknown>;
   const attachments = record["attachments"];
   if (record["v"] !== 1 || typeof record["uuid"] !== "string" || typeof record["json"] !== "string") return undefined;
-  if (!Array.isArray(attachments) || !attachments.every(isAttachment)) return undefined;
-  return { uuid: record["uuid"], json: jsonBody(record["json"]), attachments: attachments.map((a) => ({ name: a.name, path: a.path })) };
+  if (!Array.isArray(attachments)) return undefined;
+  const parsed = attachments.map(toAttachment);
+  if (!parsed.every((a): a is AttachmentRef => a !== undefined)) return undefined;
+  return { uuid: record["uuid"], json: jsonBody(record["json"]), attachments: parsed };
 }
 
 /** The name a record takes while this process sends it. */

@@ -384,7 +384,7 @@ export function createSpool(options: SpoolOptions): Spool {
     // A device, FIFO or folder would hang or fail the upload; the transport checks again when it opens the file.
     const attachments: AttachmentRef[] = [];
     for (const attachment of payload.attachments) {
-      if (await isRegularFile(attachment.path)) attachments.push(attachment);
+      if (attachment.path === undefined || (await isRegularFile(attachment.path))) attachments.push(attachment);
       else debug(`spool: record ${entry.file}: attachment ${attachment.path} is not a regular file, left out`);
     }
     return { ...payload, attachments };

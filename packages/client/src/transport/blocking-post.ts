@@ -33,7 +33,8 @@ export function postReportBlocking(url: string, payload: Payload, options: Block
     url,
     uuid: payload.uuid,
     json: jsonText(payload.json),
-    attachments: payload.attachments.map((a) => ({ name: a.name, path: a.path })),
+    // Buffers arrive in the worker as plain Uint8Arrays (structured clone); crash-sender.ts makes them Buffers again.
+    attachments: payload.attachments.map((a) => (a.data === undefined ? { name: a.name, path: a.path } : { name: a.name, data: a.data })),
     ignoreSslCertificate: options.ignoreSslCertificate,
     // The sender reads the same environment (a worker starts with a copy of it); the option wins over it there too.
     proxy: options.proxy,

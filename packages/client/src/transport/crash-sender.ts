@@ -21,7 +21,10 @@ export interface SenderData {
 }
 
 const data = workerData as SenderData;
-const payload = { uuid: data.uuid, json: jsonBody(data.json), attachments: data.attachments };
+const attachments = data.attachments.map((a): AttachmentRef =>
+  a.data === undefined ? a : { name: a.name, data: Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength) },
+);
+const payload = { uuid: data.uuid, json: jsonBody(data.json), attachments };
 // The transport's sockets and deadline never keep a process up; in this thread, this timer must, until the
 // result is written (the waiting thread ends the worker at its own deadline anyway).
 const alive = setTimeout(() => undefined, data.timeoutMs + 1000);

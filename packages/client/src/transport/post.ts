@@ -83,14 +83,22 @@ interface OpenAttachment {
   size: number;
 }
 
+/** An attachment ready to be written: an open file, or bytes in memory. */
+type ReadyAttachment = OpenAttachment | { name: string; data: Buffer };
+
 /** Opens every attachment up front so the body length is known; unreadable ones and duplicate names are skipped. */
-async function openAttachments(refs: AttachmentRef[], skipped: SkippedAttachment[]): Promise<OpenAttachment[]> {
-  const opened: OpenAttachment[] = [];
+async function openAttachments(refs: AttachmentRef[], skipped: SkippedAttachment[]): Promise<ReadyAttachment[]> {
+  const opened: ReadyAttachment[] = [];
   const seen = new Set<string>();
   for (const ref of refs) {
-    const name = basename(ref.name || ref.path);
+    const name = basename(ref.name || (ref.path ?? "attachment"));
     if (seen.has(name)) {
       skipped.push({ name, reason: "duplicate name" });
+      continue;
+    }
+    if (ref.data !== undefined) {
+      opened.push({ name, data: ref.data });
+      seen.add(name);
       continue;
     }
     let handle: FileHandle | undefined;
@@ -162,7 +170,7 @@ function basicAuth(target: URL): string {
 export function postReport(url: string, payload: Payload, options: PostOptions): Promise<TransportResult> {
   return new Promise<TransportResult>((resolve) => {
     const skipped: SkippedAttachment[] = [];
-    let files: OpenAttachment[] = [];
+    let files: ReadyAttachment[] = [];
     let exchange: Exchange | undefined;
     let settled = false;
     let pool: ConnectionPool | undefined = options.pool;
@@ -174,7 +182,7 @@ export function postReport(url: string, payload: Payload, options: PostOptions):
       options.cancel?.delete(onCancel);
       if (result.kind === "error") exchange?.destroy(new Error(result.reason));
       if (pool !== options.pool) pool?.destroy();
-      for (const file of files) file.handle.close().catch(() => undefined);
+      for (const file of files) if ("handle" in file) file.handle.close().catch(() => undefined);
       resolve(skipped.length > 0 ? { ...result, skipped } : result);
     };
     const fail = (reason: string, timeout = false): void => finish({ kind: "error", reason, timeout });
@@ -215,7 +223,7 @@ export function postReport(url: string, payload: Payload, options: PostOptions):
       const opened = await openAttachments(payload.attachments, skipped);
       if (settled) {
         // The deadline or a cancel came while the files were being opened.
-        for (const file of opened) file.handle.close().catch(() => undefined);
+        for (const file of opened) if ("handle" in file) file.handle.close().catch(() => undefined);
         return;
       }
       files = opened;
@@ -225,7 +233,7 @@ export function postReport(url: string, payload: Payload, options: PostOptions):
       const boundary = `----backtrace-ts-${randomBytes(12).toString("hex")}`;
       const pieces: Array<Buffer | OpenAttachment | string> = [partHeader(boundary, "upload_file", "upload_file.json", "application/json"), ...payload.json.pieces];
       for (const file of files) {
-        pieces.push(Buffer.from("\r\n"), partHeader(boundary, `attachment_${file.name}`, file.name, "application/octet-stream"), file);
+        pieces.push(Buffer.from("\r\n"), partHeader(boundary, `attachment_${file.name}`, file.name, "application/octet-stream"), "data" in file ? file.data : file);
       }
       pieces.push(Buffer.from(`\r\n--${boundary}--\r\n`));
       let length = 0;

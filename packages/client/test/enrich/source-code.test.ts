@@ -49,7 +49,7 @@ test("merges frames of one file into one entry covering the union of their range
 
 test("clamps to the start and end of the file and keeps tabs and the tab width", async () => {
   const { sourceCode } = await createSourceReader().collect([{ funcName: "f", file: b, line: 3 }], { contextLineCount: 10, tabWidth: 4 });
-  assert.deepEqual(sourceCode[b], { text: "\tfirst\nsecond\nthird", startLine: 1, startColumn: 1, path: b, tabWidth: 4 });
+  assert.deepEqual(sourceCode[b], { text: "\tfirst\nsecond\nthird\n", startLine: 1, startColumn: 1, path: b, tabWidth: 4 });
 });
 
 test("contextLineCount 0 gives the frame's line only", async () => {
@@ -79,7 +79,7 @@ test("uses the source text a source map carried instead of reading the file", as
     { contextLineCount: 5, tabWidth: 2 },
   );
   assert.deepEqual(reads.reads, []);
-  assert.deepEqual(sourceCode[original], { text: "const a = 1;\nthrow new Error(a);", startLine: 1, startColumn: 1, path: original, tabWidth: 2 });
+  assert.deepEqual(sourceCode[original], { text: "const a = 1;\nthrow new Error(a);\n", startLine: 1, startColumn: 1, path: original, tabWidth: 2 });
 });
 
 test("reads each file once, unreadable ones included", async () => {
@@ -176,5 +176,5 @@ test("reads an original source a source map named, whatever its extension", asyn
   writeFileSync(vue, "<template>\n<p>x</p>\n</template>\n");
   const frame: StackFrame = { funcName: "render", file: vue, line: 2, generated: { file: a, line: 1, column: 1 } };
   const { sourceCode } = await createSourceReader().collect([frame], opts);
-  assert.equal(sourceCode[vue]?.text, "<template>\n<p>x</p>\n</template>");
+  assert.equal(sourceCode[vue]?.text, "<template>\n<p>x</p>\n</template>\n");
 });

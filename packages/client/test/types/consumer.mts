@@ -14,3 +14,28 @@ void client.flush(1);
 bt.initialize({ endpoint: "x", timeout: "4" });
 // @ts-expect-error unknown options are refused
 bt.initialize({ endpoint: "x", context_line_count: 3 });
+
+// Context around an error: breadcrumbs, scopes, client attributes, in-memory attachments.
+const withCrumbs: BacktraceOptions = { endpoint: "x", breadcrumbs: { console: false, maxEntries: 50 }, stackTraceLimit: 30, maxAttachmentBytes: 1024 };
+bt.initialize({ endpoint: "x", breadcrumbs: false });
+bt.addBreadcrumb("step", { level: "warning", type: "user", attributes: { n: 1 } });
+client.addBreadcrumb("step");
+const scoped: number = bt.withScope((scope: bt.Scope) => {
+  scope.setUser({ id: 1, email: "a@b.c", name: "A" }).setAttribute("k", 1).setAnnotation("n", {}).addBreadcrumb("in scope");
+  return 1;
+});
+void client.withScope(async () => client.sendReport("inside"));
+bt.setAttribute("a", 1);
+bt.setAttributes({ b: 2 });
+bt.removeAttribute("a");
+const attributes: Record<string, unknown> = bt.getAttributes();
+bt.setAnnotation("c", [1]);
+bt.setUser({ id: "u" });
+bt.addAttachment("notes.txt", "text");
+client.setAttribute("x", 1).setAttributes({}).removeAttribute("x").setAnnotation("y", 2).setUser(null).addAttachment("b.bin", new Uint8Array(2));
+report.addAttachment("buf.bin", Buffer.from("x")).addAttachment("/var/log/app.log");
+void [withCrumbs, scoped, attributes];
+// @ts-expect-error a breadcrumb level is one of Backtrace's
+bt.addBreadcrumb("x", { level: "critical" });
+// @ts-expect-error breadcrumbs is false or settings, not true
+bt.initialize({ endpoint: "x", breadcrumbs: { sentry: true } });
