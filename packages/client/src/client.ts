@@ -18,6 +18,9 @@ import { installExitHandling, type ExitHandling } from "./process/exit.js";
 import { createPipeline, type Pipeline } from "./assemble/pipeline.js";
 import { trimSerialized } from "./serialize/serialize.js";
 import { createSpool, type Spool } from "./spool/spool.js";
+import type { Journal } from "./spool/journal.js";
+import { journalRecord, restoreReport } from "./assemble/journal-record.js";
+import { recoverJournals } from "./process/recovery.js";
 import { openDefaultSpool } from "./spool/spool-location.js";
 import { describeRoute, proxyFor } from "./transport/proxy.js";
 
@@ -49,6 +52,8 @@ export class BacktraceClient {
   /** Deliveries replaced that way: their counts still belong to this client's. */
   private readonly retired: Delivery[] = [];
   private readonly spool: Spool | undefined;
+  /** The spool's write-ahead journal: reports captured and not settled. */
+  private readonly journal: Journal | undefined;
   private readonly assembler: Assembler;
   private readonly pipeline: Pipeline;
   private closed = false;
@@ -91,6 +96,7 @@ export class BacktraceClient {
         debug?.("no usable spool folder: the spool is off; reports that cannot be sent now are lost");
       }
     }
+    this.journal = this.spool?.journal();
     this.delivery = this.createDelivery();
     const crumbs = this.#options.breadcrumbs === false ? defaults.breadcrumbs : this.#options.breadcrumbs;
     this.breadcrumbLimits = {
@@ -120,7 +126,8 @@ export class BacktraceClient {
       discard: (report, reason) => this.discard(report, reason),
       fail: (report, error, resolve, reject) => this.fail(report, error, resolve, reject),
       buildAhead: Math.max(8, this.#options.concurrency * 2),
-      holdLimit: deliveryDefaults.holdLimit,
+      // While the endpoint fails, what waits in memory is bounded by queueSize; the rest is built and spooled.
+      holdLimit: () => (this.delivery.failing() ? this.#options.queueSize : deliveryDefaults.holdLimit),
       maxBacklog: deliveryDefaults.maxBacklog,
     });
     debug?.(`initialized; reports go to ${redactUrl(this.#options.submissionUrl)} ${describeRoute(proxyFor(this.#options.submissionUrl, this.#options.proxy))}`);
@@ -153,7 +160,12 @@ export class BacktraceClient {
     // stays referenced: it ends within this turn of the event loop, while an unreferenced one can wait in
     // the loop's poll until some other event wakes it (the next timer of the application, seconds away).
     setImmediate(() => {
-      if (!this.closed) this.delivery.replay().catch((error) => this.debug(`replay failed: ${String(error)}`));
+      if (this.closed) return;
+      if (this.spool) {
+        const host = { send: (report: BacktraceReport) => this.send(report), restore: (uuid: string, record: unknown) => restoreReport(uuid, record, this), reportContext: () => this.reportContext() };
+        void recoverJournals(this.spool, host, (message) => this.debug(message)).catch((error) => this.debug(`recovery failed: ${String(error)}`));
+      }
+      this.delivery.replay().catch((error) => this.debug(`replay failed: ${String(error)}`));
     });
     if (!this.#options.disableGlobalHandler) {
       this.uninstallGlobal = installCrashHandlers({
@@ -191,8 +203,6 @@ export class BacktraceClient {
     const { queued, inFlight } = this.delivery.counters();
     return this.pipeline.pending() + queued + inFlight + this.closing > 0;
   }
-
-  private readonly onSettled = (): void => this.settledOne();
 
   private readonly debugAtExit = (): void => this.debug(`counters at exit: ${JSON.stringify(this.counters())}`);
 
@@ -347,8 +357,15 @@ export class BacktraceClient {
       if (!report.hasError && report.callSite === undefined) report.callSite = captureCallSite(this.send);
       report.breadcrumbs ??= this.breadcrumbsOf(report);
       this.exit.watch();
+      // Written ahead within 50 ms: a kill -9 or a SIGTERM from now on loses nothing (the next start sends it).
+      const journal = this.journal;
+      journal?.add(report.uuid, () => journalRecord(report));
       const outcome = this.pipeline.push(report);
-      void outcome.then(this.onSettled, this.onSettled);
+      const settled = (): void => {
+        journal?.settle(report.uuid);
+        this.settledOne();
+      };
+      void outcome.then(settled, settled);
       return outcome;
     });
   }
@@ -384,6 +401,7 @@ export class BacktraceClient {
     this.exit.uninstall();
     process.off("exit", this.debugAtExit);
     await this.delivery.close();
+    this.journal?.close();
     this.debug(`finalized; counters: ${JSON.stringify(this.counters())}`);
   }
 
@@ -479,6 +497,8 @@ export class BacktraceClient {
    * async runs. Bounded by `exitTimeout`: what is left then is counted as dropped ("exit").
    */
   private spoolUnbuiltSync(): void {
+    // First what the journal holds: whatever cannot be spooled in time is still recovered by the next start.
+    this.journal?.flushSync();
     const deadline = performance.now() + this.#options.exitTimeout * 1000;
     for (const { report, settle } of this.pipeline.takeAll()) {
       try {

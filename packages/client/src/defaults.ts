@@ -47,7 +47,7 @@ export const deliveryDefaults = {
   maxConcurrency: 8, // the largest `concurrency` accepted
   maxPendingSpoolBytes: 32 * 1024 * 1024, // overflow bytes waiting for the spool; past it overflow is dropped
   spoolWriters: 4, // spool writes running at once
-  holdLimit: 10_000, // unbuilt reports held while delivery is busy; past it building goes on and delivery spools the overflow
+  holdLimit: 10_000, // reports held in memory while delivery is busy and the endpoint answers (while it fails, queueSize); past it building goes on and delivery spools the overflow
   maxBacklog: 20_000, // unbuilt reports at most; past it new reports are dropped and counted
 };
 

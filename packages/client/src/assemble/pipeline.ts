@@ -14,8 +14,11 @@ export interface PipelineConfig {
   fail(report: BacktraceReport, error: unknown, resolve: (o: SendOutcome) => void, reject: (e: unknown) => void): void;
   /** Payloads built ahead of delivery; past this, building waits (bounded memory under bursts). */
   buildAhead: number;
-  /** Unbuilt reports held while building waits; past this, building goes on and delivery spools the overflow. */
-  holdLimit: number;
+  /**
+   * Reports held in memory (unbuilt, and in delivery's hands) while building waits; past this, building goes on
+   * and delivery spools the overflow. Asked each time: it is smaller while the endpoint fails.
+   */
+  holdLimit(): number;
   /** Hard cap on unbuilt reports; past this, new reports are dropped and counted. */
   maxBacklog: number;
 }
@@ -69,7 +72,7 @@ export function createPipeline(config: PipelineConfig): Pipeline {
   async function run(): Promise<void> {
     let sliceStart = performance.now();
     while (waiting() > 0) {
-      while (outstanding >= config.buildAhead && waiting() < config.holdLimit) {
+      while (outstanding >= config.buildAhead && waiting() + outstanding < config.holdLimit()) {
         await new Promise<void>((resolve) => (wake = resolve));
       }
       const item = backlog[head];
@@ -124,6 +127,12 @@ export function createPipeline(config: PipelineConfig): Pipeline {
       if (waiting() >= config.maxBacklog) return Promise.resolve(config.discard(report, "backlog-full"));
       return new Promise<SendOutcome>((resolve, reject) => {
         backlog.push({ report, resolve, reject });
+        // Past the limit, building resumes at once instead of waiting for delivery to settle a report.
+        if (wake && waiting() + outstanding >= config.holdLimit()) {
+          const resume = wake;
+          wake = undefined;
+          resume();
+        }
         start();
       });
     },

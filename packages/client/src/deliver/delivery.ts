@@ -40,6 +40,8 @@ export interface Delivery {
   /** Sends spooled records oldest first at the same concurrency, deleting each after its 2xx. */
   replay(): Promise<void>;
   counters(): DeliveryCounters;
+  /** True while the endpoint fails (transient errors, or stopped after 401/403/407): reports pile up. */
+  failing(): boolean;
   /** Spools what is still pending, aborts requests, clears timers and destroys the agent. */
   close(): Promise<void>;
   /**
@@ -385,7 +387,7 @@ export function createDelivery(config: DeliveryConfig): Delivery {
     return written;
   }
 
-  return { submit, flush, replay, counters: readCounters, close, spoolPendingSync };
+  return { submit, flush, replay, counters: readCounters, failing: () => failing || stopped !== undefined, close, spoolPendingSync };
 }
 
 /** Where a redirect points, without its query or credentials (either may hold a token). */

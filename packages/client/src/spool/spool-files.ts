@@ -68,8 +68,13 @@ export function claimName(record: string, now: number): string {
   return `.claim-${process.pid}-${SESSION}-${now}-${record}`;
 }
 
+/** This process's session: tells it from an earlier process that had the same pid. */
+export function processSession(): string {
+  return SESSION;
+}
+
 /** True when a process with this id runs (or exists under another user). */
-function processAlive(pid: number): boolean {
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -3,6 +3,7 @@ import { spoolDefaults } from "../defaults.js";
 import * as fs from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
+import { createJournal, orphanJournals, removeJournal, type Journal, type OrphanJournal } from "./journal.js";
 import { loadKey, seal, unsafeFolder, unseal } from "./spool-guard.js";
 import { claimName, parseRecord, recordName, recordText, recordUuid, safeUuid, staleClaim } from "./spool-files.js";
 import type { AttachmentRef, Payload } from "../payload.js";
@@ -47,6 +48,11 @@ export interface Spool {
   /** Gives every claimed record back at once: the process is ending. */
   releaseAllSync(): void;
   removeSync(uuid: string): void;
+  /** This process's write-ahead journal in the folder (one per spool); undefined when the spool is off. */
+  journal(): Journal | undefined;
+  /** Journals left by processes that ended, taken over for this one to recover, then to `removeJournal`. */
+  orphanJournals(): OrphanJournal[];
+  removeJournal(file: string): void;
   /** Records currently known to be on disk. */
   count(): number;
   counters(): SpoolCounters;
@@ -438,7 +444,11 @@ export function createSpool(options: SpoolOptions): Spool {
     }
   }
 
+  let journal: Journal | undefined;
   return {
+    journal: () => (enabled ? (journal ??= createJournal({ dir, key, safe: guard, debug, now })) : undefined),
+    orphanJournals: () => (guard() ? orphanJournals(dir, key, now()) : []),
+    removeJournal: (file) => removeJournal(dir, file),
     dir,
     get enabled() {
       return enabled;

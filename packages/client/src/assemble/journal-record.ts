@@ -1,0 +1,106 @@
+// A captured report as a journal line (JSON-safe, cheap to make) and back: what lets a report outlive a kill -9.
+import { BacktraceReport, internalReport, type ErrorType, type LogLine, type ReportSender } from "../capture/report.js";
+import type { Breadcrumb } from "../capture/breadcrumbs.js";
+import { toSafeJson } from "../serialize/safe-json.js";
+
+/** How deep a cause chain is kept in a journal line. */
+const MAX_CAUSES = 5;
+/** Bounds of what a journal line keeps of the application's values: those of a report body. */
+const LIMITS = { maxDepth: 8, maxStringLength: 8192, maxItems: 200, maxKeys: 200 };
+
+interface ThrownRecord {
+  name: string;
+  message: string;
+  stack: string | undefined;
+  /** Own fields such as code and errno. */
+  extra: unknown;
+  cause: ThrownRecord | undefined;
+  /** Set when the thrown value was not an Error: it is kept as JSON-safe data. */
+  value?: unknown;
+}
+
+export interface JournalRecord {
+  t: number;
+  k: ErrorType;
+  e?: ThrownRecord;
+  m?: string;
+  s?: string;
+  a: unknown;
+  n: unknown;
+  l: LogLine[];
+  f: string[];
+  d: Array<{ name: string; data: string }>;
+  b?: { entries: Breadcrumb[]; dropped: number };
+}
+
+function thrownRecord(value: unknown, depth: number): ThrownRecord | undefined {
+  if (depth > MAX_CAUSES) return undefined;
+  if (!(value instanceof Error)) return { name: "", message: "", stack: undefined, extra: undefined, cause: undefined, value: toSafeJson(value, LIMITS) };
+  const extra: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) if (key !== "cause" && key !== "stack" && key !== "message") extra[key] = (value as unknown as Record<string, unknown>)[key];
+  return {
+    name: String(value.name),
+    message: String(value.message),
+    stack: typeof value.stack === "string" ? value.stack : undefined,
+    extra: toSafeJson(extra, LIMITS),
+    cause: "cause" in value ? thrownRecord(value.cause, depth + 1) : undefined,
+  };
+}
+
+/** What the journal keeps of a report: everything its body is built from, read now. May throw (the journal skips it). */
+export function journalRecord(report: BacktraceReport): JournalRecord {
+  const record: JournalRecord = {
+    t: report.timestamp,
+    k: report.errorType,
+    a: toSafeJson(report.layeredAttributes(), LIMITS),
+    n: toSafeJson(report.getAnnotations(), LIMITS),
+    l: report.logLines.map((line) => ({ ts: line.ts, msg: toSafeJson(line.msg, LIMITS) })),
+    f: report.getAttachments(),
+    d: report.dataAttachments.map((a) => ({ name: a.name, data: a.data.toString("base64") })),
+  };
+  const thrown = report.hasError ? thrownRecord(report.error, 0) : undefined;
+  if (thrown) record.e = thrown;
+  if (report.message !== undefined) record.m = report.message;
+  const stack = report.callSite?.stack;
+  if (typeof stack === "string") record.s = stack;
+  if (report.breadcrumbs) record.b = report.breadcrumbs;
+  return record;
+}
+
+function rebuildThrown(record: ThrownRecord): unknown {
+  if ("value" in record) return record.value;
+  const error = new Error(record.message);
+  Object.defineProperty(error, "name", { value: record.name, configurable: true, writable: true });
+  if (record.extra && typeof record.extra === "object") Object.assign(error, record.extra);
+  if (record.stack !== undefined) error.stack = record.stack;
+  else delete (error as { stack?: string }).stack;
+  if (record.cause) (error as { cause?: unknown }).cause = rebuildThrown(record.cause);
+  return error;
+}
+
+/**
+ * The report a journal line stands for, with its own uuid and time, for `sender` to send again; undefined when
+ * the line is not a report's. The attributes and annotations it had when captured come with it.
+ */
+export function restoreReport(uuid: string, value: unknown, sender: ReportSender): BacktraceReport | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const record = value as Partial<JournalRecord>;
+  if (typeof record.t !== "number" || typeof record.k !== "string") return undefined;
+  const report = internalReport(sender);
+  // The uuid and the time are the captured report's: a server drops a second copy by its uuid.
+  Object.defineProperty(report, "uuid", { value: uuid, enumerable: true });
+  Object.defineProperty(report, "timestamp", { value: record.t, enumerable: true });
+  if (record.e) report.setException(rebuildThrown(record.e), record.k);
+  else report.errorType = record.k;
+  if (typeof record.m === "string") report.message = record.m;
+  if (typeof record.s === "string") report.callSite = { stack: record.s };
+  if (record.a && typeof record.a === "object") report.setDictAttributes(record.a as Record<string, unknown>);
+  if (record.n && typeof record.n === "object") report.setDictAnnotations(record.n as Record<string, unknown>);
+  for (const line of Array.isArray(record.l) ? record.l : []) report.logLines.push(line);
+  for (const path of Array.isArray(record.f) ? record.f : []) if (typeof path === "string") report.addAttachment(path);
+  for (const data of Array.isArray(record.d) ? record.d : []) {
+    if (typeof data?.name === "string" && typeof data.data === "string") report.addAttachment(data.name, Buffer.from(data.data, "base64"));
+  }
+  if (record.b && Array.isArray(record.b.entries)) report.breadcrumbs = record.b;
+  return report;
+}

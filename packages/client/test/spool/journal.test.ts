@@ -1,0 +1,95 @@
+// The write-ahead journal: lines sealed and written in group commits, settled ones not recovered, a live process's
+// journal left alone, planted or altered lines never recovered, and a journal with nothing open kept small.
+import { test, type TestContext } from "node:test";
+import assert from "node:assert/strict";
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createSpool } from "../../src/spool/spool.js";
+import { orphanJournals } from "../../src/spool/journal.js";
+import { runNode } from "../helpers/child.js";
+
+function dir(t: TestContext): string {
+  const d = mkdtempSync(join(tmpdir(), "bt-journal-"));
+  t.after(() => rmSync(d, { recursive: true, force: true }));
+  return d;
+}
+const journals = (d: string): string[] => readdirSync(d).filter((f) => f.startsWith("journal-"));
+const key = (d: string): Buffer => Buffer.from(readFileSync(join(d, ".key"), "utf8"), "hex");
+
+test("captures are written within the group-commit delay, settled ones are marked, and a live process's journal is not taken", async (t) => {
+  const d = dir(t);
+  const spool = createSpool({ dir: d });
+  const journal = spool.journal()!;
+  journal.add("a", () => ({ n: 1 }));
+  journal.add("b", () => ({ n: 2 }));
+  journal.add("c", () => ({ n: 3 }));
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  journal.settle("b");
+  journal.flushSync();
+  assert.equal(journals(d).length, 1);
+  assert.equal(readFileSync(join(d, journals(d)[0]!), "utf8").trim().split("\n").length, 4, "three captures and one settlement");
+  assert.deepEqual(orphanJournals(d, key(d)), [], "this process's own journal is not an orphan");
+  assert.equal(journal.open(), 2);
+  journal.settle("a");
+  journal.settle("c");
+  journal.close();
+  assert.deepEqual(journals(d), [], "a closed journal with nothing open is removed");
+});
+
+test("a settled report is never written when it settles before its group commit", (t) => {
+  const d = dir(t);
+  const journal = createSpool({ dir: d }).journal()!;
+  let made = 0;
+  journal.add("quick", () => (made++, {}));
+  journal.settle("quick");
+  journal.flushSync();
+  assert.equal(made, 0);
+  assert.equal(journal.open(), 0);
+});
+
+test("an ended process's journal is recovered once: its open captures, not its settled ones, not planted or altered lines", async (t) => {
+  const d = dir(t);
+  createSpool({ dir: d });
+  // A child writes a journal and dies without settling two of its three captures.
+  const child = await runNode([
+    "--import", "tsx", "--input-type=module", "-e",
+    `import { createSpool } from ${JSON.stringify(new URL("../../src/spool/spool.ts", import.meta.url).href)};
+     const j = createSpool({ dir: ${JSON.stringify(d)} }).journal();
+     j.add("open-1", () => ({ v: 1 })); j.add("open-2", () => ({ v: 2 })); j.add("done", () => ({ v: 3 }));
+     j.flushSync(); j.settle("done"); j.flushSync(); process.kill(process.pid, "SIGKILL");`,
+  ]);
+  assert.equal(child.signal, "SIGKILL", child.stderr);
+  const [file] = journals(d);
+  assert.ok(file);
+  // Lines another writer planted or changed never verify against the folder's key.
+  appendFileSync(join(d, file), '{"u":"planted","r":{"f":["/etc/shadow"]},"mac":"' + "0".repeat(64) + '"}\n{"u":"bare","r":{}}\n');
+  const text = readFileSync(join(d, file), "utf8");
+  const altered = text.replace('"v":1', '"v":9');
+  appendFileSync(join(d, file), altered.split("\n")[0]!.replace("open-1", "open-9") + "\n");
+  const [orphan, ...more] = orphanJournals(d, key(d));
+  assert.deepEqual(more, []);
+  assert.deepEqual(orphan!.records.map((r) => r.uuid).sort(), ["open-1", "open-2"]);
+  assert.equal(orphan!.corrupt, 3);
+  assert.deepEqual(orphanJournals(d, key(d)), [], "taken over: a second look finds nothing");
+  assert.ok(journals(d)[0]!.includes(`-${process.pid}-`), "renamed to this process's name while it recovers");
+});
+
+test("a journal with nothing open starts again from empty past its size bound", async (t) => {
+  const d = dir(t);
+  const journal = createSpool({ dir: d }).journal()!;
+  const big = "x".repeat(4096);
+  for (let round = 0; round < 400; round++) {
+    journal.add(`r${round}`, () => ({ big }));
+    journal.flushSync();
+    journal.settle(`r${round}`);
+  }
+  journal.flushSync();
+  await new Promise((resolve) => setTimeout(resolve, 80));
+  journal.add("last", () => ({}));
+  await new Promise((resolve) => setTimeout(resolve, 80));
+  const size = statSync(join(d, journals(d)[0]!)).size;
+  assert.ok(size < 1024 * 1024 + 64 * 1024, `journal size ${size}`);
+  journal.settle("last");
+  journal.close();
+});
