@@ -1,34 +1,30 @@
 // BacktraceClient: takes reports from the application and moves them through build, serialize and delivery.
 import { createAssembler, type Assembler } from "./assemble/assemble.js";
-import { installCrashHandlers, type CrashKind } from "./process/crash.js";
-import { deliverFatal, type FatalOutcome } from "./process/fatal.js";
-import { createDelivery, type Delivery } from "./deliver/delivery.js";
-import type { DeliveryCounters, DropReason, LossReason, SendOutcome } from "./outcome.js";
-import { BacktraceError, ErrorCodes } from "./errors.js";
-import { defaults, deliveryDefaults } from "./defaults.js";
-import { secondsToTimerMs } from "./timers.js";
-import { redactText, redactUrl, resolveOptions, urlSecrets, type BacktraceOptions, type ResolvedOptions } from "./options.js";
-import { BacktraceReport, internalReport, toBytes, type AttachmentData, type ReportContext } from "./capture/report.js";
-import { BreadcrumbStore, mergeBreadcrumbs, type BreadcrumbLimits, type BreadcrumbOptions } from "./capture/breadcrumbs.js";
-import { installBreadcrumbSources } from "./capture/breadcrumb-sources.js";
-import { currentScope, runInScope, scopeChain, userAttributes, type Scope, type User } from "./capture/scope.js";
-import type { Breadcrumb } from "./capture/breadcrumbs.js";
-import type { AttachmentRef } from "./payload.js";
-import { installExitHandling, type ExitHandling } from "./process/exit.js";
-import { createPipeline, type Pipeline } from "./assemble/pipeline.js";
-import { trimSerialized } from "./serialize/serialize.js";
-import { createSpool, type Spool } from "./spool/spool.js";
-import type { Journal } from "./spool/journal.js";
 import { journalRecord, restoreReport } from "./assemble/journal-record.js";
+import { createPipeline, type Pipeline } from "./assemble/pipeline.js";
+import { applySendOptions, captureCallSite, printable, type SendOptions } from "./capture/call-site.js";
+import { ClientContext } from "./capture/client-context.js";
+import type { BreadcrumbOptions } from "./capture/breadcrumbs.js";
+import { BacktraceReport, internalReport, type AttachmentData, type ReportContext } from "./capture/report.js";
+import type { Scope, User } from "./capture/scope.js";
+import { totalCounters, type FatalCounts } from "./deliver/counters.js";
+import { createDelivery, type Delivery } from "./deliver/delivery.js";
+import { defaults, deliveryDefaults } from "./defaults.js";
+import { BacktraceError, ErrorCodes } from "./errors.js";
+import { redactText, redactUrl, resolveOptions, urlSecrets, type BacktraceOptions, type ResolvedOptions } from "./options.js";
+import { describeOutcome, type DeliveryCounters, type DropReason, type SendOutcome } from "./outcome.js";
+import { installCrashHandlers, type CrashKind } from "./process/crash.js";
+import { installExitHandling, type ExitHandling } from "./process/exit.js";
+import { deliverFatal } from "./process/fatal.js";
 import { recoverJournals } from "./process/recovery.js";
+import { trimSerialized } from "./serialize/serialize.js";
+import type { Journal } from "./spool/journal.js";
 import { openDefaultSpool } from "./spool/spool-location.js";
+import { createSpool, type Spool } from "./spool/spool.js";
+import { secondsToTimerMs } from "./timers.js";
 import { describeRoute, proxyFor } from "./transport/proxy.js";
 
-/** Extra data for one report: attributes (indexed) and annotations (free-form). */
-export interface SendOptions {
-  attributes?: Record<string, unknown>;
-  annotations?: Record<string, unknown>;
-}
+export type { SendOptions };
 
 export interface ClientCounters extends DeliveryCounters {
   /** Reports handed to the client. */
@@ -60,19 +56,14 @@ export class BacktraceClient {
   private finalizing = false;
   private readonly stats = { captured: 0, trimmed: 0, discarded: {} as Partial<Record<DropReason, number>>, spoolDisabled: false };
   /** Crash reports by how their synchronous way out ended. */
-  private readonly fatal: Record<FatalOutcome, number> = { sent: 0, spooled: 0, lost: 0 };
+  private readonly fatal: FatalCounts = { sent: 0, spooled: 0, lost: 0 };
   private readonly exit: ExitHandling;
   /** Deliveries given up at exit that are still writing what they held to the spool. */
   private closing = 0;
   /** Set by the crash handling to undo what it installed. */
   private uninstallGlobal: (() => void) | undefined;
-  private readonly breadcrumbLimits: BreadcrumbLimits;
-  private readonly breadcrumbStore: BreadcrumbStore;
-  private uninstallBreadcrumbs: (() => void) | undefined;
-  /** The Error.stackTraceLimit this client set, to put Node's 10 back at finalize if it is still ours. */
-  private raisedStackLimit: number | undefined;
-  /** What new reports start with; replaced (never changed in place) when the client's values change. */
-  private context: ReportContext;
+  /** What new reports start with: the client's attributes, annotations, attachments, breadcrumbs and scopes. */
+  private readonly context: ClientContext;
 
   /** Checks the options at once: bad configuration throws a `BacktraceConfigError`. */
   constructor(options: BacktraceOptions) {
@@ -98,25 +89,14 @@ export class BacktraceClient {
     }
     this.journal = this.spool?.journal();
     this.delivery = this.createDelivery();
-    const crumbs = this.#options.breadcrumbs === false ? defaults.breadcrumbs : this.#options.breadcrumbs;
-    this.breadcrumbLimits = {
-      maxEntries: crumbs.maxEntries,
-      maxMessageLength: crumbs.maxMessageLength,
-      maxAttributeDepth: crumbs.maxAttributeDepth,
-      maxBreadcrumbBytes: crumbs.maxBytes,
-    };
-    this.breadcrumbStore = new BreadcrumbStore(this.breadcrumbLimits);
-    // Node's 10 frames cut deep errors above the function that caught them; a limit the application chose stays.
-    if (Error.stackTraceLimit === 10 && this.#options.stackTraceLimit !== 10) {
-      Error.stackTraceLimit = this.raisedStackLimit = this.#options.stackTraceLimit;
-    }
-    if (this.#options.breadcrumbs !== false) {
-      this.uninstallBreadcrumbs = installBreadcrumbSources(this.#options.breadcrumbs, crumbs.maxMessageLength, (message, level, type, attributes) =>
-        this.breadcrumbTarget().add(message, attributes === undefined ? { level } : { level, attributes }, type),
-      );
-    }
     const assembler = this.assembler;
-    this.context = { attributes: {}, annotations: {}, attachments: [], baseAttributes: () => assembler.baseAttributes() };
+    this.context = new ClientContext({
+      attributes: this.#options.attributes,
+      breadcrumbs: this.#options.breadcrumbs === false ? defaults.breadcrumbs : this.#options.breadcrumbs,
+      automatic: this.#options.breadcrumbs !== false,
+      stackTraceLimit: this.#options.stackTraceLimit,
+      baseAttributes: () => assembler.baseAttributes(),
+    });
     this.pipeline = createPipeline({
       prepare: (report) => this.assembler.prepare(report),
       submit: (payload) => this.delivery.submit(payload).then((outcome) => {
@@ -182,7 +162,7 @@ export class BacktraceClient {
     if (this.closed) return;
     this.stats.captured++;
     const report = internalReport(this).setException(error, kind);
-    report.breadcrumbs = this.breadcrumbsOf(report);
+    report.breadcrumbs = this.context.breadcrumbsOf(report);
     const payload = this.assembler.prepareSync(report);
     if (payload === undefined) return void this.countDiscard("before-send");
     const outcome = deliverFatal(payload, {
@@ -229,16 +209,12 @@ export class BacktraceClient {
 
   /** @internal */
   reportContext(): ReportContext {
-    return this.context;
+    return this.context.current;
   }
 
   /** Records a breadcrumb: in the current scope when there is one (see `withScope`), else on the client. Never throws. */
   addBreadcrumb(message: string, options?: BreadcrumbOptions): void {
-    try {
-      this.breadcrumbTarget().add(message, options);
-    } catch {
-      // Never into the application.
-    }
+    this.context.addBreadcrumb(message, options);
   }
 
   /**
@@ -246,7 +222,7 @@ export class BacktraceClient {
    * set through the scope it is given hold for reports made inside it and its async continuations only.
    */
   withScope<T>(fn: (scope: Scope) => T): T {
-    return runInScope(this.breadcrumbLimits, fn);
+    return this.context.withScope(fn);
   }
 
   /** Sets an attribute sent with every report made from now on. */
@@ -256,35 +232,31 @@ export class BacktraceClient {
 
   /** Sets every key of `values` as a client attribute. */
   setAttributes(values: Record<string, unknown>): this {
-    const next = { ...this.context.attributes };
-    try {
-      for (const key of Object.keys(values)) next[key] = values[key];
-    } catch {
-      // What cannot be read is left out.
-    }
-    return this.withContext({ attributes: next });
+    this.context.setAttributes(values);
+    return this;
   }
 
   /** Removes a client attribute (one given to initialize too) from reports made from now on. */
   removeAttribute(key: string): this {
-    return this.withContext({ attributes: { ...this.context.attributes, [String(key)]: undefined } });
+    this.context.removeAttribute(key);
+    return this;
   }
 
   /** The client's attributes: those of initialize and those set since. */
   getAttributes(): Record<string, unknown> {
-    const out: Record<string, unknown> = { ...this.#options.attributes, ...this.context.attributes };
-    for (const key of Object.keys(out)) if (out[key] === undefined) delete out[key];
-    return out;
+    return this.context.getAttributes();
   }
 
   /** Sets an annotation sent with every report made from now on. */
   setAnnotation(key: string, value: unknown): this {
-    return this.withContext({ annotations: { ...this.context.annotations, [String(key)]: value } });
+    this.context.setAnnotation(key, value);
+    return this;
   }
 
   /** The user of every report from now on, as the attributes `user.id`, `user.email`, `user.name`; null clears it. */
   setUser(user: User | null): this {
-    return this.setAttributes(userAttributes(user));
+    this.context.setUser(user);
+    return this;
   }
 
   /**
@@ -294,36 +266,8 @@ export class BacktraceClient {
   addAttachment(path: string): this;
   addAttachment(name: string, data: AttachmentData): this;
   addAttachment(nameOrPath: string, data?: AttachmentData): this {
-    if (typeof nameOrPath !== "string" || nameOrPath === "") return this;
-    let ref: AttachmentRef | undefined;
-    if (arguments.length < 2) ref = { name: nameOrPath, path: nameOrPath };
-    else {
-      const bytes = toBytes(data);
-      if (bytes !== undefined) ref = { name: nameOrPath, data: bytes };
-    }
-    if (ref === undefined) return this;
-    const attachments = this.context.attachments.filter((a) => a.name !== nameOrPath);
-    return this.withContext({ attachments: [...attachments, ref] });
-  }
-
-  private withContext(change: Partial<Omit<ReportContext, "baseAttributes">>): this {
-    this.context = { ...this.context, ...change };
+    this.context.addAttachment(nameOrPath, arguments.length >= 2, data);
     return this;
-  }
-
-  /** Where a breadcrumb made now goes: the running scope's store, else the client's. */
-  private breadcrumbTarget(): BreadcrumbStore {
-    return currentScope()?.store() ?? this.breadcrumbStore;
-  }
-
-  /** The client's breadcrumbs and those of the scopes the report was made in, newest `maxEntries`. */
-  private breadcrumbsOf(report: BacktraceReport): { entries: Breadcrumb[]; dropped: number } {
-    const stores = [this.breadcrumbStore];
-    for (const scope of scopeChain(report.scope)) if (scope.breadcrumbs) stores.push(scope.breadcrumbs);
-    const merged = mergeBreadcrumbs(stores, this.breadcrumbLimits.maxEntries);
-    let overwritten = 0;
-    for (const store of stores) overwritten += store.overwritten + store.rejected;
-    return { entries: merged.entries, dropped: merged.dropped + overwritten };
   }
 
   /** Reports a caught error (any thrown value). Returns at once; the promise says how delivery went. */
@@ -355,7 +299,7 @@ export class BacktraceClient {
       this.stats.captured++;
       if (this.closed) return Promise.resolve(this.discard(report, "client-finalized"));
       if (!report.hasError && report.callSite === undefined) report.callSite = captureCallSite(this.send);
-      report.breadcrumbs ??= this.breadcrumbsOf(report);
+      report.breadcrumbs ??= this.context.breadcrumbsOf(report);
       this.exit.watch();
       // Written ahead within 50 ms: a kill -9 or a SIGTERM from now on loses nothing (the next start sends it).
       const journal = this.journal;
@@ -393,9 +337,7 @@ export class BacktraceClient {
     // The crash hooks go first: a crash while pending reports are flushed is for the next client to report.
     this.uninstallGlobal?.();
     this.uninstallGlobal = undefined;
-    this.uninstallBreadcrumbs?.();
-    this.uninstallBreadcrumbs = undefined;
-    if (this.raisedStackLimit !== undefined && Error.stackTraceLimit === this.raisedStackLimit) Error.stackTraceLimit = 10;
+    this.context.uninstall();
     await this.flush();
     this.closed = true;
     this.exit.uninstall();
@@ -410,30 +352,9 @@ export class BacktraceClient {
    * grow for the life of the client: they include deliveries replaced at exit and crash reports.
    */
   counters(): ClientCounters {
-    const total = this.delivery.counters();
-    const dropped = { ...total.dropped };
-    for (const old of this.retired) {
-      const counts = old.counters();
-      total.sent += counts.sent;
-      total.retried += counts.retried;
-      total.spooled += counts.spooled;
-      total.replayed += counts.replayed;
-      total.failed += counts.failed;
-      total.trimmed += counts.trimmed;
-      total.queued += counts.queued;
-      total.inFlight += counts.inFlight;
-      for (const [reason, n] of Object.entries(counts.dropped) as Array<[LossReason, number]>) {
-        // The spool is shared by every delivery of the client: its own counts are in the current one already.
-        if (reason !== "spool-full" && reason !== "spool-corrupt") dropped[reason] = (dropped[reason] ?? 0) + n;
-      }
-    }
-    total.sent += this.fatal.sent;
-    total.spooled += this.fatal.spooled;
-    total.failed += this.fatal.spooled + this.fatal.lost;
-    if (this.fatal.lost > 0) dropped.exit = (dropped.exit ?? 0) + this.fatal.lost;
+    const total = totalCounters(this.delivery.counters(), this.retired.map((old) => old.counters()), this.fatal);
     return {
       ...total,
-      dropped,
       captured: this.stats.captured,
       trimmed: total.trimmed + this.stats.trimmed,
       discarded: { ...this.stats.discarded },
@@ -512,46 +433,3 @@ export class BacktraceClient {
   }
 
 }
-
-function describeOutcome(outcome: SendOutcome): string {
-  if (outcome.status === "sent") return `sent; the server answered ok with rxid ${outcome.rxid ?? "(none)"}`;
-  const http = outcome.status === "failed" && outcome.httpStatus !== undefined ? ` (HTTP ${outcome.httpStatus})` : "";
-  return `${outcome.status}: ${outcome.reason}${http}${outcome.detail ? ` ${outcome.detail}` : ""}`;
-}
-
-/** Options that cannot be read are skipped (and counted by the report), never a reason to lose the report. */
-function applySendOptions(report: BacktraceReport, options: SendOptions): BacktraceReport {
-  let attributes: unknown;
-  let annotations: unknown;
-  try {
-    attributes = options?.attributes;
-    annotations = options?.annotations;
-  } catch {
-    report.skippedInputs++;
-  }
-  if (attributes) report.setDictAttributes(attributes as Record<string, unknown>);
-  if (annotations) report.setDictAnnotations(annotations as Record<string, unknown>);
-  return report;
-}
-
-/** A message as text, whatever was passed. */
-function printable(message: unknown): string {
-  if (typeof message === "string") return message;
-  try {
-    return String(message);
-  } catch {
-    return "[unprintable message]";
-  }
-}
-
-/**
- * The stack of the application code that called `caller` (V8 leaves out `caller` and the library's
- * frames above it, which matters when the library is bundled into the application's own file).
- * V8 formats it only when read.
- */
-function captureCallSite(caller: (...args: never[]) => unknown): { stack?: string } {
-  const holder: { stack?: string } = {};
-  Error.captureStackTrace(holder, caller);
-  return holder;
-}
-

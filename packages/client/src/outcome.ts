@@ -78,3 +78,10 @@ export interface DeliveryCounters {
   /** Requests in flight. */
   inFlight: number;
 }
+
+/** An outcome in words, for debug lines. */
+export function describeOutcome(outcome: SendOutcome): string {
+  if (outcome.status === "sent") return `sent; the server answered ok with rxid ${outcome.rxid ?? "(none)"}`;
+  const http = outcome.status === "failed" && outcome.httpStatus !== undefined ? ` (HTTP ${outcome.httpStatus})` : "";
+  return `${outcome.status}: ${outcome.reason}${http}${outcome.detail ? ` ${outcome.detail}` : ""}`;
+}

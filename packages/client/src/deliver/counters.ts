@@ -1,0 +1,33 @@
+// One client's delivery counters over the life of the client: the current delivery, those replaced at exit, crash reports.
+import type { DeliveryCounters, LossReason } from "../outcome.js";
+
+/** How crash reports (sent synchronously, outside delivery) ended. */
+export interface FatalCounts {
+  sent: number;
+  spooled: number;
+  lost: number;
+}
+
+/** The sum: counts only grow, whatever delivery was replaced. The spool's own counts are taken once. */
+export function totalCounters(current: DeliveryCounters, retired: readonly DeliveryCounters[], fatal: FatalCounts): DeliveryCounters {
+  const total = { ...current, dropped: { ...current.dropped } };
+  for (const counts of retired) {
+    total.sent += counts.sent;
+    total.retried += counts.retried;
+    total.spooled += counts.spooled;
+    total.replayed += counts.replayed;
+    total.failed += counts.failed;
+    total.trimmed += counts.trimmed;
+    total.queued += counts.queued;
+    total.inFlight += counts.inFlight;
+    for (const [reason, n] of Object.entries(counts.dropped) as Array<[LossReason, number]>) {
+      // Every delivery of a client shares its spool: those counts are in the current one already.
+      if (reason !== "spool-full" && reason !== "spool-corrupt") total.dropped[reason] = (total.dropped[reason] ?? 0) + n;
+    }
+  }
+  total.sent += fatal.sent;
+  total.spooled += fatal.spooled;
+  total.failed += fatal.spooled + fatal.lost;
+  if (fatal.lost > 0) total.dropped.exit = (total.dropped.exit ?? 0) + fatal.lost;
+  return total;
+}
