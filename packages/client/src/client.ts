@@ -20,6 +20,9 @@ import { trimSerialized } from "./serialize/serialize.js";
 import { createSpool, type Spool } from "./spool/spool.js";
 import { openDefaultSpool } from "./spool/spool-location.js";
 import { describeRoute, proxyFor } from "./transport/proxy.js";
+import { setupFatalReports, type FatalSetup } from "./process/fatal-setup.js";
+import { replayFatalReports } from "./process/fatal-replay.js";
+import { lazyWorkers } from "./builtins.js";
 
 /** Extra data for one report: attributes (indexed) and annotations (free-form). */
 export interface SendOptions {
@@ -68,6 +71,8 @@ export class BacktraceClient {
   private raisedStackLimit: number | undefined;
   /** What new reports start with; replaced (never changed in place) when the client's values change. */
   private context: ReportContext;
+  /** Node's diagnostic report at fatal errors (out of memory), pointed at the spool's fatal/ folder. */
+  private fatalSetup: FatalSetup | undefined;
 
   /** Checks the options at once: bad configuration throws a `BacktraceConfigError`. */
   constructor(options: BacktraceOptions) {
@@ -111,6 +116,12 @@ export class BacktraceClient {
     }
     const assembler = this.assembler;
     this.context = { attributes: {}, annotations: {}, attachments: [], baseAttributes: () => assembler.baseAttributes() };
+    const spoolDir = this.spool?.enabled ? this.spool.dir : undefined;
+    if (spoolDir !== undefined && this.#options.fatalErrorReports && lazyWorkers().isMainThread) {
+      // initialize's attributes now (a crash may come before the first turn of the loop), the defaults with them just after.
+      this.fatalSetup = setupFatalReports({ spoolDir, debug });
+      this.fatalSetup?.write(this.getAttributes());
+    }
     this.pipeline = createPipeline({
       prepare: (report) => this.assembler.prepare(report),
       submit: (payload) => this.delivery.submit(payload).then((outcome) => {
@@ -153,7 +164,10 @@ export class BacktraceClient {
     // stays referenced: it ends within this turn of the event loop, while an unreferenced one can wait in
     // the loop's poll until some other event wakes it (the next timer of the application, seconds away).
     setImmediate(() => {
-      if (!this.closed) this.delivery.replay().catch((error) => this.debug(`replay failed: ${String(error)}`));
+      if (this.closed) return;
+      this.delivery.replay().catch((error) => this.debug(`replay failed: ${String(error)}`));
+      this.fatalSetup?.write(this.fatalAttributes());
+      if (spoolDir !== undefined) void replayFatalReports(this, spoolDir, debug);
     });
     if (!this.#options.disableGlobalHandler) {
       this.uninstallGlobal = installCrashHandlers({
@@ -298,7 +312,13 @@ export class BacktraceClient {
 
   private withContext(change: Partial<Omit<ReportContext, "baseAttributes">>): this {
     this.context = { ...this.context, ...change };
+    if (change.attributes) this.fatalSetup?.update(() => this.fatalAttributes());
     return this;
+  }
+
+  /** What a report of this process would carry as attributes: the defaults, initialize's and the client's. */
+  private fatalAttributes(): Record<string, unknown> {
+    return { ...this.assembler.baseAttributes(), ...this.getAttributes() };
   }
 
   /** Where a breadcrumb made now goes: the running scope's store, else the client's. */
@@ -378,6 +398,7 @@ export class BacktraceClient {
     this.uninstallGlobal = undefined;
     this.uninstallBreadcrumbs?.();
     this.uninstallBreadcrumbs = undefined;
+    this.fatalSetup?.uninstall();
     if (this.raisedStackLimit !== undefined && Error.stackTraceLimit === this.raisedStackLimit) Error.stackTraceLimit = 10;
     await this.flush();
     this.closed = true;
