@@ -23,6 +23,7 @@ import { describeRoute, proxyFor } from "./transport/proxy.js";
 import { setupFatalReports, type FatalSetup } from "./process/fatal-setup.js";
 import { replayFatalReports } from "./process/fatal-replay.js";
 import { lazyWorkers } from "./builtins.js";
+import { startStallWatchdog, stallContext } from "./process/stall.js";
 
 /** Extra data for one report: attributes (indexed) and annotations (free-form). */
 export interface SendOptions {
@@ -73,6 +74,8 @@ export class BacktraceClient {
   private context: ReportContext;
   /** Node's diagnostic report at fatal errors (out of memory), pointed at the spool's fatal/ folder. */
   private fatalSetup: FatalSetup | undefined;
+  /** Stops the event loop stall watchdog (`stallThreshold`). */
+  private stopStall: (() => void) | undefined;
 
   /** Checks the options at once: bad configuration throws a `BacktraceConfigError`. */
   constructor(options: BacktraceOptions) {
@@ -173,6 +176,16 @@ export class BacktraceClient {
       this.uninstallGlobal = installCrashHandlers({
         onFatal: (error, kind) => this.reportFatal(error, kind),
         onNonFatal: (error, kind) => void this.send(internalReport(this).setException(error, kind)).catch(() => undefined),
+        debug,
+      });
+    }
+    const o = this.#options;
+    if (o.stallThreshold > 0 && lazyWorkers().isMainThread) {
+      this.stopStall = startStallWatchdog({
+        ...{ thresholdSeconds: o.stallThreshold, url: o.submissionUrl, ignoreSslCertificate: o.ignoreSslCertificate, proxy: o.proxy, ca: o.ca, timeoutMs: o.timeout * 1000, spoolDir },
+        options: { ...o, beforeSend: undefined, attributes: {} },
+        context: () => stallContext(internalReport(this), () => this.breadcrumbsOf(internalReport(this)).entries),
+        onEnded: (seconds) => this.setAttribute("eventLoopStall.lastSeconds", seconds),
         debug,
       });
     }
@@ -399,6 +412,7 @@ export class BacktraceClient {
     this.uninstallBreadcrumbs?.();
     this.uninstallBreadcrumbs = undefined;
     this.fatalSetup?.uninstall();
+    this.stopStall?.();
     if (this.raisedStackLimit !== undefined && Error.stackTraceLimit === this.raisedStackLimit) Error.stackTraceLimit = 10;
     await this.flush();
     this.closed = true;

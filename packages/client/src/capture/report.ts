@@ -115,6 +115,8 @@ export class BacktraceReport {
   breadcrumbs: { entries: Breadcrumb[]; dropped: number } | undefined = undefined;
   /** @internal The classifier when it is not the error's type (out of memory, an event loop stall). */
   classifier: string | undefined = undefined;
+  /** @internal The thread the report is about when it is not the one building it (the watchdog reports the main thread). */
+  thread: { id: string; name: string } | undefined = undefined;
   /** @internal Threads sent besides the faulting one (the native stack of a fatal error), by id. */
   extraThreads: Record<string, WireThread> | undefined = undefined;
 
