@@ -24,6 +24,7 @@ import { setupFatalReports, type FatalSetup } from "./process/fatal-setup.js";
 import { replayFatalReports } from "./process/fatal-replay.js";
 import { lazyWorkers } from "./builtins.js";
 import { startStallWatchdog, stallContext } from "./process/stall.js";
+import { installWorkerWatch, markWorkerOutOfMemory } from "./process/worker-watch.js";
 
 /** Extra data for one report: attributes (indexed) and annotations (free-form). */
 export interface SendOptions {
@@ -178,6 +179,9 @@ export class BacktraceClient {
         onNonFatal: (error, kind) => void this.send(internalReport(this).setException(error, kind)).catch(() => undefined),
         debug,
       });
+      const stopWorkers = installWorkerWatch((error) => void this.send(markWorkerOutOfMemory(internalReport(this).setException(error, "Crash"), error)).catch(() => undefined));
+      const uninstall = this.uninstallGlobal;
+      this.uninstallGlobal = () => (stopWorkers(), uninstall());
     }
     const o = this.#options;
     if (o.stallThreshold > 0 && lazyWorkers().isMainThread) {
@@ -196,7 +200,7 @@ export class BacktraceClient {
     const deadline = Date.now() + this.#options.exitTimeout * 1000;
     if (this.closed) return;
     this.stats.captured++;
-    const report = internalReport(this).setException(error, kind);
+    const report = markWorkerOutOfMemory(internalReport(this).setException(error, kind), error);
     report.breadcrumbs = this.breadcrumbsOf(report);
     const payload = this.assembler.prepareSync(report);
     if (payload === undefined) return void this.countDiscard("before-send");
