@@ -81,10 +81,21 @@ function orderProblems(root, graph) {
   return problems;
 }
 
-/** Longest path from index.ts, counting each folder and each root file as one node. */
+/**
+ * Longest path from index.ts, counting each folder and each root file as one node. Only files index.ts loads
+ * count: a worker thread's entry (bundled on its own into a string, imported by no file) is not on any path.
+ */
 function depth(root, graph) {
+  const reached = new Set();
+  const reach = (file) => {
+    if (reached.has(file)) return;
+    reached.add(file);
+    for (const next of graph.get(file) ?? []) reach(next);
+  };
+  reach(resolve(root, "index.ts"));
   const nodes = new Map();
   for (const [file, targets] of graph) {
+    if (!reached.has(file)) continue;
     const from = nodeOf(root, file);
     const set = nodes.get(from) ?? new Set();
     for (const target of targets) if (nodeOf(root, target) !== from) set.add(nodeOf(root, target));

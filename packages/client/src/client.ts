@@ -23,6 +23,11 @@ import { openDefaultSpool } from "./spool/spool-location.js";
 import { createSpool, type Spool } from "./spool/spool.js";
 import { secondsToTimerMs } from "./timers.js";
 import { describeRoute, proxyFor } from "./transport/proxy.js";
+import { setupFatalReports, type FatalSetup } from "./process/fatal-setup.js";
+import { replayFatalReports } from "./process/fatal-replay.js";
+import { lazyWorkers } from "./builtins.js";
+import { startStallWatchdog, stallContext } from "./process/stall.js";
+import { installWorkerWatch, markWorkerOutOfMemory } from "./process/worker-watch.js";
 
 export type { SendOptions };
 
@@ -64,6 +69,10 @@ export class BacktraceClient {
   private uninstallGlobal: (() => void) | undefined;
   /** What new reports start with: the client's attributes, annotations, attachments, breadcrumbs and scopes. */
   private readonly context: ClientContext;
+  /** Node's diagnostic report at fatal errors (out of memory), pointed at the spool's fatal/ folder. */
+  private fatalSetup: FatalSetup | undefined;
+  /** Stops the event loop stall watchdog (`stallThreshold`). */
+  private stopStall: (() => void) | undefined;
 
   /** Checks the options at once: bad configuration throws a `BacktraceConfigError`. */
   constructor(options: BacktraceOptions) {
@@ -96,7 +105,14 @@ export class BacktraceClient {
       automatic: this.#options.breadcrumbs !== false,
       stackTraceLimit: this.#options.stackTraceLimit,
       baseAttributes: () => assembler.baseAttributes(),
+      onAttributesChanged: () => this.fatalSetup?.update(() => this.fatalAttributes()),
     });
+    const spoolDir = this.spool?.enabled ? this.spool.dir : undefined;
+    if (spoolDir !== undefined && this.#options.fatalErrorReports && lazyWorkers().isMainThread) {
+      // initialize's attributes now (a crash may come before the first turn of the loop), the defaults with them just after.
+      this.fatalSetup = setupFatalReports({ spoolDir, debug });
+      this.fatalSetup?.write(this.getAttributes());
+    }
     this.pipeline = createPipeline({
       prepare: (report) => this.assembler.prepare(report),
       submit: (payload) => this.delivery.submit(payload).then((outcome) => {
@@ -146,11 +162,26 @@ export class BacktraceClient {
         void recoverJournals(this.spool, host, (message) => this.debug(message)).catch((error) => this.debug(`recovery failed: ${String(error)}`));
       }
       this.delivery.replay().catch((error) => this.debug(`replay failed: ${String(error)}`));
+      this.fatalSetup?.write(this.fatalAttributes());
+      if (spoolDir !== undefined) void replayFatalReports(this, spoolDir, debug);
     });
     if (!this.#options.disableGlobalHandler) {
       this.uninstallGlobal = installCrashHandlers({
         onFatal: (error, kind) => this.reportFatal(error, kind),
         onNonFatal: (error, kind) => void this.send(internalReport(this).setException(error, kind)).catch(() => undefined),
+        debug,
+      });
+      const stopWorkers = installWorkerWatch((error) => void this.send(markWorkerOutOfMemory(internalReport(this).setException(error, "Crash"), error)).catch(() => undefined));
+      const uninstall = this.uninstallGlobal;
+      this.uninstallGlobal = () => (stopWorkers(), uninstall());
+    }
+    const o = this.#options;
+    if (o.stallThreshold > 0 && lazyWorkers().isMainThread) {
+      this.stopStall = startStallWatchdog({
+        ...{ thresholdSeconds: o.stallThreshold, url: o.submissionUrl, ignoreSslCertificate: o.ignoreSslCertificate, proxy: o.proxy, ca: o.ca, timeoutMs: o.timeout * 1000, spoolDir },
+        options: { ...o, beforeSend: undefined, attributes: {} },
+        context: () => stallContext(internalReport(this), () => this.context.breadcrumbsOf(internalReport(this)).entries),
+        onEnded: (seconds) => this.setAttribute("eventLoopStall.lastSeconds", seconds),
         debug,
       });
     }
@@ -161,7 +192,7 @@ export class BacktraceClient {
     const deadline = Date.now() + this.#options.exitTimeout * 1000;
     if (this.closed) return;
     this.stats.captured++;
-    const report = internalReport(this).setException(error, kind);
+    const report = markWorkerOutOfMemory(internalReport(this).setException(error, kind), error);
     report.breadcrumbs = this.context.breadcrumbsOf(report);
     const payload = this.assembler.prepareSync(report);
     if (payload === undefined) return void this.countDiscard("before-send");
@@ -270,6 +301,11 @@ export class BacktraceClient {
     return this;
   }
 
+  /** What a report of this process would carry as attributes: the defaults, initialize's and the client's. */
+  private fatalAttributes(): Record<string, unknown> {
+    return { ...this.assembler.baseAttributes(), ...this.getAttributes() };
+  }
+
   /** Reports a caught error (any thrown value). Returns at once; the promise says how delivery went. */
   sendException(error: unknown, options: SendOptions = {}): Promise<SendOutcome> {
     return this.guard(() => {
@@ -338,6 +374,8 @@ export class BacktraceClient {
     this.uninstallGlobal?.();
     this.uninstallGlobal = undefined;
     this.context.uninstall();
+    this.fatalSetup?.uninstall();
+    this.stopStall?.();
     await this.flush();
     this.closed = true;
     this.exit.uninstall();

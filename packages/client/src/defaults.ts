@@ -38,6 +38,10 @@ export const defaults = {
   stackTraceLimit: 50,
   /** 10 MB: in-memory attachments of one report (client's and report's); past it the last added are left out and counted. */
   maxAttachmentBytes: 10 * 1024 * 1024,
+  /** Out-of-memory and fatal errors reported through Node's diagnostic report, unless the application configured `process.report`. */
+  fatalErrorReports: true,
+  /** Seconds of a blocked event loop before an `EventLoopStall` report; 0 is off (the watchdog is opt-in). */
+  stallThreshold: 0,
 } as const;
 
 /** Limits of delivery that are not options; with the defaults above, the only place defaults are written. */

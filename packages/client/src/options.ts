@@ -96,6 +96,10 @@ export interface BacktraceOptions {
   stackTraceLimit?: number | undefined;
   /** Bytes of in-memory attachments per report. */
   maxAttachmentBytes?: number | undefined;
+  /** Report out-of-memory and other fatal errors through Node's diagnostic report, sent at the next start (needs the spool). */
+  fatalErrorReports?: boolean | undefined;
+  /** Seconds the main thread's event loop may be blocked before an `EventLoopStall` report; 0 (the default) is off. */
+  stallThreshold?: number | undefined;
 }
 
 export interface ResolvedOptions {
@@ -127,6 +131,9 @@ export interface ResolvedOptions {
   breadcrumbs: ResolvedBreadcrumbs | false;
   stackTraceLimit: number;
   maxAttachmentBytes: number;
+  fatalErrorReports: boolean;
+  /** Seconds; 0 when the stall watchdog is off. */
+  stallThreshold: number;
 }
 
 /** Node timers hold at most 2^31-1 ms; longer waits would fire at once. */
@@ -136,7 +143,7 @@ const knownOptions = new Set([
   "endpoint", "token", "attributes", "attachments", "timeout", "ignoreSslCertificate", "proxy", "ca", "debugBacktrace",
   "disableGlobalHandler", "contextLineCount", "tabWidth", "collectSourceCode", "exitTimeout", "sourceMaps",
   "beforeSend", "spool", "spoolMaxRecords", "spoolMaxBytes", "maxReportBytes", "queueSize", "concurrency",
-  "breadcrumbs", "stackTraceLimit", "maxAttachmentBytes",
+  "breadcrumbs", "stackTraceLimit", "maxAttachmentBytes", "fatalErrorReports", "stallThreshold",
 ]);
 
 function camel(name: string): string {
@@ -334,6 +341,8 @@ export function resolveOptions(options: unknown, readFile: (path: string) => str
     breadcrumbs: breadcrumbSettings(options["breadcrumbs"]),
     stackTraceLimit: number(options, "stackTraceLimit", { min: 1, max: 10_000, integer: true }),
     maxAttachmentBytes: number(options, "maxAttachmentBytes", { min: 0, integer: true }),
+    fatalErrorReports: boolean(options, "fatalErrorReports"),
+    stallThreshold: number(options, "stallThreshold", { min: 0, max: MAX_SECONDS }),
   };
 }
 

@@ -161,7 +161,7 @@ export function createAssembler(config: AssemblerConfig): Assembler {
       attributes,
       annotations: report.getAnnotations(),
       notes,
-      thread: currentThread(),
+      thread: report.thread ?? currentThread(),
     });
     const serialized = serializeBody(body, options.maxReportBytes);
     if (serialized.trimmed) {

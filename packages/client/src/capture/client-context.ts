@@ -26,6 +26,8 @@ export interface ClientContextOptions {
   stackTraceLimit: number;
   /** The default and initialize attributes, made only when a report's `getAttributes()` asks. */
   baseAttributes(): Record<string, unknown>;
+  /** Called when the client's attributes change (the fatal-error folder records them). */
+  onAttributesChanged?: (() => void) | undefined;
 }
 
 export class ClientContext {
@@ -133,6 +135,7 @@ export class ClientContext {
 
   private change(change: Partial<Omit<ReportContext, "baseAttributes">>): void {
     this.current = { ...this.current, ...change };
+    if (change.attributes) this.options.onAttributesChanged?.();
   }
 
   /** Where a breadcrumb made now goes: the running scope's store, else the client's. */

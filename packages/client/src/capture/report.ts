@@ -2,11 +2,12 @@
 import { randomUUID } from "node:crypto";
 import type { SendOutcome } from "../outcome.js";
 import type { AttachmentRef } from "../payload.js";
+import type { WireThread } from "../body.js";
 import type { Breadcrumb } from "./breadcrumbs.js";
 import { currentScope, scopeChain, type Scope } from "./scope.js";
 
 /** How a report came to be; sent as the `error.type` attribute. */
-export type ErrorType = "Exception" | "Unhandled exception" | "Unhandled rejection" | "Message";
+export type ErrorType = "Exception" | "Unhandled exception" | "Unhandled rejection" | "Message" | "Crash" | "Hang";
 
 /** Anything that can send a report: a `BacktraceClient`. */
 export interface ReportSender {
@@ -112,6 +113,12 @@ export class BacktraceReport {
   readonly scope: Scope | undefined;
   /** @internal The breadcrumbs sent with it, taken when it is handed to the client. */
   breadcrumbs: { entries: Breadcrumb[]; dropped: number } | undefined = undefined;
+  /** @internal The classifier when it is not the error's type (out of memory, an event loop stall). */
+  classifier: string | undefined = undefined;
+  /** @internal The thread the report is about when it is not the one building it (the watchdog reports the main thread). */
+  thread: { id: string; name: string } | undefined = undefined;
+  /** @internal Threads sent besides the faulting one (the native stack of a fatal error), by id. */
+  extraThreads: Record<string, WireThread> | undefined = undefined;
 
   /** A report for `client`, or for the default client set up by `initialize`. It carries the stack of where it is made. */
   constructor(client?: ReportSender) {

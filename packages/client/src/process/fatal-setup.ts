@@ -1,0 +1,127 @@
+// At initialize: Node's diagnostic report pointed at the spool's fatal/ folder (unless the application set it up itself), and this process's attributes recorded there.
+import { rmSync } from "node:fs";
+import { resolve } from "node:path";
+import { splitNodeOptions } from "./crash.js";
+import { openFatalFolder, pruneProcessRecords, writeProcessRecord } from "../spool/fatal-folder.js";
+import { loadKey } from "../spool/spool-guard.js";
+
+/** The part of `process.report` this file reads and sets. */
+export interface ReportSettings {
+  reportOnFatalError: boolean;
+  reportOnSignal: boolean;
+  reportOnUncaughtException: boolean;
+  directory: string;
+  filename: string;
+  compact: boolean;
+  signal: string;
+}
+
+/**
+ * True when the application (or its command line) configured Node's diagnostic report: any value not
+ * Node's default, or a `--report-*` flag on the command line or in NODE_OPTIONS. Such a set-up is its own.
+ */
+export function reportConfiguredElsewhere(
+  settings: ReportSettings,
+  execArgv: readonly string[] = process.execArgv,
+  nodeOptions: string | undefined = process.env["NODE_OPTIONS"],
+): boolean {
+  const flags = [...execArgv, ...splitNodeOptions(nodeOptions ?? "")];
+  if (flags.some((flag) => /^--report[-_]/.test(flag))) return true;
+  return (
+    settings.reportOnFatalError ||
+    settings.reportOnSignal ||
+    settings.reportOnUncaughtException ||
+    settings.directory !== "" ||
+    settings.filename !== "" ||
+    settings.compact ||
+    settings.signal !== "SIGUSR2"
+  );
+}
+
+export interface FatalSetup {
+  /** The folder reports are written to and read from. */
+  dir: string;
+  /** Writes the attributes record now. */
+  write(attributes: Record<string, unknown>): void;
+  /** Writes the attributes record again within a second (the client's attributes changed); a burst of changes writes once. */
+  update(attributes: () => Record<string, unknown>): void;
+  /** Puts `process.report` back when it still holds our values, and removes this process's record. */
+  uninstall(): void;
+}
+
+export interface FatalSetupOptions {
+  spoolDir: string;
+  debug?: ((message: string) => void) | undefined;
+  report?: ReportSettings;
+  now?: () => number;
+}
+
+/**
+ * Points Node's diagnostic report at `<spool>/fatal/` for fatal errors (out of memory, V8 and Node fatal
+ * errors) and records what the process would have sent. Never throws: undefined when the folder cannot be used
+ * or the application configured the report itself (left alone).
+ * Only the main thread sets it: `process.report` belongs to the whole process.
+ */
+export function setupFatalReports(options: FatalSetupOptions): FatalSetup | undefined {
+  try {
+    const report = options.report ?? (process.report as unknown as ReportSettings);
+    const spoolDir = resolve(options.spoolDir);
+    const dir = openFatalFolder(spoolDir);
+    if (dir === undefined) {
+      options.debug?.("fatal error reports are off: the spool's fatal/ folder cannot be used");
+      return undefined;
+    }
+    const key = loadKey(spoolDir, process.getuid?.());
+    const startedAt = (options.now ?? Date.now)();
+    const own = { path: undefined as string | undefined };
+    const record = (attributes: Record<string, unknown>): void => {
+      // Node's command line: node, its own flags, then the script; what follows is the application's.
+      own.path = writeProcessRecord(dir, { pid: process.pid, startedAt, scriptIndex: 1 + process.execArgv.length, attributes }, key) ?? own.path;
+    };
+    if (reportConfiguredElsewhere(report)) {
+      options.debug?.("process.report is configured by the application: fatal error reports are left to it");
+      return undefined;
+    }
+    pruneProcessRecords(dir, own.path);
+    report.directory = dir;
+    report.reportOnFatalError = true;
+    let timer: NodeJS.Timeout | undefined;
+    return {
+      dir,
+      write: (attributes) => {
+        try {
+          record(attributes);
+        } catch {
+          // No record: the report is still sent, with the attributes of the process that sends it.
+        }
+      },
+      update(attributes) {
+        if (timer !== undefined) return;
+        // Unreferenced: a record not written yet never keeps the process up.
+        timer = setTimeout(() => {
+          timer = undefined;
+          try {
+            record(attributes());
+          } catch {
+            // The record stays as it was.
+          }
+        }, 1000).unref();
+      },
+      uninstall() {
+        clearTimeout(timer);
+        try {
+          if (report.directory === dir && report.reportOnFatalError) {
+            report.reportOnFatalError = false;
+            report.directory = "";
+          }
+          if (own.path !== undefined) rmSync(own.path, { force: true });
+        } catch {
+          // Best effort: nothing of it may reach the application.
+        }
+      },
+    };
+  } catch (error) {
+    options.debug?.(`fatal error reports are off: ${(error as Error).message}`);
+    return undefined;
+  }
+}

@@ -1,0 +1,75 @@
+// The main thread's side of the stall watchdog: a cheap unreferenced interval stamps shared memory, a worker thread watches it; a stall that ended is told to the client.
+import type { Worker } from "node:worker_threads";
+import { lazyWorkers } from "../builtins.js";
+import { CONTEXT_KEY, SLOTS, sinceBase, STALL_STAMP, STALLED, STAMP, STOP, type WatchdogData } from "./stall-channel.js";
+import { STALL_WATCHDOG_SOURCE } from "./stall-watchdog-source.js";
+
+export interface StallOptions extends Omit<WatchdogData, "shared" | "base" | "thresholdMs" | "contextKey"> {
+  thresholdSeconds: number;
+  /** The main thread's breadcrumbs, scope and client values as JSON text: called on the paused main thread, by the watchdog. */
+  context(): string;
+  /** A reported stall ended, after `seconds` (called from the interval, once the loop turns again). */
+  onEnded(seconds: number): void;
+  debug?: ((message: string) => void) | undefined;
+}
+
+/**
+ * Starts the watchdog; returns the function that stops it, or undefined when no worker could start.
+ * Never keeps the process alive: the interval and the worker are unreferenced.
+ */
+export function startStallWatchdog(options: StallOptions): (() => void) | undefined {
+  const thresholdMs = Math.max(1, Math.round(options.thresholdSeconds * 1000));
+  const shared = new SharedArrayBuffer(SLOTS * 4);
+  const slots = new Int32Array(shared);
+  const base = Math.floor(performance.timeOrigin + performance.now());
+  const { thresholdSeconds: _t, context, onEnded, debug, ...network } = options;
+  const data: WatchdogData = { ...network, shared, base, thresholdMs, contextKey: CONTEXT_KEY };
+  let worker: Worker;
+  try {
+    worker = new (lazyWorkers().Worker)(STALL_WATCHDOG_SOURCE, { eval: true, name: "backtrace-ts stall watchdog", workerData: data, execArgv: [], stdout: true, stderr: true });
+  } catch (error) {
+    debug?.(`no stall watchdog: ${(error as Error).message}`);
+    return undefined;
+  }
+  worker.unref();
+  worker.on("error", (error) => debug?.(`stall watchdog failed: ${error.message}`));
+  // The watchdog evaluates this on the paused main thread, where the scope of the blocked code is current.
+  (globalThis as Record<symbol, unknown>)[Symbol.for(CONTEXT_KEY)] = context;
+  // Two stamps per threshold, at most one a second: a loop that turns is never taken for a stalled one.
+  const period = Math.min(1000, Math.max(10, Math.floor(thresholdMs / 2)));
+  const stamp = (): void => {
+    const now = sinceBase(base);
+    if (Atomics.load(slots, STALLED) === 1) {
+      const from = Atomics.load(slots, STALL_STAMP);
+      Atomics.store(slots, STALLED, 0);
+      try {
+        onEnded(Math.round((now - from) / 100) / 10);
+      } catch {
+        // Never into the application's loop.
+      }
+    }
+    Atomics.store(slots, STAMP, now);
+  };
+  stamp();
+  const interval = setInterval(stamp, period);
+  interval.unref();
+  return () => {
+    clearInterval(interval);
+    Atomics.store(slots, STOP, 1);
+    Atomics.notify(slots, STOP);
+    delete (globalThis as Record<symbol, unknown>)[Symbol.for(CONTEXT_KEY)];
+    worker.terminate().catch(() => undefined);
+  };
+}
+
+/** A report's values as the watchdog wants them, as JSON text; values that do not serialize are left out, never thrown. */
+export function stallContext(report: { getAttributes(): Record<string, unknown>; getAnnotations(): Record<string, unknown> }, breadcrumbs: () => unknown[]): string {
+  const safe = (read: () => unknown): unknown => {
+    try {
+      return JSON.parse(JSON.stringify(read()) ?? "null") as unknown;
+    } catch {
+      return undefined;
+    }
+  };
+  return JSON.stringify({ attributes: safe(() => report.getAttributes()), annotations: safe(() => report.getAnnotations()), breadcrumbs: safe(breadcrumbs) });
+}

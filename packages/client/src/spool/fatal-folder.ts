@@ -1,0 +1,134 @@
+// The `fatal/` folder inside a spool: where Node writes diagnostic reports at a fatal error, the sealed attribute records beside them, and which report is whose.
+import * as fs from "node:fs";
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { seal, unseal, unsafeFolder } from "./spool-guard.js";
+
+/** The folder's name inside the spool folder. */
+export const FATAL_FOLDER = "fatal";
+
+/** Node's default report file name: report.<date>.<time>.<pid>.<thread>.<sequence>.json. */
+const REPORT_NAME = /^report\.\d{8}\.\d{6}\.(\d+)\.\d+\.\d+\.json$/;
+/** attributes-<pid>-<start ms>.json: one per process start, so a pid used again (containers: pid 1) never overwrites. */
+const ATTRIBUTES_NAME = /^attributes-(\d+)-(\d+)\.json$/;
+
+/** What a process records at initialize for the report of its own fatal error. */
+export interface ProcessRecord {
+  pid: number;
+  /** Epoch ms the record was written (the process's start, for matching a report to it). */
+  startedAt: number;
+  /** Index in Node's command line of the script: what follows it (the application's own arguments) is never sent. */
+  scriptIndex: number;
+  /** The attributes the process would have sent: the default ones and the client's. */
+  attributes: Record<string, unknown>;
+}
+
+/** The fatal folder of a spool folder, made (0700) and checked like the spool; undefined when it cannot be used. */
+export function openFatalFolder(spoolDir: string, uid: number | undefined = process.getuid?.()): string | undefined {
+  const dir = join(spoolDir, FATAL_FOLDER);
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    return unsafeFolder(dir, uid) === undefined ? dir : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The pid in a diagnostic report's file name, or undefined when the name is not Node's default one. */
+export function reportPid(name: string): number | undefined {
+  const match = REPORT_NAME.exec(name);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** Diagnostic report files waiting in the folder, oldest first (Node's names sort by time). */
+export function listReports(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir).filter((name) => REPORT_NAME.test(name)).sort();
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The report's uuid, the same at every try: made from the file's name and bytes, so a server that saw it
+ * once can drop a second delivery (a start that died after sending, before removing the file).
+ */
+export function reportUuid(name: string, text: string): string {
+  const hex = createHash("sha256").update(name).update("\0").update(text).digest("hex");
+  // Shaped as a version 4 UUID (the variant and version bits set), which every Backtrace server accepts.
+  const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** Writes this process's record, sealed with the spool's key and readable by us alone. Returns its path, or undefined. */
+export function writeProcessRecord(dir: string, record: ProcessRecord, key: Buffer): string | undefined {
+  const path = join(dir, `attributes-${record.pid}-${record.startedAt}.json`);
+  const temp = `${path}.tmp`;
+  try {
+    fs.writeFileSync(temp, seal(JSON.stringify(record), key), { mode: 0o600 });
+    fs.renameSync(temp, path);
+    return path;
+  } catch {
+    fs.rmSync(temp, { force: true });
+    return undefined;
+  }
+}
+
+/**
+ * The record of the process that wrote a report: the same pid, the latest start at or before the report's
+ * time. A record that is not sealed with this spool's key (planted, altered) is ignored.
+ */
+export function findProcessRecord(dir: string, pid: number, at: number, key: Buffer): { record: ProcessRecord; file: string } | undefined {
+  let best: { startedAt: number; file: string } | undefined;
+  for (const file of safeList(dir)) {
+    const match = ATTRIBUTES_NAME.exec(file);
+    if (!match || Number(match[1]) !== pid) continue;
+    const startedAt = Number(match[2]);
+    if (startedAt <= at && (best === undefined || startedAt > best.startedAt)) best = { startedAt, file };
+  }
+  if (best === undefined) return undefined;
+  try {
+    const text = unseal(fs.readFileSync(join(dir, best.file), "utf8"), key);
+    if (text === undefined) return undefined;
+    const parsed = JSON.parse(text) as Partial<ProcessRecord>;
+    const { pid: p, startedAt, scriptIndex, attributes } = parsed;
+    if (typeof p !== "number" || typeof startedAt !== "number" || typeof scriptIndex !== "number") return undefined;
+    if (typeof attributes !== "object" || attributes === null) return undefined;
+    return { record: { pid: p, startedAt, scriptIndex, attributes }, file: best.file };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Records no report will ever need: those of processes that are gone and left no report. `own` (this
+ * process's record) and records some report still refers to stay.
+ */
+export function pruneProcessRecords(dir: string, own: string | undefined, alive: (pid: number) => boolean = isAlive): void {
+  const reportPids = new Set(listReports(dir).map(reportPid));
+  for (const file of safeList(dir)) {
+    const match = ATTRIBUTES_NAME.exec(file);
+    if (!match || join(dir, file) === own) continue;
+    const pid = Number(match[1]);
+    // A record of our own pid that is not ours is a former process's (containers start every run as pid 1).
+    if (reportPids.has(pid) || (pid !== process.pid && alive(pid))) continue;
+    fs.rmSync(join(dir, file), { force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function safeList(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,147 @@
+// Out of memory and other fatal errors: Node's diagnostic report written into the spool by a real crashing child, sent by the next start.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { buildSync } from "esbuild";
+import { runNode } from "../helpers/child.js";
+import { startReceiver, type ReceivedRequest } from "../helpers/http-receiver.js";
+import { fatalClassifier, javascriptStackText, safeCommandLine } from "../../src/process/fatal-replay.js";
+import { reportConfiguredElsewhere } from "../../src/process/fatal-setup.js";
+import { reportUuid } from "../../src/spool/fatal-folder.js";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+const LIB = join(here, "..", "..", "dist", "index.cjs");
+const FIXTURES = join(here, "..", "fixtures", "fatal");
+const SECRET = "s3cr3t-planted-in-the-environment-0451";
+
+/** The application, compiled from TypeScript with an external source map, in a folder of its own. */
+function buildApp(): { dir: string; app: string; source: string } {
+  const dir = mkdtempSync(join(tmpdir(), "bt-fatal-"));
+  const app = join(dir, "dist", "app.js");
+  const source = join(FIXTURES, "fatal-app.ts");
+  buildSync({ entryPoints: [source], outfile: app, bundle: true, platform: "node", format: "cjs", sourcemap: "linked", logLevel: "silent" });
+  return { dir, app, source };
+}
+
+interface Body {
+  classifiers: string[];
+  attributes: Record<string, unknown>;
+  annotations: Record<string, unknown>;
+  threads: Record<string, { name: string; fault: boolean; stack: Array<{ funcName: string; library?: string; line?: number }> }>;
+  uuid: string;
+}
+
+function bodyOf(request: ReceivedRequest | undefined): Body {
+  assert.ok(request, "a report arrived");
+  return request.report as Body;
+}
+
+/** Lines that differ between any two runs (GC timings, the pid) made equal. */
+function normalize(stderr: string): string {
+  return stderr.replace(/^\[\d+:0x[0-9a-f]+\].*$/gm, "[gc]").replace(/0x[0-9a-f]+/g, "0x").replace(/report\.\d{8}\.\d{6}\.\d+\.\d+\.\d+\.json/g, "report.json");
+}
+
+test("a process that runs out of heap is reported at the next start: OutOfMemory, a crash, its native stack, its attributes, no environment", async () => {
+  const { dir, app } = buildApp();
+  const receiver = await startReceiver();
+  const spool = join(dir, "spool");
+  const env = { BT_LIB: LIB, BT_ENDPOINT: `http://127.0.0.1:${receiver.port}`, BT_SPOOL: spool, PLANTED_SECRET: SECRET };
+  try {
+    const args = ["--max-old-space-size=32", app, "--password", SECRET];
+    const [without, withLib] = await Promise.all([runNode(args, { env: { ...env, BT_ENDPOINT: undefined } }), runNode(args, { env })]);
+    assert.equal(withLib.signal, without.signal, "the same ending (SIGABRT) as without the library");
+    assert.equal(withLib.code, without.code);
+    assert.equal(without.signal, "SIGABRT");
+    assert.match(withLib.stderr, /FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory/);
+    // The one difference: an empty line and Node's two lines about the report, between V8's message and the native stack.
+    const extra = /(?<=JavaScript heap out of memory\n)\nWriting Node\.js report to file: report\.\d{8}\.\d{6}\.\d+\.0\.001\.json\nNode\.js report completed\n(?=----- Native stack trace -----\n)/;
+    assert.match(withLib.stderr, extra);
+    assert.equal(normalize(withLib.stderr.replace(extra, "")), normalize(without.stderr));
+    const fatal = join(spool, "fatal");
+    const files = readdirSync(fatal).filter((name) => name.startsWith("report."));
+    assert.equal(files.length, 1, "one diagnostic report in the spool's fatal/ folder");
+    assert.equal(statSync(fatal).mode & 0o777, 0o700);
+    assert.equal(receiver.requests.length, 0, "nothing could be sent by the dying process");
+
+    const next = await runNode([join(FIXTURES, "replay.cjs")], { env });
+    assert.equal(next.code, 0, next.stderr);
+    await receiver.waitFor(1);
+    const body = bodyOf(receiver.requests[0]);
+    assert.deepEqual(body.classifiers, ["OutOfMemory"]);
+    assert.equal(body.attributes["error.type"], "Crash");
+    assert.match(String(body.attributes["error.message"]), /heap out of memory/);
+    assert.equal(body.attributes["release"], "r-17", "the attributes the crashed process recorded at initialize");
+    assert.match(body.uuid, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const native = body.threads["main-native"];
+    assert.ok(native && native.stack.some((frame) => /OOMErrorHandler|FatalProcessOutOfMemory/.test(frame.funcName)), "V8's native stack");
+    for (const name of ["Heap statistics", "Resource usage", "libuv handles", "Diagnostic report"]) assert.ok(name in body.annotations, name);
+    const summary = body.annotations["Diagnostic report"] as { commandLine: string[]; droppedArguments: number };
+    assert.deepEqual(summary.commandLine.slice(-1), [app], "node, its flags and the script; not the arguments after it");
+    assert.equal(summary.droppedArguments, 2);
+    const sent = receiver.requests[0]!.body.toString("utf8");
+    assert.ok(!sent.includes(SECRET), "no environment variable or argument value is sent");
+    assert.ok(!sent.includes("environmentVariables"));
+    assert.deepEqual(readdirSync(fatal).filter((name) => name.startsWith("report.")), [], "the file is removed once sent");
+  } finally {
+    await receiver.close();
+  }
+});
+
+test("the JavaScript stack of a diagnostic report is source-mapped to the TypeScript, with source lines, and the same uuid at every try", async () => {
+  const { dir, app, source } = buildApp();
+  // The first receiver refuses (503): the report stays; the second start sends it under the same uuid.
+  const receiver = await startReceiver({ script: (index) => (index === 0 ? { status: 503 } : undefined) });
+  const spool = join(dir, "spool");
+  const env = { BT_LIB: LIB, BT_ENDPOINT: `http://127.0.0.1:${receiver.port}`, BT_SPOOL: spool, PLANTED_SECRET: SECRET, WRITE_REPORT: "1" };
+  try {
+    const first = await runNode([app], { env });
+    assert.equal(first.code, 0, first.stderr);
+    const replay = join(FIXTURES, "replay.cjs");
+    await runNode([replay], { env: { ...env, BT_SPOOL: spool } });
+    await runNode([replay], { env: { ...env, BT_SPOOL: spool } });
+    await receiver.waitFor(2);
+    const [refused, accepted] = receiver.requests.map((request) => bodyOf(request));
+    assert.equal(refused!.uuid, accepted!.uuid, "the same uuid on every try");
+    // Node's own frame of writeReport comes first; the application's frame below it is the allocating function.
+    const top = accepted!.threads["main"]!.stack.find((frame) => !frame.library?.startsWith("node:"))!;
+    assert.equal(top.funcName, "allocateUntilFull");
+    assert.equal(top.library, source, "mapped to the original TypeScript file");
+    assert.ok(!receiver.requests.some((request) => request.body.toString("utf8").includes(SECRET)));
+  } finally {
+    await receiver.close();
+  }
+});
+
+test("a report's uuid is the same for the same file, another for another", () => {
+  assert.equal(reportUuid("report.a.json", "{}"), reportUuid("report.a.json", "{}"));
+  assert.notEqual(reportUuid("report.a.json", "{}"), reportUuid("report.b.json", "{}"));
+});
+
+test("the classifier is OutOfMemory for heap exhaustion, else the fatal error's name", () => {
+  assert.equal(fatalClassifier({ event: "Allocation failed - JavaScript heap out of memory", trigger: "OOMError" }), "OutOfMemory");
+  assert.equal(fatalClassifier({ event: "Reached heap limit", trigger: "FatalError" }), "OutOfMemory");
+  assert.equal(fatalClassifier({ event: "v8::ToLocalChecked Empty MaybeLocal", trigger: "FatalError" }), "FatalError");
+  assert.equal(fatalClassifier({ event: "JavaScript API", trigger: "JavaScript API" }), "FatalError");
+});
+
+test("the JavaScript stack text keeps only frame lines, and a report without one gives the message alone", () => {
+  assert.equal(javascriptStackText({ stack: ["Unavailable."] }, "OutOfMemory: x"), "OutOfMemory: x");
+  assert.equal(javascriptStackText({ stack: ["at f (/a.js:1:2)", "at  (/b.js:3:4)"] }, "M"), "M\n    at f (/a.js:1:2)\n    at  (/b.js:3:4)");
+});
+
+test("the command line keeps node, its flags and the script; without the process's record only the executable", () => {
+  assert.deepEqual(safeCommandLine(["node", "--max-old-space-size=32", "app.js", "--token", "x"], 2), { kept: ["node", "--max-old-space-size=32", "app.js"], dropped: 2 });
+  assert.deepEqual(safeCommandLine(["node", "app.js", "secret"], undefined), { kept: ["node"], dropped: 2 });
+});
+
+test("process.report set up by the application, or a --report flag, is left alone", () => {
+  const base = { reportOnFatalError: false, reportOnSignal: false, reportOnUncaughtException: false, directory: "", filename: "", compact: false, signal: "SIGUSR2" };
+  assert.equal(reportConfiguredElsewhere(base, [], undefined), false);
+  assert.equal(reportConfiguredElsewhere({ ...base, directory: "/var/reports" }, [], undefined), true);
+  assert.equal(reportConfiguredElsewhere({ ...base, reportOnUncaughtException: true }, [], undefined), true);
+  assert.equal(reportConfiguredElsewhere(base, ["--report-on-fatalerror"], undefined), true);
+  assert.equal(reportConfiguredElsewhere(base, [], "--report-directory=/x"), true);
+});

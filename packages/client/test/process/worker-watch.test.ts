@@ -1,0 +1,41 @@
+// A worker thread killed by its resourceLimits is reported by the parent, with the worker's id, whether or not the application handles the 'error'.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { runNode } from "../helpers/child.js";
+import { startReceiver } from "../helpers/http-receiver.js";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+const LIB = join(here, "..", "..", "dist", "index.cjs");
+const APP = join(here, "..", "fixtures", "worker", "worker-oom.cjs");
+
+for (const handled of [true, false]) {
+  test(`a worker out of memory is reported as OutOfMemory with its thread id (the application ${handled ? "handles" : "does not handle"} the 'error')`, async () => {
+    const receiver = await startReceiver();
+    try {
+      const env = { BT_LIB: LIB, BT_ENDPOINT: `http://127.0.0.1:${receiver.port}`, BT_SPOOL: mkdtempSync(join(tmpdir(), "bt-worker-")), HANDLE: handled ? "1" : "0" };
+      const result = await runNode([APP], { env });
+      const [threadId, note] = result.stdout.trim().split("\n");
+      if (handled) {
+        assert.equal(result.code, 0, result.stderr);
+        assert.equal(note, "handled ERR_WORKER_OUT_OF_MEMORY", "the application's listener still gets the error");
+      } else {
+        // Node raises the unhandled 'error' as an uncaught exception, as without the library.
+        assert.equal(result.code, 1);
+        assert.match(result.stderr, /Error \[ERR_WORKER_OUT_OF_MEMORY\]/);
+      }
+      await receiver.waitFor(1);
+      assert.equal(receiver.requests.length, 1, "one report");
+      const body = receiver.requests[0]!.report as { classifiers: string[]; attributes: Record<string, unknown>; annotations: Record<string, unknown> };
+      assert.deepEqual(body.classifiers, ["OutOfMemory"]);
+      assert.equal(body.attributes["worker.threadId"], Number(threadId));
+      assert.equal(body.attributes["error.type"], handled ? "Crash" : "Unhandled exception");
+      assert.equal((body.annotations["Worker resource limits"] as { maxOldGenerationSizeMb: number }).maxOldGenerationSizeMb, 8);
+    } finally {
+      await receiver.close();
+    }
+  });
+}
