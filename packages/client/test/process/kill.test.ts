@@ -65,7 +65,7 @@ for (const { signal, endpoint, queueSize } of cells) {
       assert.ok(expected.length > 0, "reports were sent before the signal");
 
       // The next run, with an endpoint that answers, sends what the killed one left.
-      next = new BacktraceClient({ endpoint: good.url, token: "t0k3n", spool, disableGlobalHandler: true, exitTimeout: 10 });
+      next = new BacktraceClient({ endpoint: good.url, token: "t0k3n", spool, spoolMaxRecords: 5000, disableGlobalHandler: true, exitTimeout: 10 });
       const arrived = (): Set<string> => new Set(uuidOf(good));
       await waitUntil(() => expected.every((uuid) => arrived().has(uuid)), 30_000, `${expected.length} reports to arrive`).catch(() => undefined);
       const missing = expected.filter((uuid) => !arrived().has(uuid));
