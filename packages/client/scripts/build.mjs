@@ -36,7 +36,7 @@ await build({ ...common, format: "cjs", outfile: "dist/index.cjs" });
 await build({ ...common, format: "esm", outfile: "dist/index.mjs" });
 // Subpath entries, each a pair of bundles of its own: importing the main entry never loads them, and they load
 // the main bundle only when they need a client (register), reaching the default client through globalThis.
-const subpaths = ["express", "http", "lambda"];
+const subpaths = ["express", "fastify", "koa", "http", "lambda"];
 for (const name of subpaths) {
   for (const [format, ext] of [["cjs", "cjs"], ["esm", "mjs"]]) {
     await build({ ...common, entryPoints: [`src/integrations/${name}.ts`], format, outfile: `dist/${name}.${ext}` });
