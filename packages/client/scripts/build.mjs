@@ -42,6 +42,8 @@ for (const name of subpaths) {
     await build({ ...common, entryPoints: [`src/integrations/${name}.ts`], format, outfile: `dist/${name}.${ext}` });
   }
 }
+// The command line tool: an ES module only (it is run, never imported).
+await build({ ...common, entryPoints: ["src/integrations/cli.ts"], format: "esm", outfile: "dist/cli.mjs" });
 // The preload has one source per module system: ES modules can wait for an import, CommonJS requires at once.
 await build({ ...common, entryPoints: ["src/integrations/register-cjs.ts"], format: "cjs", outfile: "dist/register.cjs" });
 await build({ ...common, entryPoints: ["src/integrations/register-esm.ts"], format: "esm", outfile: "dist/register.mjs" });
