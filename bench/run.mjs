@@ -22,6 +22,7 @@ const resultsDir = fileURLToPath(new URL("results/", import.meta.url));
 // Name, script, time limit. The limits keep the whole run under about 10 minutes.
 const BENCHMARKS = [
   ["import-init", "import-init.bench.mjs", 120_000],
+  ["register", "register.bench.mjs", 120_000],
   ["capture-sync", "capture-sync.bench.mjs", 240_000],
   ["source-map", "source-map.bench.mjs", 90_000],
   ["burst", "burst.bench.mjs", 360_000],

@@ -41,6 +41,19 @@ writeFileSync(
 );
 await build({ ...common, format: "cjs", outfile: "dist/index.cjs" });
 await build({ ...common, format: "esm", outfile: "dist/index.mjs" });
+// Subpath entries, each a pair of bundles of its own: importing the main entry never loads them, and they load
+// the main bundle only when they need a client (register), reaching the default client through globalThis.
+const subpaths = ["express", "fastify", "koa", "http", "lambda"];
+for (const name of subpaths) {
+  for (const [format, ext] of [["cjs", "cjs"], ["esm", "mjs"]]) {
+    await build({ ...common, entryPoints: [`src/integrations/${name}.ts`], format, outfile: `dist/${name}.${ext}` });
+  }
+}
+// The command line tool: an ES module only (it is run, never imported).
+await build({ ...common, entryPoints: ["src/integrations/cli.ts"], format: "esm", outfile: "dist/cli.mjs" });
+// The preload has one source per module system: ES modules can wait for an import, CommonJS requires at once.
+await build({ ...common, entryPoints: ["src/integrations/register-cjs.ts"], format: "cjs", outfile: "dist/register.cjs" });
+await build({ ...common, entryPoints: ["src/integrations/register-esm.ts"], format: "esm", outfile: "dist/register.mjs" });
 
 const tsc = require.resolve("typescript/bin/tsc");
 execFileSync(process.execPath, [tsc, "-p", "tsconfig.types.json"], { stdio: "inherit" });
@@ -55,6 +68,7 @@ const visit = (file) => {
   }
 };
 visit("index.d.ts");
+for (const name of subpaths) visit(`integrations/${name}.d.ts`);
 const prune = (dir) => {
   for (const entry of readdirSync(join("dist/types", dir), { withFileTypes: true })) {
     const file = posix.join(dir, entry.name);
@@ -69,6 +83,7 @@ prune(".");
 // The declarations describe the CommonJS build; `import` gets them through an ES module shim.
 writeFileSync("dist/types/package.json", JSON.stringify({ type: "commonjs" }) + "\n");
 writeFileSync("dist/index.d.mts", 'export * from "./types/index.js";\n');
+for (const name of subpaths) writeFileSync(`dist/${name}.d.mts`, `export * from "./types/integrations/${name}.js";\n`);
 
 // The bundle includes these packages' code; their licenses travel with it.
 const bundled = ["@jridgewell/trace-mapping", "@jridgewell/sourcemap-codec", "@jridgewell/resolve-uri", "proxy-from-env"];

@@ -2,10 +2,11 @@
 import { BacktraceClient, type SendOptions } from "./client.js";
 import type { BacktraceOptions } from "./options.js";
 import { BacktraceReport, getDefaultSender, notInitialized, setDefaultSender, type AttachmentData } from "./capture/report.js";
-import { runInScope, type Scope, type User } from "./capture/scope.js";
+import { currentScope, runInScope, type Scope, type User } from "./capture/scope.js";
 import type { BreadcrumbOptions } from "./capture/breadcrumbs.js";
 import { defaults } from "./defaults.js";
 import type { SendOutcome } from "./outcome.js";
+import { blameVariable, withEnvOptions } from "./env.js";
 
 export { BacktraceClient } from "./client.js";
 export type { SendOptions, ClientCounters } from "./client.js";
@@ -27,9 +28,16 @@ const current = (): BacktraceClient | undefined => getDefaultSender() as Backtra
 /**
  * Sets up the default client used by the module-level calls. Throws a `BacktraceConfigError` at once
  * for bad options. Called again, it replaces the default client (the old one finishes in the background).
+ * Without an endpoint, the BACKTRACE_* environment variables fill in what `options` leaves out (see env.ts).
  */
-export function initialize(options: BacktraceOptions): BacktraceClient {
-  const client = new BacktraceClient(options);
+export function initialize(options?: Partial<BacktraceOptions>): BacktraceClient {
+  const { options: resolved, sources } = withEnvOptions(options);
+  let client: BacktraceClient;
+  try {
+    client = new BacktraceClient(resolved);
+  } catch (error) {
+    throw blameVariable(error, sources);
+  }
   const previous = current();
   setDefaultSender(client);
   if (previous) void previous.finalize();
@@ -76,6 +84,11 @@ export function withScope<T>(fn: (scope: Scope) => T): T {
   if (client) return client.withScope(fn);
   const { maxEntries, maxMessageLength, maxAttributeDepth, maxBytes } = defaults.breadcrumbs;
   return runInScope({ maxEntries, maxMessageLength, maxAttributeDepth, maxBreadcrumbBytes: maxBytes }, fn);
+}
+
+/** The scope of the running async flow (one `withScope` opened, or a framework integration's request), if any. */
+export function getCurrentScope(): Scope | undefined {
+  return currentScope();
 }
 
 /** Sets an attribute of the default client, sent with every report made from now on. */

@@ -83,3 +83,9 @@ const pool = createPool(6);
 export function runNode(args: string[], options: ChildOptions = {}, timeoutMs = 20_000): Promise<ChildResult> {
   return pool(() => collect(startNode(args, options), timeoutMs));
 }
+
+/** Runs another program (npm, say) to its end, with the same environment rules, at most `timeoutMs`. */
+export function runProgram(command: string, args: string[], options: ChildOptions = {}, timeoutMs = 120_000): Promise<ChildResult> {
+  const child = spawn(command, args, { cwd: options.cwd, env: childEnv(options.env), stdio: ["ignore", "pipe", "pipe"] });
+  return pool(() => collect(child, timeoutMs));
+}

@@ -39,3 +39,26 @@ void [withCrumbs, scoped, attributes];
 bt.addBreadcrumb("x", { level: "critical" });
 // @ts-expect-error breadcrumbs is false or settings, not true
 bt.initialize({ endpoint: "x", breadcrumbs: { sentry: true } });
+
+// Framework integrations: each a subpath with its own types.
+import { errorHandler, requestHandler } from "backtrace-ts/express";
+import { wrapListener } from "backtrace-ts/http";
+import { wrapHandler } from "backtrace-ts/lambda";
+import { createServer } from "node:http";
+const onRequest: (req: { headers: Record<string, string> }, res: { statusCode: number; headersSent: boolean }, next: () => void) => void = requestHandler({ headers: ["user-agent"], clientIp: false });
+void onRequest;
+void errorHandler({ reportClientErrors: true, client });
+createServer(wrapListener((_req, res) => res.end(), { route: () => "/x" }));
+const lambda: (event: { id: number }, context: { awsRequestId: string }) => Promise<string> = wrapHandler(async (event: { id: number }) => String(event.id));
+void lambda;
+// @ts-expect-error the option is reportClientErrors
+requestHandler({ report4xx: true });
+const scopeNow: bt.Scope | undefined = bt.getCurrentScope();
+void scopeNow;
+bt.initialize();
+import { fastifyPlugin } from "backtrace-ts/fastify";
+import { koaMiddleware } from "backtrace-ts/koa";
+const plugin = fastifyPlugin({ clientIp: true });
+void plugin;
+const koa: (ctx: { method: string }, next: () => Promise<unknown>) => Promise<void> = koaMiddleware({ user: (ctx: { state: { user: { id: string } } }) => ctx.state.user });
+void koa;

@@ -1,0 +1,37 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { runNode, runProgram } from "../helpers/child.js";
+import { startReceiver } from "../helpers/http-receiver.js";
+import { CLIENT_DIR, makeProject } from "../helpers/project.js";
+
+async function npm(args: string[], cwd: string): Promise<void> {
+  const result = await runProgram("npm", args, { cwd, env: { npm_config_audit: "false", npm_config_fund: "false" } });
+  assert.equal(result.code, 0, `npm ${args.join(" ")}: ${result.stderr}`);
+}
+
+test("from npm pack, in a fresh project: --import and --require register report a crash unchanged, and `backtrace-ts check` is accepted", async () => {
+  const receiver = await startReceiver();
+  const project = makeProject({ name: "fresh", version: "1.0.0" }, { "app.mjs": 'throw new Error("fresh esm");\n', "app.cjs": 'throw new Error("fresh cjs");\n' }, { link: false });
+  try {
+    await npm(["pack", CLIENT_DIR, "--pack-destination", project.dir, "--silent"], project.dir);
+    const tarball = readdirSync(project.dir).find((name) => name.endsWith(".tgz"))!;
+    await npm(["install", `./${tarball}`, "--offline", "--silent"], project.dir);
+    const env = { BACKTRACE_ENDPOINT: `http://127.0.0.1:${receiver.port}`, BACKTRACE_TOKEN: "t0k3n", BACKTRACE_SPOOL: "off" };
+    for (const [flag, file] of [["--import", "app.mjs"], ["--require", "app.cjs"]] as const) {
+      const plain = await runNode([file], { cwd: project.dir });
+      const registered = await runNode([flag, "backtrace-ts/register", file], { cwd: project.dir, env });
+      assert.equal(registered.code, plain.code);
+      assert.equal(registered.stderr, plain.stderr);
+    }
+    assert.equal(receiver.requests.length, 2);
+    const check = await runNode([join(project.dir, "node_modules/.bin/backtrace-ts"), "check"], { cwd: project.dir, env });
+    assert.equal(check.code, 0, check.stdout + check.stderr);
+    assert.match(check.stdout, /accepted: rxid/);
+    assert.equal(receiver.requests.length, 3);
+  } finally {
+    project.remove();
+    await receiver.close();
+  }
+});
