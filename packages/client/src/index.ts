@@ -6,7 +6,7 @@ import { currentScope, runInScope, type Scope, type User } from "./capture/scope
 import type { BreadcrumbOptions } from "./capture/breadcrumbs.js";
 import { defaults } from "./defaults.js";
 import type { SendOutcome } from "./outcome.js";
-import { blameVariable, withEnvOptions } from "./env.js";
+import { blameVariable, withEnvOptions } from "./integrations/env.js";
 
 export { BacktraceClient } from "./client.js";
 export type { SendOptions, ClientCounters } from "./client.js";

@@ -5,7 +5,7 @@ import { Console } from "node:console";
 import { Writable } from "node:stream";
 import { inspect } from "node:util";
 import { BacktraceClient, type BacktraceOptions } from "../src/index.js";
-import { redactUrl } from "../src/options.js";
+import { redactUrl } from "../src/submission-url.js";
 import { startReceiver } from "./helpers/http-receiver.js";
 
 const TOKEN = "c0ffee5ecret0123456789abcdef";

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { resolveOptions, submissionUrlFor, redactUrl } from "../src/options.js";
+import { resolveOptions } from "../src/options.js";
+import { submissionUrlFor, redactUrl } from "../src/submission-url.js";
 import { defaults } from "../src/defaults.js";
 import { ErrorCodes, isBacktraceError, BacktraceConfigError } from "../src/errors.js";
 import { privateCa } from "./helpers/tls.js";

@@ -3,9 +3,10 @@
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { readEnvOptions, withEnvOptions } from "../env.js";
+import { readEnvOptions, withEnvOptions } from "./env.js";
 import { errorText } from "../errors.js";
-import { redactText, redactUrl, resolveOptions, urlSecrets, type BacktraceOptions, type ResolvedOptions } from "../options.js";
+import { resolveOptions, type BacktraceOptions, type ResolvedOptions } from "../options.js";
+import { redactText, redactUrl, urlSecrets } from "../submission-url.js";
 import { jsonText } from "../payload.js";
 import { createSpool, type Spool } from "../spool/spool.js";
 import { openDefaultSpool } from "../spool/spool-location.js";

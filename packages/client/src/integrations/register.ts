@@ -1,6 +1,6 @@
 // The zero-code setup behind `node --import backtrace-ts/register` and `--require`: the default client from the environment, or one line on stderr.
 import { lazyWorkers } from "../builtins.js";
-import { readEnvOptions } from "../env.js";
+import { readEnvOptions } from "./env.js";
 import { errorText } from "../errors.js";
 
 /** What register needs of the package's main entry, loaded only once an endpoint is set. */

@@ -1,10 +1,10 @@
 // The on-disk queue of payloads not sent yet: one file per record, atomic writes, bounded, corrupt records set aside.
 import { spoolDefaults } from "../defaults.js";
 import * as fs from "node:fs";
-import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { createJournal, orphanJournals, removeJournal, type Journal, type OrphanJournal } from "./journal.js";
 import { loadKey, seal, unsafeFolder, unseal } from "./spool-guard.js";
+import { TEMP_PREFIX, tempPath, writeRecordSync } from "./record-io.js";
 import { claimName, parseRecord, recordName, recordText, recordUuid, safeUuid, staleClaim } from "./spool-files.js";
 import type { AttachmentRef, Payload } from "../payload.js";
 
@@ -70,19 +70,8 @@ export interface SpoolOptions {
 }
 
 
-const TEMP_PREFIX = ".tmp-";
 const STALE_TEMP_MS = 10 * 60 * 1000;
 
-
-/** Writes every byte of `bytes` (writeSync may write fewer than asked on a nearly full disk), or throws. */
-function writeAllSync(fd: number, bytes: Buffer): void {
-  let offset = 0;
-  while (offset < bytes.length) {
-    const written = fs.writeSync(fd, bytes, offset, bytes.length - offset);
-    if (written <= 0) throw new Error(`short write: ${offset} of ${bytes.length} bytes`);
-    offset += written;
-  }
-}
 
 async function isRegularFile(path: string): Promise<boolean> {
   try {
@@ -198,7 +187,7 @@ export function createSpool(options: SpoolOptions): Spool {
   }
 
   function tempName(): string {
-    return join(dir, `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString("hex")}`);
+    return tempPath(dir);
   }
 
   function known(uuid: string): boolean {
@@ -239,9 +228,9 @@ export function createSpool(options: SpoolOptions): Spool {
     const record = prepare(payload);
     if (!record) return false;
     const bytes = Buffer.from(record.text, "utf8");
-    let failure = writeRecordSync(record.file, bytes);
+    let failure = writeRecordSync(dir, record.file, bytes);
     // A full disk: the newest report (the crash path's) matters most, so older records make room for it, once.
-    if (failure !== undefined && makeRoomSync(bytes.length) > 0) failure = writeRecordSync(record.file, bytes);
+    if (failure !== undefined && makeRoomSync(bytes.length) > 0) failure = writeRecordSync(dir, record.file, bytes);
     if (failure !== undefined) {
       counters.failed += 1;
       debug(`spool: could not write report ${payload.uuid}: ${failure.message}`);
@@ -251,28 +240,6 @@ export function createSpool(options: SpoolOptions): Spool {
     return true;
   }
 
-  /** Temp file, every byte, fsync, rename: the record is whole on disk or not there. The error, if any. */
-  function writeRecordSync(file: string, bytes: Buffer): Error | undefined {
-    const temp = tempName();
-    let fd: number | undefined;
-    try {
-      fd = fs.openSync(temp, "wx", 0o600);
-      writeAllSync(fd, bytes);
-      fs.fsyncSync(fd);
-      fs.closeSync(fd);
-      fd = undefined;
-      fs.renameSync(temp, join(dir, file));
-      return undefined;
-    } catch (error) {
-      try {
-        if (fd !== undefined) fs.closeSync(fd);
-        fs.rmSync(temp, { force: true });
-      } catch {
-        // The write already failed; nothing more to do.
-      }
-      return error instanceof Error ? error : new Error(String(error));
-    }
-  }
 
   /** Deletes the oldest records (not claimed by this spool) until about `bytes` are free; how many went. */
   function makeRoomSync(bytes: number): number {

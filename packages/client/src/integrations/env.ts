@@ -1,8 +1,8 @@
 // The options read from the environment (BACKTRACE_* variables, the working folder's package.json): used by `initialize()` without an endpoint, the register entry and the CLI.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { BacktraceConfigError, ErrorCodes, isBacktraceError } from "./errors.js";
-import type { BacktraceOptions } from "./options.js";
+import { BacktraceConfigError, ErrorCodes, isBacktraceError } from "../errors.js";
+import type { BacktraceOptions } from "../options.js";
 
 /** Each variable and the option it sets. */
 export const ENV_VARIABLES = {

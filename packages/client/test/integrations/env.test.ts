@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { blameVariable, readEnvOptions, withEnvOptions } from "../src/env.js";
-import { BacktraceClient, BacktraceConfigError, initialize, finalize } from "../src/index.js";
+import { blameVariable, readEnvOptions, withEnvOptions } from "../../src/integrations/env.js";
+import { BacktraceClient, BacktraceConfigError, initialize, finalize } from "../../src/index.js";
 
 const noPackage = mkdtempSync(join(tmpdir(), "bt-env-"));
 test.after(() => rmSync(noPackage, { recursive: true, force: true }));
