@@ -28,7 +28,7 @@ a { color: var(--accent); }
 .classifier { font-weight: 600; }
 table { border-collapse: collapse; width: 100%; background: var(--panel); border: 1px solid var(--line); border-radius: 6px; }
 th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid var(--line); vertical-align: top; word-break: break-word; }
-th { background: var(--head); font-weight: 600; font-size: 13px; }
+th { background: var(--head); font-weight: 600; font-size: 13px; word-break: normal; white-space: nowrap; }
 .num { text-align: right; font-variant-numeric: tabular-nums; }
 td.when { white-space: nowrap; font-size: 13px; }
 td.when .label { display: none; }
