@@ -7,43 +7,21 @@
 // Run alone: node bench/pool-cpu.bench.mjs [--runs 3] [--requests 5000]
 import { fork } from "node:child_process";
 import http from "node:http";
-import { mkdirSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { cleanEnv, parseArgs, report, runNode } from "./lib/child.mjs";
+import { bundleClientSource } from "./lib/builds.mjs";
 import { emit, mmm, printTable } from "./lib/output.mjs";
 import { summarizeRuns } from "./lib/stats.mjs";
 
 const args = parseArgs();
 const self = fileURLToPath(import.meta.url);
-const clientSrc = fileURLToPath(new URL("../packages/client/src/", import.meta.url));
-const transportFile = fileURLToPath(new URL("results/tmp/pool-transport.mjs", import.meta.url));
 const IN_FLIGHT = 4;
 const WARMUP = 500;
 const DEADLINE_MS = 60_000;
 const WAYS = ["backtrace-ts pool", "node:http + keep-alive agent"];
 
-async function bundleTransport() {
-  try {
-    const esbuild = await import("esbuild");
-    mkdirSync(new URL("results/tmp/", import.meta.url), { recursive: true });
-    await esbuild.build({
-      stdin: {
-        contents: 'export { createPool, postReport } from "./transport/post.ts";\nexport { jsonBody } from "./payload.ts";\n',
-        resolveDir: clientSrc,
-        loader: "ts",
-      },
-      bundle: true,
-      format: "esm",
-      platform: "node",
-      target: "node20",
-      outfile: transportFile,
-      logLevel: "silent",
-    });
-    return transportFile;
-  } catch (error) {
-    console.log(`could not bundle packages/client/src/transport/post.ts: ${String(error.message).split("\n")[0]}`);
-    return undefined;
-  }
+function bundleTransport() {
+  return bundleClientSource({ "transport/post.ts": ["createPool", "postReport"], "payload.ts": ["jsonBody"] }, "pool-transport.mjs");
 }
 
 /** In a child: the loopback server. */

@@ -5,41 +5,19 @@
 // own source-map.ts and stack.ts (packages/client/src) with esbuild into bench/results/tmp at the
 // start and times createSourceMapper().mapFrames(). Fresh process per run.
 // Run alone: node bench/source-map.bench.mjs [--runs 3] [--iterations 2000]
-import { mkdirSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs, report, runNode } from "./lib/child.mjs";
 import { buildFixtures, fixtureUrl } from "./lib/fixtures.mjs";
+import { bundleClientSource } from "./lib/builds.mjs";
 import { emit, mmm, printTable } from "./lib/output.mjs";
 import { median, percentile, summarizeRuns } from "./lib/stats.mjs";
 
 const args = parseArgs();
-const clientSrc = fileURLToPath(new URL("../packages/client/src/", import.meta.url));
-const mapperFile = fileURLToPath(new URL("results/tmp/source-mapper.mjs", import.meta.url));
 const DEADLINE_MS = 20_000;
 
 /** Bundles the client's mapper and stack parser from source; undefined when it does not build. */
-async function buildMapper() {
-  try {
-    const esbuild = await import("esbuild");
-    mkdirSync(new URL("results/tmp/", import.meta.url), { recursive: true });
-    await esbuild.build({
-      stdin: {
-        contents: 'export { createSourceMapper } from "./enrich/source-map.ts";\nexport { parseStack } from "./capture/stack.ts";\n',
-        resolveDir: clientSrc,
-        loader: "ts",
-      },
-      bundle: true,
-      format: "esm",
-      platform: "node",
-      target: "node20",
-      outfile: mapperFile,
-      logLevel: "silent",
-    });
-    return mapperFile;
-  } catch (error) {
-    console.log(`could not bundle packages/client/src/source-map.ts: ${String(error.message).split("\n")[0]}`);
-    return undefined;
-  }
+function buildMapper() {
+  return bundleClientSource({ "enrich/source-map.ts": ["createSourceMapper"], "capture/stack.ts": ["parseStack"] }, "source-mapper.mjs");
 }
 
 async function worker() {

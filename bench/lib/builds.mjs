@@ -78,3 +78,23 @@ export async function snapshotBuilds(dir) {
   }
   return { modules, missing };
 }
+
+/**
+ * Bundles named exports of the client's own source (paths relative to packages/client/src) with esbuild
+ * into bench/results/tmp/<file>, for benchmarks of parts the shipped bundle does not expose. The file's
+ * path, or undefined (with a line saying why) when it does not build.
+ */
+export async function bundleClientSource(exports, file) {
+  const src = join(repo, "packages/client/src");
+  const outfile = fileURLToPath(new URL(`../results/tmp/${file}`, import.meta.url));
+  try {
+    const esbuild = await import("esbuild");
+    mkdirSync(dirname(outfile), { recursive: true });
+    const contents = Object.entries(exports).map(([path, names]) => `export { ${names.join(", ")} } from "./${path}";\n`).join("");
+    await esbuild.build({ stdin: { contents, resolveDir: src, loader: "ts" }, bundle: true, format: "esm", platform: "node", target: "node20", outfile, logLevel: "silent" });
+    return outfile;
+  } catch (error) {
+    console.log(`could not bundle ${Object.keys(exports).join(", ")} of packages/client/src: ${String(error.message).split("\n")[0]}`);
+    return undefined;
+  }
+}

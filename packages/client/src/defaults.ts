@@ -80,3 +80,14 @@ export const spoolDefaults = {
   maxRecords: defaults.spoolMaxRecords, // records kept on disk; past it the oldest are deleted
   maxBytes: defaults.spoolMaxBytes, // bytes kept on disk; past it the oldest are deleted
 };
+
+/** Breadcrumb settings once checked: which automatic sources are on, and the limits. */
+export interface ResolvedBreadcrumbs {
+  console: boolean;
+  http: boolean;
+  warnings: boolean;
+  maxEntries: number;
+  maxMessageLength: number;
+  maxAttributeDepth: number;
+  maxBytes: number;
+}

@@ -1,7 +1,7 @@
 // The options of `initialize`, their checks, and the submission URL rules (their defaults are in defaults.ts).
 import { readFileSync } from "node:fs";
 import { X509Certificate } from "node:crypto";
-import { defaults, deliveryDefaults } from "./defaults.js";
+import { defaults, deliveryDefaults, type ResolvedBreadcrumbs } from "./defaults.js";
 import { BacktraceConfigError, ErrorCodes } from "./errors.js";
 import { submissionUrlFor } from "./submission-url.js";
 import { MAX_TIMER_MS } from "./timers.js";
@@ -33,15 +33,6 @@ export interface BreadcrumbSettings {
   maxBytes?: number | undefined;
 }
 
-export interface ResolvedBreadcrumbs {
-  console: boolean;
-  http: boolean;
-  warnings: boolean;
-  maxEntries: number;
-  maxMessageLength: number;
-  maxAttributeDepth: number;
-  maxBytes: number;
-}
 
 export interface BacktraceOptions {
   /** Where reports go: `https://submit.backtrace.io/{universe}/{token}/json`, or a server such as `https://host:6098` used with `token`. */

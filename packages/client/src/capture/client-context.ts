@@ -1,27 +1,18 @@
 // What a client adds to every report it makes, beyond initialize: attributes, annotations, attachments, the user,
 // breadcrumbs and scopes, and the stack depth. Read by each report when it is made (capture/report.ts).
+import type { ResolvedBreadcrumbs } from "../defaults.js";
 import type { AttachmentRef } from "../payload.js";
 import { BreadcrumbStore, mergeBreadcrumbs, type Breadcrumb, type BreadcrumbLimits, type BreadcrumbOptions } from "./breadcrumbs.js";
 import { installBreadcrumbSources } from "./breadcrumb-sources.js";
 import { toBytes, type AttachmentData, type BacktraceReport, type ReportContext } from "./report.js";
 import { currentScope, runInScope, scopeChain, userAttributes, type Scope, type User } from "./scope.js";
 
-/** The breadcrumb settings the client was initialized with (its automatic sources and limits). */
-export interface BreadcrumbSetup {
-  console: boolean;
-  http: boolean;
-  warnings: boolean;
-  maxEntries: number;
-  maxMessageLength: number;
-  maxAttributeDepth: number;
-  maxBytes: number;
-}
 
 export interface ClientContextOptions {
   /** The attributes given to initialize. */
   attributes: Record<string, unknown>;
   /** The breadcrumb settings; with `automatic` false, only manual breadcrumbs are recorded. */
-  breadcrumbs: BreadcrumbSetup;
+  breadcrumbs: ResolvedBreadcrumbs;
   automatic: boolean;
   stackTraceLimit: number;
   /** The default and initialize attributes, made only when a report's `getAttributes()` asks. */

@@ -41,12 +41,7 @@ function requestId(req: ExpressRequest): string | undefined {
 /** First middleware: every report made while the request runs, crash reports included, carries its context. */
 export function requestHandler(options: IntegrationOptions = {}): (req: ExpressRequest, res: ExpressResponse, next: ExpressNext) => void {
   return function backtraceRequestHandler(req, res, next) {
-    let client;
-    try {
-      client = clientOf(options);
-    } catch {
-      client = undefined;
-    }
+    const client = clientOf(options);
     inRequestScope(client, (scope) => {
       try {
         const facts = { method: req.method, url: req.originalUrl ?? req.url, headers: req.headers, id: requestId(req), ip: req.ip };

@@ -44,12 +44,7 @@ export function fastifyPlugin(options: IntegrationOptions = {}): BacktracePlugin
   const plugin = function backtraceFastify(fastify: FastifyLike, registerOptions: IntegrationOptions, done: (error?: Error) => void): void {
     const settings: IntegrationOptions = { ...registerOptions, ...options };
     fastify.addHook("onRequest", (request: FastifyRequestLike, reply: FastifyReplyLike, next: () => void) => {
-      let client;
-      try {
-        client = clientOf(settings);
-      } catch {
-        client = undefined;
-      }
+      const client = clientOf(settings);
       inRequestScope(client, (scope) => {
         try {
           const id = typeof request.id === "string" || typeof request.id === "number" ? String(request.id) : undefined;

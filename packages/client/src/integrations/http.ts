@@ -19,12 +19,7 @@ export function wrapListener<Req extends IncomingMessage, Res extends ServerResp
   options: HttpOptions = {},
 ): (req: Req, res: Res) => void {
   return function backtraceListener(this: unknown, req, res) {
-    let client;
-    try {
-      client = clientOf(options);
-    } catch {
-      client = undefined;
-    }
+    const client = clientOf(options);
     inRequestScope(client, (scope) => {
       try {
         const header = req.headers["x-request-id"];

@@ -26,12 +26,7 @@ function routeOf(ctx: KoaContextLike): string | undefined {
 export function koaMiddleware(options: IntegrationOptions = {}): (ctx: KoaContextLike, next: () => Promise<unknown>) => Promise<void> {
   const settings: IntegrationOptions = { user: (ctx: KoaContextLike) => (ctx.state?.user as never) ?? undefined, ...options };
   return function backtraceKoa(ctx, next) {
-    let client;
-    try {
-      client = clientOf(settings);
-    } catch {
-      client = undefined;
-    }
+    const client = clientOf(settings);
     return inRequestScope(client, async (scope) => {
       try {
         const header = ctx.headers?.["x-request-id"];

@@ -44,7 +44,12 @@ export interface RequestFacts {
 
 /** The client of a request: the one in the options, else the default client now. */
 export function clientOf(options: IntegrationOptions): ReportingClient | undefined {
-  return options.client ?? (getDefaultSender() as ReportingClient | undefined);
+  try {
+    return options.client ?? (getDefaultSender() as ReportingClient | undefined);
+  } catch {
+    // Options that cannot be read (a throwing getter) mean no client: the request goes on unreported.
+    return undefined;
+  }
 }
 
 /** Runs `fn` in a new scope of `client` (or a scope of the default limits when there is no client yet). */
