@@ -7,6 +7,7 @@ import { hasRealFile, type StackFrame } from "../capture/stack.js";
 import type { ThrownInfo } from "../capture/thrown.js";
 import { lazyFsPromises } from "../builtins.js";
 import { Lru } from "./lru.js";
+import { lineStarts, originalName, type NamedMap } from "./source-map-names.js";
 
 export interface SourceMapperOptions {
   /** Parsed maps kept in memory. */
@@ -61,9 +62,7 @@ interface ReadsSync {
   whole(path: string, maxBytes: number): string;
 }
 
-interface Loaded {
-  trace: TraceMap;
-}
+type Loaded = NamedMap;
 
 /** A file whose map could not be used; cached like a map so the file is not read again. */
 const NO_MAP = null;
@@ -73,8 +72,6 @@ type Entry = Loaded | typeof NO_MAP;
 type MapReference = { inline: string; url: string } | { path: string; url: string };
 
 const DATA_URL = /^data:application\/json[^,]*?(;base64)?,/;
-const IDENTIFIER = /^[\p{L}_$][\p{L}\p{N}_$]*$/u;
-const NOT_FUNCTION_NAMES = new Set(["call", "apply", "bind"]);
 
 export function createSourceMapper(options: SourceMapperOptions = {}): SourceMapper {
   const maxMapBytes = options.maxMapBytes ?? DEFAULTS.maxMapBytes;
@@ -99,12 +96,23 @@ export function createSourceMapper(options: SourceMapperOptions = {}): SourceMap
 
   async function loadAsync(file: string): Promise<Entry> {
     try {
-      const tail = await reads.tail(file, DEFAULTS.tailBytes);
+      let tail = await reads.tail(file, DEFAULTS.tailBytes);
       let ref = findReference(file, tail.text);
-      if (ref === undefined && mayEndInLongDataUrl(tail)) ref = findReference(file, await reads.whole(file, DEFAULTS.maxGeneratedBytes));
+      if (ref === undefined && mayEndInLongDataUrl(tail)) {
+        tail = { text: await reads.whole(file, DEFAULTS.maxGeneratedBytes), whole: true };
+        ref = findReference(file, tail.text);
+      }
       if (ref === undefined) return NO_MAP;
       const json = "inline" in ref ? ref.inline : await reads.whole(ref.path, maxMapBytes);
-      return buildEntry(json, ref.url);
+      const entry = buildEntry(json, ref.url);
+      if (needsText(entry)) {
+        try {
+          withText(entry, tail.whole ? tail.text : await reads.whole(file, DEFAULTS.maxGeneratedBytes));
+        } catch (error) {
+          debug(`names for ${file} only from call sites: ${errorText(error)}`);
+        }
+      }
+      return entry;
     } catch (error) {
       debug(`source map for ${file} not used: ${errorText(error)}`);
       return NO_MAP;
@@ -113,12 +121,23 @@ export function createSourceMapper(options: SourceMapperOptions = {}): SourceMap
 
   function loadSync(file: string): Entry {
     try {
-      const tail = readsSync.tail(file, DEFAULTS.tailBytes);
+      let tail = readsSync.tail(file, DEFAULTS.tailBytes);
       let ref = findReference(file, tail.text);
-      if (ref === undefined && mayEndInLongDataUrl(tail)) ref = findReference(file, readsSync.whole(file, DEFAULTS.maxGeneratedBytes));
+      if (ref === undefined && mayEndInLongDataUrl(tail)) {
+        tail = { text: readsSync.whole(file, DEFAULTS.maxGeneratedBytes), whole: true };
+        ref = findReference(file, tail.text);
+      }
       if (ref === undefined) return NO_MAP;
       const json = "inline" in ref ? ref.inline : readsSync.whole(ref.path, maxMapBytes);
-      return buildEntry(json, ref.url);
+      const entry = buildEntry(json, ref.url);
+      if (needsText(entry)) {
+        try {
+          withText(entry, tail.whole ? tail.text : readsSync.whole(file, DEFAULTS.maxGeneratedBytes));
+        } catch (error) {
+          debug(`names for ${file} only from call sites: ${errorText(error)}`);
+        }
+      }
+      return entry;
     } catch (error) {
       debug(`source map for ${file} not used: ${errorText(error)}`);
       return NO_MAP;
@@ -230,33 +249,6 @@ function mapFrame(frame: StackFrame & { file: string; line: number }, caller: St
 }
 
 /**
- * Source maps name identifiers, not the functions that enclose a position, and the stack
- * text does not tell where a function starts. As Node does in its own fallback, the
- * frame's original name is the name mapped at its caller's call site (which points at the
- * callee's identifier) when the caller is in the same generated file. Anonymous frames
- * keep "anonymous": a callback's call site names a parameter, not the function.
- */
-function originalName(frame: StackFrame, caller: StackFrame | undefined, entry: Loaded): string | undefined {
-  if (caller === undefined || caller.file !== frame.file || caller.line === undefined) return undefined;
-  if (frame.funcName === "anonymous") return undefined;
-  const at = originalPositionFor(entry.trace, { line: caller.line, column: Math.max(0, (caller.column ?? 1) - 1) });
-  const name = at.name;
-  if (name === null || !IDENTIFIER.test(name) || NOT_FUNCTION_NAMES.has(name)) return undefined;
-  return renameFunction(frame.funcName, name);
-}
-
-/** Replaces the function part of "async Recv.fn [as alias]" / "new Fn" / "fn" with `name`. */
-function renameFunction(funcName: string, name: string): string | undefined {
-  const match = /^((?:async |new )?)(.*?)((?: \[as [^\]]*\])?)$/.exec(funcName);
-  if (match === null) return undefined;
-  const [, prefix = "", core = "", alias = ""] = match;
-  if (core.includes("<anonymous>")) return undefined;
-  const dot = core.lastIndexOf(".");
-  const renamed = dot < 0 ? name : core.slice(0, dot + 1) + name;
-  return `${prefix}${renamed}${alias}`;
-}
-
-/**
  * A tail with no map comment that is one unbroken run of non-space characters may be the end of
  * an inline map that started before it; minified code has spaces well within 64 KB.
  */
@@ -362,6 +354,18 @@ function buildEntry(json: string, url: string): Loaded {
   const raw = JSON.parse(json) as { sections?: unknown };
   if (raw.sections !== undefined) return { trace: FlattenMap(raw as Parameters<typeof FlattenMap>[0], url) };
   return { trace: new TraceMap(raw as ConstructorParameters<typeof TraceMap>[0], url) };
+}
+
+/**
+ * A map with names (minifiers write them, tsc does not) lets a frame's own function be named from
+ * its definition, which needs the generated text; it is kept with the map, read once.
+ */
+function needsText(entry: Loaded): boolean {
+  return entry.trace.names.length > 0;
+}
+
+function withText(entry: Loaded, text: string): void {
+  entry.text = { value: text, lineStarts: lineStarts(text) };
 }
 
 function toPath(source: string): string {
