@@ -1,12 +1,13 @@
 // Maps frames of compiled files back to their original sources through source maps, cached.
 import { errorText } from "../errors.js";
-import * as fs from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { FlattenMap, LEAST_UPPER_BOUND, TraceMap, originalPositionFor, sourceContentFor } from "@jridgewell/trace-mapping";
+import { FlattenMap, LEAST_UPPER_BOUND, TraceMap, generatedPositionFor, originalPositionFor, sourceContentFor } from "@jridgewell/trace-mapping";
 import { hasRealFile, type StackFrame } from "../capture/stack.js";
 import type { ThrownInfo } from "../capture/thrown.js";
-import { lazyFsPromises } from "../builtins.js";
+import { fileReads, fileReadsSync, wholeReads, wholeReadsSync, type Reads, type ReadsSync, type Tail } from "./source-map-reads.js";
 import { Lru } from "./lru.js";
+import { lineStarts, originalName, type NamedMap } from "./source-map-names.js";
+import { createNodeSourceMaps, nodeSourceMapsEnabled } from "./node-source-maps.js";
 
 export interface SourceMapperOptions {
   /** Parsed maps kept in memory. */
@@ -42,39 +43,19 @@ const DEFAULTS = {
   maxGeneratedBytes: 16 * 1024 * 1024, // read whole only for an inline map longer than the tail
 };
 
-/** The end of a file, and whether it is the whole file. */
-interface Tail {
-  text: string;
-  whole: boolean;
-}
-
-/** File reads the mapper makes; the default ones read only what is needed and refuse big files. */
-interface Reads {
-  /** The last `bytes` bytes of a file. */
-  tail(path: string, bytes: number): Promise<Tail>;
-  /** A whole file; throws when it is larger than `maxBytes`. */
-  whole(path: string, maxBytes: number): Promise<string>;
-}
-
-interface ReadsSync {
-  tail(path: string, bytes: number): Tail;
-  whole(path: string, maxBytes: number): string;
-}
-
-interface Loaded {
-  trace: TraceMap;
-}
+type Loaded = NamedMap;
 
 /** A file whose map could not be used; cached like a map so the file is not read again. */
 const NO_MAP = null;
-type Entry = Loaded | typeof NO_MAP;
+/** A frame's file that does not exist: with Node's --enable-source-maps, an original source that was not deployed. */
+const ABSENT = "absent";
+type Miss = typeof NO_MAP | typeof ABSENT;
+type Entry = Loaded | Miss;
 
 /** What a generated file says about its map, read from its last `//# sourceMappingURL=` comment. */
 type MapReference = { inline: string; url: string } | { path: string; url: string };
 
 const DATA_URL = /^data:application\/json[^,]*?(;base64)?,/;
-const IDENTIFIER = /^[\p{L}_$][\p{L}\p{N}_$]*$/u;
-const NOT_FUNCTION_NAMES = new Set(["call", "apply", "bind"]);
 
 export function createSourceMapper(options: SourceMapperOptions = {}): SourceMapper {
   const maxMapBytes = options.maxMapBytes ?? DEFAULTS.maxMapBytes;
@@ -82,46 +63,77 @@ export function createSourceMapper(options: SourceMapperOptions = {}): SourceMap
   const readsSync: ReadsSync = options.readFileSync ? wholeReadsSync(options.readFileSync) : fileReadsSync;
   const debug = options.debug ?? (() => {});
   const maps = new Lru<string, Loaded>(Math.max(1, options.maxMaps ?? DEFAULTS.maxMaps));
-  const misses = new Lru<string, true>(DEFAULTS.maxMisses);
+  const misses = new Lru<string, Miss>(DEFAULTS.maxMisses);
+  const nodeMaps = createNodeSourceMaps();
   const pending = new Map<string, Promise<Entry>>();
 
   function cached(file: string): Entry | undefined {
-    const hit = maps.get(file);
-    if (hit !== undefined) return hit;
-    return misses.get(file) === true ? NO_MAP : undefined;
+    return maps.get(file) ?? misses.get(file);
   }
 
   function remember(file: string, entry: Entry): Entry {
-    if (entry === NO_MAP) misses.set(file, true);
+    if (entry === NO_MAP || entry === ABSENT) misses.set(file, entry);
     else maps.set(file, entry);
     return entry;
   }
 
+  /**
+   * The generated file Node mapped a frame of an absent file from: Node's --enable-source-maps
+   * rewrote the frame to an original source that was not deployed, so its map is the generated file's.
+   */
+  function generatedFor(file: string): string | undefined {
+    if (cached(file) !== ABSENT || !nodeSourceMapsEnabled()) return undefined;
+    const generated = nodeMaps.generatedFor(file);
+    return generated === file ? undefined : generated;
+  }
+
   async function loadAsync(file: string): Promise<Entry> {
     try {
-      const tail = await reads.tail(file, DEFAULTS.tailBytes);
+      let tail = await reads.tail(file, DEFAULTS.tailBytes);
       let ref = findReference(file, tail.text);
-      if (ref === undefined && mayEndInLongDataUrl(tail)) ref = findReference(file, await reads.whole(file, DEFAULTS.maxGeneratedBytes));
+      if (ref === undefined && mayEndInLongDataUrl(tail)) {
+        tail = { text: await reads.whole(file, DEFAULTS.maxGeneratedBytes), whole: true };
+        ref = findReference(file, tail.text);
+      }
       if (ref === undefined) return NO_MAP;
       const json = "inline" in ref ? ref.inline : await reads.whole(ref.path, maxMapBytes);
-      return buildEntry(json, ref.url);
+      const entry = buildEntry(json, ref.url);
+      if (needsText(entry)) {
+        try {
+          withText(entry, tail.whole ? tail.text : await reads.whole(file, DEFAULTS.maxGeneratedBytes));
+        } catch (error) {
+          debug(`names for ${file} only from call sites: ${errorText(error)}`);
+        }
+      }
+      return entry;
     } catch (error) {
       debug(`source map for ${file} not used: ${errorText(error)}`);
-      return NO_MAP;
+      return isAbsent(error, file) ? ABSENT : NO_MAP;
     }
   }
 
   function loadSync(file: string): Entry {
     try {
-      const tail = readsSync.tail(file, DEFAULTS.tailBytes);
+      let tail = readsSync.tail(file, DEFAULTS.tailBytes);
       let ref = findReference(file, tail.text);
-      if (ref === undefined && mayEndInLongDataUrl(tail)) ref = findReference(file, readsSync.whole(file, DEFAULTS.maxGeneratedBytes));
+      if (ref === undefined && mayEndInLongDataUrl(tail)) {
+        tail = { text: readsSync.whole(file, DEFAULTS.maxGeneratedBytes), whole: true };
+        ref = findReference(file, tail.text);
+      }
       if (ref === undefined) return NO_MAP;
       const json = "inline" in ref ? ref.inline : readsSync.whole(ref.path, maxMapBytes);
-      return buildEntry(json, ref.url);
+      const entry = buildEntry(json, ref.url);
+      if (needsText(entry)) {
+        try {
+          withText(entry, tail.whole ? tail.text : readsSync.whole(file, DEFAULTS.maxGeneratedBytes));
+        } catch (error) {
+          debug(`names for ${file} only from call sites: ${errorText(error)}`);
+        }
+      }
+      return entry;
     } catch (error) {
       debug(`source map for ${file} not used: ${errorText(error)}`);
-      return NO_MAP;
+      return isAbsent(error, file) ? ABSENT : NO_MAP;
     }
   }
 
@@ -146,20 +158,39 @@ export function createSourceMapper(options: SourceMapperOptions = {}): SourceMap
 
   /** True when every file the frames (and causes) need is known: mapping them needs no promise. */
   function allKnown(info: { frames: readonly StackFrame[]; causes?: readonly ThrownInfo[] }): boolean {
-    for (const frame of info.frames) if (mappable(frame) && cached(frame.file) === undefined) return false;
+    for (const frame of info.frames) {
+      if (!mappable(frame)) continue;
+      if (cached(frame.file) === undefined) return false;
+      const generated = generatedFor(frame.file);
+      if (generated !== undefined && cached(generated) === undefined) return false;
+    }
     return (info.causes ?? []).every(allKnown);
   }
 
-  function apply(frames: readonly StackFrame[], entries: ReadonlyMap<string, Entry>): StackFrame[] {
-    return frames.map((frame, i) => {
+  /** The generated files that frames of absent files were mapped from by Node, and their entries. */
+  function redirects(entries: Map<string, Entry>): Map<string, string> {
+    const via = new Map<string, string>();
+    for (const [file, entry] of entries) {
+      const generated = entry === ABSENT ? generatedFor(file) : undefined;
+      if (generated !== undefined) via.set(file, generated);
+    }
+    return via;
+  }
+
+  function apply(frames: readonly StackFrame[], entries: ReadonlyMap<string, Entry>, via: ReadonlyMap<string, string>): StackFrame[] {
+    // Frames Node already mapped go back to their generated positions, to be mapped like the others.
+    const work = frames.map((frame) => unmapped(frame, entries, via) ?? frame);
+    return work.map((frame, i) => {
+      const node = frames[i]!;
       if (!mappable(frame)) return frame;
       const entry = entries.get(frame.file);
-      if (entry === undefined || entry === NO_MAP) return frame;
+      if (entry === undefined || entry === NO_MAP || entry === ABSENT) return node;
       try {
-        return mapFrame(frame, frames[i + 1], entry);
+        const mapped = mapFrame(frame, work[i + 1], entry);
+        return frame === node ? mapped : nodeMapped(node, mapped, entry);
       } catch (error) {
         debug(`source map for ${frame.file} failed at ${frame.line}:${frame.column ?? 0}: ${errorText(error)}`);
-        return frame;
+        return node;
       }
     });
   }
@@ -171,7 +202,9 @@ export function createSourceMapper(options: SourceMapperOptions = {}): SourceMap
       for (const frame of frames) if (mappable(frame)) files.add(frame.file);
       const entries = new Map<string, Entry>();
       await Promise.all([...files].map(async (file) => entries.set(file, await entryAsync(file))));
-      return apply(frames, entries);
+      const via = redirects(entries);
+      await Promise.all([...via.values()].map(async (file) => entries.set(file, await entryAsync(file))));
+      return apply(frames, entries, via);
     } catch (error) {
       debug(`source maps not applied: ${errorText(error)}`);
       return [...frames];
@@ -184,7 +217,9 @@ export function createSourceMapper(options: SourceMapperOptions = {}): SourceMap
       for (const frame of frames) {
         if (mappable(frame) && !entries.has(frame.file)) entries.set(frame.file, entrySync(frame.file));
       }
-      return apply(frames, entries);
+      const via = redirects(entries);
+      for (const file of via.values()) if (!entries.has(file)) entries.set(file, entrySync(file));
+      return apply(frames, entries, via);
     } catch (error) {
       debug(`source maps not applied: ${errorText(error)}`);
       return [...frames];
@@ -210,6 +245,35 @@ function mappable(frame: StackFrame): frame is StackFrame & { file: string; line
   return hasRealFile(frame) && frame.line !== undefined && frame.generated === undefined;
 }
 
+/** A frame Node mapped to an absent file, at its generated position in the file Node mapped it from. */
+function unmapped(frame: StackFrame, entries: ReadonlyMap<string, Entry>, via: ReadonlyMap<string, string>): StackFrame | undefined {
+  if (!mappable(frame) || entries.get(frame.file) !== ABSENT) return undefined;
+  const generated = via.get(frame.file);
+  const entry = generated === undefined ? undefined : entries.get(generated);
+  if (generated === undefined || entry === undefined || entry === NO_MAP || entry === ABSENT) return undefined;
+  const source = pathToFileURL(frame.file).href;
+  const at = generatedPositionFor(entry.trace, { source, line: frame.line, column: Math.max(0, (frame.column ?? 1) - 1) });
+  if (at.line === null) return undefined;
+  return { ...frame, file: generated, line: at.line, column: at.column + 1 };
+}
+
+/** Node's position is kept (it is where Node mapped the frame); the name and source text are the map's. */
+function nodeMapped(node: StackFrame, mapped: StackFrame, entry: Loaded): StackFrame {
+  if (mapped.generated === undefined || node.file === undefined) return node;
+  const out: StackFrame = { ...mapped, file: node.file };
+  if (node.line !== undefined) out.line = node.line;
+  if (node.column !== undefined) out.column = node.column;
+  const content = sourceContentFor(entry.trace, pathToFileURL(node.file).href);
+  if (content !== null) out.originalSource = content;
+  else delete out.originalSource;
+  return out;
+}
+
+function isAbsent(error: unknown, file: string): boolean {
+  const { code, path } = (error ?? {}) as { code?: unknown; path?: unknown };
+  return code === "ENOENT" && path === file;
+}
+
 function mapFrame(frame: StackFrame & { file: string; line: number }, caller: StackFrame | undefined, entry: Loaded): StackFrame {
   const needle = { line: frame.line, column: Math.max(0, (frame.column ?? 1) - 1) };
   let pos = originalPositionFor(entry.trace, needle);
@@ -230,111 +294,11 @@ function mapFrame(frame: StackFrame & { file: string; line: number }, caller: St
 }
 
 /**
- * Source maps name identifiers, not the functions that enclose a position, and the stack
- * text does not tell where a function starts. As Node does in its own fallback, the
- * frame's original name is the name mapped at its caller's call site (which points at the
- * callee's identifier) when the caller is in the same generated file. Anonymous frames
- * keep "anonymous": a callback's call site names a parameter, not the function.
- */
-function originalName(frame: StackFrame, caller: StackFrame | undefined, entry: Loaded): string | undefined {
-  if (caller === undefined || caller.file !== frame.file || caller.line === undefined) return undefined;
-  if (frame.funcName === "anonymous") return undefined;
-  const at = originalPositionFor(entry.trace, { line: caller.line, column: Math.max(0, (caller.column ?? 1) - 1) });
-  const name = at.name;
-  if (name === null || !IDENTIFIER.test(name) || NOT_FUNCTION_NAMES.has(name)) return undefined;
-  return renameFunction(frame.funcName, name);
-}
-
-/** Replaces the function part of "async Recv.fn [as alias]" / "new Fn" / "fn" with `name`. */
-function renameFunction(funcName: string, name: string): string | undefined {
-  const match = /^((?:async |new )?)(.*?)((?: \[as [^\]]*\])?)$/.exec(funcName);
-  if (match === null) return undefined;
-  const [, prefix = "", core = "", alias = ""] = match;
-  if (core.includes("<anonymous>")) return undefined;
-  const dot = core.lastIndexOf(".");
-  const renamed = dot < 0 ? name : core.slice(0, dot + 1) + name;
-  return `${prefix}${renamed}${alias}`;
-}
-
-/**
  * A tail with no map comment that is one unbroken run of non-space characters may be the end of
  * an inline map that started before it; minified code has spaces well within 64 KB.
  */
 function mayEndInLongDataUrl(tail: Tail): boolean {
   return !tail.whole && /^\S+\s*$/.test(tail.text);
-}
-
-function tooBig(path: string, size: number, maxBytes: number): Error {
-  return new Error(`${path} is ${size} bytes, over the limit of ${maxBytes}`);
-}
-
-const fileReads: Reads = {
-  async tail(path, bytes) {
-    const handle = await lazyFsPromises().open(path, "r");
-    try {
-      const { size } = await handle.stat();
-      const start = Math.max(0, size - bytes);
-      const buffer = Buffer.alloc(size - start);
-      let read = 0;
-      while (read < buffer.length) {
-        const { bytesRead } = await handle.read(buffer, read, buffer.length - read, start + read);
-        if (bytesRead === 0) break;
-        read += bytesRead;
-      }
-      return { text: buffer.toString("utf8", 0, read), whole: start === 0 };
-    } finally {
-      await handle.close();
-    }
-  },
-  async whole(path, maxBytes) {
-    const handle = await lazyFsPromises().open(path, "r");
-    try {
-      const { size } = await handle.stat();
-      if (size > maxBytes) throw tooBig(path, size, maxBytes);
-      return await handle.readFile("utf8");
-    } finally {
-      await handle.close();
-    }
-  },
-};
-
-const fileReadsSync: ReadsSync = {
-  tail(path, bytes) {
-    const fd = fs.openSync(path, "r");
-    try {
-      const { size } = fs.fstatSync(fd);
-      const start = Math.max(0, size - bytes);
-      const buffer = Buffer.alloc(size - start);
-      let read = 0;
-      while (read < buffer.length) {
-        const bytesRead = fs.readSync(fd, buffer, read, buffer.length - read, start + read);
-        if (bytesRead === 0) break;
-        read += bytesRead;
-      }
-      return { text: buffer.toString("utf8", 0, read), whole: start === 0 };
-    } finally {
-      fs.closeSync(fd);
-    }
-  },
-  whole(path, maxBytes) {
-    const fd = fs.openSync(path, "r");
-    try {
-      const { size } = fs.fstatSync(fd);
-      if (size > maxBytes) throw tooBig(path, size, maxBytes);
-      return fs.readFileSync(fd, "utf8");
-    } finally {
-      fs.closeSync(fd);
-    }
-  },
-};
-
-/** Reads through a whole-file reader given in the options: the tail is the whole text, no limits. */
-function wholeReads(readFile: (path: string) => Promise<string>): Reads {
-  return { tail: async (path) => ({ text: await readFile(path), whole: true }), whole: (path) => readFile(path) };
-}
-
-function wholeReadsSync(readFileSync: (path: string) => string): ReadsSync {
-  return { tail: (path) => ({ text: readFileSync(path), whole: true }), whole: (path) => readFileSync(path) };
 }
 
 function findReference(file: string, text: string): MapReference | undefined {
@@ -362,6 +326,18 @@ function buildEntry(json: string, url: string): Loaded {
   const raw = JSON.parse(json) as { sections?: unknown };
   if (raw.sections !== undefined) return { trace: FlattenMap(raw as Parameters<typeof FlattenMap>[0], url) };
   return { trace: new TraceMap(raw as ConstructorParameters<typeof TraceMap>[0], url) };
+}
+
+/**
+ * A map with names (minifiers write them, tsc does not) lets a frame's own function be named from
+ * its definition, which needs the generated text; it is kept with the map, read once.
+ */
+function needsText(entry: Loaded): boolean {
+  return entry.trace.names.length > 0;
+}
+
+function withText(entry: Loaded, text: string): void {
+  entry.text = { value: text, lineStarts: lineStarts(text) };
 }
 
 function toPath(source: string): string {

@@ -1,6 +1,6 @@
 // Builds a small TypeScript app in a temporary directory with the real tsc and esbuild, for source-map tests.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -113,4 +113,68 @@ export function read(path: string): string {
 /** Runs a TypeScript file through tsx, which compiles it in memory with inline source maps. */
 export function runWithTsx(file: string): { stack: string; cause: string } {
   return runFixture(file, ["--import", import.meta.resolve("tsx")]);
+}
+
+/** An application whose failure is an async function at the top of the stack; it reports through the built client. */
+export const ASYNC_APP_TS = `import { BacktraceClient } from "backtrace-ts";
+import { loadUserRecord } from "./users.js";
+
+async function handleRequest(): Promise<void> {
+  await loadUserRecord(7);
+}
+
+const client = new BacktraceClient({
+  endpoint: process.env["BT_ENDPOINT"]!,
+  token: "t0k3n",
+  disableGlobalHandler: true,
+  spool: false,
+  contextLineCount: 1,
+});
+
+handleRequest().catch(async (error: unknown) => {
+  await client.sendException(error);
+  await client.finalize();
+});
+`;
+
+export const USERS_TS = `export async function loadUserRecord(id: number): Promise<string> {
+  await new Promise((resolve) => setTimeout(resolve, 1));
+  if (id > 0) {
+    throw new Error(\`no user \${id}\`);
+  }
+  return "x";
+}
+`;
+
+/** Deployed outputs of ASYNC_APP_TS: the .ts sources are deleted once built, as when only dist/ is shipped. */
+export interface DistOnly {
+  dir: string;
+  /** Where the sources were (absent now): the paths the maps name. */
+  appTs: string;
+  usersTs: string;
+  /** esbuild, minified CommonJS bundle, external map with sourcesContent. */
+  bundleCjs: string;
+  /** esbuild, minified ES module bundle, inline map. */
+  bundleEsm: string;
+  /** esbuild, one minified CommonJS file per source (dist/app.js requires dist/users.js), external maps. */
+  filesCjs: string;
+}
+
+/** Builds ASYNC_APP_TS into `dir` (a project with backtrace-ts installed), then deletes src/. */
+export function buildDistOnly(dir: string): DistOnly {
+  const src = join(dir, "src");
+  mkdirSync(src, { recursive: true });
+  const appTs = join(src, "app.ts");
+  const usersTs = join(src, "users.ts");
+  writeFileSync(appTs, ASYNC_APP_TS);
+  writeFileSync(usersTs, USERS_TS);
+  const common = { platform: "node" as const, logLevel: "silent" as const, minify: true, target: "node20" };
+  const bundle = { ...common, entryPoints: [appTs], bundle: true, external: ["backtrace-ts"] };
+  const bundleCjs = join(dir, "dist", "bundle.js");
+  const bundleEsm = join(dir, "dist", "bundle.mjs");
+  buildSync({ ...bundle, outfile: bundleCjs, sourcemap: "linked", format: "cjs" });
+  buildSync({ ...bundle, outfile: bundleEsm, sourcemap: "inline", format: "esm" });
+  buildSync({ ...common, entryPoints: [appTs, usersTs], outdir: join(dir, "dist", "files"), sourcemap: "linked", format: "cjs" });
+  rmSync(src, { recursive: true, force: true });
+  return { dir, appTs, usersTs, bundleCjs, bundleEsm, filesCjs: join(dir, "dist", "files", "app.js") };
 }
