@@ -14,8 +14,8 @@ import { BacktraceError, ErrorCodes } from "./errors.js";
 import { resolveOptions, type BacktraceOptions, type ResolvedOptions } from "./options.js";
 import { redactText, redactUrl, urlSecrets } from "./submission-url.js";
 import { describeOutcome, type DeliveryCounters, type DropReason, type SendOutcome } from "./outcome.js";
-import { installCrashHandlers, type CrashKind } from "./process/crash.js";
 import { installExitHandling, type ExitHandling } from "./process/exit.js";
+import { watchProcess, type ProcessWatch } from "./process/watch.js";
 import { deliverFatal } from "./process/fatal.js";
 import { recoverJournals } from "./process/recovery.js";
 import { trimSerialized } from "./serialize/serialize.js";
@@ -24,11 +24,6 @@ import { openDefaultSpool } from "./spool/spool-location.js";
 import { createSpool, type Spool } from "./spool/spool.js";
 import { secondsToTimerMs } from "./timers.js";
 import { describeRoute, proxyFor } from "./transport/proxy.js";
-import { setupFatalReports, type FatalSetup } from "./process/fatal-setup.js";
-import { replayFatalReports } from "./process/fatal-replay.js";
-import { lazyWorkers } from "./builtins.js";
-import { startStallWatchdog, stallContext } from "./process/stall.js";
-import { installWorkerWatch, markWorkerOutOfMemory } from "./process/worker-watch.js";
 
 export type { SendOptions };
 
@@ -66,14 +61,10 @@ export class BacktraceClient {
   private readonly exit: ExitHandling;
   /** Deliveries given up at exit that are still writing what they held to the spool. */
   private closing = 0;
-  /** Set by the crash handling to undo what it installed. */
-  private uninstallGlobal: (() => void) | undefined;
+  /** Crash hooks, worker and fatal-error watching, the stall watchdog: what the client installed in the process. */
+  private readonly watch: ProcessWatch;
   /** What new reports start with: the client's attributes, annotations, attachments, breadcrumbs and scopes. */
   private readonly context: ClientContext;
-  /** Node's diagnostic report at fatal errors (out of memory), pointed at the spool's fatal/ folder. */
-  private fatalSetup: FatalSetup | undefined;
-  /** Stops the event loop stall watchdog (`stallThreshold`). */
-  private stopStall: (() => void) | undefined;
 
   /** Checks the options at once: bad configuration throws a `BacktraceConfigError`. */
   constructor(options: BacktraceOptions) {
@@ -106,14 +97,8 @@ export class BacktraceClient {
       automatic: this.#options.breadcrumbs !== false,
       stackTraceLimit: this.#options.stackTraceLimit,
       baseAttributes: () => assembler.baseAttributes(),
-      onAttributesChanged: () => this.fatalSetup?.update(() => this.fatalAttributes()),
+      onAttributesChanged: () => this.watch?.attributesChanged(),
     });
-    const spoolDir = this.spool?.enabled ? this.spool.dir : undefined;
-    if (spoolDir !== undefined && this.#options.fatalErrorReports && lazyWorkers().isMainThread) {
-      // initialize's attributes now (a crash may come before the first turn of the loop), the defaults with them just after.
-      this.fatalSetup = setupFatalReports({ spoolDir, debug });
-      this.fatalSetup?.write(this.getAttributes());
-    }
     this.pipeline = createPipeline({
       prepare: (report) => this.assembler.prepare(report),
       submit: (payload) => this.delivery.submit(payload).then((outcome) => {
@@ -163,37 +148,29 @@ export class BacktraceClient {
         void recoverJournals(this.spool, host, (message) => this.debug(message)).catch((error) => this.debug(`recovery failed: ${String(error)}`));
       }
       this.delivery.replay().catch((error) => this.debug(`replay failed: ${String(error)}`));
-      this.fatalSetup?.write(this.fatalAttributes());
-      if (spoolDir !== undefined) void replayFatalReports(this, spoolDir, debug);
+      this.watch.started();
     });
-    if (!this.#options.disableGlobalHandler) {
-      this.uninstallGlobal = installCrashHandlers({
-        onFatal: (error, kind) => this.reportFatal(error, kind),
-        onNonFatal: (error, kind) => void this.send(internalReport(this).setException(error, kind)).catch(() => undefined),
-        debug,
-      });
-      const stopWorkers = installWorkerWatch((error) => void this.send(markWorkerOutOfMemory(internalReport(this).setException(error, "Crash"), error)).catch(() => undefined));
-      const uninstall = this.uninstallGlobal;
-      this.uninstallGlobal = () => (stopWorkers(), uninstall());
-    }
-    const o = this.#options;
-    if (o.stallThreshold > 0 && lazyWorkers().isMainThread) {
-      this.stopStall = startStallWatchdog({
-        ...{ thresholdSeconds: o.stallThreshold, url: o.submissionUrl, ignoreSslCertificate: o.ignoreSslCertificate, proxy: o.proxy, ca: o.ca, timeoutMs: o.timeout * 1000, spoolDir },
-        options: { ...o, beforeSend: undefined, attributes: {} },
-        context: () => stallContext(internalReport(this), () => this.context.breadcrumbsOf(internalReport(this)).entries),
-        onEnded: (seconds) => this.setAttribute("eventLoopStall.lastSeconds", seconds),
-        debug,
-      });
-    }
+    this.watch = watchProcess(
+      {
+        send: (report) => this.send(report),
+        reportContext: () => this.reportContext(),
+        reportFatal: (report) => this.reportFatal(report),
+        breadcrumbs: (report) => this.context.breadcrumbsOf(report).entries,
+        processAttributes: () => ({ ...this.assembler.baseAttributes(), ...this.getAttributes() }),
+        clientAttributes: () => this.getAttributes(),
+        setAttribute: (key, value) => void this.setAttribute(key, value),
+      },
+      this.#options,
+      this.spool?.enabled ? this.spool.dir : undefined,
+      debug,
+    );
   }
 
   /** The process ends when this returns: the report is built, spooled and sent synchronously, within `exitTimeout`. */
-  private reportFatal(error: unknown, kind: CrashKind): void {
+  private reportFatal(report: BacktraceReport): void {
     const deadline = Date.now() + this.#options.exitTimeout * 1000;
     if (this.closed) return;
     this.stats.captured++;
-    const report = markWorkerOutOfMemory(internalReport(this).setException(error, kind), error);
     report.breadcrumbs = this.context.breadcrumbsOf(report);
     const payload = this.assembler.prepareSync(report);
     if (payload === undefined) return void this.countDiscard("before-send");
@@ -302,11 +279,6 @@ export class BacktraceClient {
     return this;
   }
 
-  /** What a report of this process would carry as attributes: the defaults, initialize's and the client's. */
-  private fatalAttributes(): Record<string, unknown> {
-    return { ...this.assembler.baseAttributes(), ...this.getAttributes() };
-  }
-
   /** Reports a caught error (any thrown value). Returns at once; the promise says how delivery went. */
   sendException(error: unknown, options: SendOptions = {}): Promise<SendOutcome> {
     return this.guard(() => {
@@ -372,11 +344,8 @@ export class BacktraceClient {
     if (this.closed || this.finalizing) return;
     this.finalizing = true;
     // The crash hooks go first: a crash while pending reports are flushed is for the next client to report.
-    this.uninstallGlobal?.();
-    this.uninstallGlobal = undefined;
+    this.watch.uninstall();
     this.context.uninstall();
-    this.fatalSetup?.uninstall();
-    this.stopStall?.();
     await this.flush();
     this.closed = true;
     this.exit.uninstall();

@@ -1,0 +1,77 @@
+// What a client watches in the process beyond its own calls: uncaught exceptions and rejections, workers that run out
+// of memory, fatal errors (Node's diagnostic report into the spool), and, opt-in, a stalled event loop.
+import { lazyWorkers } from "../builtins.js";
+import { internalReport, type BacktraceReport, type ReportSender } from "../capture/report.js";
+import type { ResolvedOptions } from "../options.js";
+import { installCrashHandlers, type CrashKind } from "./crash.js";
+import { replayFatalReports } from "./fatal-replay.js";
+import { setupFatalReports, type FatalSetup } from "./fatal-setup.js";
+import { startStallWatchdog, stallContext } from "./stall.js";
+import { installWorkerWatch, markWorkerOutOfMemory } from "./worker-watch.js";
+
+export interface WatchHost extends ReportSender {
+  /** The process ends when this returns: build, spool and send synchronously. */
+  reportFatal(report: BacktraceReport): void;
+  /** The breadcrumbs a report made now would carry (for the stall watchdog, read on the paused main thread). */
+  breadcrumbs(report: BacktraceReport): unknown[];
+  /** What a report of this process carries as attributes: the defaults, initialize's and the client's. */
+  processAttributes(): Record<string, unknown>;
+  /** The client's own attributes (initialize's and those set since). */
+  clientAttributes(): Record<string, unknown>;
+  setAttribute(key: string, value: unknown): void;
+}
+
+export interface ProcessWatch {
+  /** Once the client is up (first turn of the event loop): fatal reports of earlier runs are sent. */
+  started(): void;
+  /** The client's attributes changed: what a fatal-error report would carry is recorded again. */
+  attributesChanged(): void;
+  /** Removes everything it installed (crash hooks first). */
+  uninstall(): void;
+}
+
+export function watchProcess(host: WatchHost, options: ResolvedOptions, spoolDir: string | undefined, debug: ((message: string) => void) | undefined): ProcessWatch {
+  const undo: Array<() => void> = [];
+  const background = (report: BacktraceReport): void => void host.send(report).catch(() => undefined);
+  if (!options.disableGlobalHandler) {
+    undo.push(
+      installCrashHandlers({
+        onFatal: (error, kind: CrashKind) => host.reportFatal(markWorkerOutOfMemory(internalReport(host).setException(error, kind), error)),
+        onNonFatal: (error, kind) => background(internalReport(host).setException(error, kind)),
+        debug,
+      }),
+    );
+    undo.push(installWorkerWatch((error) => background(markWorkerOutOfMemory(internalReport(host).setException(error, "Crash"), error))));
+  }
+  const main = lazyWorkers().isMainThread;
+  let fatal: FatalSetup | undefined;
+  if (spoolDir !== undefined && options.fatalErrorReports && main) {
+    fatal = setupFatalReports({ spoolDir, debug });
+    // initialize's attributes now (a crash may come before the first turn of the loop), the defaults with them just after.
+    fatal?.write(host.clientAttributes());
+  }
+  if (fatal) undo.push(() => fatal?.uninstall());
+  if (options.stallThreshold > 0 && main) {
+    const o = options;
+    const stop = startStallWatchdog({
+      ...{ thresholdSeconds: o.stallThreshold, url: o.submissionUrl, ignoreSslCertificate: o.ignoreSslCertificate, proxy: o.proxy, ca: o.ca, timeoutMs: o.timeout * 1000, spoolDir },
+      options: { ...o, beforeSend: undefined, attributes: {} },
+      context: () => stallContext(internalReport(host), () => host.breadcrumbs(internalReport(host))),
+      onEnded: (seconds) => host.setAttribute("eventLoopStall.lastSeconds", seconds),
+      debug,
+    });
+    if (stop) undo.push(stop);
+  }
+  return {
+    started() {
+      fatal?.write(host.processAttributes());
+      if (spoolDir !== undefined) void replayFatalReports(host, spoolDir, debug);
+    },
+    attributesChanged() {
+      fatal?.update(() => host.processAttributes());
+    },
+    uninstall() {
+      for (const fn of undo.splice(0)) fn();
+    },
+  };
+}
