@@ -249,6 +249,62 @@ if (pc?.results) {
   );
 }
 
+// (k)
+const sv = b.service;
+if (sv?.throughput) {
+  const clientsOf = (cells) => Object.keys(cells ?? {});
+  const noneRps = (key) => sv.throughput[key]?.none?.rps;
+  const target = { "1%": 0.95, "10%": 0.8, "50%": 0.7 };
+  const rows = [];
+  for (const [key, cells] of Object.entries(sv.throughput)) {
+    for (const c of clientsOf(cells)) {
+      const r = cells[c];
+      if (r.error) {
+        rows.push([key, c, `failed: ${String(r.error).slice(0, 80)}`, "", "", "", "", "", ""]);
+        continue;
+      }
+      const share = noneRps(key) ? r.rps / noneRps(key) : null;
+      const accounted = r.thrown > 0 ? `${n(r.accounted, 0)} of ${n(r.thrown, 0)} (${n((100 * r.accounted) / r.thrown, 1)} %)` : "–";
+      rows.push([key, c, n(r.rps, 0), ratioText(share), n(r.p99Ms, 1), n(r.cpuUsPerRequest, 1), n(r.reports, 0), accounted, c === "none" || !target[key] ? "" : share >= target[key] ? `met (≥ ${target[key]}×)` : `missed (≥ ${target[key]}×)`]);
+    }
+  }
+  p(
+    "## A live service under load",
+    `A node:http service in a child process; a closed-loop load generator in the benchmark's process (${sv.connections} keep-alive`,
+    "sockets, raw HTTP/1.1); every Nth request throws (the same place, the request number in the message) and the client reports",
+    `it to the loopback sink in its own process. ${sv.seconds} s per cell (${sv.stormSeconds} s at 50 %) after a warm-up of load whose reports`,
+    "are delivered first; one run per cell. \"accounted\" is occurrences at the sink (each report counts its `_mod_duplicate`, 1",
+    "without it) plus what the client counted as dropped (`discarded`, `dropped`, `mergedLost`); the peers count nothing of their",
+    "own, so theirs is reports at the sink. The load generator, the service and the sink share this machine's cores.",
+    table(["errors", "client", "req/s", "× none", "p99 ms", "CPU µs/req", "reports", "accounted", "target"], rows),
+  );
+  const fixed = sv.fixedRate10 ?? {};
+  p(
+    `### Fixed offered rate: ${n(sv.fixedRate, 0)} req/s, 10 % errors`,
+    table(["client", "req/s served", "CPU µs/req", "p99 ms", "accounted"], clientsOf(fixed).map((c) => [c, n(fixed[c].rps, 0), n(fixed[c].cpuUsPerRequest, 1), n(fixed[c].p99Ms, 1), fixed[c].thrown ? `${n(fixed[c].accounted, 0)} of ${n(fixed[c].thrown, 0)}` : "–"])),
+  );
+  const floors = sv.floors ?? {};
+  const bare = floors["bare socket"];
+  p(
+    "### Burst of 5,000: CPU per report against the floors",
+    "The floors write a ~30 KB report body 5,000 times to the sink: over one bare keep-alive socket, one request at a time, and",
+    "through node:http with a keep-alive agent (4 sockets, 4 in flight). backtrace-ts: 5,000 distinct errors from one loop with",
+    "`aggregateDuplicates: false` (so each is built and sent), CPU of the whole process until its flush resolves, per report delivered.",
+    table(["way", "CPU µs/report", "× bare socket"], [
+      ...Object.entries(floors).map(([w, v]) => [w, n(v, 1), ratioText(bare ? v / bare : null)]),
+      ["backtrace-ts", n(sv.burst?.cpuUsPerReport, 1), ratioText(bare && sv.burst ? sv.burst.cpuUsPerReport / bare : null)],
+    ]),
+    `Target: at most 1.5× the bare socket: ${bare && sv.burst ? (sv.burst.cpuUsPerReport <= 1.5 * bare ? "met" : "missed") : "not measured"}.`,
+  );
+  const crash = sv.crash ?? {};
+  p(
+    "### Crash to exit",
+    "From the uncaught exception to the process's exit, in ms: the receiver answering, down (connection refused), and accepting",
+    "connections but never answering.",
+    table(["client", "up", "down", "never answering"], clientsOf(crash).map((c) => [c, n(crash[c].up, 0), n(crash[c].down, 0), n(crash[c].hanging, 0)])),
+  );
+}
+
 // Failed samples, with this machine's paths taken out.
 const repoRoot = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
 const clean = (text) => String(text).split(repoRoot).join(".").replace(/\/tmp\/[^\s'"]*/g, "<tmp>").slice(0, 300);

@@ -30,6 +30,7 @@ const BENCHMARKS = [
   ["install-size", "install-size.bench.mjs", 300_000],
   ["receiver", "receiver.bench.mjs", 360_000],
   ["pool-cpu", "pool-cpu.bench.mjs", 240_000],
+  ["service", "service.bench.mjs", 300_000],
 ];
 
 function sh(cmd, argv, cwd, timeout = 300_000) {
@@ -153,7 +154,8 @@ async function main() {
     console.log(`\n=== ${name} ===`);
     const out = `${tmpDir}${name}.json`;
     const extra = ["--json", out];
-    if (args.runs && name !== "install-size") extra.push("--runs", String(args.runs));
+    if (args.runs && name !== "install-size" && name !== "service") extra.push("--runs", String(args.runs));
+    if (args.quick && name === "service") extra.push("--quick");
     rmSync(out, { force: true });
     const started = performance.now();
     results.exitCodes[name] = await runScript(script, extra, limitMs);

@@ -35,9 +35,9 @@ export async function load() {
   return bt;
 }
 
-/** `url` is the sink's base URL; everything but the spool folder is left at its default. */
-export function init({ url }) {
-  bt.initialize({ endpoint: url, token: "bench", spool });
+/** `url` is the sink's base URL; everything but the spool folder is left at its default (unless `options` says). */
+export function init({ url, options = {} }) {
+  bt.initialize({ endpoint: url, token: "bench", spool, ...options });
 }
 
 export function capture(error) {

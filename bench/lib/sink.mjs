@@ -25,6 +25,8 @@ function emptyStats() {
     socketsUsed: 0, // distinct connections that carried at least one request
     requests: 0,
     reports: 0, // Backtrace report POSTs + Sentry "event" envelope items
+    occurrences: 0, // what the reports stand for: a Backtrace POST counts its `_mod_duplicate` (1 without it)
+    merged: 0, // reports that carried a `_mod_duplicate` above 1
     uniqueIds: 0,
     otherItems: {}, // Sentry items that are not events (client_report, session, ...)
     status: {}, // answers given, by status code
@@ -119,6 +121,9 @@ export async function startSink({ host = "127.0.0.1", port = 0, keepBodies = 0 }
         answer = "{}";
       } else if (req.method === "POST") {
         reportsHere = 1;
+        const duplicates = Number(/[?&]_mod_duplicate=(\d+)/.exec(req.url ?? "")?.[1] ?? 1);
+        stats.occurrences += duplicates - 1; // the 1 of each report is added with the reports below
+        if (duplicates > 1) stats.merged += 1;
         const match = /"uuid"\s*:\s*"([^"]+)"/.exec(body.toString("latin1"));
         if (match) ids.add(match[1]);
         answer = JSON.stringify({ response: "ok", _rxid: randomUUID() });
@@ -127,6 +132,7 @@ export async function startSink({ host = "127.0.0.1", port = 0, keepBodies = 0 }
       }
       if (reportsHere > 0) {
         stats.reports += reportsHere;
+        stats.occurrences += reportsHere;
         if (stats.wireBytes.length < SAMPLE_LIMIT) {
           stats.wireBytes.push(raw.length / reportsHere);
           stats.decodedBytes.push(body.length / reportsHere);

@@ -1,4 +1,5 @@
 // BacktraceClient: takes reports from the application and moves them through build, serialize and delivery.
+import { createAggregation, type Aggregation, type AggregationCounts } from "./assemble/aggregate.js";
 import { createAssembler, type Assembler } from "./assemble/assemble.js";
 import { journalRecord, restoreReport } from "./assemble/journal-record.js";
 import { createPipeline, type Pipeline } from "./assemble/pipeline.js";
@@ -9,6 +10,7 @@ import { BacktraceReport, internalReport, type AttachmentData, type ReportContex
 import type { Scope, User } from "./capture/scope.js";
 import { totalCounters, type FatalCounts } from "./deliver/counters.js";
 import { createDelivery, type Delivery } from "./deliver/delivery.js";
+import { createReportLimits, type ReportLimits } from "./deliver/rate-limit.js";
 import { defaults, deliveryDefaults } from "./defaults.js";
 import { BacktraceError, ErrorCodes } from "./errors.js";
 import { resolveOptions, type BacktraceOptions, type ResolvedOptions } from "./options.js";
@@ -27,7 +29,7 @@ import { describeRoute, proxyFor } from "./transport/proxy.js";
 
 export type { SendOptions };
 
-export interface ClientCounters extends DeliveryCounters {
+export interface ClientCounters extends DeliveryCounters, AggregationCounts {
   /** Reports handed to the client. */
   captured: number;
   /** Reports dropped before delivery, by reason. */
@@ -53,6 +55,9 @@ export class BacktraceClient {
   private readonly journal: Journal | undefined;
   private readonly assembler: Assembler;
   private readonly pipeline: Pipeline;
+  /** Storm control (`aggregateDuplicates`) and `rateLimit`/`sampleRate`, before a report is built. */
+  private readonly aggregation: Aggregation;
+  private readonly limits: ReportLimits;
   private closed = false;
   private finalizing = false;
   private readonly stats = { captured: 0, trimmed: 0, discarded: {} as Partial<Record<DropReason, number>>, spoolDisabled: false };
@@ -71,10 +76,14 @@ export class BacktraceClient {
     this.#options = resolveOptions(options);
     this.#secrets = urlSecrets(this.#options.submissionUrl);
     const debug = this.#options.debugBacktrace ? (message: string) => this.debug(message) : undefined;
+    // A beforeSend may tell duplicates apart (or drop one and not another): with one, nothing is merged.
+    this.aggregation = createAggregation({ enabled: this.#options.aggregateDuplicates && !this.#options.beforeSend, debug });
+    const limits = (this.limits = createReportLimits(this.#options.rateLimit, this.#options.sampleRate));
     this.assembler = createAssembler({
       options: this.#options,
       debug: (message) => this.debug(message),
       onTrimmed: () => void this.stats.trimmed++,
+      takeDropped: () => limits.takeDropped(),
     });
     if (this.#options.spool !== false) {
       const spoolOptions = { maxRecords: this.#options.spoolMaxRecords, maxBytes: this.#options.spoolMaxBytes, ...(debug ? { debug } : {}) };
@@ -308,12 +317,18 @@ export class BacktraceClient {
       this.stats.captured++;
       if (this.closed) return Promise.resolve(this.discard(report, "client-finalized"));
       if (!report.hasError && report.callSite === undefined) report.callSite = captureCallSite(this.send);
+      const key = this.aggregation.key(report);
+      const merged = key === undefined ? undefined : this.aggregation.merge(report, key, this.pipeline, this.journal);
+      if (merged) return merged;
+      // Crashes are never limited; an occurrence merged above costs nothing and is always counted.
+      const limited = report.errorType === "Unhandled exception" || report.errorType === "Crash" ? undefined : this.limits.admit();
+      if (limited) return Promise.resolve(this.discard(report, limited));
       report.breadcrumbs ??= this.context.breadcrumbsOf(report);
       this.exit.watch();
       // Written ahead within 50 ms: a kill -9 or a SIGTERM from now on loses nothing (the next start sends it).
       const journal = this.journal;
       journal?.add(report.uuid, () => journalRecord(report));
-      const outcome = this.pipeline.push(report);
+      const outcome = this.pipeline.push(report, key);
       const settled = (): void => {
         journal?.settle(report.uuid);
         this.settledOne();
@@ -364,6 +379,7 @@ export class BacktraceClient {
     return {
       ...total,
       captured: this.stats.captured,
+      ...this.aggregation.counts(),
       trimmed: total.trimmed + this.stats.trimmed,
       discarded: { ...this.stats.discarded },
       spoolDisabled: this.stats.spoolDisabled,

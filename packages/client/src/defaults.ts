@@ -42,6 +42,12 @@ export const defaults = {
   fatalErrorReports: true,
   /** Seconds of a blocked event loop before an `EventLoopStall` report; 0 is off (the watchdog is opt-in). */
   stallThreshold: 0,
+  /** Storm control: a report with the fingerprint of one still waiting to be built is counted in it (`_mod_duplicate`). */
+  aggregateDuplicates: true,
+  /** Reports per minute at most (a sliding minute); 0 is off, as in @backtrace/node. Crash reports are never limited. */
+  rateLimit: 0,
+  /** Share of reports kept, 0 to 1; the rest are dropped and counted. Crash reports are always kept. */
+  sampleRate: 1,
 } as const;
 
 /** Limits of delivery that are not options; with the defaults above, the only place defaults are written. */

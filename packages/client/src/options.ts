@@ -92,6 +92,12 @@ export interface BacktraceOptions {
   fatalErrorReports?: boolean | undefined;
   /** Seconds the main thread's event loop may be blocked before an `EventLoopStall` report; 0 (the default) is off. */
   stallThreshold?: number | undefined;
+  /** Count a report with the fingerprint of one still waiting to be built in that one (`_mod_duplicate`) instead of building it. */
+  aggregateDuplicates?: boolean | undefined;
+  /** Reports per minute at most; 0 (the default) is off. What it drops is counted (`rate-limited`). */
+  rateLimit?: number | undefined;
+  /** Share of reports sent, 0 to 1 (default 1); the rest are dropped and counted (`sampled-out`). */
+  sampleRate?: number | undefined;
 }
 
 export interface ResolvedOptions {
@@ -126,6 +132,10 @@ export interface ResolvedOptions {
   fatalErrorReports: boolean;
   /** Seconds; 0 when the stall watchdog is off. */
   stallThreshold: number;
+  aggregateDuplicates: boolean;
+  /** Reports per minute; 0 is off. */
+  rateLimit: number;
+  sampleRate: number;
 }
 
 /** Node timers hold at most 2^31-1 ms; longer waits would fire at once. */
@@ -136,6 +146,7 @@ const knownOptions = new Set([
   "disableGlobalHandler", "contextLineCount", "tabWidth", "collectSourceCode", "exitTimeout", "sourceMaps",
   "beforeSend", "spool", "spoolMaxRecords", "spoolMaxBytes", "maxReportBytes", "queueSize", "concurrency",
   "breadcrumbs", "stackTraceLimit", "maxAttachmentBytes", "fatalErrorReports", "stallThreshold",
+  "aggregateDuplicates", "rateLimit", "sampleRate",
 ]);
 
 function camel(name: string): string {
@@ -335,5 +346,8 @@ export function resolveOptions(options: unknown, readFile: (path: string) => str
     maxAttachmentBytes: number(options, "maxAttachmentBytes", { min: 0, integer: true }),
     fatalErrorReports: boolean(options, "fatalErrorReports"),
     stallThreshold: number(options, "stallThreshold", { min: 0, max: MAX_SECONDS }),
+    aggregateDuplicates: boolean(options, "aggregateDuplicates"),
+    rateLimit: number(options, "rateLimit", { min: 0, integer: true }),
+    sampleRate: number(options, "sampleRate", { min: 0, max: 1 }),
   };
 }

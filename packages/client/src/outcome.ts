@@ -40,6 +40,10 @@ export type DropReason =
   | "build-failed"
   /** The call itself threw before a report existed (`uuid` is `""`; with `debugBacktrace` it throws). Counted: `discarded`. */
   | "capture-failed"
+  /** Over `rateLimit` reports in the last minute; the next report built carries the count as `dropped.rateLimited`. Counted: `discarded`. */
+  | "rate-limited"
+  /** Left out by `sampleRate`; the next report built carries the count as `dropped.sampled`. Counted: `discarded`. */
+  | "sampled-out"
   /** A bug in delivery while taking the report. Counted: `dropped`. */
   | "internal-error"
   /** Not built yet when the process ended, and it could not be spooled (no spool, a failed write, past `exitTimeout`, or dropped by `beforeSend`). Counted: `discarded`. */

@@ -45,4 +45,12 @@ export interface Payload {
   json: JsonBody;
   /** Sent as multipart when non-empty. */
   attachments: AttachmentRef[];
+  /** Occurrences the report stands for when duplicates were merged into it (> 1); sent as `_mod_duplicate` on the URL. */
+  duplicates?: number | undefined;
+}
+
+/** The `_mod_duplicate` query parameter a Backtrace server counts merged occurrences by; "" for a single occurrence. */
+export function duplicateQuery(payload: Payload): string {
+  const n = payload.duplicates;
+  return n !== undefined && Number.isSafeInteger(n) && n > 1 ? `_mod_duplicate=${n}` : "";
 }

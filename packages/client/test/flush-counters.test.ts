@@ -52,7 +52,7 @@ test("counters keep what the exit wait gave up on, and every report it held is o
   const hanging = await startReceiver({ script: () => ({ hang: true }) });
   t.after(() => hanging.close());
   const script = `const bt = require("backtrace-ts");
-    const client = bt.initialize({ endpoint: process.env.BT_URL, token: "t", spool: process.env.BT_SPOOL, exitTimeout: 0.5, disableGlobalHandler: true });
+    const client = bt.initialize({ endpoint: process.env.BT_URL, token: "t", spool: process.env.BT_SPOOL, exitTimeout: 0.5, disableGlobalHandler: true, aggregateDuplicates: false });
     for (let i = 0; i < 3; i++) bt.sendException(new Error("held " + i));
     process.on("exit", () => console.log(JSON.stringify(client.counters())));`;
   const run = await runNode(["-e", script], { cwd: repoRoot, env: { BT_URL: hanging.url, BT_SPOOL: spool } });

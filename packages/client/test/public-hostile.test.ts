@@ -18,6 +18,8 @@ for (const seed of SEEDS) {
       spool: false,
       contextLineCount: 3,
       queueSize: 5000,
+      // Each sent outcome is matched to an arrival by its uuid: duplicates must stay reports of their own.
+      aggregateDuplicates: false,
     });
     const gen = new Gen(prng(seed));
     const outcomes: Array<Promise<SendOutcome>> = [];

@@ -24,6 +24,8 @@ export interface AssemblerConfig {
   debug(message: string): void;
   /** Called for each report whose body had to be trimmed to fit `maxReportBytes`. */
   onTrimmed(): void;
+  /** Attributes of what was dropped since the last report built (`dropped.rateLimited`, `dropped.sampled`), taken once. */
+  takeDropped?: (() => Record<string, number> | undefined) | undefined;
 }
 
 export interface Assembler {
@@ -150,6 +152,13 @@ export function createAssembler(config: AssemblerConfig): Assembler {
     }
     const attributes: Record<string, unknown> = { ...wire.objects, ...report.layeredAttributes() };
     if (crumbs.lastId !== undefined) attributes[LAST_ID_ATTRIBUTE] = crumbs.lastId;
+    const duplicates = report.duplicates;
+    if (duplicates && duplicates.count > 1) {
+      attributes["duplicate.first"] = duplicates.first;
+      attributes["duplicate.last"] = duplicates.last;
+    }
+    const dropped = config.takeDropped?.();
+    if (dropped) Object.assign(attributes, dropped);
     const body = buildBody({
       report,
       thrown,
@@ -169,7 +178,9 @@ export function createAssembler(config: AssemblerConfig): Assembler {
       debug?.(`report ${report.uuid} was over ${options.maxReportBytes} bytes and was trimmed`);
     }
     debug?.(`report ${report.uuid}: ${serialized.bytes} bytes`);
-    return { uuid: report.uuid, json: serialized.json, attachments: attached.attachments };
+    const payload: Payload = { uuid: report.uuid, json: serialized.json, attachments: attached.attachments };
+    if (duplicates && duplicates.count > 1) payload.duplicates = duplicates.count;
+    return payload;
   }
 
   return {

@@ -31,6 +31,13 @@ export interface JournalRecord {
   f: string[];
   d: Array<{ name: string; data: string }>;
   b?: { entries: Breadcrumb[]; dropped: number };
+  /** Duplicates merged into it so far (see `duplicatesPatch`). */
+  c?: { count: number; first: number; last: number };
+}
+
+/** The journal's patch for a report that stands for more occurrences now: the next start sends the count too. */
+export function duplicatesPatch(report: BacktraceReport): () => Record<string, unknown> {
+  return () => ({ c: report.duplicates });
 }
 
 function thrownRecord(value: unknown, depth: number): ThrownRecord | undefined {
@@ -64,6 +71,7 @@ export function journalRecord(report: BacktraceReport): JournalRecord {
   const stack = report.callSite?.stack;
   if (typeof stack === "string") record.s = stack;
   if (report.breadcrumbs) record.b = report.breadcrumbs;
+  if (report.duplicates) record.c = { ...report.duplicates };
   return record;
 }
 
@@ -102,5 +110,9 @@ export function restoreReport(uuid: string, value: unknown, sender: ReportSender
     if (typeof data?.name === "string" && typeof data.data === "string") report.addAttachment(data.name, Buffer.from(data.data, "base64"));
   }
   if (record.b && Array.isArray(record.b.entries)) report.breadcrumbs = record.b;
+  const c = record.c;
+  if (c && Number.isSafeInteger(c.count) && c.count > 1 && typeof c.first === "number" && typeof c.last === "number") {
+    report.duplicates = { count: c.count, first: c.first, last: c.last };
+  }
   return report;
 }

@@ -34,11 +34,20 @@ interface Pending {
   reject: (error: unknown) => void;
   /** Taken by `takeAll` while it was being built: its build result is no longer wanted. */
   taken?: boolean;
+  /** The duplicate fingerprint it waits under, while it waits. */
+  key?: string | undefined;
+  /** What `push` returned: merged duplicates settle with it. */
+  outcome?: Promise<SendOutcome>;
 }
 
 export interface Pipeline {
-  /** Queues a report for building and delivery; cheap, synchronous. */
-  push(report: BacktraceReport): Promise<SendOutcome>;
+  /** Queues a report for building and delivery; cheap, synchronous. With a `key`, later duplicates may merge into it while it waits. */
+  push(report: BacktraceReport, key?: string): Promise<SendOutcome>;
+  /**
+   * Counts one more occurrence (at `at`, seconds) in the report waiting to be built under `key`; that report and
+   * its outcome, or undefined when none waits (the one being built takes no more).
+   */
+  merge(key: string, at: number): { report: BacktraceReport; outcome: Promise<SendOutcome> } | undefined;
   /** Resolves when no report is waiting to be built (they are then in delivery's hands). */
   idle(): Promise<void>;
   /** Reports not built yet, waiting. */
@@ -57,6 +66,8 @@ export function createPipeline(config: PipelineConfig): Pipeline {
   let wake: (() => void) | undefined;
   /** The report being built right now (between `prepare` starting and its payload reaching delivery). */
   let building: Pending | undefined;
+  /** Reports waiting to be built, by duplicate fingerprint. */
+  const byKey = new Map<string, Pending>();
 
   const waiting = (): number => backlog.length - head;
 
@@ -78,6 +89,8 @@ export function createPipeline(config: PipelineConfig): Pipeline {
       const item = backlog[head];
       if (!item) break;
       backlog[head++] = undefined as unknown as Pending;
+      // Its count is read when it is built: from now on a duplicate starts a report of its own.
+      if (item.key !== undefined && byKey.get(item.key) === item) byKey.delete(item.key);
       if (head > 1024 && head * 2 > backlog.length) {
         backlog = backlog.slice(head);
         head = 0;
@@ -123,10 +136,12 @@ export function createPipeline(config: PipelineConfig): Pipeline {
   }
 
   return {
-    push(report) {
+    push(report, key) {
       if (waiting() >= config.maxBacklog) return Promise.resolve(config.discard(report, "backlog-full"));
-      return new Promise<SendOutcome>((resolve, reject) => {
-        backlog.push({ report, resolve, reject });
+      let item: Pending | undefined;
+      const outcome = new Promise<SendOutcome>((resolve, reject) => {
+        item = { report, resolve, reject, key };
+        backlog.push(item);
         // Past the limit, building resumes at once instead of waiting for delivery to settle a report.
         if (wake && waiting() + outstanding >= config.holdLimit()) {
           const resume = wake;
@@ -135,6 +150,21 @@ export function createPipeline(config: PipelineConfig): Pipeline {
         }
         start();
       });
+      if (key !== undefined && item) {
+        item.outcome = outcome;
+        byKey.set(key, item);
+      }
+      return outcome;
+    },
+    merge(key, at) {
+      const item = byKey.get(key);
+      if (!item?.outcome || item.taken) return undefined;
+      const { report } = item;
+      const counted = (report.duplicates ??= { count: 1, first: report.timestamp, last: report.timestamp });
+      counted.count += 1;
+      if (at > counted.last) counted.last = at;
+      if (at < counted.first) counted.first = at;
+      return { report, outcome: item.outcome };
     },
     async idle() {
       while (running) await running;
@@ -147,6 +177,7 @@ export function createPipeline(config: PipelineConfig): Pipeline {
       for (const item of items) item.taken = true;
       backlog = [];
       head = 0;
+      byKey.clear();
       return items.map((item) => ({ report: item.report, settle: item.resolve }));
     },
   };

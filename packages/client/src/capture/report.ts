@@ -120,6 +120,12 @@ export class BacktraceReport {
   /** @internal Threads sent besides the faulting one (the native stack of a fatal error), by id. */
   extraThreads: Record<string, WireThread> | undefined = undefined;
 
+  /**
+   * @internal Occurrences this report stands for when duplicates were merged into it (see docs/delivery.md):
+   * the count (this one included) and the first and last time, in seconds since the epoch.
+   */
+  duplicates: { count: number; first: number; last: number } | undefined = undefined;
+
   /** A report for `client`, or for the default client set up by `initialize`. It carries the stack of where it is made. */
   constructor(client?: ReportSender) {
     this.sender = client;
@@ -135,6 +141,14 @@ export class BacktraceReport {
       Error.captureStackTrace(holder, BacktraceReport);
       this.callSite = holder;
     }
+  }
+
+  /** @internal True when nothing was set on the report itself: merging it into a duplicate loses nothing of its own. */
+  ownDataEmpty(): boolean {
+    return (
+      Object.keys(this.attributes).length === 0 && Object.keys(this.annotations).length === 0 && this.attachments.length === 0 &&
+      this.dataAttachments.length === 0 && this.logLines.length === 0 && this.skippedInputs === 0 && this.thread === undefined && this.extraThreads === undefined
+    );
   }
 
   /** Sets an indexed attribute. Strings, numbers and booleans stay attributes; objects move to annotations; null and undefined are dropped. */

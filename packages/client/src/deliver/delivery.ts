@@ -204,7 +204,7 @@ export function createDelivery(config: DeliveryConfig): Delivery {
     }
     if (smaller === undefined || smaller.bytes >= payload.json.bytes) return undefined;
     counters.trimmed += 1;
-    return { uuid: payload.uuid, json: smaller, attachments: [] };
+    return { uuid: payload.uuid, json: smaller, attachments: [], duplicates: payload.duplicates };
   }
 
   function handle(job: Job, result: TransportResult): void {

@@ -32,6 +32,12 @@ export interface JournalOptions {
 export interface Journal {
   /** A report was captured: `record()` (its JSON-safe capture) is written within 20 ms, at once past 50 ms. */
   add(uuid: string, record: () => unknown): void;
+  /**
+   * What `uuid`'s record says changed (more duplicates merged into it): `patch` is merged into the record when it
+   * is read back. Nothing to write while the record itself waits (it is read when written); else one small line
+   * with the next write, the latest patch of each record only.
+   */
+  patch(uuid: string, patch: () => Record<string, unknown>): void;
   /** A report is settled (sent, spooled or dropped): it no longer needs the journal. */
   settle(uuid: string): void;
   /** Writes what waits, synchronously (the exit paths). */
@@ -53,6 +59,8 @@ export function createJournal(options: JournalOptions): Journal {
   // Captures written and not settled; their settlement is written as a line of its own.
   const written = new Set<string>();
   let settledLines: string[] = [];
+  // Patches of written records, not written yet.
+  const patches = new Map<string, () => Record<string, unknown>>();
   let fd: number | undefined;
   let failed = false;
   let bytes = 0;
@@ -88,6 +96,14 @@ export function createJournal(options: JournalOptions): Journal {
       written.add(uuid);
     }
     waiting.clear();
+    for (const [uuid, patch] of patches) {
+      try {
+        text += `${seal(JSON.stringify({ p: uuid, r: patch() }), key)}\n`;
+      } catch (error) {
+        debug(`journal: report ${uuid} not updated (${(error as Error).message})`);
+      }
+    }
+    patches.clear();
     for (const line of settledLines) text += line;
     settledLines = [];
     return text === "" ? undefined : Buffer.from(text, "utf8");
@@ -121,7 +137,7 @@ export function createJournal(options: JournalOptions): Journal {
       bytes += count;
       if (offset + count < buffer.length) return write(file, buffer, offset + count);
       inFlight = false;
-      if (waiting.size > 0 || settledLines.length > 0) schedule();
+      if (waiting.size > 0 || settledLines.length > 0 || patches.size > 0) schedule();
       else rotate();
     });
   }
@@ -171,7 +187,13 @@ export function createJournal(options: JournalOptions): Journal {
       if (oldest !== undefined && at - oldest.at >= MAX_LAG_MS) flushSync();
       else schedule();
     },
+    patch(uuid, patch) {
+      if (failed || waiting.has(uuid) || !written.has(uuid)) return;
+      patches.set(uuid, patch);
+      schedule();
+    },
     settle(uuid) {
+      patches.delete(uuid);
       if (waiting.delete(uuid)) return;
       if (!written.delete(uuid)) return;
       if (written.size === 0 && waiting.size === 0) {
@@ -264,8 +286,12 @@ function readJournal(file: string, text: string, key: Buffer): OrphanJournal {
     } catch {
       value = undefined;
     }
-    const entry = value as { u?: unknown; r?: unknown; d?: unknown } | undefined;
+    const entry = value as { u?: unknown; r?: unknown; d?: unknown; p?: unknown } | undefined;
     if (typeof entry?.d === "string") settled.add(entry.d);
+    else if (typeof entry?.p === "string") {
+      const record = open.get(entry.p);
+      if (record !== null && typeof record === "object" && entry.r !== null && typeof entry.r === "object") Object.assign(record, entry.r);
+    }
     else if (typeof entry?.u === "string") open.set(entry.u, entry.r);
     else corrupt += 1;
   }

@@ -32,7 +32,9 @@ export function recordUuid(file: string): string | undefined {
 // In-memory attachments travel inside the record as base64 (`data64`); files stay paths, read when sent.
 export function recordText(payload: Payload): string {
   const attachments = payload.attachments.map((a) => (a.data === undefined ? { name: a.name, path: a.path } : { name: a.name, data64: a.data.toString("base64") }));
-  return JSON.stringify({ v: 1, uuid: payload.uuid, json: jsonText(payload.json), attachments });
+  // `duplicates` only when merged: the `_mod_duplicate` parameter is made again from it when the record is sent.
+  const duplicates = payload.duplicates !== undefined && payload.duplicates > 1 ? { duplicates: payload.duplicates } : {};
+  return JSON.stringify({ v: 1, uuid: payload.uuid, json: jsonText(payload.json), attachments, ...duplicates });
 }
 
 function toAttachment(value: unknown): AttachmentRef | undefined {
@@ -60,7 +62,10 @@ export function parseRecord(text: string): Payload | undefined {
   if (!Array.isArray(attachments)) return undefined;
   const parsed = attachments.map(toAttachment);
   if (!parsed.every((a): a is AttachmentRef => a !== undefined)) return undefined;
-  return { uuid: record["uuid"], json: jsonBody(record["json"]), attachments: parsed };
+  const payload: Payload = { uuid: record["uuid"], json: jsonBody(record["json"]), attachments: parsed };
+  const duplicates = record["duplicates"];
+  if (typeof duplicates === "number" && Number.isSafeInteger(duplicates) && duplicates > 1) payload.duplicates = duplicates;
+  return payload;
 }
 
 /** The name a record takes while this process sends it. */

@@ -7,7 +7,7 @@ import { ProxyRefusal, proxyFor } from "./proxy.js";
 import { basename } from "node:path";
 import { randomBytes } from "node:crypto";
 import { AGENT, VERSION } from "../version.js";
-import type { AttachmentRef, Payload } from "../payload.js";
+import { duplicateQuery, type AttachmentRef, type Payload } from "../payload.js";
 
 /** An attachment left out of the request, with why. */
 export interface SkippedAttachment {
@@ -201,6 +201,9 @@ export function postReport(url: string, payload: Payload, options: PostOptions):
       return fail("invalid submission URL");
     }
     if (target.protocol !== "http:" && target.protocol !== "https:") return fail(`unsupported protocol ${target.protocol}`);
+    // Appended as text: setting it through searchParams would re-encode the rest of the query (the token's form).
+    const duplicates = duplicateQuery(payload);
+    if (duplicates !== "") target.search = target.search.length > 1 ? `${target.search}&${duplicates}` : `?${duplicates}`;
     const connections = (pool ??= createPool(url, { ...options, maxSockets: 1 }));
     const forwarding = connections.forwarding();
 

@@ -8,7 +8,7 @@ import { BacktraceClient, type SendOutcome } from "../../src/index.js";
 
 test("with the endpoint down and queueSize 10, a burst of 500 goes to the spool as queue-full, not held unbuilt", async (t) => {
   const spool = mkdtempSync(join(tmpdir(), "bt-hold-"));
-  const client = new BacktraceClient({ endpoint: "http://127.0.0.1:9", token: "t", spool, queueSize: 10, disableGlobalHandler: true, exitTimeout: 1 });
+  const client = new BacktraceClient({ endpoint: "http://127.0.0.1:9", token: "t", spool, queueSize: 10, disableGlobalHandler: true, exitTimeout: 1, aggregateDuplicates: false });
   // Hooks run in the order they were added: the client finishes its spool writes before the folder goes.
   t.after(() => client.finalize());
   t.after(() => rmSync(spool, { recursive: true, force: true }));

@@ -93,3 +93,22 @@ test("a journal with nothing open starts again from empty past its size bound", 
   journal.settle("last");
   journal.close();
 });
+
+test("a patch of a written record (more duplicates merged) is read back with it after a kill; the latest patch wins", async (t) => {
+  const d = dir(t);
+  createSpool({ dir: d });
+  const child = await runNode([
+    "--import", "tsx", "--input-type=module", "-e",
+    `import { createSpool } from ${JSON.stringify(new URL("../../src/spool/spool.ts", import.meta.url).href)};
+     const j = createSpool({ dir: ${JSON.stringify(d)} }).journal();
+     const count = { n: 1 };
+     j.add("carrier", () => ({ v: 1, c: { count: count.n } })); j.flushSync();
+     count.n = 2; j.patch("carrier", () => ({ c: { count: count.n } }));
+     count.n = 3; j.patch("carrier", () => ({ c: { count: count.n } })); j.flushSync();
+     j.patch("unknown", () => ({ c: 9 })); j.flushSync(); process.kill(process.pid, "SIGKILL");`,
+  ]);
+  assert.equal(child.signal, "SIGKILL", child.stderr);
+  const [orphan] = orphanJournals(d, key(d));
+  assert.deepEqual(orphan!.records, [{ uuid: "carrier", record: { v: 1, c: { count: 3 } } }]);
+  assert.equal(orphan!.corrupt, 0);
+});

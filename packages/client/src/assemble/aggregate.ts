@@ -1,0 +1,58 @@
+// Duplicate aggregation (storm control): a report with the fingerprint of one still waiting to be built is counted in
+// that one instead of being built; the occurrences merged, and those lost with the report that carried them, counted.
+import { fingerprint } from "../capture/fingerprint.js";
+import type { BacktraceReport } from "../capture/report.js";
+import type { SendOutcome } from "../outcome.js";
+import type { Journal } from "../spool/journal.js";
+import { duplicatesPatch } from "./journal-record.js";
+import type { Pipeline } from "./pipeline.js";
+
+export interface AggregationCounts {
+  /** Occurrences counted in another report (its `_mod_duplicate`) instead of being sent on their own. */
+  merged: number;
+  /** Of those, occurrences whose report was lost after all (dropped, or failed and not spooled). */
+  mergedLost: number;
+}
+
+export interface Aggregation {
+  /** The report's duplicate key, or undefined when it is never merged. */
+  key(report: BacktraceReport): string | undefined;
+  /** Merges the report into the waiting one of the same key; its outcome then, or undefined when none waits. */
+  merge(report: BacktraceReport, key: string, pipeline: Pipeline, journal: Journal | undefined): Promise<SendOutcome> | undefined;
+  counts(): AggregationCounts;
+}
+
+export function createAggregation(config: { enabled: boolean; debug?: ((message: string) => void) | undefined }): Aggregation {
+  const counts: AggregationCounts = { merged: 0, mergedLost: 0 };
+  // A report's scope and the client state it was made with are compared by identity: the key holds their numbers.
+  const ids = new WeakMap<object, number>();
+  let nextId = 0;
+  const idOf = (value: object | undefined): number => {
+    if (value === undefined) return 0;
+    let id = ids.get(value);
+    if (id === undefined) ids.set(value, (id = ++nextId));
+    return id;
+  };
+  const lost = (outcome: SendOutcome): boolean => outcome.status === "dropped" || (outcome.status === "failed" && !outcome.spooled);
+
+  return {
+    key(report) {
+      if (!config.enabled) return undefined;
+      const print = fingerprint(report);
+      return print === undefined ? undefined : `${idOf(report.scope)}:${idOf(report.context)}:${print}`;
+    },
+    merge(report, key, pipeline, journal) {
+      const into = pipeline.merge(key, Math.floor(Date.now() / 1000));
+      if (!into) return undefined;
+      counts.merged++;
+      // The record written ahead for the waiting report gets the new count: a kill from now on loses no occurrence.
+      journal?.patch(into.report.uuid, duplicatesPatch(into.report));
+      config.debug?.(`report ${report.uuid} merged into ${into.report.uuid} (${into.report.duplicates?.count ?? 1} occurrences)`);
+      return into.outcome.then((outcome) => {
+        if (lost(outcome)) counts.mergedLost++;
+        return outcome;
+      });
+    },
+    counts: () => ({ ...counts }),
+  };
+}

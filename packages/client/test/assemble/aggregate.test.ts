@@ -1,0 +1,113 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { BacktraceClient, type BacktraceOptions } from "../../src/index.js";
+import { normaliseMessage } from "../../src/capture/fingerprint.js";
+import { withReceiver, type Receiver } from "../helpers/http-receiver.js";
+
+function clientFor(receiver: Receiver, options: Partial<BacktraceOptions> = {}): BacktraceClient {
+  return new BacktraceClient({ endpoint: `http://127.0.0.1:${receiver.port}`, token: "t0k3n", disableGlobalHandler: true, spool: false, ...options });
+}
+
+const duplicateCount = (url: string): number => Number(new URL(url, "http://x").searchParams.get("_mod_duplicate") ?? 1);
+
+function notFound(id: number): Error {
+  return new Error(`user ${id} not found (request 0x${(0xdeadbeef00 + id).toString(16)})`);
+}
+
+function otherPlace(): Error {
+  return new Error("user 1 not found");
+}
+
+test("duplicates sent in one burst arrive as one report whose _mod_duplicate counts every occurrence", () =>
+  withReceiver(async (receiver) => {
+    const client = clientFor(receiver);
+    const outcomes = [];
+    for (let i = 0; i < 25; i++) outcomes.push(client.sendException(notFound(i)));
+    const settled = await Promise.all(outcomes);
+    await client.finalize();
+    assert.equal(receiver.requests.length, 1);
+    const [request] = receiver.requests;
+    assert.deepEqual(request!.validation?.errors, []);
+    assert.equal(duplicateCount(request!.url), 25);
+    assert.match(request!.url, /token=t0k3n/, "the rest of the query is kept");
+    const attributes = (request!.report as { attributes: Record<string, unknown> }).attributes;
+    assert.equal(typeof attributes["duplicate.first"], "number");
+    assert.ok((attributes["duplicate.last"] as number) >= (attributes["duplicate.first"] as number));
+    assert.ok(settled.every((o) => o.status === "sent" && o.uuid === settled[0]!.uuid), "every occurrence settles with the report that carries it");
+    const counters = client.counters();
+    assert.equal(counters.captured, 25);
+    assert.equal(counters.merged, 24);
+    assert.equal(counters.sent, 1);
+  }));
+
+test("a report standing for one occurrence carries no _mod_duplicate and no duplicate attributes", () =>
+  withReceiver(async (receiver) => {
+    const client = clientFor(receiver);
+    await client.sendException(notFound(1));
+    await client.finalize();
+    assert.equal(receiver.requests.length, 1);
+    assert.doesNotMatch(receiver.requests[0]!.url, /_mod_duplicate/);
+    assert.equal("duplicate.first" in (receiver.requests[0]!.report as { attributes: object }).attributes, false);
+  }));
+
+test("a different message, stack, type or scope is never merged", () =>
+  withReceiver(async (receiver) => {
+    const client = clientFor(receiver);
+    const sends = [
+      client.sendException(notFound(1)),
+      client.sendException(new Error("order 1 not found")),
+      client.sendException(otherPlace()),
+      client.sendException(Object.assign(notFound(2), { name: "TypeError" })),
+      client.withScope(() => client.sendException(notFound(3))),
+      client.withScope(() => client.sendException(notFound(4))),
+      client.sendReport("a message"),
+    ];
+    await Promise.all(sends);
+    await client.finalize();
+    assert.equal(receiver.requests.length, sends.length);
+    for (const request of receiver.requests) assert.doesNotMatch(request.url, /_mod_duplicate/);
+    assert.equal(client.counters().merged, 0);
+  }));
+
+test("reports with their own attributes, attachments or error fields, or under beforeSend, are not merged", () =>
+  withReceiver(async (receiver) => {
+    const client = clientFor(receiver);
+    await Promise.all([
+      client.sendException(notFound(1), { attributes: { order: 1 } }),
+      client.sendException(notFound(1), { attributes: { order: 2 } }),
+      client.sendException(Object.assign(notFound(1), { details: { a: 1 } })),
+      client.sendException(Object.assign(notFound(1), { details: { a: 2 } })),
+    ]);
+    await client.finalize();
+    assert.equal(receiver.requests.length, 4);
+    const guarded = clientFor(receiver, { beforeSend: (report) => report });
+    await Promise.all([guarded.sendException(notFound(1)), guarded.sendException(notFound(1))]);
+    await guarded.finalize();
+    const off = clientFor(receiver, { aggregateDuplicates: false });
+    await Promise.all([off.sendException(notFound(1)), off.sendException(notFound(1))]);
+    await off.finalize();
+    assert.equal(receiver.requests.length, 8);
+    assert.equal(guarded.counters().merged + off.counters().merged, 0);
+  }));
+
+test("numbers, hex ids and uuids in messages are normalised", () => {
+  assert.equal(normaliseMessage("user 123 not found"), normaliseMessage("user 456 not found"));
+  assert.equal(normaliseMessage("took 1.5 ms for 0xdeadbeef12"), normaliseMessage("took 22.25 ms for 0xfeedface99"));
+  assert.equal(normaliseMessage("job 2f1e7a9c-1b2d-4e5f-8a9b-0c1d2e3f4a5b failed"), normaliseMessage("job 9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b failed"));
+  assert.notEqual(normaliseMessage("user 1 not found"), normaliseMessage("order 1 not found"));
+});
+
+test("occurrences merged into a report that is lost are counted as lost with it", () =>
+  withReceiver(
+    async (receiver) => {
+      const client = clientFor(receiver);
+      const settled = await Promise.all([0, 1, 2, 3].map((i) => client.sendException(notFound(i))));
+      await client.finalize();
+      assert.ok(settled.every((o) => o.status === "failed" && o.reason === "bad-request"));
+      const counters = client.counters();
+      assert.equal(counters.merged, 3);
+      assert.equal(counters.mergedLost, 3);
+      assert.equal(counters.dropped["bad-request"], 1);
+    },
+    { script: () => ({ status: 400 }) },
+  ));
