@@ -66,6 +66,8 @@ export class BacktraceClient {
   private readonly exit: ExitHandling;
   /** Deliveries given up at exit that are still writing what they held to the spool. */
   private closing = 0;
+  /** Reports handed to the pipeline and not settled yet, wherever they are (building, queued, in flight, being spooled). */
+  private unsettled = 0;
   /** Crash hooks, worker and fatal-error watching, the stall watchdog: what the client installed in the process. */
   private readonly watch: ProcessWatch;
   /** What new reports start with: the client's attributes, annotations, attachments, breadcrumbs and scopes. */
@@ -198,8 +200,7 @@ export class BacktraceClient {
   /** True while a report is not settled yet: unbuilt, queued, in flight, or being spooled at the exit deadline. */
   private pending(): boolean {
     if (this.closed) return false;
-    const { queued, inFlight } = this.delivery.counters();
-    return this.pipeline.pending() + queued + inFlight + this.closing > 0;
+    return this.unsettled + this.closing > 0;
   }
 
   private readonly debugAtExit = (): void => this.debug(`counters at exit: ${JSON.stringify(this.counters())}`);
@@ -328,8 +329,10 @@ export class BacktraceClient {
       // Written ahead within 50 ms: a kill -9 or a SIGTERM from now on loses nothing (the next start sends it).
       const journal = this.journal;
       journal?.add(report.uuid, () => journalRecord(report));
+      this.unsettled++;
       const outcome = this.pipeline.push(report, key);
       const settled = (): void => {
+        this.unsettled--;
         journal?.settle(report.uuid);
         this.settledOne();
       };

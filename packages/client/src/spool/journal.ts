@@ -1,7 +1,7 @@
 // The spool's write-ahead journal: every report captured and not settled yet, appended in group commits, so that a
 // kill -9 or a SIGTERM with Node's default action (no JavaScript runs) loses none of them. The next start recovers them.
 import * as fs from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { seal, unseal } from "./spool-guard.js";
 import { processAlive, processSession } from "./spool-files.js";
 
@@ -50,6 +50,38 @@ export interface Journal {
 
 /** The journal this process appends to, in the spool folder. Never throws. */
 export function createJournal(options: JournalOptions): Journal {
+  // Clients of one process over one folder share its journal (its name is the process's): each settling its own
+  // reports must not remove or truncate the file while another's are open in it.
+  const path = join(resolve(options.dir), `journal-${process.pid}-${processSession()}.log`);
+  const found = sharedJournals.get(path);
+  if (found) {
+    found.refs += 1;
+    return handle(path, found);
+  }
+  const entry = { journal: openJournal(options), refs: 1 };
+  sharedJournals.set(path, entry);
+  return handle(path, entry);
+}
+
+const sharedJournals = new Map<string, { journal: Journal; refs: number }>();
+
+/** One client's hold on a shared journal: closing it closes the journal only when no other client holds it. */
+function handle(path: string, entry: { journal: Journal; refs: number }): Journal {
+  let closed = false;
+  return {
+    ...entry.journal,
+    close() {
+      if (closed) return;
+      closed = true;
+      entry.refs -= 1;
+      if (entry.refs > 0) return;
+      sharedJournals.delete(path);
+      entry.journal.close();
+    },
+  };
+}
+
+function openJournal(options: JournalOptions): Journal {
   const { dir, key } = options;
   const debug = options.debug ?? (() => undefined);
   const now = options.now ?? Date.now;

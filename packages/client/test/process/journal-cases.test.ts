@@ -1,0 +1,60 @@
+// Cases found by trying to lose reports around the journal: two clients over one spool folder in one process, and
+// process.exit() while reports are still being written to the spool.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { rmSync } from "node:fs";
+import { BacktraceClient } from "../../src/index.js";
+import { startReceiver } from "../helpers/http-receiver.js";
+import { runNode, tempDir, waitUntil } from "../fixtures/crash/child.js";
+
+const lib = new URL("../../dist/index.cjs", import.meta.url).pathname;
+const uuidsAt = (receiver: { requests: Array<{ report: unknown }> }): Set<string> =>
+  new Set(receiver.requests.map((r) => String((r.report as { uuid?: unknown } | undefined)?.uuid)));
+
+async function nextRun(spool: string, expected: string[]): Promise<Set<string>> {
+  const good = await startReceiver();
+  const next = new BacktraceClient({ endpoint: good.url, token: "t", spool, disableGlobalHandler: true });
+  await waitUntil(() => expected.every((uuid) => uuidsAt(good).has(uuid)), 20_000, "the reports").catch(() => undefined);
+  await next.finalize();
+  await good.close();
+  return uuidsAt(good);
+}
+
+test("two clients over one spool folder: one settling all its reports does not remove the other's from the journal", async (t) => {
+  const spool = tempDir("journal-two");
+  t.after(() => rmSync(spool, { recursive: true, force: true }));
+  const answering = await startReceiver();
+  const hanging = await startReceiver({ script: () => ({ hang: true }) });
+  t.after(() => Promise.all([answering.close(), hanging.close()]));
+  const script = `const bt = require(${JSON.stringify(lib)});
+    const a = new bt.BacktraceClient({ endpoint: ${JSON.stringify(answering.url)}, token: "t", spool: ${JSON.stringify(spool)}, disableGlobalHandler: true });
+    const b = new bt.BacktraceClient({ endpoint: ${JSON.stringify(hanging.url)}, token: "t", spool: ${JSON.stringify(spool)}, disableGlobalHandler: true, timeout: 60 });
+    const held = b.createReport(); held.setException(new Error("held by a server that never answers")); void held.send();
+    console.log(held.uuid);
+    a.sendException(new Error("sent at once")).then(() => setTimeout(() => process.kill(process.pid, "SIGKILL"), 200));
+    setInterval(() => undefined, 1000);`;
+  const run = await runNode(["-e", script], {});
+  assert.equal(run.signal, "SIGKILL", run.stderr);
+  const held = run.stdout.trim();
+  assert.ok((await nextRun(spool, [held])).has(held), "the report the second client held arrived by the next run");
+});
+
+test("process.exit() while reports are being written to the spool: every one of them arrives by the next run", async (t) => {
+  const spool = tempDir("journal-exit");
+  t.after(() => rmSync(spool, { recursive: true, force: true }));
+  const slow = await startReceiver({ script: (i) => (i === 0 ? undefined : { hang: true }) });
+  t.after(() => slow.close());
+  const script = `const bt = require(${JSON.stringify(lib)});
+    const c = new bt.BacktraceClient({ endpoint: ${JSON.stringify(slow.url)}, token: "t", spool: ${JSON.stringify(spool)}, disableGlobalHandler: true, queueSize: 1, aggregateDuplicates: false });
+    const uuids = [];
+    const first = c.createReport(); first.setException(new Error("first")); uuids.push(first.uuid);
+    const sending = first.send();
+    for (let i = 0; i < 5; i++) { const r = c.createReport(); r.setException(new Error("more " + i)); uuids.push(r.uuid); void r.send(); }
+    console.log(JSON.stringify(uuids));
+    sending.then(() => process.exit(0));`;
+  const run = await runNode(["-e", script], {});
+  assert.equal(run.code, 0, run.stderr);
+  const uuids = JSON.parse(run.stdout.trim()) as string[];
+  const arrived = new Set([...uuidsAt(slow), ...(await nextRun(spool, uuids.slice(1)))]);
+  assert.deepEqual(uuids.filter((uuid) => !arrived.has(uuid)), []);
+});
