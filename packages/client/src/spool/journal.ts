@@ -9,15 +9,38 @@ import { processAlive, processSession } from "./spool-files.js";
 const FLUSH_MS = 20;
 /** A capture waiting this long is written at once, even from inside an application's synchronous loop. */
 const MAX_LAG_MS = 50;
+/** Work a synchronous write may take inside the application's call (at most one per 50 ms): what is left waits. */
+const SYNC_BUDGET_MS = 10;
+/** Work one group commit may take on the event loop; what is left goes in the next. */
+const ASYNC_BUDGET_MS = 8;
 /** With nothing open, a journal past this size starts again from empty. */
 const ROTATE_BYTES = 1024 * 1024;
-/** A journal of a live process that was not written for this long is taken as abandoned (a reused pid). */
-const STALE_MS = 10 * 60 * 1000;
-/** Journals larger than this are not read back (they cannot be ours: rotation keeps them small). */
-const MAX_READ_BYTES = 64 * 1024 * 1024;
-// `journal-<pid>-<session>.log`, and `-r<n>` for one taken over from an ended process while it is recovered.
-const NAME = /^journal-(\d+)-([0-9a-f]+)(?:-r\d+)?\.log$/;
+/** An open journal's owner touches it this often, so that a journal untouched for STALE_MS has no owner. */
+const HEARTBEAT_MS = 30 * 1000;
+/**
+ * A journal untouched this long is abandoned, whatever its pid says: its pid may be a live process of another
+ * pid namespace (two containers sharing a volume are both pid 1) or a later process with the same pid.
+ */
+const STALE_MS = 3 * HEARTBEAT_MS;
+/** Journals larger than this are not read back (rotation keeps ours near ROTATE_BYTES; this bounds a planted one). */
+const MAX_READ_BYTES = 256 * 1024 * 1024;
+// `journal-<pid>-<session>-n<pid namespace>.log`, and `-r<n>` for one taken over from an ended process while it is
+// recovered. A pid tells whether a process runs only inside the same pid namespace.
+const NAME = /^journal-(\d+)-([0-9a-f]+)(?:-n(\d+))?(?:-r\d+)?\.log$/;
 let claims = 0;
+
+/** This process's pid namespace (Linux), or "" where it cannot be told. */
+const PID_NAMESPACE = ((): string => {
+  try {
+    return /\[(\d+)\]/.exec(fs.readlinkSync("/proc/self/ns/pid"))?.[1] ?? "";
+  } catch {
+    return "";
+  }
+})();
+
+function journalName(suffix = ""): string {
+  return `journal-${process.pid}-${processSession()}${PID_NAMESPACE ? `-n${PID_NAMESPACE}` : ""}${suffix}.log`;
+}
 
 export interface JournalOptions {
   dir: string;
@@ -52,7 +75,7 @@ export interface Journal {
 export function createJournal(options: JournalOptions): Journal {
   // Clients of one process over one folder share its journal (its name is the process's): each settling its own
   // reports must not remove or truncate the file while another's are open in it.
-  const path = join(resolve(options.dir), `journal-${process.pid}-${processSession()}.log`);
+  const path = join(resolve(options.dir), journalName());
   const found = sharedJournals.get(path);
   if (found) {
     found.refs += 1;
@@ -85,11 +108,12 @@ function openJournal(options: JournalOptions): Journal {
   const { dir, key } = options;
   const debug = options.debug ?? (() => undefined);
   const now = options.now ?? Date.now;
-  const path = join(dir, `journal-${process.pid}-${processSession()}.log`);
+  const path = join(dir, journalName());
   // Captures not written yet, oldest first, with the time they came.
   const waiting = new Map<string, { at: number; record: () => unknown }>();
-  // Captures written and not settled; their settlement is written as a line of its own.
-  const written = new Set<string>();
+  // Captures written and not settled, with how to make their line again (a rewrite keeps only these); their
+  // settlement is written as a line of its own.
+  const written = new Map<string, () => unknown>();
   let settledLines: string[] = [];
   // Patches of written records, not written yet.
   const patches = new Map<string, () => Record<string, unknown>>();
@@ -98,6 +122,7 @@ function openJournal(options: JournalOptions): Journal {
   let bytes = 0;
   let inFlight = false;
   let timer: NodeJS.Timeout | undefined;
+  let lastSync = 0;
 
   function openFile(): number | undefined {
     if (fd !== undefined || failed) return fd;
@@ -114,31 +139,35 @@ function openJournal(options: JournalOptions): Journal {
   }
 
   /** The lines of everything waiting, which then counts as written. */
-  function take(): Buffer | undefined {
-    let text = "";
+  /**
+   * The lines of what waits, which then counts as written: line by line (one record too large for a string is
+   * skipped, not the batch), and no more than `budgetMs` of work when the application's own call pays for it.
+   */
+  function take(budgetMs = Infinity): Buffer | undefined {
+    const started = performance.now();
+    const lines: Buffer[] = [];
+    const line = (make: () => string, what: string): void => {
+      try {
+        lines.push(Buffer.from(`${seal(make(), key)}\n`, "utf8"));
+      } catch (error) {
+        debug(`journal: ${what} not written (${(error as Error).message})`);
+      }
+    };
     for (const [uuid, { record }] of waiting) {
-      let json: string;
-      try {
-        json = JSON.stringify({ u: uuid, r: record() });
-      } catch (error) {
-        debug(`journal: report ${uuid} not written (${(error as Error).message})`);
-        continue;
-      }
-      text += `${seal(json, key)}\n`;
-      written.add(uuid);
+      waiting.delete(uuid);
+      line(() => JSON.stringify({ u: uuid, r: record() }), `report ${uuid}`);
+      written.set(uuid, record);
+      if (performance.now() - started > budgetMs) break;
     }
-    waiting.clear();
     for (const [uuid, patch] of patches) {
-      try {
-        text += `${seal(JSON.stringify({ p: uuid, r: patch() }), key)}\n`;
-      } catch (error) {
-        debug(`journal: report ${uuid} not updated (${(error as Error).message})`);
-      }
+      if (waiting.has(uuid)) continue;
+      patches.delete(uuid);
+      line(() => JSON.stringify({ p: uuid, r: patch() }), `the count of report ${uuid}`);
     }
-    patches.clear();
-    for (const line of settledLines) text += line;
+    for (const text of settledLines) lines.push(Buffer.from(text, "utf8"));
     settledLines = [];
-    return text === "" ? undefined : Buffer.from(text, "utf8");
+    if (waiting.size > 0) schedule();
+    return lines.length === 0 ? undefined : Buffer.concat(lines);
   }
 
   function schedule(): void {
@@ -153,7 +182,7 @@ function openJournal(options: JournalOptions): Journal {
     if (inFlight) return schedule();
     const file = openFile();
     if (file === undefined) return;
-    const buffer = take();
+    const buffer = take(ASYNC_BUDGET_MS);
     if (buffer === undefined) return rotate();
     inFlight = true;
     write(file, buffer, 0);
@@ -176,30 +205,61 @@ function openJournal(options: JournalOptions): Journal {
 
   /**
    * With nothing open, the journal goes (a later capture makes it again), so that a process at rest leaves
-   * none behind; under steady load, one with nothing open starts again from empty past its size bound.
-   * Called with no write in flight.
+   * none behind; past its size bound it is written anew with only what is open. Called with no write in flight.
    */
   function rotate(): void {
-    if (fd === undefined || written.size > 0 || inFlight) return;
+    if (fd === undefined || inFlight) return;
     try {
-      if (waiting.size === 0 && settledLines.length === 0) {
+      if (written.size === 0 && waiting.size === 0 && settledLines.length === 0) {
         fs.closeSync(fd);
         fd = undefined;
         bytes = 0;
         fs.unlinkSync(path);
-      } else if (bytes >= ROTATE_BYTES) {
-        fs.ftruncateSync(fd, 0);
-        bytes = 0;
-      }
+      } else if (bytes >= ROTATE_BYTES) rewrite();
     } catch {
       // A journal that stays is still correct: the next start finds nothing open in it.
     }
   }
 
-  function flushSync(): void {
+  /** A fresh file in place of the journal, holding every open capture (and no settlement): whole, then renamed in. */
+  function rewrite(): void {
+    const lines: Buffer[] = [];
+    for (const [uuid, record] of written) {
+      try {
+        lines.push(Buffer.from(`${seal(JSON.stringify({ u: uuid, r: record() }), key)}\n`, "utf8"));
+      } catch {
+        // Left out, as when it was first written.
+      }
+    }
+    const data = Buffer.concat(lines);
+    const temp = `${path}.tmp`;
+    fs.writeFileSync(temp, data, { mode: 0o600, flag: "w" });
+    fs.renameSync(temp, path);
+    if (fd !== undefined) fs.closeSync(fd);
+    fd = undefined;
+    settledLines = [];
+    patches.clear();
+    openFile();
+  }
+
+  /** The owner's mark on its open journal; a journal taken over meanwhile (the process was frozen) is made again. */
+  const heartbeat = setInterval(() => {
+    if (fd === undefined || inFlight) return;
+    try {
+      if (fs.fstatSync(fd).nlink === 0) {
+        debug("journal: taken over by another process while this one was not running; written again");
+        rewrite();
+      } else fs.futimesSync(fd, new Date(), new Date());
+    } catch {
+      // The next beat tries again.
+    }
+  }, HEARTBEAT_MS);
+  heartbeat.unref();
+
+  function flushSync(budgetMs = Infinity): void {
     const file = openFile();
     if (file === undefined) return;
-    const buffer = take();
+    const buffer = take(budgetMs);
     if (buffer === undefined) return;
     try {
       for (let offset = 0; offset < buffer.length; ) offset += fs.writeSync(file, buffer, offset, buffer.length - offset);
@@ -216,7 +276,10 @@ function openJournal(options: JournalOptions): Journal {
       waiting.set(uuid, { at, record });
       // Inside a long synchronous loop no timer runs: the oldest capture bounds how long lines may wait.
       const oldest = waiting.values().next().value;
-      if (oldest !== undefined && at - oldest.at >= MAX_LAG_MS) flushSync();
+      if (oldest !== undefined && at - oldest.at >= MAX_LAG_MS && at - lastSync >= MAX_LAG_MS) {
+        lastSync = at;
+        flushSync(SYNC_BUDGET_MS);
+      }
       else schedule();
     },
     patch(uuid, patch) {
@@ -243,6 +306,7 @@ function openJournal(options: JournalOptions): Journal {
     flushSync,
     close() {
       clearTimeout(timer);
+      clearInterval(heartbeat);
       timer = undefined;
       flushSync();
       if (fd === undefined) return;
@@ -267,10 +331,15 @@ export interface OrphanJournal {
   corrupt: number;
 }
 
-/** True when the journal's process has ended (or its pid now belongs to a later process, or it was abandoned). */
-function abandoned(pid: number, session: string, mtimeMs: number, now: number): boolean {
+/**
+ * True when the journal has no owner: untouched for STALE_MS (its owner beats every HEARTBEAT_MS), or, in this
+ * process's own pid namespace, its process has ended or its pid is this process's under another session.
+ */
+function abandoned(pid: number, session: string, namespace: string | undefined, mtimeMs: number, now: number): boolean {
+  if (mtimeMs < now - STALE_MS) return true;
+  if (namespace === undefined || namespace !== PID_NAMESPACE || PID_NAMESPACE === "") return false;
   if (pid === process.pid) return session !== processSession();
-  return !processAlive(pid) || mtimeMs < now - STALE_MS;
+  return !processAlive(pid);
 }
 
 /**
@@ -290,8 +359,8 @@ export function orphanJournals(dir: string, key: Buffer, now: number = Date.now(
     if (!name) continue;
     try {
       const stat = fs.lstatSync(join(dir, file));
-      if (!stat.isFile() || !abandoned(Number(name[1]), name[2]!, stat.mtimeMs, now)) continue;
-      const claimed = `journal-${process.pid}-${processSession()}-r${++claims}.log`;
+      if (!stat.isFile() || !abandoned(Number(name[1]), name[2]!, name[3], stat.mtimeMs, now)) continue;
+      const claimed = journalName(`-r${++claims}`);
       fs.renameSync(join(dir, file), join(dir, claimed));
       if (stat.size > MAX_READ_BYTES) {
         out.push({ file: claimed, records: [], corrupt: 1 });

@@ -112,3 +112,27 @@ test("a patch of a written record (more duplicates merged) is read back with it 
   assert.deepEqual(orphan!.records, [{ uuid: "carrier", record: { v: 1, c: { count: 3 } } }]);
   assert.equal(orphan!.corrupt, 0);
 });
+
+test("under steady load, with something always open, the journal is written anew past its bound and keeps what is open", async (t) => {
+  const d = dir(t);
+  const journal = createSpool({ dir: d }).journal()!;
+  const big = "y".repeat(4096);
+  journal.add("always-open", () => ({ kept: true }));
+  for (let round = 0; round < 600; round++) {
+    journal.add(`s${round}`, () => ({ big }));
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    if (round % 20 === 19) await new Promise((resolve) => setTimeout(resolve, 30));
+    journal.settle(`s${round}`);
+  }
+  await new Promise((resolve) => setTimeout(resolve, 80));
+  const [file] = journals(d);
+  assert.ok(file);
+  const size = statSync(join(d, file)).size;
+  assert.ok(size < 1024 * 1024 + 256 * 1024, `journal size ${size} after 2.4 MB of captures`);
+  // What is open is still there for a next start to find.
+  const text = readFileSync(join(d, file), "utf8");
+  assert.match(text, /"u":"always-open"/);
+  journal.settle("always-open");
+  journal.close();
+});
+
