@@ -80,7 +80,24 @@ const storage: AsyncLocalStorage<Scope> = ((globalThis as { [SHARED]?: AsyncLoca
 
 /** The scope of the running async flow, if any. */
 export function currentScope(): Scope | undefined {
-  return storage.getStore();
+  return storage.getStore() ?? escaping.scope;
+}
+
+// The scope a synchronous throw is leaving: Node's crash hooks run after it left, outside it, in the same turn.
+// Shared like the storage: the integrations are bundles of their own.
+const ESCAPING = Symbol.for("backtrace-ts.escaping-scope");
+const escaping: { scope: Scope | undefined } = ((globalThis as { [ESCAPING]?: { scope: Scope | undefined } })[ESCAPING] ??= { scope: undefined });
+
+/**
+ * Notes that an error is leaving `scope` by a throw (it propagates unchanged), so that the crash report made
+ * right after, outside the scope, still carries the scope's context. Forgotten at the next tick.
+ */
+export function noteEscapingScope(scope: Scope | undefined): void {
+  if (scope === undefined) return;
+  escaping.scope = scope;
+  process.nextTick(() => {
+    if (escaping.scope === scope) escaping.scope = undefined;
+  });
 }
 
 /** Runs `fn` in a new scope over the current one. */

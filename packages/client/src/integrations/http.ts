@@ -1,6 +1,7 @@
 // node:http and node:https: a request listener wrapped so that each request runs in a scope of its own and its crashes carry its context.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { clientOf, emitInScope, fillScope, inRequestScope, rethrowInScope, type IntegrationOptions } from "./request-context.js";
+import { noteEscapingScope } from "../capture/scope.js";
+import { clientOf, emitInScope, fillScope, inRequestScope, type IntegrationOptions } from "./request-context.js";
 
 export type { IntegrationOptions, ReportingClient } from "./request-context.js";
 
@@ -32,10 +33,14 @@ export function wrapListener<Req extends IncomingMessage, Res extends ServerResp
       } catch {
         // A request the integration cannot read still runs, in its scope.
       }
+      // The listener's throw propagates unchanged (the application's own try/catch still sees it); Node's crash
+      // hooks, which run after it left the scope, still find the request's context.
+      let returned = false;
       try {
         listener.call(this, req, res);
-      } catch (error) {
-        rethrowInScope(error);
+        returned = true;
+      } finally {
+        if (!returned) noteEscapingScope(scope);
       }
     });
   };

@@ -1,7 +1,7 @@
 // What every framework integration shares: its options, the request's scope and attributes (allowlisted headers, redacted query), and when an error is reported.
 import { AsyncLocalStorage } from "node:async_hooks";
 import { getDefaultSender } from "../capture/report.js";
-import { runInScope, type Scope, type User } from "../capture/scope.js";
+import { currentScope, noteEscapingScope, runInScope, type Scope, type User } from "../capture/scope.js";
 import { defaults } from "../defaults.js";
 import { SECRET_KEY, REDACTED } from "../assemble/redact.js";
 import type { SendOutcome } from "../outcome.js";
@@ -140,26 +140,18 @@ export function emitInScope(...emitters: unknown[]): void {
     if (typeof emit !== "function") continue;
     target!.emit = function (this: unknown, ...args: unknown[]): boolean {
       return inScope(() => {
+        // A listener's throw propagates unchanged; the crash hooks that run next still find the request's scope.
+        let returned = false;
         try {
-          return emit.apply(this, args);
-        } catch (error) {
-          rethrowInScope(error);
-          return true;
+          const handled = emit.apply(this, args);
+          returned = true;
+          return handled;
+        } finally {
+          if (!returned) noteEscapingScope(currentScope());
         }
       });
     };
   }
-}
-
-/**
- * A listener's synchronous throw would leave the scope before Node's crash hooks run; thrown again a tick
- * later from inside the scope, it is the same uncaught exception (same error, exit code and output), with
- * the request's context. Only the moment differs: the rest of the current event still runs.
- */
-export function rethrowInScope(error: unknown): void {
-  process.nextTick(() => {
-    throw error;
-  });
 }
 
 /** The status an error answers with, by the convention of Express, Koa and http-errors (`status`/`statusCode`), else `fallback`'s 4xx/5xx, else 500. */

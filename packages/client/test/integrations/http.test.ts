@@ -94,3 +94,29 @@ test("node:http: a 404 is not reported; errors the app reports itself carry thei
     await receiver.close();
   }
 });
+
+test("node:http: a listener's throw reaches the application's own try/catch unchanged, at once", async (t) => {
+  const r = await startReceiver();
+  const client = new BacktraceClient({ endpoint: r.url, token: "t", spool: false, disableGlobalHandler: true });
+  t.after(async () => {
+    await client.finalize();
+    await r.close();
+  });
+  const wrapped = wrapListener(() => {
+    throw new Error("handler failed");
+  }, { client });
+  const server = http.createServer((req, res) => {
+    try {
+      wrapped(req, res);
+      res.end("no error");
+    } catch (error) {
+      res.statusCode = 500;
+      res.end(`caught: ${(error as Error).message}`);
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  t.after(() => server.close());
+  const answer = await request((server.address() as AddressInfo).port, "/");
+  assert.equal(answer.status, 500);
+  assert.equal(answer.body, "caught: handler failed");
+});
