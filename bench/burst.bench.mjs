@@ -125,14 +125,16 @@ async function runOnce(client, sink, count) {
     const flushed = await next("flushed", RUN_LIMIT_MS);
     if (!flushed) return { error: `no flush within ${RUN_LIMIT_MS} ms: ${stderr.trim().split("\n").slice(-3).join(" | ")}` };
     // Wait for the sink to settle: all reports in, or no new one for QUIET_MS, or the limit.
+    // A report merged from duplicates (`_mod_duplicate=n`, backtrace-ts by default) accounts for n captures.
+    const accounted = (s) => s.uniqueIds + Math.max(0, s.occurrences - s.reports);
     let stats = await sink.stats();
     let lastChange = nowMs();
-    let lastCount = stats.reports;
-    while (stats.reports < count && nowMs() - lastChange < QUIET_MS && nowMs() - flushed.start < RUN_LIMIT_MS) {
+    let lastCount = accounted(stats);
+    while (accounted(stats) < count && nowMs() - lastChange < QUIET_MS && nowMs() - flushed.start < RUN_LIMIT_MS) {
       await new Promise((r) => setTimeout(r, 100));
       stats = await sink.stats();
-      if (stats.reports !== lastCount) {
-        lastCount = stats.reports;
+      if (accounted(stats) !== lastCount) {
+        lastCount = accounted(stats);
         lastChange = nowMs();
       }
     }
@@ -140,8 +142,9 @@ async function runOnce(client, sink, count) {
     const result = await next("result", 10_000);
     if (!result) return { error: "no result from the worker" };
     return {
-      delivered: stats.reports,
-      lost: Math.max(0, count - stats.uniqueIds),
+      delivered: accounted(stats),
+      reports: stats.reports,
+      lost: Math.max(0, count - accounted(stats)),
       duplicates: stats.reports - stats.uniqueIds,
       timeToLastMs: stats.lastArrival != null ? stats.lastArrival - result.start : null,
       connections: stats.socketsUsed,

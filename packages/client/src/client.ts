@@ -326,8 +326,11 @@ export class BacktraceClient {
       this.stats.captured++;
       if (this.closed) return Promise.resolve(this.discard(report, "client-finalized"));
       if (!report.hasError && report.callSite === undefined) report.callSite = captureCallSite(this.send);
-      const key = this.aggregation.key(report);
-      const merged = key === undefined ? undefined : this.aggregation.merge(report, key, this.pipeline, this.journal);
+      // A report can be merged only into one waiting to be built: with none waiting, its fingerprint (which formats
+      // the error's stack) is not made on the caller's path, but later, if a possible duplicate comes while it waits.
+      const aggregating = this.#options.aggregateDuplicates;
+      const key = !aggregating ? undefined : this.pipeline.waiting() > 0 ? this.aggregation.key(report) : () => this.aggregation.key(report);
+      const merged = typeof key !== "string" ? undefined : this.aggregation.merge(report, key, this.pipeline, this.journal);
       if (merged) return merged;
       // Crashes are never limited; an occurrence merged above costs nothing and is always counted.
       const limited = report.errorType === "Unhandled exception" || report.errorType === "Crash" ? undefined : this.limits.admit();

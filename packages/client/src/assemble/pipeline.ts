@@ -36,13 +36,17 @@ interface Pending {
   taken?: boolean;
   /** The duplicate fingerprint it waits under, while it waits. */
   key?: string | undefined;
+  /** Makes the fingerprint when a possible duplicate first comes (none is made while nothing else waits). */
+  keyOf?: (() => string | undefined) | undefined;
+  /** Taken off the backlog to be built: it takes no more duplicates. */
+  started?: boolean;
   /** What `push` returned: merged duplicates settle with it. */
   outcome?: Promise<SendOutcome>;
 }
 
 export interface Pipeline {
   /** Queues a report for building and delivery; cheap, synchronous. With a `key`, later duplicates may merge into it while it waits. */
-  push(report: BacktraceReport, key?: string): Promise<SendOutcome>;
+  push(report: BacktraceReport, key?: string | (() => string | undefined)): Promise<SendOutcome>;
   /**
    * Counts one more occurrence (at `at`, seconds) in the report waiting to be built under `key`; that report and
    * its outcome, or undefined when none waits (the one being built takes no more).
@@ -68,6 +72,7 @@ export function createPipeline(config: PipelineConfig): Pipeline {
   let building: Pending | undefined;
   /** Reports waiting to be built, by duplicate fingerprint. */
   const byKey = new Map<string, Pending>();
+  const unkeyed: Pending[] = [];
 
   const waiting = (): number => backlog.length - head;
 
@@ -89,6 +94,7 @@ export function createPipeline(config: PipelineConfig): Pipeline {
       const item = backlog[head];
       if (!item) break;
       backlog[head++] = undefined as unknown as Pending;
+      item.started = true;
       // Its count is read when it is built: from now on a duplicate starts a report of its own.
       if (item.key !== undefined && byKey.get(item.key) === item) byKey.delete(item.key);
       if (head > 1024 && head * 2 > backlog.length) {
@@ -140,7 +146,7 @@ export function createPipeline(config: PipelineConfig): Pipeline {
       if (waiting() >= config.maxBacklog) return Promise.resolve(config.discard(report, "backlog-full"));
       let item: Pending | undefined;
       const outcome = new Promise<SendOutcome>((resolve, reject) => {
-        item = { report, resolve, reject, key };
+        item = typeof key === "function" ? { report, resolve, reject, keyOf: key } : { report, resolve, reject, key };
         backlog.push(item);
         // Past the limit, building resumes at once instead of waiting for delivery to settle a report.
         if (wake && waiting() + outstanding >= config.holdLimit()) {
@@ -150,13 +156,28 @@ export function createPipeline(config: PipelineConfig): Pipeline {
         }
         start();
       });
-      if (key !== undefined && item) {
-        item.outcome = outcome;
-        byKey.set(key, item);
+      if (item) item.outcome = outcome;
+      if (typeof key === "string" && item) byKey.set(key, item);
+      else if (key !== undefined && item) {
+        // Those built meanwhile need no fingerprint any more.
+        if (unkeyed.length >= 1024) unkeyed.splice(0, unkeyed.length, ...unkeyed.filter((waitingItem) => !waitingItem.started && !waitingItem.taken));
+        unkeyed.push(item);
       }
       return outcome;
     },
     merge(key, at) {
+      // Reports pushed while nothing else waited get their fingerprints now, once, the first time one may match.
+      for (const waitingItem of unkeyed.splice(0)) {
+        if (waitingItem.started || waitingItem.taken) continue;
+        let own: string | undefined;
+        try {
+          own = waitingItem.keyOf?.();
+        } catch {
+          own = undefined;
+        }
+        waitingItem.key = own;
+        if (own !== undefined && !byKey.has(own)) byKey.set(own, waitingItem);
+      }
       const item = byKey.get(key);
       if (!item?.outcome || item.taken) return undefined;
       const { report } = item;
@@ -178,6 +199,7 @@ export function createPipeline(config: PipelineConfig): Pipeline {
       backlog = [];
       head = 0;
       byKey.clear();
+      unkeyed.length = 0;
       return items.map((item) => ({ report: item.report, settle: item.resolve }));
     },
   };
