@@ -1,5 +1,5 @@
 // The stall watchdog's thread: sleeps on shared memory until the main thread misses its stamp for the threshold, then pauses it through the inspector, reads its stack, resumes it, and sends the report itself.
-// Bundled at build time into a string (stall-watchdog-source.ts) that stall.ts starts with `eval: true`.
+// Built at build time into dist/stall-watchdog.cjs, beside the bundles, which stall.ts starts as a worker.
 import { Session } from "node:inspector";
 import { workerData } from "node:worker_threads";
 import { createAssembler } from "../assemble/assemble.js";

@@ -1,8 +1,9 @@
 // The main thread's side of the stall watchdog: a cheap unreferenced interval stamps shared memory, a worker thread watches it; a stall that ended is told to the client.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import type { Worker } from "node:worker_threads";
 import { lazyWorkers } from "../builtins.js";
 import { CONTEXT_KEY, SLOTS, sinceBase, STALL_STAMP, STALLED, STAMP, STOP, type WatchdogData } from "./stall-channel.js";
-import { STALL_WATCHDOG_SOURCE } from "./stall-watchdog-source.js";
 
 export interface StallOptions extends Omit<WatchdogData, "shared" | "base" | "thresholdMs" | "contextKey"> {
   thresholdSeconds: number;
@@ -11,6 +12,17 @@ export interface StallOptions extends Omit<WatchdogData, "shared" | "base" | "th
   /** A reported stall ended, after `seconds` (called from the interval, once the loop turns again). */
   onEnded(seconds: number): void;
   debug?: ((message: string) => void) | undefined;
+}
+
+// The folder of the bundle that runs, set by the bundles' banner (scripts/build.mjs); undefined from the sources.
+declare const __backtrace_ts_dir: string | undefined;
+
+/** The watchdog thread's file, beside the bundle; undefined when it is not there. */
+function watchdogFile(): string | undefined {
+  const dir = typeof __backtrace_ts_dir === "string" ? __backtrace_ts_dir : undefined;
+  if (dir === undefined) return undefined;
+  const file = join(dir, "stall-watchdog.cjs");
+  return existsSync(file) ? file : undefined;
 }
 
 /**
@@ -26,7 +38,9 @@ export function startStallWatchdog(options: StallOptions): (() => void) | undefi
   const data: WatchdogData = { ...network, shared, base, thresholdMs, contextKey: CONTEXT_KEY };
   let worker: Worker;
   try {
-    worker = new (lazyWorkers().Worker)(STALL_WATCHDOG_SOURCE, { eval: true, name: "backtrace-ts stall watchdog", workerData: data, execArgv: [], stdout: true, stderr: true });
+    const file = watchdogFile();
+    if (file === undefined) throw new Error("its worker file, stall-watchdog.cjs, is not beside the bundle (was the library bundled again?)");
+    worker = new (lazyWorkers().Worker)(file, { name: "backtrace-ts stall watchdog", workerData: data, execArgv: [], stdout: true, stderr: true });
   } catch (error) {
     debug?.(`no stall watchdog: ${(error as Error).message}`);
     return undefined;
