@@ -19,7 +19,7 @@ import { describeOutcome, type DeliveryCounters, type DropReason, type SendOutco
 import { installExitHandling, type ExitHandling } from "./process/exit.js";
 import { watchProcess, type ProcessWatch } from "./process/watch.js";
 import { deliverFatal } from "./process/fatal.js";
-import { recoverJournals } from "./process/recovery.js";
+import { startRecovery } from "./process/recovery.js";
 import { trimSerialized } from "./serialize/serialize.js";
 import type { Journal } from "./spool/journal.js";
 import { openDefaultSpool } from "./spool/spool-location.js";
@@ -68,8 +68,8 @@ export class BacktraceClient {
   private closing = 0;
   /** Reports handed to the pipeline and not settled yet, wherever they are (building, queued, in flight, being spooled). */
   private unsettled = 0;
-  /** Looks for journals of ended processes now and then. */
-  private recovery: NodeJS.Timeout | undefined;
+  /** Stops looking for journals of ended processes. */
+  private stopRecovery: (() => void) | undefined;
   /** Crash hooks, worker and fatal-error watching, the stall watchdog: what the client installed in the process. */
   private readonly watch: ProcessWatch;
   /** What new reports start with: the client's attributes, annotations, attachments, breadcrumbs and scopes. */
@@ -157,14 +157,8 @@ export class BacktraceClient {
     setImmediate(() => {
       if (this.closed) return;
       if (this.spool) {
-        const spool = this.spool;
         const host = { send: (report: BacktraceReport) => this.send(report), restore: (uuid: string, record: unknown) => restoreReport(uuid, record, this), reportContext: () => this.reportContext() };
-        const recover = (): void => void recoverJournals(spool, host, (message) => this.debug(message)).catch((error) => this.debug(`recovery failed: ${String(error)}`));
-        recover();
-        // A journal of another pid namespace (a container sharing the folder) is known ended only once its owner's
-        // heartbeat has stopped for a while: look again now and then.
-        this.recovery = setInterval(() => !this.closed && recover(), 60_000);
-        this.recovery.unref();
+        this.stopRecovery = startRecovery(this.spool, host, (message) => this.debug(message));
       }
       this.delivery.replay().catch((error) => this.debug(`replay failed: ${String(error)}`));
       this.watch.started();
@@ -378,7 +372,7 @@ export class BacktraceClient {
     await this.flush();
     this.closed = true;
     this.exit.uninstall();
-    clearInterval(this.recovery);
+    this.stopRecovery?.();
     process.off("exit", this.debugAtExit);
     await this.delivery.close();
     this.journal?.close();

@@ -50,3 +50,25 @@ export async function recoverJournals(spool: Spool, host: RecoveryHost, debug: (
   debug(`recovered ${recovered} reports captured by processes that were killed before they were sent`);
   return recovered;
 }
+
+/** How often journals are looked for again: one of another pid namespace is known ended only once its heartbeat stopped. */
+const RECOVERY_INTERVAL_MS = 60_000;
+
+/**
+ * Recovers at once what ended processes left, then again now and then (a container sharing the folder, whose
+ * journal's heartbeat stops only after the start). Returns the function that stops it. Never keeps the process up.
+ */
+export function startRecovery(spool: Spool, host: RecoveryHost, debug: (message: string) => void): () => void {
+  let running = false;
+  const recover = (): void => {
+    if (running) return;
+    running = true;
+    recoverJournals(spool, host, debug)
+      .catch((error: unknown) => debug(`recovery failed: ${errorText(error)}`))
+      .finally(() => (running = false));
+  };
+  recover();
+  const timer = setInterval(recover, RECOVERY_INTERVAL_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}
