@@ -39,7 +39,9 @@ export function koaMiddleware(options: IntegrationOptions = {}): (ctx: KoaContex
       try {
         await next();
       } catch (error) {
-        reportRequestError(client, error, statusOf(error), ctx, settings, { "request.route": routeOf(ctx) });
+        // Koa answers a missing file (ENOENT) with 404, as its own ctx.onerror does.
+        const missing = (error as { code?: unknown } | null)?.code === "ENOENT";
+        reportRequestError(client, error, missing ? 404 : statusOf(error), ctx, settings, { "request.route": routeOf(ctx) });
         throw error;
       }
     });

@@ -1,5 +1,5 @@
 // AWS Lambda-style handlers: each invocation in a scope of its own; an error is reported and flushed within the invocation's remaining time, then thrown on unchanged.
-import { clientOf, fillScope, inRequestScope, reportRequestError, statusOf, type IntegrationOptions } from "./request-context.js";
+import { clientOf, fillScope, inRequestScope, reportRequestError, type IntegrationOptions } from "./request-context.js";
 
 export type { IntegrationOptions, ReportingClient } from "./request-context.js";
 
@@ -55,7 +55,8 @@ export function wrapHandler<E, C extends LambdaContext, R>(handler: (event: E, c
       try {
         return await handler.call(this, event, context);
       } catch (error) {
-        reportRequestError(client, error, statusOf(error), event, options);
+        // A thrown error fails the invocation, whatever status it carries (API Gateway answers 502): always reported.
+        reportRequestError(client, error, 500, event, options);
         await flushWithin(client, context, options.marginMs ?? 500);
         throw error;
       }

@@ -59,13 +59,16 @@ export function inRequestScope<T>(client: ReportingClient | undefined, fn: (scop
   return runInScope({ maxEntries, maxMessageLength, maxAttributeDepth, maxBreadcrumbBytes: maxBytes }, fn);
 }
 
+// Query parameters that carry credentials in OAuth and signed-URL flows, though their names look harmless.
+const QUERY_SECRET = /^(code|state|sig|signature|key|x-amz-signature|x-amz-credential|x-goog-signature)$/i;
+
 function pathAndQuery(url: string | undefined): { path: string | undefined; query: Record<string, string> | undefined } {
   if (url === undefined) return { path: undefined, query: undefined };
   const at = url.indexOf("?");
   if (at < 0) return { path: url, query: undefined };
   const query: Record<string, string> = {};
   // Keys are kept; values under secret-looking keys never leave the process.
-  for (const [key, value] of new URLSearchParams(url.slice(at + 1))) query[key] = SECRET_KEY.test(key) ? REDACTED : value;
+  for (const [key, value] of new URLSearchParams(url.slice(at + 1))) query[key] = SECRET_KEY.test(key) || QUERY_SECRET.test(key) ? REDACTED : value;
   return { path: url.slice(0, at), query };
 }
 

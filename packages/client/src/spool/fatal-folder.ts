@@ -2,7 +2,7 @@
 import * as fs from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { seal, unseal, unsafeFolder } from "./spool-guard.js";
+import { refuseVirtualFolder, seal, unseal, unsafeFolder } from "./spool-guard.js";
 
 /** The folder's name inside the spool folder. */
 export const FATAL_FOLDER = "fatal";
@@ -27,6 +27,7 @@ export interface ProcessRecord {
 export function openFatalFolder(spoolDir: string, uid: number | undefined = process.getuid?.()): string | undefined {
   const dir = join(spoolDir, FATAL_FOLDER);
   try {
+    refuseVirtualFolder(dir);
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     return unsafeFolder(dir, uid) === undefined ? dir : undefined;
   } catch {

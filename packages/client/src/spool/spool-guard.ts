@@ -8,6 +8,15 @@ export const KEY_FILE = ".key";
 const KEY_BYTES = 32;
 
 /**
+ * Throws for a folder in a kernel file system (/proc, /sys, /dev): nothing can be spooled there, and Node's
+ * recursive mkdir under /proc never returns (it loops). Checked before the folder is made.
+ */
+export function refuseVirtualFolder(dir: string): void {
+  const absolute = resolve(dir);
+  if (/^\/(proc|sys|dev)(\/|$)/.test(absolute)) throw new Error(`${absolute} is in a kernel file system`);
+}
+
+/**
  * Why the folder must not be used (POSIX), or undefined when only we (and root) can change what is in it.
  * - The leaf is `lstat`ed: a symbolic link is refused (the client would read and delete files where it points);
  *   it must be a folder owned by `uid`, not writable by group or others. Group/other read bits of our own

@@ -3,7 +3,7 @@ import { spoolDefaults } from "../defaults.js";
 import * as fs from "node:fs";
 import { join } from "node:path";
 import { createJournal, orphanJournals, removeJournal, type Journal, type OrphanJournal } from "./journal.js";
-import { loadKey, seal, unsafeFolder, unseal } from "./spool-guard.js";
+import { loadKey, refuseVirtualFolder, seal, unsafeFolder, unseal } from "./spool-guard.js";
 import { TEMP_PREFIX, tempPath, writeRecordSync } from "./record-io.js";
 import { claimName, parseRecord, recordName, recordText, recordUuid, safeUuid, staleClaim } from "./spool-files.js";
 import type { AttachmentRef, Payload } from "../payload.js";
@@ -103,6 +103,7 @@ export function createSpool(options: SpoolOptions): Spool {
   let enabled = true;
   try {
     if (dir === "") throw new Error("no folder left to try");
+    refuseVirtualFolder(dir);
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const unsafe = unsafeFolder(dir, uid);
     if (unsafe !== undefined) throw new Error(`${unsafe}: anyone who can write there could plant a record whose attachments name any file`);

@@ -29,6 +29,8 @@ test("koa: a sync throw and an async rejection are reported with their request a
       throw new Error(`failed for ${user}`);
     }
     if (kind === "gone") ctx.throw(404, "gone");
+    // Koa answers a missing file with 404 (its ctx.onerror maps ENOENT): not a server error either.
+    if (kind === "missing") throw Object.assign(new Error("ENOENT: no such file, open 'x'"), { code: "ENOENT" });
     await next();
   });
   const server: Server = await new Promise((resolve) => {
@@ -39,6 +41,7 @@ test("koa: a sync throw and an async rejection are reported with their request a
     assert.deepEqual(await request(port, "/sync/zed?password=hunter2"), { status: 500, body: "Internal Server Error" });
     assert.equal((await request(port, "/nothing")).status, 404);
     assert.equal((await request(port, "/gone/x")).status, 404);
+    assert.equal((await request(port, "/missing/x")).status, 404);
     await client.flush(5);
     assert.equal(receiver.requests.length, 1);
     const a = attrs(receiver.requests[0]!.report);
@@ -58,7 +61,7 @@ test("koa: a sync throw and an async rejection are reported with their request a
       assert.match(String(b["request.path"]), new RegExp(`^/async/${String(b["user.id"])}/`));
     }
     // Koa's own error event still fires for each error, as without the middleware.
-    assert.deepEqual(koaErrors.sort(), ["failed for ann", "failed for bob", "failed for cy", "gone", "sync failure"].sort());
+    assert.deepEqual(koaErrors.sort(), ["ENOENT: no such file, open 'x'", "failed for ann", "failed for bob", "failed for cy", "gone", "sync failure"].sort());
   } finally {
     await client.finalize();
     await new Promise((resolve) => server.close(resolve));

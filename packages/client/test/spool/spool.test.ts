@@ -282,3 +282,10 @@ test("claims left by an ended process, or older than ten minutes, are taken back
   assert.deepEqual(await uuids(spool), records.slice(0, 3).map((p) => p.uuid));
   assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith(".claim-")), [claims[3]]);
 });
+
+test("a spool folder in a kernel file system is refused at once (Node's recursive mkdir under /proc never returns)", () => {
+  const messages: string[] = [];
+  const spool = createSpool({ dir: "/proc/no-such-process/backtrace", debug: (m) => messages.push(m) });
+  assert.equal(spool.enabled, false);
+  assert.match(messages.join("\n"), /kernel file system/);
+});
