@@ -1,7 +1,7 @@
 // The zero-code setup behind `node --import backtrace-ts/register` and `--require`: the default client from the environment, or one line on stderr.
+// Kept small on purpose: without an endpoint nothing else loads (no main bundle, no node:worker_threads, no package.json read).
+import { writeSync } from "node:fs";
 import { lazyWorkers } from "../builtins.js";
-import { readEnvOptions } from "./env.js";
-import { errorText } from "../errors.js";
 
 /** What register needs of the package's main entry, loaded only once an endpoint is set. */
 export type Initialize = () => unknown;
@@ -9,28 +9,59 @@ export type Initialize = () => unknown;
 // Once per process, whichever build (or both) was preloaded.
 const DONE = Symbol.for("backtrace-ts.registered");
 
+/** stderr without creating `process.stderr` (its stream costs about half a millisecond to set up), as Node writes it: synchronously. */
+function stderrLine(text: string): void {
+  try {
+    writeSync(2, `${text}\n`);
+  } catch {
+    // stderr closed or full: the line is advice, the application must not notice.
+  }
+}
+
 /** One line for stderr: never the token (config errors do not echo values), never a stack. */
 function line(error: unknown): string {
-  const code = (error as { code?: unknown } | null)?.code;
-  const text = errorText(error).replace(/^BT_\w+: /, "").replace(/^backtrace-ts: /, "").replace(/\s+/g, " ");
+  let code: unknown;
+  let text: string;
+  try {
+    code = (error as { code?: unknown } | null)?.code;
+    text = error instanceof Error ? String(error.message) : String(error);
+  } catch {
+    text = "unknown error";
+  }
+  text = text.replace(/^BT_\w+: /, "").replace(/^backtrace-ts: /, "").replace(/\s+/g, " ");
   return `backtrace-ts/register: ${typeof code === "string" ? `${code} ` : ""}${text} Reports are off.`;
 }
 
 /**
- * Initializes the default client from the environment. Never throws and never stops the application: a bad
- * variable or a missing endpoint is one line on stderr and the application runs on unreported.
+ * Whether this preload runs in a worker thread (NODE_OPTIONS preloads run again in each one), without loading
+ * node:worker_threads (about 1.3 ms at startup) when Node answers cheaply: in worker threads Node (20 to 24) replaces
+ * `process.chdir` with a stub named `unavailableInWorker`; on the main thread it is `wrappedChdir` (an unnamed wrapper once
+ * node:worker_threads has loaded). Any other shape asks node:worker_threads.
  */
-export function register(load: () => Initialize | Promise<Initialize>, print: (text: string) => void = (text) => void process.stderr.write(`${text}\n`)): void | Promise<void> {
+export function inWorkerThread(): boolean {
+  const name = (process.chdir as { name?: unknown } | undefined)?.name;
+  if (name === "unavailableInWorker") return true;
+  if (name === "wrappedChdir" || name === "") return false;
+  return !lazyWorkers().isMainThread;
+}
+
+/**
+ * Initializes the default client from the environment. Never throws and never stops the application: a bad
+ * variable or a missing endpoint is one line on stderr and the application runs on unreported. The variables
+ * themselves are read and checked by `initialize()` (the main bundle), which names a bad one.
+ */
+export function register(load: () => Initialize | Promise<Initialize>, print: (text: string) => void = stderrLine): void | Promise<void> {
   try {
-    // NODE_OPTIONS preloads run again in every worker thread; the main thread's client covers the process.
-    if (!lazyWorkers().isMainThread) return;
     const holder = globalThis as { [DONE]?: boolean };
     if (holder[DONE]) return;
     holder[DONE] = true;
-    if (readEnvOptions().options.endpoint === undefined) {
-      print("backtrace-ts/register: BACKTRACE_ENDPOINT is not set; reports are off.");
+    const endpoint = process.env["BACKTRACE_ENDPOINT"];
+    if (endpoint === undefined || endpoint === "") {
+      if (!inWorkerThread()) print("backtrace-ts/register: BACKTRACE_ENDPOINT is not set; reports are off.");
       return;
     }
+    // The main thread's client covers the process; the authoritative answer costs nothing more here, as the client loads it anyway.
+    if (!lazyWorkers().isMainThread) return;
   } catch (error) {
     print(line(error));
     return;

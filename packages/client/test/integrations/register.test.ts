@@ -90,3 +90,22 @@ test("a bad variable: one line naming it, no token echoed, and the app runs on u
     project.remove();
   }
 });
+
+test("without an endpoint, register loads nothing more: not the main bundle, not node:worker_threads", async () => {
+  const app = 'console.log(JSON.stringify({ workers: process.moduleLoadList.some((m) => m.includes("worker_threads")), main: Object.keys(require.cache).some((f) => /index\\.c?js$/.test(f)) }));\n';
+  const project = makeProject({ name: "l", type: "commonjs" }, { "app.cjs": app });
+  try {
+    for (const flag of ["--require", "--import"]) {
+      const result = await runNode([flag, "backtrace-ts/register", "app.cjs"], { cwd: project.dir, env: clean });
+      assert.equal(result.code, 0);
+      assert.deepEqual(JSON.parse(result.stdout), { workers: false, main: false });
+      assert.equal(result.stderr, "backtrace-ts/register: BACKTRACE_ENDPOINT is not set; reports are off.\n");
+    }
+    // With an endpoint the client is there (the check is not vacuous).
+    const env = { ...clean, BACKTRACE_ENDPOINT: "http://127.0.0.1:1", BACKTRACE_TOKEN: "t" };
+    const loaded = await runNode(["--require", "backtrace-ts/register", "app.cjs"], { cwd: project.dir, env });
+    assert.deepEqual(JSON.parse(loaded.stdout), { workers: true, main: true });
+  } finally {
+    project.remove();
+  }
+});
