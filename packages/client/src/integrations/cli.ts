@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The `backtrace-ts` command: `check` sends a test report with the environment's configuration; `spool list|replay|clear` and `inspect` work on the configured spool.
-import { stat } from "node:fs/promises";
+import { rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { readEnvOptions, withEnvOptions } from "./env.js";
@@ -10,13 +10,14 @@ import { redactText, redactUrl, urlSecrets } from "../submission-url.js";
 import { jsonText } from "../payload.js";
 import { createSpool, type Spool } from "../spool/spool.js";
 import { openDefaultSpool } from "../spool/spool-location.js";
+import { FATAL_FOLDER, listReports } from "../spool/fatal-folder.js";
 
 const HELP: Record<string, string> = {
   main: `Usage: backtrace-ts <command> [--help]
 
 Commands:
   check                 send a test report with this environment's configuration
-  spool list            the reports waiting in the spool: uuid, age, size
+  spool list            the reports waiting in the spool: uuid, age, size (and fatal errors' diagnostic reports)
   spool replay          send the spooled reports now
   spool clear           delete the spooled reports
   inspect <record>      print a spooled report (uuid or file name), the token masked
@@ -28,8 +29,9 @@ Sends one test report to BACKTRACE_ENDPOINT (with BACKTRACE_TOKEN and the other 
 and prints whether it was accepted, with its rxid. Exit code 0 when accepted, 1 otherwise.`,
   spool: `Usage: backtrace-ts spool list|replay|clear
 
-  list     uuid, age and size of each report waiting in the configured spool (BACKTRACE_SPOOL or the default folder)
-  replay   sends them to the endpoint now; exit code 1 if some are left
+  list     uuid, age and size of each report waiting in the configured spool (BACKTRACE_SPOOL or the default folder),
+           and of each diagnostic report Node wrote at a fatal error (out of memory) into its fatal/ folder
+  replay   sends them to the endpoint now (a diagnostic report becomes a report first); exit code 1 if some are left
   clear    deletes them`,
   inspect: `Usage: backtrace-ts inspect <record>
 
@@ -88,32 +90,42 @@ async function spoolCommand(action: string | undefined, out: (line: string) => v
     out(spool ? `the spool folder cannot be used: ${spool.dir}` : "the spool is off (BACKTRACE_SPOOL)");
     return action === "list" ? 0 : 1;
   }
+  const fatalDir = join(spool.dir, FATAL_FOLDER);
   const entries = await spool.list();
+  const fatal = listReports(fatalDir);
+  const total = entries.length + fatal.length;
+  const waiting = async (): Promise<number> => (await spool.list()).length + listReports(fatalDir).length;
   if (action === "list") {
-    out(`spool: ${spool.dir} (${entries.length} report${entries.length === 1 ? "" : "s"})`);
+    out(`spool: ${spool.dir} (${total} report${total === 1 ? "" : "s"})`);
     for (const entry of entries) {
       const mtime = await stat(join(spool.dir, entry.file)).then((s) => s.mtimeMs, () => Date.now());
       out(`${entry.uuid}  ${age(Date.now() - mtime).padStart(4)}  ${entry.bytes} B`);
+    }
+    for (const name of fatal) {
+      const info = await stat(join(fatalDir, name)).then((s) => ({ mtime: s.mtimeMs, size: s.size }), () => ({ mtime: Date.now(), size: 0 }));
+      out(`${name}  ${age(Date.now() - info.mtime).padStart(4)}  ${info.size} B  fatal error (diagnostic report, sent as a report at the next start or replay)`);
     }
     return 0;
   }
   if (action === "clear") {
     for (const entry of entries) await spool.remove(entry);
-    out(`deleted ${entries.length} report${entries.length === 1 ? "" : "s"} from ${spool.dir}`);
+    for (const name of fatal) await rm(join(fatalDir, name), { force: true });
+    out(`deleted ${total} report${total === 1 ? "" : "s"} from ${spool.dir}`);
     return 0;
   }
   if (action === "replay") {
-    // A client over the folder sends what it holds at start (delivery's replay pass); we wait for it to empty.
+    // A client over the folder sends what it holds at start (delivery's replay pass, and the fatal folder's
+    // diagnostic reports, each made a report and sent or spooled); we wait for both to empty.
     const client = await newClient({ ...options, spool: spool.dir, disableGlobalHandler: true, breadcrumbs: false });
-    const deadline = Date.now() + (resolved.timeout + 1) * Math.max(1, entries.length) * 1000;
-    let left = entries.length;
+    const deadline = Date.now() + (resolved.timeout + 1) * Math.max(1, total) * 1000;
+    let left = total;
     while (left > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 100));
-      left = (await spool.list()).length;
+      left = await waiting();
     }
     await client.finalize();
-    left = (await spool.list()).length;
-    out(`sent ${entries.length - left} of ${entries.length}; ${left} left in ${spool.dir}`);
+    left = await waiting();
+    out(`sent ${Math.max(0, total - left)} of ${total}; ${left} left in ${spool.dir}`);
     return left === 0 ? 0 : 1;
   }
   out(HELP["spool"]!);

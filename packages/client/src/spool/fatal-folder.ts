@@ -41,6 +41,14 @@ export function reportPid(name: string): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
+/** The local time in a diagnostic report's file name (report.YYYYMMDD.HHMMSS...), as epoch ms; NaN when the name is not Node's. */
+export function reportTime(name: string): number {
+  const match = /^report\.(\d{4})(\d{2})(\d{2})\.(\d{2})(\d{2})(\d{2})\./.exec(name);
+  if (!match) return Number.NaN;
+  const [year, month, day, hour, minute, second] = match.slice(1).map(Number) as [number, number, number, number, number, number];
+  return new Date(year, month - 1, day, hour, minute, second).getTime();
+}
+
 /** Diagnostic report files waiting in the folder, oldest first (Node's names sort by time). */
 export function listReports(dir: string): string[] {
   try {

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createSpool } from "../../src/spool/spool.js";
@@ -57,6 +57,47 @@ test("spool list, inspect (token masked) and clear work on the configured spool;
       assert.match(help.stdout, /^Usage: backtrace-ts/);
     }
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("spool replay sends the spooled reports and the diagnostic reports of fatal errors, then exits 0; 1 while the endpoint refuses", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "bt-cli-replay-"));
+  let receiver = await startReceiver({ script: () => ({ status: 503 }) });
+  try {
+    const spoolDir = join(dir, "spool");
+    const spool = createSpool({ dir: spoolDir });
+    const uuids = ["0b6c2f1e-5f43-4a8e-9d0e-2a1f1c3d4e51", "0b6c2f1e-5f43-4a8e-9d0e-2a1f1c3d4e52"];
+    for (const uuid of uuids) assert.ok(await spool.write({ uuid, json: jsonBody(JSON.stringify({ uuid, attributes: { n: uuid } })), attachments: [] }));
+    // A process that wrote a diagnostic report (as Node does at a fatal error) into the spool's fatal folder.
+    const app = join(dir, "app.cjs");
+    writeFileSync(app, `require(${JSON.stringify(join(CLIENT_DIR, "dist/index.cjs"))}).initialize({ endpoint: "http://127.0.0.1:1", token: "t", spool: ${JSON.stringify(spoolDir)}, disableGlobalHandler: true, timeout: 0.2, exitTimeout: 0.2 });\nprocess.report.writeReport();\n`);
+    const wrote = await runNode([app], { env: { BACKTRACE_ENDPOINT: undefined } });
+    assert.equal(wrote.code, 0, wrote.stderr);
+    assert.equal(readdirSync(join(spoolDir, "fatal")).filter((name) => name.startsWith("report.")).length, 1);
+    const env = () => ({ BACKTRACE_ENDPOINT: `http://127.0.0.1:${receiver.port}`, BACKTRACE_TOKEN: "t0k3n", BACKTRACE_SPOOL: spoolDir, BACKTRACE_TIMEOUT: "1" });
+    const listed = await runNode([cli, "spool", "list"], { env: env() });
+    assert.match(listed.stdout, /^spool: .* \(3 reports\)$/m);
+    for (const uuid of uuids) assert.match(listed.stdout, new RegExp(`^${uuid}\\s`, "m"));
+    assert.match(listed.stdout, /^report\.\S+\.json\s+\d+s\s+\d+ B\s+fatal error/m);
+    const refused = await runNode([cli, "spool", "replay"], { env: env() });
+    assert.equal(refused.code, 1, refused.stdout + refused.stderr);
+    assert.match(refused.stdout, /^sent 0 of 3; 3 left in /m);
+    assert.ok(receiver.requests.length >= 3, "each was tried");
+    await receiver.close();
+    receiver = await startReceiver();
+    const sent = await runNode([cli, "spool", "replay"], { env: env() });
+    assert.equal(sent.code, 0, sent.stdout + sent.stderr);
+    assert.match(sent.stdout, /^sent 3 of 3; 0 left in /m);
+    const bodies = receiver.requests.map((request) => request.report as { uuid: string; classifiers?: string[] });
+    assert.deepEqual(bodies.map((body) => body.uuid).filter((uuid) => uuids.includes(uuid)).sort(), uuids);
+    const made = bodies.filter((body) => !uuids.includes(body.uuid));
+    assert.equal(made.length, 1, "the diagnostic report became one report");
+    assert.deepEqual(made[0]!.classifiers, ["API"], "classified by the report's trigger (writeReport's is API)");
+    assert.deepEqual(readdirSync(join(spoolDir, "fatal")).filter((name) => name.startsWith("report.")), []);
+    assert.match((await runNode([cli, "spool", "list"], { env: env() })).stdout, /^spool: .* \(0 reports\)\n$/);
+  } finally {
+    await receiver.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });
