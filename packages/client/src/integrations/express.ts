@@ -1,5 +1,5 @@
 // Express 4 and 5: a request handler that opens a scope per request, and an error handler that reports and passes the error on unchanged.
-import { clientOf, emitInScope, fillScope, inRequestScope, reportRequestError, statusOf, type IntegrationOptions } from "./request-context.js";
+import { clientOf, emitInScope, fillScope, inRequestScope, reportWhenAnswered, type IntegrationOptions } from "./request-context.js";
 
 export type { IntegrationOptions, ReportingClient } from "./request-context.js";
 
@@ -66,7 +66,7 @@ export function errorHandler(options: IntegrationOptions = {}): (error: unknown,
   // Four parameters: that is how Express tells an error handler.
   return function backtraceErrorHandler(error, req, res, next) {
     try {
-      reportRequestError(clientOf(options), error, statusOf(error, res.statusCode), req, options, { "request.route": routeOf(req) });
+      reportWhenAnswered(clientOf(options), error, res, req, options, { "request.route": routeOf(req) });
     } catch {
       // Never into the application.
     }

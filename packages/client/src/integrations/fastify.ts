@@ -1,5 +1,5 @@
 // Fastify 4 and 5: a plugin whose onRequest hook opens a scope per request and whose onError hook reports the error the reply answers with.
-import { clientOf, emitInScope, fillScope, inRequestScope, reportRequestError, statusOf, type IntegrationOptions } from "./request-context.js";
+import { clientOf, emitInScope, fillScope, inRequestScope, reportWhenAnswered, type IntegrationOptions } from "./request-context.js";
 
 export type { IntegrationOptions, ReportingClient } from "./request-context.js";
 
@@ -61,7 +61,7 @@ export function fastifyPlugin(options: IntegrationOptions = {}): BacktracePlugin
     });
     fastify.addHook("onError", (request: FastifyRequestLike, reply: FastifyReplyLike, error: unknown, next: () => void) => {
       try {
-        reportRequestError(clientOf(settings), error, statusOf(error, reply.statusCode), request, settings, { "request.route": routeOf(request) });
+        reportWhenAnswered(clientOf(settings), error, reply.raw, request, settings, { "request.route": routeOf(request) });
       } catch {
         // Never into the application.
       }

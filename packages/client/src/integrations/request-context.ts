@@ -159,13 +159,7 @@ export function emitInScope(...emitters: unknown[]): void {
 
 /** The status an error answers with, by the convention of Express, Koa and http-errors (`status`/`statusCode`), else `fallback`'s 4xx/5xx, else 500. */
 export function statusOf(error: unknown, fallback?: number): number {
-  try {
-    const { status, statusCode } = (error ?? {}) as { status?: unknown; statusCode?: unknown };
-    for (const value of [status, statusCode]) if (typeof value === "number" && Number.isInteger(value) && value >= 400 && value <= 599) return value;
-  } catch {
-    // A hostile error object: treated as a server error.
-  }
-  return fallback !== undefined && fallback >= 400 && fallback <= 599 ? fallback : 500;
+  return ownStatus(error) ?? (fallback !== undefined && fallback >= 400 && fallback <= 599 ? fallback : 500);
 }
 
 /** Whether an answer of `status` is reported: 5xx always, 4xx when `reportClientErrors`. */
@@ -197,3 +191,58 @@ export function reportRequestError(
     return undefined;
   }
 }
+
+/** The status the error names itself (http-errors, Koa, Fastify's `statusCode`), if any. */
+function ownStatus(error: unknown): number | undefined {
+  try {
+    const { status, statusCode } = (error ?? {}) as { status?: unknown; statusCode?: unknown };
+    for (const value of [status, statusCode]) if (typeof value === "number" && Number.isInteger(value) && value >= 400 && value <= 599) return value;
+  } catch {
+    // A hostile error object: no status of its own.
+  }
+  return undefined;
+}
+
+interface ResponseLike {
+  statusCode?: unknown;
+  writableFinished?: unknown;
+  destroyed?: unknown;
+  once?: (event: string, listener: () => void) => unknown;
+}
+
+/**
+ * Reports an error of a request once its answer is known. An error that names its status is decided at once; one
+ * that does not waits for the response to finish (or close), so that an application's own error handler running
+ * after this one (Fastify's `setErrorHandler`, a later Express error handler) decides the status: a 4xx it answers
+ * is not reported by default, anything else is, with the status sent. Never throws.
+ */
+export function reportWhenAnswered(
+  client: ReportingClient | undefined,
+  error: unknown,
+  response: unknown,
+  request: unknown,
+  options: IntegrationOptions,
+  extra: Record<string, unknown> = {},
+): void {
+  try {
+    const res = response as ResponseLike | undefined;
+    const sentStatus = (): number | undefined => (typeof res?.statusCode === "number" ? res.statusCode : undefined);
+    if (!client || ownStatus(error) !== undefined || typeof res?.once !== "function" || res.writableFinished === true || res.destroyed === true) {
+      reportRequestError(client, error, statusOf(error, sentStatus()), request, options, extra);
+      return;
+    }
+    let done = false;
+    const decide = (): void => {
+      if (done) return;
+      done = true;
+      // A 2xx/3xx sent for an error with no status of its own is still an error the application met: reported as a 500.
+      reportRequestError(client, error, statusOf(error, sentStatus()), request, options, extra);
+    };
+    // "finish" when the answer is handed to the socket; "close" when the connection ends without one.
+    res.once("finish", decide);
+    res.once("close", decide);
+  } catch {
+    // Never into the application.
+  }
+}
+

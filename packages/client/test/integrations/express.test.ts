@@ -37,9 +37,10 @@ async function startApp(expressName: string, receiver: Receiver, options: Omit<I
       throw new Error("async failure");
     }) as Handler);
   }
+  app.get("/validate/:code", ((req, _res, next) => next(Object.assign(new Error(`invalid input ${req.params.code}`), { answer: Number(req.params.code) }))) as Handler);
   app.use(errorHandler({ ...options, client }));
-  // The application's own error handler: its answer must be what the client sees.
-  app.use(((err: any, _req: any, res: any, _next: any) => void res.status(err.status ?? 500).send(`app says: ${err.message}`)) as (e: any, a: any, b: any, c: any) => void);
+  // The application's own error handler: its answer must be what the client sees (and decides an error without a status).
+  app.use(((err: any, _req: any, res: any, _next: any) => void res.status(err.status ?? err.answer ?? 500).send(`app says: ${err.message}`)) as (e: any, a: any, b: any, c: any) => void);
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, "127.0.0.1", () => resolve(s));
   });
@@ -173,3 +174,24 @@ test("express4: an async route's rejection ends the process as Node does, and it
     await receiver.close();
   }
 });
+
+for (const expressName of ["express4", "express5"]) {
+  test(`${expressName}: an error without a status is decided by the answer of the app's own error handler after errorHandler()`, async () => {
+    const receiver = await startReceiver();
+    const app = await startApp(expressName, receiver);
+    try {
+      assert.deepEqual(await request(app.port, "/validate/422"), { status: 422, body: "app says: invalid input 422" });
+      assert.deepEqual(await request(app.port, "/validate/503"), { status: 503, body: "app says: invalid input 503" });
+      await app.client.flush(5);
+      assert.equal(receiver.requests.length, 1, "the 422 the app answered is not reported; the 503 is");
+      const a = attrs(receiver.requests[0]!.report);
+      assert.equal(a["error.message"], "invalid input 503");
+      assert.equal(a["response.status"], 503);
+      assert.equal(a["request.route"], "/validate/:code");
+    } finally {
+      await app.close();
+      await receiver.close();
+    }
+  });
+}
+

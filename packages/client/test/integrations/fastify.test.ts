@@ -79,3 +79,36 @@ for (const name of ["fastify4", "fastify5"]) {
     }
   });
 }
+
+for (const name of ["fastify4", "fastify5"]) {
+  test(`${name}: the app's setErrorHandler decides the status of an error without one: its 4xx is not reported, its 5xx is, with that status`, async () => {
+    const receiver = await startReceiver();
+    const fastify = load(name) as (options?: object) => any;
+    const client = new BacktraceClient({ endpoint: receiver.url, spool: false, disableGlobalHandler: true, breadcrumbs: false });
+    const app = fastify();
+    await app.register(fastifyPlugin({ client }));
+    app.setErrorHandler((error: any, _request: any, reply: any) => {
+      void reply.code(error.message.startsWith("validation") ? 422 : 503).send({ failed: error.message });
+    });
+    app.get("/orders/:id", (req: any) => {
+      throw new Error(req.params.id === "bad" ? "validation failed" : "database down");
+    });
+    await app.listen({ port: 0, host: "127.0.0.1" });
+    try {
+      const port = app.server.address().port as number;
+      assert.equal((await request(port, "/orders/bad")).status, 422);
+      assert.equal((await request(port, "/orders/7")).status, 503);
+      await client.flush(5);
+      assert.equal(receiver.requests.length, 1);
+      const a = attrs(receiver.requests[0]!.report);
+      assert.equal(a["error.message"], "database down");
+      assert.equal(a["response.status"], 503);
+      assert.equal(a["request.route"], "/orders/:id");
+    } finally {
+      await client.finalize();
+      await app.close();
+      await receiver.close();
+    }
+  });
+}
+
