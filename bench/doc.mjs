@@ -69,8 +69,8 @@ p(
 const targets = checkTargets(r);
 p(
   "## Targets",
-  "From the issues (#4 delivery, #5 source maps, #6 receiver, #7 benchmarks). Medians are judged; a target",
-  "is a goal to show where the project stands, and the benchmarks never fail a build.",
+  "From the issues (#4 delivery, #5 source maps, #6 receiver, #7 benchmarks, #15 integrations, #16 receiver triage, #18 storms).",
+  "Medians are judged; a target is a goal to show where the project stands, and the benchmarks never fail a build.",
   table(["issue", "target", "measured", "status"], targets.map((t) => [t.issue, t.target, t.value, `**${metText(t.met)}**`])),
 );
 
@@ -88,6 +88,21 @@ if (ii?.clients) {
         const ours = ii.clients["backtrace-ts"]?.totalMs?.median;
         return [c, m(s.importMs), m(s.initMs), m(s.totalMs), m(s.rssAddedMB), c === "backtrace-ts" || !ours ? "" : `${n(s.totalMs.median / ours)}× slower`];
       }),
+    ),
+  );
+}
+
+// register and the integration subpaths
+const rg = b.register;
+if (rg?.byCase) {
+  p(
+    "### Preloads and integration subpaths",
+    `What \`node --import\`/\`--require\` of each entry adds to \`node -e 0\` (no endpoint set, as in a process that does`,
+    `not report), wall time of ${rg.runs} fresh processes per case, alternating, medians; and over an empty preload of the same`,
+    "kind (Node's ES module loader, started by any `--import`, is not the library's cost).",
+    table(
+      ["case", "ms", "added to `node -e 0`", "added to an empty preload"],
+      Object.entries(rg.byCase).map(([name, s]) => [name, n(s.medianMs), n(s.addedMs), n(s.overEmptyPreloadMs)]),
     ),
   );
 }

@@ -42,6 +42,37 @@ export function checkTargets(results) {
   const size = get(b, "install-size.ratios.@backtrace/node.diskMB");
   add("#7", "installed size ≤ 1/10 of @backtrace/node", size, fmtRatio(size), (v) => v <= 0.1);
 
+  const reg = get(b, "register.byCase");
+  const added = (name) => reg?.[name]?.addedMs;
+  add("#15", "`--require backtrace-ts/register` adds ≤ 2 ms to `node -e 0`", added("--require register"), fmt(added("--require register"), " ms"), (v) => v <= 2);
+  add(
+    "#15",
+    "`--import backtrace-ts/register` adds ≤ 2 ms to `node -e 0`",
+    added("--import register"),
+    `${fmt(added("--import register"), " ms")} (an empty \`--import\` alone: ${fmt(added("--import empty.mjs"), " ms")})`,
+    (v) => v <= 2,
+  );
+  const subpaths = reg ? Object.keys(reg).filter((name) => /^--import (express|fastify|koa|http|lambda)$/.test(name)) : [];
+  const heaviest = subpaths.length ? Math.max(...subpaths.map((name) => reg[name].overEmptyPreloadMs)) : undefined;
+  add("#15", "integration subpaths load nothing until used (each ≤ 1 ms over an empty `--import`)", heaviest, `${fmt(heaviest, " ms")} at most`, (v) => v <= 1);
+
+  const sv = b.service;
+  const share = (key) => {
+    const none = get(sv, `throughput.${key}.none.rps`);
+    const ours = get(sv, `throughput.${key}.backtrace-ts.rps`);
+    return none && ours ? ours / none : undefined;
+  };
+  for (const [key, goal] of [["1%", 0.95], ["10%", 0.8], ["50%", 0.7]]) {
+    add("#18", `live service at ${key} errors: throughput ≥ ${goal}× of no client`, share(key), fmtRatio(share(key)), (v) => v >= goal);
+  }
+  const storm = get(sv, "throughput.50%.backtrace-ts");
+  const accountedShare = storm && storm.thrown ? storm.accounted / storm.thrown : undefined;
+  add("#18", "live service at 50 % errors: 100 % of occurrences accounted for", accountedShare, storm ? `${storm.accounted.toLocaleString("en-US")} of ${storm.thrown.toLocaleString("en-US")}` : "n/a", (v) => v >= 1);
+  const perReport = get(sv, "burst.cpuUsPerReport");
+  const bare = get(sv, "floors.bare socket");
+  const overBare = perReport && bare ? perReport / bare : undefined;
+  add("#18", "burst of 5,000: CPU per report ≤ 1.5× the bare-socket floor", overBare, overBare == null ? "n/a" : `${overBare.toFixed(2)}× (${fmt(perReport, " µs")})`, (v) => v <= 1.5);
+
   const sm = get(b, "source-map.results.warmMedianUs.median");
   const smP99 = get(b, "source-map.results.warmP99Us.median");
   add("#5", "source-mapped 10-frame resolution well under 1 ms after the first report", smP99, `${fmt(sm, " µs")} median, ${fmt(smP99, " µs")} p99`, (v) => v < 1000);
