@@ -1,8 +1,8 @@
 // Builds the client: a CommonJS and an ES module bundle, each with its dependencies inside, and type declarations.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join, posix } from "node:path";
+import { dirname, join } from "node:path";
 import { build } from "esbuild";
 
 const require = createRequire(import.meta.url);
@@ -47,48 +47,35 @@ function esmOver(cjsFile, names) {
 }
 const exportsOf = (file) => Object.keys(require(join(process.cwd(), "dist", file)));
 writeFileSync("dist/index.mjs", esmOver("index.cjs", exportsOf("index.cjs")));
-// Subpath entries, each a bundle of its own: importing the main entry never loads them, and they load the main
-// bundle only when they need a client (register), reaching the default client through globalThis.
-const subpaths = ["express", "fastify", "koa", "http", "lambda"];
-for (const name of subpaths) {
-  await build({ ...common, entryPoints: [`src/integrations/${name}.ts`], format: "cjs", outfile: `dist/${name}.cjs` });
-  writeFileSync(`dist/${name}.mjs`, esmOver(`${name}.cjs`, exportsOf(`${name}.cjs`)));
-}
+// The framework integrations, one bundle for the five subpaths: importing the main entry never loads it, and it
+// loads the main bundle only when it needs a client (register), reaching the default client through globalThis.
+await build({ ...common, entryPoints: ["src/integrations/frameworks.ts"], format: "cjs", outfile: "dist/integrations.cjs" });
+writeFileSync("dist/integrations.mjs", esmOver("integrations.cjs", exportsOf("integrations.cjs")));
 // The command line tool: an ES module only (it is run, never imported).
 await build({ ...common, entryPoints: ["src/integrations/cli.ts"], format: "esm", outfile: "dist/cli.mjs", banner: { js: 'import{fileURLToPath as __bt_path}from"node:url";var __backtrace_ts_dir=__bt_path(new URL(".",import.meta.url));' } });
 // The preload has one source per module system: ES modules can wait for an import, CommonJS requires at once.
 await build({ ...common, entryPoints: ["src/integrations/register-cjs.ts"], format: "cjs", outfile: "dist/register.cjs" });
 await build({ ...common, entryPoints: ["src/integrations/register-esm.ts"], format: "esm", outfile: "dist/register.mjs" });
 
+// Declarations: tsc's file per source, into a scratch folder, then bundled. They describe the CommonJS bundles (.d.cts),
+// and the ES module entries too: each has the same named exports, and the CommonJS module as its default.
 const tsc = require.resolve("typescript/bin/tsc");
-execFileSync(process.execPath, [tsc, "-p", "tsconfig.types.json"], { stdio: "inherit" });
-// tsc writes a declaration file for every source file; keep only those the entry point reaches.
-const keep = new Set();
-const visit = (file) => {
-  if (keep.has(file)) return;
-  keep.add(file);
-  const text = readFileSync(join("dist/types", file), "utf8");
-  for (const [, named, inline] of text.matchAll(/from "(\.\.?\/[\w/.-]+)\.js"|import\("(\.\.?\/[\w/.-]+)\.js"\)/g)) {
-    visit(posix.join(posix.dirname(file), `${named ?? inline}.d.ts`));
-  }
-};
-visit("index.d.ts");
-for (const name of subpaths) visit(`integrations/${name}.d.ts`);
-const prune = (dir) => {
-  for (const entry of readdirSync(join("dist/types", dir), { withFileTypes: true })) {
-    const file = posix.join(dir, entry.name);
-    if (entry.isDirectory()) {
-      prune(file);
-      if (readdirSync(join("dist/types", file)).length === 0) rmSync(join("dist/types", file), { recursive: true });
-    } else if (!keep.has(file)) rmSync(join("dist/types", file));
-  }
-};
-prune(".");
-
-// The declarations describe the CommonJS build; `import` gets them through an ES module shim.
-writeFileSync("dist/types/package.json", JSON.stringify({ type: "commonjs" }) + "\n");
-writeFileSync("dist/index.d.mts", 'export * from "./types/index.js";\n');
-for (const name of subpaths) writeFileSync(`dist/${name}.d.mts`, `export * from "./types/integrations/${name}.js";\n`);
+const scratch = "dist/.types";
+execFileSync(process.execPath, [tsc, "-p", "tsconfig.types.json", "--outDir", scratch], { stdio: "inherit" });
+// One file of declarations for both entries (the integrations' types name the main entry's classes, which must be the
+// same declarations), and per entry a file that re-exports that entry's names from it.
+writeFileSync(`${scratch}/all.d.ts`, 'export * from "./index.js";\nexport * from "./integrations/frameworks.js";\n');
+const dtsBundler = require.resolve("dts-bundle-generator/dist/bin/dts-bundle-generator.js");
+execFileSync(process.execPath, [dtsBundler, "--silent", "--no-check", "--no-banner", "-o", "dist/declarations.d.cts", `${scratch}/all.d.ts`], { stdio: "inherit" });
+const ts = require("typescript");
+const program = ts.createProgram([`${scratch}/index.d.ts`, `${scratch}/integrations/frameworks.d.ts`], { noEmit: true });
+const checker = program.getTypeChecker();
+for (const [entry, out] of [["index", "index"], ["integrations/frameworks", "integrations"]]) {
+  const file = program.getSourceFile(`${scratch}/${entry}.d.ts`);
+  const names = checker.getExportsOfModule(checker.getSymbolAtLocation(file)).map((symbol) => symbol.name).sort();
+  writeFileSync(`dist/${out}.d.cts`, `export { ${names.join(", ")} } from "./declarations.cjs";\n`);
+}
+rmSync(scratch, { recursive: true, force: true });
 
 // The bundle includes these packages' code; their licenses travel with it.
 const bundled = ["@jridgewell/trace-mapping", "@jridgewell/sourcemap-codec", "@jridgewell/resolve-uri", "proxy-from-env"];
@@ -103,10 +90,14 @@ const packageDir = (name) => {
   }
   throw new Error(`cannot find the folder of ${name}`);
 };
-const notices = bundled.map((name) => {
+// Packages whose license files are the same text (copyright line included) share one copy of it.
+const byText = new Map();
+for (const name of bundled) {
   const dir = packageDir(name);
   const version = JSON.parse(readFileSync(`${dir}package.json`, "utf8")).version;
-  return `## ${name} ${version}\n\n${readFileSync(`${dir}LICENSE`, "utf8").trim()}\n`;
-});
+  const text = readFileSync(`${dir}LICENSE`, "utf8").trim();
+  byText.set(text, [...(byText.get(text) ?? []), `${name} ${version}`]);
+}
+const notices = [...byText].map(([text, names]) => `## ${names.join(", ")}\n\n${text}\n`);
 mkdirSync("dist", { recursive: true });
 writeFileSync("dist/THIRD-PARTY-NOTICES.md", `# Code bundled into backtrace-ts\n\n${notices.join("\n")}`);
