@@ -29,17 +29,21 @@ const MAX_READ_BYTES = 256 * 1024 * 1024;
 const NAME = /^journal-(\d+)-([0-9a-f]+)(?:-n(\d+))?(?:-r\d+)?\.log$/;
 let claims = 0;
 
-/** This process's pid namespace (Linux), or "" where it cannot be told. */
-const PID_NAMESPACE = ((): string => {
+let namespaceOfProcess: string | undefined;
+
+/** This process's pid namespace (Linux), or "" where it cannot be told; read at first use. */
+function pidNamespace(): string {
+  if (namespaceOfProcess !== undefined) return namespaceOfProcess;
   try {
-    return /\[(\d+)\]/.exec(readlinkSync("/proc/self/ns/pid"))?.[1] ?? "";
+    namespaceOfProcess = /\[(\d+)\]/.exec(readlinkSync("/proc/self/ns/pid"))?.[1] ?? "";
   } catch {
-    return "";
+    namespaceOfProcess = "";
   }
-})();
+  return namespaceOfProcess;
+}
 
 function journalName(suffix = ""): string {
-  return `journal-${process.pid}-${processSession()}${PID_NAMESPACE ? `-n${PID_NAMESPACE}` : ""}${suffix}.log`;
+  return `journal-${process.pid}-${processSession()}${pidNamespace() ? `-n${pidNamespace()}` : ""}${suffix}.log`;
 }
 
 export interface JournalOptions {
@@ -337,7 +341,7 @@ export interface OrphanJournal {
  */
 function abandoned(pid: number, session: string, namespace: string | undefined, mtimeMs: number, now: number): boolean {
   if (mtimeMs < now - STALE_MS) return true;
-  if (namespace === undefined || namespace !== PID_NAMESPACE || PID_NAMESPACE === "") return false;
+  if (namespace === undefined || namespace !== pidNamespace() || pidNamespace() === "") return false;
   if (pid === process.pid) return session !== processSession();
   return !processAlive(pid);
 }
