@@ -20,3 +20,13 @@ export const lazyTls = (): Tls => (tls ??= load("node:tls") as Tls);
 export const lazyWorkers = (): Workers => (workers ??= load("node:worker_threads") as Workers);
 export const lazyFsPromises = (): FsPromises => (fsPromises ??= load("node:fs/promises") as FsPromises);
 export const lazyInspector = (): Inspector => (inspector ??= load("node:inspector") as Inspector);
+
+/**
+ * True on the process's main thread, told without loading worker_threads (over a millisecond) where it can be:
+ * Node marks the process functions a worker thread may not call (`process.abort`, `process.chdir`) `disabled`
+ * in workers, so with neither marked this is the main thread; with one marked, worker_threads says.
+ */
+export function isMainThread(): boolean {
+  const marked = (fn: unknown): boolean => (fn as { disabled?: unknown } | undefined)?.disabled === true;
+  return marked(process.abort) || marked(process.chdir) ? lazyWorkers().isMainThread : true;
+}

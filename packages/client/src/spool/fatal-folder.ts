@@ -2,7 +2,7 @@
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { refuseVirtualFolder, seal, unseal, unsafeFolder } from "./spool-guard.js";
+import { refuseVirtualFolder, seal, unseal, unsafeFolder, unsafeLeaf } from "./spool-guard.js";
 
 /** The folder's name inside the spool folder. */
 export const FATAL_FOLDER = "fatal";
@@ -23,10 +23,17 @@ export interface ProcessRecord {
   attributes: Record<string, unknown>;
 }
 
-/** The fatal folder of a spool folder, made (0700) and checked like the spool; undefined when it cannot be used. */
-export function openFatalFolder(spoolDir: string, uid: number | undefined = process.getuid?.()): string | undefined {
+/**
+ * The fatal folder of a spool folder, made (0700) and checked like the spool; undefined when it cannot be used.
+ * `spoolChecked`: the spool folder itself passed `unsafeFolder` just now, so only the new leaf is checked.
+ */
+export function openFatalFolder(spoolDir: string, uid: number | undefined = process.getuid?.(), spoolChecked = false): string | undefined {
   const dir = join(spoolDir, FATAL_FOLDER);
   try {
+    if (spoolChecked) {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      return unsafeLeaf(dir, uid) === undefined ? dir : undefined;
+    }
     refuseVirtualFolder(dir);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     return unsafeFolder(dir, uid) === undefined ? dir : undefined;

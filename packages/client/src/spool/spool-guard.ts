@@ -28,12 +28,8 @@ export function refuseVirtualFolder(dir: string): void {
  */
 export function unsafeFolder(dir: string, uid: number | undefined): string | undefined {
   if (uid === undefined) return undefined;
-  const leaf = lstatSync(dir);
-  if (leaf.isSymbolicLink()) return "a symbolic link";
-  if (!leaf.isDirectory()) return "not a folder";
-  if (leaf.uid !== uid) return `owned by another user (uid ${leaf.uid})`;
-  if ((leaf.mode & 0o022) !== 0) return `writable by group or others (mode ${(leaf.mode & 0o777).toString(8)})`;
-  if ((leaf.mode & 0o077) !== 0) chmodSync(dir, 0o700);
+  const leaf = unsafeLeaf(dir, uid);
+  if (leaf !== undefined) return leaf;
   const absolute = resolve(dir);
   const parents = new Set([...ancestors(absolute), ...ancestors(join(realpathSync(dirname(absolute)), "leaf"))]);
   for (const parent of parents) {
@@ -43,6 +39,21 @@ export function unsafeFolder(dir: string, uid: number | undefined): string | und
       return `${parent} is writable by group or others (mode ${(stat.mode & 0o777).toString(8)}) and not sticky`;
     }
   }
+  return undefined;
+}
+
+/**
+ * The leaf's part of `unsafeFolder` alone: enough for a folder made inside one that `unsafeFolder` just passed
+ * (the spool's `fatal/`), whose ancestors are that folder and its ancestors.
+ */
+export function unsafeLeaf(dir: string, uid: number | undefined): string | undefined {
+  if (uid === undefined) return undefined;
+  const leaf = lstatSync(dir);
+  if (leaf.isSymbolicLink()) return "a symbolic link";
+  if (!leaf.isDirectory()) return "not a folder";
+  if (leaf.uid !== uid) return `owned by another user (uid ${leaf.uid})`;
+  if ((leaf.mode & 0o022) !== 0) return `writable by group or others (mode ${(leaf.mode & 0o777).toString(8)})`;
+  if ((leaf.mode & 0o077) !== 0) chmodSync(dir, 0o700);
   return undefined;
 }
 

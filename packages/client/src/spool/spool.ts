@@ -50,6 +50,8 @@ export interface Spool {
   removeSync(uuid: string): void;
   /** This process's write-ahead journal in the folder (one per spool); undefined when the spool is off. */
   journal(): Journal | undefined;
+  /** The key the spool seals its records with, once the folder passed its checks; undefined when the spool is off. */
+  sealKey(): Buffer | undefined;
   /** Journals left by processes that ended, taken over for this one to recover, then to `removeJournal`. */
   orphanJournals(): OrphanJournal[];
   removeJournal(file: string): void;
@@ -417,6 +419,7 @@ export function createSpool(options: SpoolOptions): Spool {
     journal: () => (enabled ? (journal ??= createJournal({ dir, key, safe: guard, debug, now })) : undefined),
     orphanJournals: () => (guard() ? orphanJournals(dir, key, now()) : []),
     removeJournal: (file) => removeJournal(dir, file),
+    sealKey: () => (enabled ? key : undefined),
     dir,
     get enabled() {
       return enabled;
