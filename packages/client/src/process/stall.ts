@@ -3,8 +3,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Worker } from "node:worker_threads";
 import { lazyWorkers } from "../builtins.js";
-import { runStallWatchdog } from "./stall-watchdog.js";
-import { CONTEXT_KEY, SLOTS, sinceBase, STALL_STAMP, STALLED, STAMP, STOP, type WatchdogData } from "./stall-channel.js";
+import { CONTEXT_KEY, HANDOVER_KEY, SLOTS, sinceBase, STALL_STAMP, STALLED, STAMP, STOP, type WatchdogData } from "./stall-channel.js";
 
 export interface StallOptions extends Omit<WatchdogData, "shared" | "base" | "thresholdMs" | "contextKey"> {
   thresholdSeconds: number;
@@ -18,9 +17,6 @@ export interface StallOptions extends Omit<WatchdogData, "shared" | "base" | "th
 // The folder of the bundle that runs, set by the bundle's banner (scripts/build.mjs); undefined from the sources.
 declare const __backtrace_ts_dir: string | undefined;
 
-/** Where the worker finds its data and the watchdog: set by the worker's own code before it loads the bundle. */
-const WATCHDOG_KEY = Symbol.for("backtrace-ts.stall-watchdog");
-
 /** The main bundle's file, which the watchdog thread loads again; undefined when it is not there. */
 function bundleFile(): string | undefined {
   const dir = typeof __backtrace_ts_dir === "string" ? __backtrace_ts_dir : undefined;
@@ -29,9 +25,9 @@ function bundleFile(): string | undefined {
   return existsSync(file) ? file : undefined;
 }
 
-/** The watchdog thread's code: the main bundle, loaded with the worker's data handed over (see the end of this file). */
+/** The watchdog thread's code: the main bundle, loaded with the worker's data handed over (index.ts runs the watchdog then). */
 function workerSource(file: string): string {
-  return `globalThis[Symbol.for("backtrace-ts.stall-watchdog")] = require("node:worker_threads").workerData; require(${JSON.stringify(file)});`;
+  return `globalThis[Symbol.for(${JSON.stringify(HANDOVER_KEY)})] = require("node:worker_threads").workerData; require(${JSON.stringify(file)});`;
 }
 
 /**
@@ -95,11 +91,4 @@ export function stallContext(report: { getAttributes(): Record<string, unknown>;
     }
   };
   return JSON.stringify({ attributes: safe(() => report.getAttributes()), annotations: safe(() => report.getAnnotations()), breadcrumbs: safe(breadcrumbs) });
-}
-
-// In the watchdog's thread, the bundle was loaded by workerSource's code: the data it left says to run the watchdog.
-const handedOver = (globalThis as Record<symbol, unknown>)[WATCHDOG_KEY];
-if (handedOver !== undefined) {
-  delete (globalThis as Record<symbol, unknown>)[WATCHDOG_KEY];
-  runStallWatchdog(handedOver as WatchdogData);
 }

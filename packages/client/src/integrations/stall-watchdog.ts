@@ -1,5 +1,6 @@
 // The stall watchdog's thread: sleeps on shared memory until the main thread misses its stamp for the threshold, then pauses it through the inspector, reads its stack, resumes it, and sends the report itself.
-// It runs inside the main bundle, which stall.ts loads again in the worker and hands the worker's data to runStallWatchdog.
+// An entry point of its own kind, a thread's: it runs inside the main bundle, which process/stall.ts loads again in the worker with the
+// worker's data handed over (index.ts starts it).
 import type { Session } from "node:inspector";
 import { lazyInspector } from "../builtins.js";
 import { createAssembler } from "../assemble/assemble.js";
@@ -9,15 +10,27 @@ import { decide } from "../deliver/decide.js";
 import type { ResolvedOptions } from "../options.js";
 import { createSpool } from "../spool/spool.js";
 import { postReport } from "../transport/post.js";
-import { sinceBase, STALL_STAMP, STALLED, STAMP, STOP, type WatchdogData } from "./stall-channel.js";
+import { HANDOVER_KEY, sinceBase, STALL_STAMP, STALLED, STAMP, STOP, type WatchdogData } from "../process/stall-channel.js";
 
 let data: WatchdogData;
 let slots: Int32Array;
 let assembler: ReturnType<typeof createAssembler>;
 const sender = { send: () => Promise.reject(new Error("the watchdog sends its reports itself")) };
 
+/**
+ * In the watchdog's thread, the bundle is loaded by the thread's own code (stall.ts), which left its data under
+ * HANDOVER_KEY: the watchdog runs. Anywhere else nothing is there and this does nothing.
+ */
+export function runHandedOverWatchdog(): void {
+  const holder = globalThis as Record<symbol, unknown>;
+  const handedOver = holder[Symbol.for(HANDOVER_KEY)];
+  if (handedOver === undefined) return;
+  delete holder[Symbol.for(HANDOVER_KEY)];
+  runStallWatchdog(handedOver as WatchdogData);
+}
+
 /** The watchdog thread's work, from its start to the STOP the main thread sets. */
-export function runStallWatchdog(workerData: WatchdogData): void {
+function runStallWatchdog(workerData: WatchdogData): void {
   data = workerData;
   slots = new Int32Array(data.shared);
   const options = { ...data.options, beforeSend: undefined } as unknown as ResolvedOptions;
