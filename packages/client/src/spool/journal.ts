@@ -127,6 +127,8 @@ function openJournal(options: JournalOptions): Journal {
   let inFlight = false;
   let timer: NodeJS.Timeout | undefined;
   let lastSync = 0;
+  /** Set by close(): a file opened by close's last flush gets no heartbeat. */
+  let ended = false;
 
   function openFile(): number | undefined {
     if (fd !== undefined || failed) return fd;
@@ -135,6 +137,10 @@ function openJournal(options: JournalOptions): Journal {
       const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | (constants.O_NOFOLLOW ?? 0);
       fd = openSync(path, flags, 0o600);
       bytes = fstatSync(fd).size;
+      if (heartbeat === undefined && !ended) {
+        heartbeat = setInterval(beat, HEARTBEAT_MS);
+        heartbeat.unref();
+      }
     } catch (error) {
       failed = true;
       debug(`journal off: cannot write ${path} (${(error as Error).message}); reports captured are kept in memory only`);
@@ -246,8 +252,12 @@ function openJournal(options: JournalOptions): Journal {
     openFile();
   }
 
-  /** The owner's mark on its open journal; a journal taken over meanwhile (the process was frozen) is made again. */
-  const heartbeat = setInterval(() => {
+  /**
+   * The owner's mark on its open journal; a journal taken over meanwhile (the process was frozen) is made again.
+   * Started with the file (the first capture), not at initialize: before it there is nothing to mark.
+   */
+  let heartbeat: NodeJS.Timeout | undefined;
+  function beat(): void {
     if (fd === undefined || inFlight) return;
     try {
       if (fstatSync(fd).nlink === 0) {
@@ -257,8 +267,7 @@ function openJournal(options: JournalOptions): Journal {
     } catch {
       // The next beat tries again.
     }
-  }, HEARTBEAT_MS);
-  heartbeat.unref();
+  }
 
   function flushSync(budgetMs = Infinity): void {
     const file = openFile();
@@ -309,6 +318,7 @@ function openJournal(options: JournalOptions): Journal {
     },
     flushSync,
     close() {
+      ended = true;
       clearTimeout(timer);
       clearInterval(heartbeat);
       timer = undefined;
