@@ -93,6 +93,7 @@ export function createSpool(options: SpoolOptions): Spool {
   const counters: SpoolCounters = { written: 0, evicted: 0, failed: 0, corrupt: 0 };
   // Known records, oldest first; rebuilt by list(), kept up to date by writes and removals.
   let index: SpoolEntry[] = [];
+  let scanned = false;
   let indexBytes = 0;
   let sequence = 0;
   // Records this spool has claimed: original name to the claimed name.
@@ -111,7 +112,6 @@ export function createSpool(options: SpoolOptions): Spool {
     if (unsafe !== undefined) throw new Error(`${unsafe}: anyone who can write there could plant a record whose attachments name any file`);
     accessSync(dir, constants.W_OK | constants.R_OK);
     key = loadKey(dir, uid);
-    index = scanSync();
   } catch (error) {
     enabled = false;
     debug(`spool disabled: cannot use ${dir} (${(error as Error).message})`);
@@ -129,12 +129,27 @@ export function createSpool(options: SpoolOptions): Spool {
     } catch (error) {
       unsafe = (error as Error).message;
     }
-    if (unsafe === undefined) return true;
+    if (unsafe === undefined) {
+      indexOnce();
+      return enabled;
+    }
     enabled = false;
     index = [];
     indexBytes = 0;
     debug(`spool disabled: ${dir} is no longer safe (${unsafe})`);
     return false;
+  }
+
+  /** What is on disk is read at the first operation, not when the spool opens: initialize does not list the folder. */
+  function indexOnce(): void {
+    if (scanned || !enabled) return;
+    scanned = true;
+    try {
+      index = scanSync();
+    } catch (error) {
+      enabled = false;
+      debug(`spool disabled: cannot use ${dir} (${(error as Error).message})`);
+    }
   }
 
   function scanSync(): SpoolEntry[] {
@@ -304,6 +319,7 @@ export function createSpool(options: SpoolOptions): Spool {
   async function list(): Promise<SpoolEntry[]> {
     if (!guard()) return [];
     try {
+      scanned = true;
       index = scanSync();
     } catch (error) {
       debug(`spool: cannot list ${dir}: ${(error as Error).message}`);
@@ -432,7 +448,10 @@ export function createSpool(options: SpoolOptions): Spool {
     release,
     releaseAllSync,
     removeSync,
-    count: () => index.length,
+    count: () => {
+      indexOnce();
+      return index.length;
+    },
     counters: () => ({ ...counters }),
   };
 }
