@@ -1,5 +1,5 @@
 // What keeps other local users out of a spool folder: the folder and its ancestors checked, and records sealed with a per-spool key.
-import { chmodSync, closeSync, constants, fstatSync, linkSync, lstatSync, openSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, constants, fstatSync, linkSync, lstatSync, openSync, readFileSync, realpathSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { dirname, join, resolve } from "node:path";
 
@@ -86,10 +86,19 @@ export function loadKey(dir: string, uid: number | undefined): Buffer {
       // Another process made it first: use theirs.
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     } finally {
-      rmSync(temp, { force: true });
+      removeQuietly(temp);
     }
   }
   return readKey(path, uid);
+}
+
+/** Deletes a file, gone already or not (unlinkSync: rmSync would load Node's recursive remover at initialize). */
+function removeQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Not there: nothing to do.
+  }
 }
 
 function readKey(path: string, uid: number | undefined): Buffer {
