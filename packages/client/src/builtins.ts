@@ -5,6 +5,7 @@ type Net = typeof import("node:net");
 type Tls = typeof import("node:tls");
 type Workers = typeof import("node:worker_threads");
 type FsPromises = typeof import("node:fs/promises");
+type Inspector = typeof import("node:inspector");
 
 // Built-ins resolve the same from anywhere; the executable's path is an absolute path on every platform.
 const load = createRequire(process.execPath);
@@ -12,8 +13,20 @@ let net: Net | undefined;
 let tls: Tls | undefined;
 let workers: Workers | undefined;
 let fsPromises: FsPromises | undefined;
+let inspector: Inspector | undefined;
 
 export const lazyNet = (): Net => (net ??= load("node:net") as Net);
 export const lazyTls = (): Tls => (tls ??= load("node:tls") as Tls);
 export const lazyWorkers = (): Workers => (workers ??= load("node:worker_threads") as Workers);
 export const lazyFsPromises = (): FsPromises => (fsPromises ??= load("node:fs/promises") as FsPromises);
+export const lazyInspector = (): Inspector => (inspector ??= load("node:inspector") as Inspector);
+
+/**
+ * True on the process's main thread, told without loading worker_threads (over a millisecond) where it can be:
+ * Node marks the process functions a worker thread may not call (`process.abort`, `process.chdir`) `disabled`
+ * in workers, so with neither marked this is the main thread; with one marked, worker_threads says.
+ */
+export function isMainThread(): boolean {
+  const marked = (fn: unknown): boolean => (fn as { disabled?: unknown } | undefined)?.disabled === true;
+  return marked(process.abort) || marked(process.chdir) ? lazyWorkers().isMainThread : true;
+}

@@ -175,6 +175,7 @@ export class BacktraceClient {
       },
       this.#options,
       this.spool?.enabled ? this.spool.dir : undefined,
+      this.spool?.sealKey(),
       debug,
     );
   }

@@ -7,6 +7,7 @@ import type { BreadcrumbOptions } from "./capture/breadcrumbs.js";
 import { defaults } from "./defaults.js";
 import type { SendOutcome } from "./outcome.js";
 import { blameVariable, withEnvOptions } from "./integrations/env.js";
+import { runHandedOverWatchdog } from "./integrations/stall-watchdog.js";
 
 export { BacktraceClient } from "./client.js";
 export type { SendOptions, ClientCounters } from "./client.js";
@@ -21,6 +22,9 @@ export { defaults } from "./defaults.js";
 export type { BacktraceOptions, BeforeSendReport, BreadcrumbSettings } from "./options.js";
 export { AGENT, VERSION } from "./version.js";
 export type { ReportBody, WireFrame, WireThread, SourceCodeEntry, Attributes, AttributeValue } from "./body.js";
+
+// In the stall watchdog's thread (which loads this bundle again, see process/stall.ts) the watchdog runs; elsewhere nothing.
+runHandedOverWatchdog();
 
 /** The default client; shared by the ES module and CommonJS builds through report.ts. */
 const current = (): BacktraceClient | undefined => getDefaultSender() as BacktraceClient | undefined;

@@ -1,13 +1,29 @@
-// Named errors: instanceof holds across the ES module and CommonJS builds loaded side by side; errorText never throws.
+// Named errors: import and require give the same classes (one build), instanceof holds across two copies of the library loaded side by side; errorText never throws.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { errorText } from "../src/errors.js";
 
 type Build = typeof import("../src/index.js");
 
-test("a BacktraceConfigError thrown by one build is an instance of the other build's classes", async () => {
+test("import and require of the package give the same classes: the ES module entry is the CommonJS bundle's", async () => {
   const esm = (await import(new URL("../dist/index.mjs", import.meta.url).href)) as Build;
+  const cjs = createRequire(import.meta.url)("../dist/index.cjs") as Build;
+  assert.equal(esm.BacktraceError, cjs.BacktraceError);
+  assert.equal(esm.initialize, cjs.initialize);
+  assert.deepEqual(Object.keys(esm).filter((name) => name !== "default").sort(), Object.keys(cjs).sort());
+});
+
+test("a BacktraceConfigError thrown by one copy of the library is an instance of another copy's classes", (t) => {
+  // Two copies: the bundle, and the same file from another folder (two installs of the package, or an application bundle).
+  const dir = mkdtempSync(join(tmpdir(), "bt-copy-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  copyFileSync(fileURLToPath(new URL("../dist/index.cjs", import.meta.url)), join(dir, "index.cjs"));
+  const esm = createRequire(import.meta.url)(join(dir, "index.cjs")) as Build;
   const cjs = createRequire(import.meta.url)("../dist/index.cjs") as Build;
   assert.notEqual(esm.BacktraceError, cjs.BacktraceError);
   let thrown: unknown;

@@ -1,6 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Worker } from "node:worker_threads";
+import { isMainThread } from "../src/builtins.js";
 import { startReceiver } from "./helpers/http-receiver.js";
 
 // A worker thread that uses the library reports with its own thread id and name.
@@ -57,4 +61,19 @@ test("an uncaught exception in a worker that uses the library is reported before
   } finally {
     await receiver.close();
   }
+});
+
+test("a client initialized in a worker thread leaves process.report to the main thread, told apart without worker_threads", async (t) => {
+  const spool = mkdtempSync(join(tmpdir(), "bt-worker-spool-"));
+  t.after(() => rmSync(spool, { recursive: true, force: true }));
+  assert.equal(isMainThread(), true);
+  const result = await runWorker(`
+    const bt = require("backtrace-ts");
+    bt.initialize({ endpoint: "http://127.0.0.1:9", token: "t", spool: ${JSON.stringify(spool)} });
+    if (process.report.reportOnFatalError || process.report.directory !== "") throw new Error("process.report was set from a worker");
+    bt.finalize().then(() => process.exit(0));
+  `);
+  assert.equal(result.error, undefined);
+  assert.equal(result.code, 0);
+  assert.equal(process.report.reportOnFatalError, false);
 });

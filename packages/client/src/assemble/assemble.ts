@@ -1,7 +1,7 @@
 // From a report to the payload delivery sends: the error described, frames mapped, source read,
 // beforeSend, the body built and serialized within the byte budget. Async in the background, sync at exits.
 import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { cachedDynamicAttributes, staticAttributes } from "../enrich/attributes.js";
 import type { Attributes, SourceCodeEntry } from "../body.js";
 import { lazyWorkers } from "../builtins.js";
@@ -37,22 +37,28 @@ export interface Assembler {
   baseAttributes(): Record<string, unknown>;
 }
 
+// The folder of the bundle that runs, set by the bundle's banner (scripts/build.mjs); undefined from the sources.
+declare const __backtrace_ts_dir: string | undefined;
+let ownDirCache: string | undefined;
 /**
  * The folder of the library's own files, so their frames can be left out of reports: only when it is
  * the folder of the backtrace-ts package itself. When an application bundles the library into its own
  * file, that folder holds the application's code, whose frames must stay.
  */
-const ownDir = ((): string => {
-  const here = parseStack(new Error().stack ?? "")[0]?.file;
-  if (!here) return "";
-  const dir = dirname(here);
+function ownDir(): string {
+  if (ownDirCache !== undefined) return ownDirCache;
+  // Read at the first report, not at import.
+  ownDirCache = "";
+  const dir = typeof __backtrace_ts_dir === "string" ? __backtrace_ts_dir : undefined;
+  if (dir === undefined) return ownDirCache;
   try {
     const pkg = JSON.parse(readFileSync(join(dir, "..", "package.json"), "utf8")) as { name?: unknown };
-    return pkg.name === AGENT ? dir : "";
+    if (pkg.name === AGENT) ownDirCache = dir;
   } catch {
-    return "";
+    // Not the package's folder: nothing is left out.
   }
-})();
+  return ownDirCache;
+}
 
 let staticCache: Attributes | undefined;
 
@@ -118,7 +124,7 @@ export function createAssembler(config: AssemblerConfig): Assembler {
     // The library's own frames go before mapping: its files map to sources outside `ownDir`.
     const thrown = report.hasError ? describeThrown(report.error) : undefined;
     const raw = thrown ? thrown.frames : parseStack(report.callSite?.stack ?? "");
-    const { frames, dropped } = dropLoaderFrames(dropFramesUnder(raw, ownDir));
+    const { frames, dropped } = dropLoaderFrames(dropFramesUnder(raw, ownDir()));
     if (thrown) thrown.frames = frames;
     if (dropped > 0) loaderDropped.set(report, dropped);
     return { thrown, frames };

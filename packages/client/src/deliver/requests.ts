@@ -1,6 +1,7 @@
 // Requests to the endpoint: one pool of keep-alive connections, the requests in flight (abortable), and the Retry-After hold on all of them.
 import { parseRetryAfter } from "./retry.js";
 import { Cancellation, createPool, postReport, type NetworkOptions, type TransportResult } from "../transport/post.js";
+import type { ConnectionPool } from "../transport/http1.js";
 import type { Payload } from "../payload.js";
 
 export interface RequestsConfig extends NetworkOptions {
@@ -36,7 +37,17 @@ export interface Requests {
 
 export function createRequests(config: RequestsConfig): Requests {
   const { now, setTimer, clearTimer } = config;
-  const pool = createPool(config.url, { maxSockets: config.maxSockets, ignoreSslCertificate: config.ignoreSslCertificate, proxy: config.proxy, ca: config.ca });
+  // The connections are set up at the first request (the proxy settings read, a custom CA's TLS context made):
+  // a client that has sent nothing yet has paid nothing for them.
+  let pool: ConnectionPool | undefined;
+  let destroyed = false;
+  const connections = (): ConnectionPool => {
+    if (pool === undefined) {
+      pool = createPool(config.url, { maxSockets: config.maxSockets, ignoreSslCertificate: config.ignoreSslCertificate, proxy: config.proxy, ca: config.ca });
+      if (destroyed) pool.destroy();
+    }
+    return pool;
+  };
   const cancel = new Cancellation();
   let active = 0;
   let holdUntil = 0;
@@ -47,7 +58,7 @@ export function createRequests(config: RequestsConfig): Requests {
     const result = postReport(config.url, payload, {
       timeoutMs: config.timeoutMs,
       ignoreSslCertificate: config.ignoreSslCertificate,
-      pool,
+      pool: connections(),
       cancel,
     });
     return {
@@ -88,6 +99,9 @@ export function createRequests(config: RequestsConfig): Requests {
       clearTimer(holdTimer);
       holdTimer = undefined;
     },
-    destroy: () => pool.destroy(),
+    destroy: () => {
+      destroyed = true;
+      pool?.destroy();
+    },
   };
 }

@@ -1,7 +1,7 @@
 // Default attributes: the static ones read once per process, the dynamic ones read for each report.
 import { createHash, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import * as os from "node:os";
+import { availableParallelism as osAvailableParallelism, cpus as osCpus, hostname as osHostname, machine as osMachine, release as osRelease, version as osVersion } from "node:os";
 import { dirname, join, basename, extname } from "node:path";
 import type { Attributes } from "../body.js";
 import { AGENT, VERSION } from "../version.js";
@@ -71,21 +71,21 @@ export function machineGuid(read: ReadText = readText, platform: string = proces
 /** Attributes that do not change while the process runs. Computed once, lazily, off the caller's path. */
 export function staticAttributes(read: ReadText = readText): Attributes {
   const app = applicationInfo(process.argv[1], process.cwd(), read);
-  const cpus = safe(() => os.cpus(), []);
+  const cpus = safe(() => osCpus(), []);
   return {
     "backtrace.agent": AGENT,
     "backtrace.version": VERSION,
     application: app.name,
     "application.version": app.version,
     "application.session": randomUUID(),
-    hostname: safe(() => os.hostname(), "unknown"),
+    hostname: safe(() => osHostname(), "unknown"),
     "uname.sysname": sysnames[process.platform] ?? process.platform,
-    "uname.release": safe(() => os.release(), "unknown"),
-    "uname.version": safe(() => os.version(), "unknown"),
-    "uname.machine": safe(() => os.machine(), process.arch),
+    "uname.release": safe(() => osRelease(), "unknown"),
+    "uname.version": safe(() => osVersion(), "unknown"),
+    "uname.machine": safe(() => osMachine(), process.arch),
     "cpu.arch": process.arch,
     "cpu.brand": cpus[0]?.model.trim() || "unknown",
-    "cpu.count": cpus.length || safe(() => os.availableParallelism(), 1),
+    "cpu.count": cpus.length || safe(() => osAvailableParallelism(), 1),
     "process.id": process.pid,
     guid: machineGuid(read),
   };

@@ -1,5 +1,5 @@
 // The file reads of the source mapper: the tail of a generated file, whole files under a size limit.
-import * as fs from "node:fs";
+import { closeSync, fstatSync, openSync, readFileSync as fsReadFileSync, readSync } from "node:fs";
 import { lazyFsPromises } from "../builtins.js";
 
 /** The end of a file, and whether it is the whole file. */
@@ -58,30 +58,30 @@ export const fileReads: Reads = {
 
 export const fileReadsSync: ReadsSync = {
   tail(path, bytes) {
-    const fd = fs.openSync(path, "r");
+    const fd = openSync(path, "r");
     try {
-      const { size } = fs.fstatSync(fd);
+      const { size } = fstatSync(fd);
       const start = Math.max(0, size - bytes);
       const buffer = Buffer.alloc(size - start);
       let read = 0;
       while (read < buffer.length) {
-        const bytesRead = fs.readSync(fd, buffer, read, buffer.length - read, start + read);
+        const bytesRead = readSync(fd, buffer, read, buffer.length - read, start + read);
         if (bytesRead === 0) break;
         read += bytesRead;
       }
       return { text: buffer.toString("utf8", 0, read), whole: start === 0 };
     } finally {
-      fs.closeSync(fd);
+      closeSync(fd);
     }
   },
   whole(path, maxBytes) {
-    const fd = fs.openSync(path, "r");
+    const fd = openSync(path, "r");
     try {
-      const { size } = fs.fstatSync(fd);
+      const { size } = fstatSync(fd);
       if (size > maxBytes) throw tooBig(path, size, maxBytes);
-      return fs.readFileSync(fd, "utf8");
+      return fsReadFileSync(fd, "utf8");
     } finally {
-      fs.closeSync(fd);
+      closeSync(fd);
     }
   },
 };

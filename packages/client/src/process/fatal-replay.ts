@@ -1,5 +1,5 @@
 // Diagnostic reports left by a fatal error (out of memory, a V8 or Node fatal error) turned into Backtrace reports and sent at the next start; environment and command-line secrets never leave.
-import * as fs from "node:fs";
+import { readFileSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { WireFrame, WireThread } from "../body.js";
 import { internalReport, type BacktraceReport, type ReportSender } from "../capture/report.js";
@@ -143,7 +143,7 @@ const CLAIM = ".sending-";
 function claim(dir: string, name: string): string | undefined {
   const claimed = join(dir, `${name}${CLAIM}${process.pid}`);
   try {
-    fs.renameSync(join(dir, name), claimed);
+    renameSync(join(dir, name), claimed);
     return claimed;
   } catch {
     return undefined;
@@ -153,7 +153,7 @@ function claim(dir: string, name: string): string | undefined {
 function releaseStaleClaims(dir: string): void {
   let names: string[] = [];
   try {
-    names = fs.readdirSync(dir);
+    names = readdirSync(dir);
   } catch {
     return;
   }
@@ -167,7 +167,7 @@ function releaseStaleClaims(dir: string): void {
     } catch (error) {
       alive = (error as NodeJS.ErrnoException).code === "EPERM";
     }
-    if (!alive) fs.renameSync(join(dir, name), join(dir, name.slice(0, at)));
+    if (!alive) renameSync(join(dir, name), join(dir, name.slice(0, at)));
   }
 }
 
@@ -196,7 +196,7 @@ export async function replayFatalReports(client: ReportSender, spoolDir: string,
       if (path === undefined) continue;
       let keep = true;
       try {
-        const content = fs.readFileSync(path, "utf8");
+        const content = readFileSync(path, "utf8");
         const header = object(object(JSON.parse(content))?.["header"]) ?? {};
         const pid = reportPid(name) ?? Number(header["processId"]);
         const at = Number(text(header["dumpEventTimeStamp"]) ?? Date.now());
@@ -210,8 +210,8 @@ export async function replayFatalReports(client: ReportSender, spoolDir: string,
         debug?.(`fatal report ${name} could not be read: ${(error as Error).message}`);
       }
       try {
-        if (keep) fs.renameSync(path, join(dir, name));
-        else fs.rmSync(path, { force: true });
+        if (keep) renameSync(path, join(dir, name));
+        else rmSync(path, { force: true });
       } catch {
         // Gone already, or the folder went away: nothing to undo.
       }

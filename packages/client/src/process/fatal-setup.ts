@@ -51,6 +51,8 @@ export interface FatalSetup {
 
 export interface FatalSetupOptions {
   spoolDir: string;
+  /** The key of a spool that checked `spoolDir` just now: the fatal folder's ancestors are not checked again. */
+  key?: Buffer | undefined;
   debug?: ((message: string) => void) | undefined;
   report?: ReportSettings;
   now?: () => number;
@@ -66,12 +68,12 @@ export function setupFatalReports(options: FatalSetupOptions): FatalSetup | unde
   try {
     const report = options.report ?? (process.report as unknown as ReportSettings);
     const spoolDir = resolve(options.spoolDir);
-    const dir = openFatalFolder(spoolDir);
+    const dir = openFatalFolder(spoolDir, process.getuid?.(), options.key !== undefined);
     if (dir === undefined) {
       options.debug?.("fatal error reports are off: the spool's fatal/ folder cannot be used");
       return undefined;
     }
-    const key = loadKey(spoolDir, process.getuid?.());
+    const key = options.key ?? loadKey(spoolDir, process.getuid?.());
     const startedAt = (options.now ?? Date.now)();
     const own = { path: undefined as string | undefined };
     const record = (attributes: Record<string, unknown>): void => {

@@ -7,6 +7,9 @@ export const STALLED = 2; // 1 while a reported stall has not ended (the main th
 export const STALL_STAMP = 3; // the STAMP value the reported stall started from
 export const SLOTS = 4;
 
+/** The global the watchdog thread's own code puts its data under before it loads the bundle (see stall.ts). */
+export const HANDOVER_KEY = "backtrace-ts.stall-watchdog";
+
 /** What the main thread hands the watchdog. */
 export interface WatchdogData {
   shared: SharedArrayBuffer;

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Worker } from "node:worker_threads";
 import { lazyWorkers } from "../builtins.js";
-import { CONTEXT_KEY, SLOTS, sinceBase, STALL_STAMP, STALLED, STAMP, STOP, type WatchdogData } from "./stall-channel.js";
+import { CONTEXT_KEY, HANDOVER_KEY, SLOTS, sinceBase, STALL_STAMP, STALLED, STAMP, STOP, type WatchdogData } from "./stall-channel.js";
 
 export interface StallOptions extends Omit<WatchdogData, "shared" | "base" | "thresholdMs" | "contextKey"> {
   thresholdSeconds: number;
@@ -14,15 +14,20 @@ export interface StallOptions extends Omit<WatchdogData, "shared" | "base" | "th
   debug?: ((message: string) => void) | undefined;
 }
 
-// The folder of the bundle that runs, set by the bundles' banner (scripts/build.mjs); undefined from the sources.
+// The folder of the bundle that runs, set by the bundle's banner (scripts/build.mjs); undefined from the sources.
 declare const __backtrace_ts_dir: string | undefined;
 
-/** The watchdog thread's file, beside the bundle; undefined when it is not there. */
-function watchdogFile(): string | undefined {
+/** The main bundle's file, which the watchdog thread loads again; undefined when it is not there. */
+function bundleFile(): string | undefined {
   const dir = typeof __backtrace_ts_dir === "string" ? __backtrace_ts_dir : undefined;
   if (dir === undefined) return undefined;
-  const file = join(dir, "stall-watchdog.cjs");
+  const file = join(dir, "index.cjs");
   return existsSync(file) ? file : undefined;
+}
+
+/** The watchdog thread's code: the main bundle, loaded with the worker's data handed over (index.ts runs the watchdog then). */
+function workerSource(file: string): string {
+  return `globalThis[Symbol.for(${JSON.stringify(HANDOVER_KEY)})] = require("node:worker_threads").workerData; require(${JSON.stringify(file)});`;
 }
 
 /**
@@ -38,9 +43,9 @@ export function startStallWatchdog(options: StallOptions): (() => void) | undefi
   const data: WatchdogData = { ...network, shared, base, thresholdMs, contextKey: CONTEXT_KEY };
   let worker: Worker;
   try {
-    const file = watchdogFile();
-    if (file === undefined) throw new Error("its worker file, stall-watchdog.cjs, is not beside the bundle (was the library bundled again?)");
-    worker = new (lazyWorkers().Worker)(file, { name: "backtrace-ts stall watchdog", workerData: data, execArgv: [], stdout: true, stderr: true });
+    const file = bundleFile();
+    if (file === undefined) throw new Error("its bundle, index.cjs, is not where the library runs from (was the library bundled again?)");
+    worker = new (lazyWorkers().Worker)(workerSource(file), { eval: true, name: "backtrace-ts stall watchdog", workerData: data, execArgv: [], stdout: true, stderr: true });
   } catch (error) {
     debug?.(`no stall watchdog: ${(error as Error).message}`);
     return undefined;

@@ -1,6 +1,6 @@
 // What a client watches in the process beyond its own calls: uncaught exceptions and rejections, workers that run out
 // of memory, fatal errors (Node's diagnostic report into the spool), and, opt-in, a stalled event loop.
-import { lazyWorkers } from "../builtins.js";
+import { isMainThread } from "../builtins.js";
 import { internalReport, type BacktraceReport, type ReportSender } from "../capture/report.js";
 import type { ResolvedOptions } from "../options.js";
 import { installCrashHandlers, type CrashKind } from "./crash.js";
@@ -30,7 +30,14 @@ export interface ProcessWatch {
   uninstall(): void;
 }
 
-export function watchProcess(host: WatchHost, options: ResolvedOptions, spoolDir: string | undefined, debug: ((message: string) => void) | undefined): ProcessWatch {
+/** `spoolDir` and `spoolKey`: the folder and key of the client's spool, which checked the folder just now (undefined when off). */
+export function watchProcess(
+  host: WatchHost,
+  options: ResolvedOptions,
+  spoolDir: string | undefined,
+  spoolKey: Buffer | undefined,
+  debug: ((message: string) => void) | undefined,
+): ProcessWatch {
   const undo: Array<() => void> = [];
   const background = (report: BacktraceReport): void => void host.send(report).catch(() => undefined);
   if (!options.disableGlobalHandler) {
@@ -43,10 +50,10 @@ export function watchProcess(host: WatchHost, options: ResolvedOptions, spoolDir
     );
     undo.push(installWorkerWatch((error) => background(markWorkerOutOfMemory(internalReport(host).setException(error, "Crash"), error))));
   }
-  const main = lazyWorkers().isMainThread;
+  const main = isMainThread();
   let fatal: FatalSetup | undefined;
   if (spoolDir !== undefined && options.fatalErrorReports && main) {
-    fatal = setupFatalReports({ spoolDir, debug });
+    fatal = setupFatalReports({ spoolDir, key: spoolKey, debug });
     // initialize's attributes now (a crash may come before the first turn of the loop), the defaults with them just after.
     fatal?.write(host.clientAttributes());
   }

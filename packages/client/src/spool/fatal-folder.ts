@@ -1,8 +1,8 @@
 // The `fatal/` folder inside a spool: where Node writes diagnostic reports at a fatal error, the sealed attribute records beside them, and which report is whose.
-import * as fs from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { refuseVirtualFolder, seal, unseal, unsafeFolder } from "./spool-guard.js";
+import { refuseVirtualFolder, seal, unseal, unsafeFolder, unsafeLeaf } from "./spool-guard.js";
 
 /** The folder's name inside the spool folder. */
 export const FATAL_FOLDER = "fatal";
@@ -23,12 +23,19 @@ export interface ProcessRecord {
   attributes: Record<string, unknown>;
 }
 
-/** The fatal folder of a spool folder, made (0700) and checked like the spool; undefined when it cannot be used. */
-export function openFatalFolder(spoolDir: string, uid: number | undefined = process.getuid?.()): string | undefined {
+/**
+ * The fatal folder of a spool folder, made (0700) and checked like the spool; undefined when it cannot be used.
+ * `spoolChecked`: the spool folder itself passed `unsafeFolder` just now, so only the new leaf is checked.
+ */
+export function openFatalFolder(spoolDir: string, uid: number | undefined = process.getuid?.(), spoolChecked = false): string | undefined {
   const dir = join(spoolDir, FATAL_FOLDER);
   try {
+    if (spoolChecked) {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      return unsafeLeaf(dir, uid) === undefined ? dir : undefined;
+    }
     refuseVirtualFolder(dir);
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     return unsafeFolder(dir, uid) === undefined ? dir : undefined;
   } catch {
     return undefined;
@@ -52,7 +59,7 @@ export function reportTime(name: string): number {
 /** Diagnostic report files waiting in the folder, oldest first (Node's names sort by time). */
 export function listReports(dir: string): string[] {
   try {
-    return fs.readdirSync(dir).filter((name) => REPORT_NAME.test(name)).sort();
+    return readdirSync(dir).filter((name) => REPORT_NAME.test(name)).sort();
   } catch {
     return [];
   }
@@ -74,11 +81,11 @@ export function writeProcessRecord(dir: string, record: ProcessRecord, key: Buff
   const path = join(dir, `attributes-${record.pid}-${record.startedAt}.json`);
   const temp = `${path}.tmp`;
   try {
-    fs.writeFileSync(temp, seal(JSON.stringify(record), key), { mode: 0o600 });
-    fs.renameSync(temp, path);
+    writeFileSync(temp, seal(JSON.stringify(record), key), { mode: 0o600 });
+    renameSync(temp, path);
     return path;
   } catch {
-    fs.rmSync(temp, { force: true });
+    rmSync(temp, { force: true });
     return undefined;
   }
 }
@@ -97,7 +104,7 @@ export function findProcessRecord(dir: string, pid: number, at: number, key: Buf
   }
   if (best === undefined) return undefined;
   try {
-    const text = unseal(fs.readFileSync(join(dir, best.file), "utf8"), key);
+    const text = unseal(readFileSync(join(dir, best.file), "utf8"), key);
     if (text === undefined) return undefined;
     const parsed = JSON.parse(text) as Partial<ProcessRecord>;
     const { pid: p, startedAt, scriptIndex, attributes } = parsed;
@@ -121,7 +128,7 @@ export function pruneProcessRecords(dir: string, own: string | undefined, alive:
     const pid = Number(match[1]);
     // A record of our own pid that is not ours is a former process's (containers start every run as pid 1).
     if (reportPids.has(pid) || (pid !== process.pid && alive(pid))) continue;
-    fs.rmSync(join(dir, file), { force: true });
+    rmSync(join(dir, file), { force: true });
   }
 }
 
@@ -136,7 +143,7 @@ function isAlive(pid: number): boolean {
 
 function safeList(dir: string): string[] {
   try {
-    return fs.readdirSync(dir);
+    return readdirSync(dir);
   } catch {
     return [];
   }

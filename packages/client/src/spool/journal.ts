@@ -1,6 +1,6 @@
 // The spool's write-ahead journal: every report captured and not settled yet, appended in group commits, so that a
 // kill -9 or a SIGTERM with Node's default action (no JavaScript runs) loses none of them. The next start recovers them.
-import * as fs from "node:fs";
+import { closeSync, constants, fstatSync, futimesSync, lstatSync, openSync, readFileSync, readdirSync, readlinkSync, renameSync, unlinkSync, write as fsWrite, writeFileSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { seal, unseal } from "./spool-guard.js";
 import { processAlive, processSession } from "./spool-files.js";
@@ -29,17 +29,21 @@ const MAX_READ_BYTES = 256 * 1024 * 1024;
 const NAME = /^journal-(\d+)-([0-9a-f]+)(?:-n(\d+))?(?:-r\d+)?\.log$/;
 let claims = 0;
 
-/** This process's pid namespace (Linux), or "" where it cannot be told. */
-const PID_NAMESPACE = ((): string => {
+let namespaceOfProcess: string | undefined;
+
+/** This process's pid namespace (Linux), or "" where it cannot be told; read at first use. */
+function pidNamespace(): string {
+  if (namespaceOfProcess !== undefined) return namespaceOfProcess;
   try {
-    return /\[(\d+)\]/.exec(fs.readlinkSync("/proc/self/ns/pid"))?.[1] ?? "";
+    namespaceOfProcess = /\[(\d+)\]/.exec(readlinkSync("/proc/self/ns/pid"))?.[1] ?? "";
   } catch {
-    return "";
+    namespaceOfProcess = "";
   }
-})();
+  return namespaceOfProcess;
+}
 
 function journalName(suffix = ""): string {
-  return `journal-${process.pid}-${processSession()}${PID_NAMESPACE ? `-n${PID_NAMESPACE}` : ""}${suffix}.log`;
+  return `journal-${process.pid}-${processSession()}${pidNamespace() ? `-n${pidNamespace()}` : ""}${suffix}.log`;
 }
 
 export interface JournalOptions {
@@ -123,14 +127,20 @@ function openJournal(options: JournalOptions): Journal {
   let inFlight = false;
   let timer: NodeJS.Timeout | undefined;
   let lastSync = 0;
+  /** Set by close(): a file opened by close's last flush gets no heartbeat. */
+  let ended = false;
 
   function openFile(): number | undefined {
     if (fd !== undefined || failed) return fd;
     try {
       if (!options.safe()) throw new Error("the spool folder is not safe");
-      const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_APPEND | (fs.constants.O_NOFOLLOW ?? 0);
-      fd = fs.openSync(path, flags, 0o600);
-      bytes = fs.fstatSync(fd).size;
+      const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | (constants.O_NOFOLLOW ?? 0);
+      fd = openSync(path, flags, 0o600);
+      bytes = fstatSync(fd).size;
+      if (heartbeat === undefined && !ended) {
+        heartbeat = setInterval(beat, HEARTBEAT_MS);
+        heartbeat.unref();
+      }
     } catch (error) {
       failed = true;
       debug(`journal off: cannot write ${path} (${(error as Error).message}); reports captured are kept in memory only`);
@@ -189,7 +199,7 @@ function openJournal(options: JournalOptions): Journal {
   }
 
   function write(file: number, buffer: Buffer, offset: number): void {
-    fs.write(file, buffer, offset, buffer.length - offset, null, (error, count) => {
+    fsWrite(file, buffer, offset, buffer.length - offset, null, (error, count) => {
       if (error) {
         inFlight = false;
         debug(`journal: write failed (${error.message})`);
@@ -211,10 +221,10 @@ function openJournal(options: JournalOptions): Journal {
     if (fd === undefined || inFlight) return;
     try {
       if (written.size === 0 && waiting.size === 0 && settledLines.length === 0) {
-        fs.closeSync(fd);
+        closeSync(fd);
         fd = undefined;
         bytes = 0;
-        fs.unlinkSync(path);
+        unlinkSync(path);
       } else if (bytes >= ROTATE_BYTES) rewrite();
     } catch {
       // A journal that stays is still correct: the next start finds nothing open in it.
@@ -233,28 +243,31 @@ function openJournal(options: JournalOptions): Journal {
     }
     const data = Buffer.concat(lines);
     const temp = `${path}.tmp`;
-    fs.writeFileSync(temp, data, { mode: 0o600, flag: "w" });
-    fs.renameSync(temp, path);
-    if (fd !== undefined) fs.closeSync(fd);
+    writeFileSync(temp, data, { mode: 0o600, flag: "w" });
+    renameSync(temp, path);
+    if (fd !== undefined) closeSync(fd);
     fd = undefined;
     settledLines = [];
     patches.clear();
     openFile();
   }
 
-  /** The owner's mark on its open journal; a journal taken over meanwhile (the process was frozen) is made again. */
-  const heartbeat = setInterval(() => {
+  /**
+   * The owner's mark on its open journal; a journal taken over meanwhile (the process was frozen) is made again.
+   * Started with the file (the first capture), not at initialize: before it there is nothing to mark.
+   */
+  let heartbeat: NodeJS.Timeout | undefined;
+  function beat(): void {
     if (fd === undefined || inFlight) return;
     try {
-      if (fs.fstatSync(fd).nlink === 0) {
+      if (fstatSync(fd).nlink === 0) {
         debug("journal: taken over by another process while this one was not running; written again");
         rewrite();
-      } else fs.futimesSync(fd, new Date(), new Date());
+      } else futimesSync(fd, new Date(), new Date());
     } catch {
       // The next beat tries again.
     }
-  }, HEARTBEAT_MS);
-  heartbeat.unref();
+  }
 
   function flushSync(budgetMs = Infinity): void {
     const file = openFile();
@@ -262,7 +275,7 @@ function openJournal(options: JournalOptions): Journal {
     const buffer = take(budgetMs);
     if (buffer === undefined) return;
     try {
-      for (let offset = 0; offset < buffer.length; ) offset += fs.writeSync(file, buffer, offset, buffer.length - offset);
+      for (let offset = 0; offset < buffer.length; ) offset += writeSync(file, buffer, offset, buffer.length - offset);
       bytes += buffer.length;
     } catch (error) {
       debug(`journal: write failed (${(error as Error).message})`);
@@ -305,14 +318,15 @@ function openJournal(options: JournalOptions): Journal {
     },
     flushSync,
     close() {
+      ended = true;
       clearTimeout(timer);
       clearInterval(heartbeat);
       timer = undefined;
       flushSync();
       if (fd === undefined) return;
       try {
-        fs.closeSync(fd);
-        if (written.size === 0 && !inFlight) fs.unlinkSync(path);
+        closeSync(fd);
+        if (written.size === 0 && !inFlight) unlinkSync(path);
       } catch {
         // Left for the next start, which finds nothing open in it.
       }
@@ -337,7 +351,7 @@ export interface OrphanJournal {
  */
 function abandoned(pid: number, session: string, namespace: string | undefined, mtimeMs: number, now: number): boolean {
   if (mtimeMs < now - STALE_MS) return true;
-  if (namespace === undefined || namespace !== PID_NAMESPACE || PID_NAMESPACE === "") return false;
+  if (namespace === undefined || namespace !== pidNamespace() || pidNamespace() === "") return false;
   if (pid === process.pid) return session !== processSession();
   return !processAlive(pid);
 }
@@ -350,7 +364,7 @@ export function orphanJournals(dir: string, key: Buffer, now: number = Date.now(
   const out: OrphanJournal[] = [];
   let files: string[];
   try {
-    files = fs.readdirSync(dir);
+    files = readdirSync(dir);
   } catch {
     return out;
   }
@@ -358,15 +372,15 @@ export function orphanJournals(dir: string, key: Buffer, now: number = Date.now(
     const name = NAME.exec(file);
     if (!name) continue;
     try {
-      const stat = fs.lstatSync(join(dir, file));
+      const stat = lstatSync(join(dir, file));
       if (!stat.isFile() || !abandoned(Number(name[1]), name[2]!, name[3], stat.mtimeMs, now)) continue;
       const claimed = journalName(`-r${++claims}`);
-      fs.renameSync(join(dir, file), join(dir, claimed));
+      renameSync(join(dir, file), join(dir, claimed));
       if (stat.size > MAX_READ_BYTES) {
         out.push({ file: claimed, records: [], corrupt: 1 });
         continue;
       }
-      out.push(readJournal(claimed, fs.readFileSync(join(dir, claimed), "utf8"), key));
+      out.push(readJournal(claimed, readFileSync(join(dir, claimed), "utf8"), key));
     } catch {
       // Gone meanwhile (another process recovered it).
     }
@@ -403,7 +417,7 @@ function readJournal(file: string, text: string, key: Buffer): OrphanJournal {
 /** Removes a recovered journal. */
 export function removeJournal(dir: string, file: string): void {
   try {
-    fs.unlinkSync(join(dir, file));
+    unlinkSync(join(dir, file));
   } catch {
     // Removed by another process that recovered it too.
   }

@@ -1,5 +1,5 @@
 // Writing one spool record so that it is whole on disk or not there at all, even on a nearly full disk.
-import * as fs from "node:fs";
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync as fsWriteSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 
@@ -15,7 +15,7 @@ export function tempPath(dir: string): string {
 function writeAllSync(fd: number, bytes: Buffer): void {
   let offset = 0;
   while (offset < bytes.length) {
-    const written = fs.writeSync(fd, bytes, offset, bytes.length - offset);
+    const written = fsWriteSync(fd, bytes, offset, bytes.length - offset);
     if (written <= 0) throw new Error(`short write: ${offset} of ${bytes.length} bytes`);
     offset += written;
   }
@@ -26,17 +26,17 @@ export function writeRecordSync(dir: string, file: string, bytes: Buffer): Error
   const temp = tempPath(dir);
   let fd: number | undefined;
   try {
-    fd = fs.openSync(temp, "wx", 0o600);
+    fd = openSync(temp, "wx", 0o600);
     writeAllSync(fd, bytes);
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
+    fsyncSync(fd);
+    closeSync(fd);
     fd = undefined;
-    fs.renameSync(temp, join(dir, file));
+    renameSync(temp, join(dir, file));
     return undefined;
   } catch (error) {
     try {
-      if (fd !== undefined) fs.closeSync(fd);
-      fs.rmSync(temp, { force: true });
+      if (fd !== undefined) closeSync(fd);
+      rmSync(temp, { force: true });
     } catch {
       // The write already failed; nothing more to do.
     }

@@ -9,8 +9,8 @@ const RECORD = /^(\d{15})-(\d{6})-([A-Za-z0-9-]{1,64})\.json$/;
 // A record being sent: renamed so that no other process over the folder sends it too.
 // Its name says who claimed it and when: `.claim-<pid>-<process session>-<ms since 1970>-<record>`.
 const CLAIM = /^\.claim-(\d+)-([0-9a-f]+)-(\d+)-(.+)$/;
-// Tells this process from an earlier one that had the same pid (containers often reuse small pids).
-const SESSION = randomBytes(6).toString("hex");
+// Tells this process from an earlier one that had the same pid (containers often reuse small pids). Made at first use.
+let session: string | undefined;
 // A claim older than this is given back even when its process still runs (a pid reused, a stuck send).
 const STALE_CLAIM_MS = 10 * 60 * 1000;
 
@@ -70,12 +70,12 @@ export function parseRecord(text: string): Payload | undefined {
 
 /** The name a record takes while this process sends it. */
 export function claimName(record: string, now: number): string {
-  return `.claim-${process.pid}-${SESSION}-${now}-${record}`;
+  return `.claim-${process.pid}-${processSession()}-${now}-${record}`;
 }
 
 /** This process's session: tells it from an earlier process that had the same pid. */
 export function processSession(): string {
-  return SESSION;
+  return (session ??= randomBytes(6).toString("hex"));
 }
 
 /** True when a process with this id runs (or exists under another user). */
@@ -98,6 +98,6 @@ export function staleClaim(file: string, now: number): string | undefined {
   const record = claim?.[4];
   if (!claim || record === undefined || !RECORD.test(record)) return undefined;
   const pid = Number(claim[1]);
-  const ended = pid === process.pid ? claim[2] !== SESSION : !processAlive(pid);
+  const ended = pid === process.pid ? claim[2] !== processSession() : !processAlive(pid);
   return ended || Number(claim[3]) < now - STALE_CLAIM_MS ? record : undefined;
 }

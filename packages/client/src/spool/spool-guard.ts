@@ -1,5 +1,5 @@
 // What keeps other local users out of a spool folder: the folder and its ancestors checked, and records sealed with a per-spool key.
-import * as fs from "node:fs";
+import { chmodSync, closeSync, constants, fstatSync, linkSync, lstatSync, openSync, readFileSync, realpathSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { dirname, join, resolve } from "node:path";
 
@@ -28,21 +28,32 @@ export function refuseVirtualFolder(dir: string): void {
  */
 export function unsafeFolder(dir: string, uid: number | undefined): string | undefined {
   if (uid === undefined) return undefined;
-  const leaf = fs.lstatSync(dir);
-  if (leaf.isSymbolicLink()) return "a symbolic link";
-  if (!leaf.isDirectory()) return "not a folder";
-  if (leaf.uid !== uid) return `owned by another user (uid ${leaf.uid})`;
-  if ((leaf.mode & 0o022) !== 0) return `writable by group or others (mode ${(leaf.mode & 0o777).toString(8)})`;
-  if ((leaf.mode & 0o077) !== 0) fs.chmodSync(dir, 0o700);
+  const leaf = unsafeLeaf(dir, uid);
+  if (leaf !== undefined) return leaf;
   const absolute = resolve(dir);
-  const parents = new Set([...ancestors(absolute), ...ancestors(join(fs.realpathSync(dirname(absolute)), "leaf"))]);
+  const parents = new Set([...ancestors(absolute), ...ancestors(join(realpathSync(dirname(absolute)), "leaf"))]);
   for (const parent of parents) {
-    const stat = fs.statSync(parent);
+    const stat = statSync(parent);
     if (stat.uid !== uid && stat.uid !== 0) return `${parent} is owned by another user (uid ${stat.uid})`;
     if ((stat.mode & 0o022) !== 0 && (stat.mode & 0o1000) === 0) {
       return `${parent} is writable by group or others (mode ${(stat.mode & 0o777).toString(8)}) and not sticky`;
     }
   }
+  return undefined;
+}
+
+/**
+ * The leaf's part of `unsafeFolder` alone: enough for a folder made inside one that `unsafeFolder` just passed
+ * (the spool's `fatal/`), whose ancestors are that folder and its ancestors.
+ */
+export function unsafeLeaf(dir: string, uid: number | undefined): string | undefined {
+  if (uid === undefined) return undefined;
+  const leaf = lstatSync(dir);
+  if (leaf.isSymbolicLink()) return "a symbolic link";
+  if (!leaf.isDirectory()) return "not a folder";
+  if (leaf.uid !== uid) return `owned by another user (uid ${leaf.uid})`;
+  if ((leaf.mode & 0o022) !== 0) return `writable by group or others (mode ${(leaf.mode & 0o777).toString(8)})`;
+  if ((leaf.mode & 0o077) !== 0) chmodSync(dir, 0o700);
   return undefined;
 }
 
@@ -68,30 +79,39 @@ export function loadKey(dir: string, uid: number | undefined): Buffer {
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
     }
     const temp = join(dir, `.tmp-key-${process.pid}-${randomBytes(6).toString("hex")}`);
-    fs.writeFileSync(temp, randomBytes(KEY_BYTES).toString("hex"), { mode: 0o600, flag: "wx" });
+    writeFileSync(temp, randomBytes(KEY_BYTES).toString("hex"), { mode: 0o600, flag: "wx" });
     try {
-      fs.linkSync(temp, path);
+      linkSync(temp, path);
     } catch (error) {
       // Another process made it first: use theirs.
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     } finally {
-      fs.rmSync(temp, { force: true });
+      removeQuietly(temp);
     }
   }
   return readKey(path, uid);
 }
 
-function readKey(path: string, uid: number | undefined): Buffer {
-  const fd = fs.openSync(path, fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0) | (fs.constants.O_NONBLOCK ?? 0));
+/** Deletes a file, gone already or not (unlinkSync: rmSync would load Node's recursive remover at initialize). */
+function removeQuietly(path: string): void {
   try {
-    const stat = fs.fstatSync(fd);
+    unlinkSync(path);
+  } catch {
+    // Not there: nothing to do.
+  }
+}
+
+function readKey(path: string, uid: number | undefined): Buffer {
+  const fd = openSync(path, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0));
+  try {
+    const stat = fstatSync(fd);
     if (!stat.isFile()) throw new Error("the spool key is not a regular file");
     if (uid !== undefined && (stat.uid !== uid || (stat.mode & 0o077) !== 0)) throw new Error("the spool key is not ours alone (owner or mode)");
-    const text = fs.readFileSync(fd, "utf8");
+    const text = readFileSync(fd, "utf8");
     if (!/^[0-9a-f]{64}$/.test(text)) throw new Error("the spool key file does not hold a key");
     return Buffer.from(text, "hex");
   } finally {
-    fs.closeSync(fd);
+    closeSync(fd);
   }
 }
 

@@ -1,6 +1,6 @@
 // The on-disk queue of payloads not sent yet: one file per record, atomic writes, bounded, corrupt records set aside.
 import { spoolDefaults } from "../defaults.js";
-import * as fs from "node:fs";
+import { accessSync, constants, mkdirSync, promises, readdirSync, renameSync, rmSync, statSync, statfsSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { createJournal, orphanJournals, removeJournal, type Journal, type OrphanJournal } from "./journal.js";
 import { loadKey, refuseVirtualFolder, seal, unsafeFolder, unseal } from "./spool-guard.js";
@@ -50,6 +50,8 @@ export interface Spool {
   removeSync(uuid: string): void;
   /** This process's write-ahead journal in the folder (one per spool); undefined when the spool is off. */
   journal(): Journal | undefined;
+  /** The key the spool seals its records with, once the folder passed its checks; undefined when the spool is off. */
+  sealKey(): Buffer | undefined;
   /** Journals left by processes that ended, taken over for this one to recover, then to `removeJournal`. */
   orphanJournals(): OrphanJournal[];
   removeJournal(file: string): void;
@@ -75,7 +77,7 @@ const STALE_TEMP_MS = 10 * 60 * 1000;
 
 async function isRegularFile(path: string): Promise<boolean> {
   try {
-    return (await fs.promises.stat(path)).isFile();
+    return (await promises.stat(path)).isFile();
   } catch {
     return false;
   }
@@ -91,6 +93,7 @@ export function createSpool(options: SpoolOptions): Spool {
   const counters: SpoolCounters = { written: 0, evicted: 0, failed: 0, corrupt: 0 };
   // Known records, oldest first; rebuilt by list(), kept up to date by writes and removals.
   let index: SpoolEntry[] = [];
+  let scanned = false;
   let indexBytes = 0;
   let sequence = 0;
   // Records this spool has claimed: original name to the claimed name.
@@ -104,12 +107,11 @@ export function createSpool(options: SpoolOptions): Spool {
   try {
     if (dir === "") throw new Error("no folder left to try");
     refuseVirtualFolder(dir);
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     const unsafe = unsafeFolder(dir, uid);
     if (unsafe !== undefined) throw new Error(`${unsafe}: anyone who can write there could plant a record whose attachments name any file`);
-    fs.accessSync(dir, fs.constants.W_OK | fs.constants.R_OK);
+    accessSync(dir, constants.W_OK | constants.R_OK);
     key = loadKey(dir, uid);
-    index = scanSync();
   } catch (error) {
     enabled = false;
     debug(`spool disabled: cannot use ${dir} (${(error as Error).message})`);
@@ -127,7 +129,10 @@ export function createSpool(options: SpoolOptions): Spool {
     } catch (error) {
       unsafe = (error as Error).message;
     }
-    if (unsafe === undefined) return true;
+    if (unsafe === undefined) {
+      indexOnce();
+      return enabled;
+    }
     enabled = false;
     index = [];
     indexBytes = 0;
@@ -135,16 +140,28 @@ export function createSpool(options: SpoolOptions): Spool {
     return false;
   }
 
+  /** What is on disk is read at the first operation, not when the spool opens: initialize does not list the folder. */
+  function indexOnce(): void {
+    if (scanned || !enabled) return;
+    scanned = true;
+    try {
+      index = scanSync();
+    } catch (error) {
+      enabled = false;
+      debug(`spool disabled: cannot use ${dir} (${(error as Error).message})`);
+    }
+  }
+
   function scanSync(): SpoolEntry[] {
     const entries: SpoolEntry[] = [];
     const cutoff = now() - STALE_TEMP_MS;
-    const files = fs.readdirSync(dir);
+    const files = readdirSync(dir);
     for (const file of files) {
       // Claimed by a process that ended, or long ago, before it could send the record or give it back.
       const record = staleClaim(file, now());
       if (record !== undefined && claims.get(record) !== file) {
         try {
-          fs.renameSync(join(dir, file), join(dir, record));
+          renameSync(join(dir, file), join(dir, record));
           files.push(record);
         } catch {
           // Taken back by another process first.
@@ -155,7 +172,7 @@ export function createSpool(options: SpoolOptions): Spool {
       if (file.startsWith(TEMP_PREFIX)) {
         // Left over by a process that died mid-write.
         try {
-          if (fs.statSync(join(dir, file)).mtimeMs < cutoff) fs.unlinkSync(join(dir, file));
+          if (statSync(join(dir, file)).mtimeMs < cutoff) unlinkSync(join(dir, file));
         } catch {
           // Another process may be removing it too.
         }
@@ -164,7 +181,7 @@ export function createSpool(options: SpoolOptions): Spool {
       const uuid = recordUuid(file);
       if (uuid === undefined) continue;
       try {
-        entries.push({ file, uuid, bytes: fs.statSync(join(dir, file)).size });
+        entries.push({ file, uuid, bytes: statSync(join(dir, file)).size });
       } catch {
         // Removed meanwhile.
       }
@@ -207,7 +224,7 @@ export function createSpool(options: SpoolOptions): Spool {
       indexBytes -= oldest.bytes;
       counters.evicted += 1;
       try {
-        fs.unlinkSync(join(dir, oldest.file));
+        unlinkSync(join(dir, oldest.file));
       } catch {
         // Already gone (replayed by another process).
       }
@@ -251,7 +268,7 @@ export function createSpool(options: SpoolOptions): Spool {
     const need = bytes + 4096;
     try {
       // Records are not deleted for a report that would not fit even then.
-      const stat = fs.statfsSync(dir);
+      const stat = statfsSync(dir);
       const evictable = index.reduce((sum, entry) => sum + (claims.has(entry.file) ? 0 : pages(entry.bytes)), 0);
       if (stat.bavail * stat.bsize + evictable < need) return 0;
     } catch {
@@ -261,7 +278,7 @@ export function createSpool(options: SpoolOptions): Spool {
       if (freed >= need) break;
       if (claims.has(oldest.file)) continue;
       try {
-        fs.unlinkSync(join(dir, oldest.file));
+        unlinkSync(join(dir, oldest.file));
       } catch {
         // Gone already (replayed by another process): its space is free too.
       }
@@ -280,17 +297,17 @@ export function createSpool(options: SpoolOptions): Spool {
     const record = prepare(payload);
     if (!record) return false;
     const temp = tempName();
-    let handle: fs.promises.FileHandle | undefined;
+    let handle: promises.FileHandle | undefined;
     try {
-      handle = await fs.promises.open(temp, "wx", 0o600);
+      handle = await promises.open(temp, "wx", 0o600);
       await handle.writeFile(record.text);
       await handle.sync();
       await handle.close();
       handle = undefined;
-      await fs.promises.rename(temp, join(dir, record.file));
+      await promises.rename(temp, join(dir, record.file));
     } catch (error) {
       await handle?.close().catch(() => undefined);
-      await fs.promises.rm(temp, { force: true }).catch(() => undefined);
+      await promises.rm(temp, { force: true }).catch(() => undefined);
       counters.failed += 1;
       debug(`spool: could not write report ${payload.uuid}: ${(error as Error).message}`);
       return false;
@@ -302,6 +319,7 @@ export function createSpool(options: SpoolOptions): Spool {
   async function list(): Promise<SpoolEntry[]> {
     if (!guard()) return [];
     try {
+      scanned = true;
       index = scanSync();
     } catch (error) {
       debug(`spool: cannot list ${dir}: ${(error as Error).message}`);
@@ -314,10 +332,10 @@ export function createSpool(options: SpoolOptions): Spool {
     debug(`spool: record ${entry.file} is ${why}; moved to corrupt/, never sent`);
     forget(entry.file);
     try {
-      await fs.promises.mkdir(join(dir, "corrupt"), { recursive: true, mode: 0o700 });
-      await fs.promises.rename(join(dir, entry.file), join(dir, "corrupt", entry.file));
+      await promises.mkdir(join(dir, "corrupt"), { recursive: true, mode: 0o700 });
+      await promises.rename(join(dir, entry.file), join(dir, "corrupt", entry.file));
     } catch {
-      await fs.promises.rm(join(dir, entry.file), { force: true }).catch(() => undefined);
+      await promises.rm(join(dir, entry.file), { force: true }).catch(() => undefined);
     }
   }
 
@@ -327,7 +345,7 @@ export function createSpool(options: SpoolOptions): Spool {
     const claimed = claimName(entry.file, now());
     try {
       // Atomic: of the processes sharing the folder, one renames the record; the others find it gone.
-      await fs.promises.rename(join(dir, entry.file), join(dir, claimed));
+      await promises.rename(join(dir, entry.file), join(dir, claimed));
     } catch {
       forget(entry.file);
       return undefined;
@@ -342,7 +360,7 @@ export function createSpool(options: SpoolOptions): Spool {
     if (claimed === undefined) return undefined;
     let text: string;
     try {
-      text = await fs.promises.readFile(join(dir, claimed), "utf8");
+      text = await promises.readFile(join(dir, claimed), "utf8");
     } catch {
       claims.delete(entry.file);
       forget(entry.file);
@@ -369,13 +387,13 @@ export function createSpool(options: SpoolOptions): Spool {
     forget(entry.file);
     const claimed = claims.get(entry.file);
     claims.delete(entry.file);
-    await fs.promises.rm(join(dir, claimed ?? entry.file), { force: true }).catch(() => undefined);
+    await promises.rm(join(dir, claimed ?? entry.file), { force: true }).catch(() => undefined);
   }
 
   function releaseAllSync(): void {
     for (const [file, claimed] of claims) {
       try {
-        fs.renameSync(join(dir, claimed), join(dir, file));
+        renameSync(join(dir, claimed), join(dir, file));
       } catch {
         // Removed meanwhile; a claim left behind is taken back by the next process anyway.
       }
@@ -387,7 +405,7 @@ export function createSpool(options: SpoolOptions): Spool {
     const claimed = claims.get(entry.file);
     if (!enabled || claimed === undefined) return;
     claims.delete(entry.file);
-    await fs.promises.rename(join(dir, claimed), join(dir, entry.file)).catch(() => undefined);
+    await promises.rename(join(dir, claimed), join(dir, entry.file)).catch(() => undefined);
   }
 
   function removeSync(uuid: string): void {
@@ -397,7 +415,7 @@ export function createSpool(options: SpoolOptions): Spool {
     if (files.length === 0) {
       // Written by another process or spool instance over the same folder.
       try {
-        files = fs.readdirSync(dir).filter((file) => recordUuid(file) === id);
+        files = readdirSync(dir).filter((file) => recordUuid(file) === id);
       } catch {
         return;
       }
@@ -405,7 +423,7 @@ export function createSpool(options: SpoolOptions): Spool {
     for (const file of files) {
       forget(file);
       try {
-        fs.rmSync(join(dir, file), { force: true });
+        rmSync(join(dir, file), { force: true });
       } catch {
         // Best effort.
       }
@@ -417,6 +435,7 @@ export function createSpool(options: SpoolOptions): Spool {
     journal: () => (enabled ? (journal ??= createJournal({ dir, key, safe: guard, debug, now })) : undefined),
     orphanJournals: () => (guard() ? orphanJournals(dir, key, now()) : []),
     removeJournal: (file) => removeJournal(dir, file),
+    sealKey: () => (enabled ? key : undefined),
     dir,
     get enabled() {
       return enabled;
@@ -429,7 +448,10 @@ export function createSpool(options: SpoolOptions): Spool {
     release,
     releaseAllSync,
     removeSync,
-    count: () => index.length,
+    count: () => {
+      indexOnce();
+      return index.length;
+    },
     counters: () => ({ ...counters }),
   };
 }

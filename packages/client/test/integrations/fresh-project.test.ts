@@ -11,9 +11,21 @@ async function npm(args: string[], cwd: string): Promise<void> {
   assert.equal(result.code, 0, `npm ${args.join(" ")}: ${result.stderr}`);
 }
 
-test("from npm pack, in a fresh project: --import and --require register report a crash unchanged, and `backtrace-ts check` is accepted", async () => {
+test("from npm pack, in a fresh project: --import and --require register report a crash unchanged, and `backtrace-ts check` is accepted; import and require give the same functions", async () => {
   const receiver = await startReceiver();
-  const project = makeProject({ name: "fresh", version: "1.0.0" }, { "app.mjs": 'throw new Error("fresh esm");\n', "app.cjs": 'throw new Error("fresh cjs");\n' }, { link: false });
+  const project = makeProject({ name: "fresh", version: "1.0.0" }, {
+    "app.mjs": 'throw new Error("fresh esm");\n',
+    "app.cjs": 'throw new Error("fresh cjs");\n',
+    // Both module systems get the one build: the same functions, by name, from the main entry and a subpath.
+    "names.mjs": [
+      'import { createRequire } from "node:module";',
+      'import bt, { initialize, BacktraceError } from "backtrace-ts";',
+      'import { requestHandler, wrapHandler } from "backtrace-ts/express";',
+      'const require = createRequire(import.meta.url);',
+      'const same = initialize === require("backtrace-ts").initialize && bt.BacktraceError === BacktraceError && requestHandler === require("backtrace-ts/express").requestHandler;',
+      'console.log(same, typeof wrapHandler);',
+    ].join("\n"),
+  }, { link: false });
   try {
     await npm(["pack", CLIENT_DIR, "--pack-destination", project.dir, "--silent"], project.dir);
     const tarball = readdirSync(project.dir).find((name) => name.endsWith(".tgz"))!;
@@ -26,6 +38,8 @@ test("from npm pack, in a fresh project: --import and --require register report 
       assert.equal(registered.stderr, plain.stderr);
     }
     assert.equal(receiver.requests.length, 2);
+    const names = await runNode(["names.mjs"], { cwd: project.dir });
+    assert.equal(names.stdout.trim(), "true function", names.stderr);
     const check = await runNode([join(project.dir, "node_modules/.bin/backtrace-ts"), "check"], { cwd: project.dir, env });
     assert.equal(check.code, 0, check.stdout + check.stderr);
     assert.match(check.stdout, /accepted: rxid/);

@@ -9,6 +9,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createSpool } from "../../src/spool/spool.js";
+import { openFatalFolder } from "../../src/spool/fatal-folder.js";
 import { jsonBody, type Payload } from "../../src/payload.js";
 import { BacktraceClient } from "../../src/index.js";
 import { startReceiver } from "../helpers/http-receiver.js";
@@ -168,4 +169,24 @@ test("records are sealed with a per-spool key in a 0600 file; a planted, altered
   } finally {
     await receiver.close();
   }
+});
+
+test("the fatal folder of a spool that passed its checks is checked at the leaf: a symbolic link or a folder others can write is refused", (t) => {
+  const root = base(t);
+  const dir = join(root, "spool");
+  const spool = createSpool({ dir });
+  assert.equal(spool.enabled, true);
+  const uid = process.getuid?.();
+  const made = openFatalFolder(dir, uid, true);
+  assert.equal(made, join(dir, "fatal"));
+  assert.equal(statSync(made).mode & 0o777, 0o700);
+  rmSync(made, { recursive: true });
+  const elsewhere = join(root, "elsewhere");
+  mkdirSync(elsewhere, { mode: 0o700 });
+  symlinkSync(elsewhere, join(dir, "fatal"));
+  assert.equal(openFatalFolder(dir, uid, true), undefined, "a symbolic link");
+  rmSync(join(dir, "fatal"));
+  mkdirSync(join(dir, "fatal"), { mode: 0o700 });
+  chmodSync(join(dir, "fatal"), 0o777);
+  assert.equal(openFatalFolder(dir, uid, true), undefined, "writable by others");
 });

@@ -1,7 +1,8 @@
 // The stall watchdog's thread: sleeps on shared memory until the main thread misses its stamp for the threshold, then pauses it through the inspector, reads its stack, resumes it, and sends the report itself.
-// Built at build time into dist/stall-watchdog.cjs, beside the bundles, which stall.ts starts as a worker.
-import { Session } from "node:inspector";
-import { workerData } from "node:worker_threads";
+// An entry point of its own kind, a thread's: it runs inside the main bundle, which process/stall.ts loads again in the worker with the
+// worker's data handed over (index.ts starts it).
+import type { Session } from "node:inspector";
+import { lazyInspector } from "../builtins.js";
 import { createAssembler } from "../assemble/assemble.js";
 import { internalReport } from "../capture/report.js";
 import type { Breadcrumb } from "../capture/breadcrumbs.js";
@@ -9,13 +10,33 @@ import { decide } from "../deliver/decide.js";
 import type { ResolvedOptions } from "../options.js";
 import { createSpool } from "../spool/spool.js";
 import { postReport } from "../transport/post.js";
-import { sinceBase, STALL_STAMP, STALLED, STAMP, STOP, type WatchdogData } from "./stall-channel.js";
+import { HANDOVER_KEY, sinceBase, STALL_STAMP, STALLED, STAMP, STOP, type WatchdogData } from "../process/stall-channel.js";
 
-const data = workerData as WatchdogData;
-const slots = new Int32Array(data.shared);
-const options = { ...data.options, beforeSend: undefined } as unknown as ResolvedOptions;
-const assembler = createAssembler({ options, debug: () => undefined, onTrimmed: () => undefined });
+let data: WatchdogData;
+let slots: Int32Array;
+let assembler: ReturnType<typeof createAssembler>;
 const sender = { send: () => Promise.reject(new Error("the watchdog sends its reports itself")) };
+
+/**
+ * In the watchdog's thread, the bundle is loaded by the thread's own code (stall.ts), which left its data under
+ * HANDOVER_KEY: the watchdog runs. Anywhere else nothing is there and this does nothing.
+ */
+export function runHandedOverWatchdog(): void {
+  const holder = globalThis as Record<symbol, unknown>;
+  const handedOver = holder[Symbol.for(HANDOVER_KEY)];
+  if (handedOver === undefined) return;
+  delete holder[Symbol.for(HANDOVER_KEY)];
+  runStallWatchdog(handedOver as WatchdogData);
+}
+
+/** The watchdog thread's work, from its start to the STOP the main thread sets. */
+function runStallWatchdog(workerData: WatchdogData): void {
+  data = workerData;
+  slots = new Int32Array(data.shared);
+  const options = { ...data.options, beforeSend: undefined } as unknown as ResolvedOptions;
+  assembler = createAssembler({ options, debug: () => undefined, onTrimmed: () => undefined });
+  watch();
+}
 
 interface CallFrame {
   callFrameId: string;
@@ -63,7 +84,7 @@ function post<T>(session: Session, method: string, params?: object): Promise<T> 
 
 /** The main thread's frames and context, read while it is paused; the session's end resumes it whatever happens. */
 async function pauseMain(): Promise<{ frames: CallFrame[]; context: MainContext }> {
-  const session = new Session();
+  const session = new (lazyInspector().Session)();
   session.connectToMainThread();
   try {
     // Call frames name their script by id (their url is empty in Node 20): Debugger.enable lists every script first.
@@ -123,5 +144,3 @@ async function capture(stalledMs: number): Promise<void> {
   const result = await postReport(data.url, payload, { timeoutMs: data.timeoutMs, ignoreSslCertificate: data.ignoreSslCertificate, proxy: data.proxy, ca: data.ca });
   if (spooled && decide(result, { attempt: 1, maxAttempts: 1, trimmed: false }).action === "sent") spool?.removeSync(payload.uuid);
 }
-
-watch();
