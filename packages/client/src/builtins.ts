@@ -22,11 +22,14 @@ export const lazyFsPromises = (): FsPromises => (fsPromises ??= load("node:fs/pr
 export const lazyInspector = (): Inspector => (inspector ??= load("node:inspector") as Inspector);
 
 /**
- * True on the process's main thread, told without loading worker_threads (over a millisecond) where it can be:
- * Node marks the process functions a worker thread may not call (`process.abort`, `process.chdir`) `disabled`
- * in workers, so with neither marked this is the main thread; with one marked, worker_threads says.
+ * True on the process's main thread, told without loading worker_threads (over a millisecond) where it can be.
+ * In worker threads Node replaces the process functions a worker may not call with stubs (`process.chdir` named
+ * `unavailableInWorker`, marked `disabled`); on the main thread `process.chdir` is `wrappedChdir` (an unnamed wrapper
+ * once worker_threads has loaded). A stub seen, or any other shape, asks worker_threads.
  */
 export function isMainThread(): boolean {
   const marked = (fn: unknown): boolean => (fn as { disabled?: unknown } | undefined)?.disabled === true;
-  return marked(process.abort) || marked(process.chdir) ? lazyWorkers().isMainThread : true;
+  const name = (process.chdir as { name?: unknown } | undefined)?.name;
+  if (!marked(process.abort) && !marked(process.chdir) && (name === "wrappedChdir" || name === "")) return true;
+  return lazyWorkers().isMainThread;
 }

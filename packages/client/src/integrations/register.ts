@@ -1,7 +1,7 @@
 // The zero-code setup behind `node --import backtrace-ts/register` and `--require`: the default client from the environment, or one line on stderr.
 // Kept small on purpose: without an endpoint nothing else loads (no main bundle, no node:worker_threads, no package.json read).
 import { writeSync } from "node:fs";
-import { lazyWorkers } from "../builtins.js";
+import { isMainThread } from "../builtins.js";
 
 /** What register needs of the package's main entry, loaded only once an endpoint is set. */
 export type Initialize = () => unknown;
@@ -33,19 +33,6 @@ function line(error: unknown): string {
 }
 
 /**
- * Whether this preload runs in a worker thread (NODE_OPTIONS preloads run again in each one), without loading
- * node:worker_threads (about 1.3 ms at startup) when Node answers cheaply: in worker threads Node (20 to 24) replaces
- * `process.chdir` with a stub named `unavailableInWorker`; on the main thread it is `wrappedChdir` (an unnamed wrapper once
- * node:worker_threads has loaded). Any other shape asks node:worker_threads.
- */
-export function inWorkerThread(): boolean {
-  const name = (process.chdir as { name?: unknown } | undefined)?.name;
-  if (name === "unavailableInWorker") return true;
-  if (name === "wrappedChdir" || name === "") return false;
-  return !lazyWorkers().isMainThread;
-}
-
-/**
  * Initializes the default client from the environment. Never throws and never stops the application: a bad
  * variable or a missing endpoint is one line on stderr and the application runs on unreported. The variables
  * themselves are read and checked by `initialize()` (the main bundle), which names a bad one.
@@ -55,13 +42,13 @@ export function register(load: () => Initialize | Promise<Initialize>, print: (t
     const holder = globalThis as { [DONE]?: boolean };
     if (holder[DONE]) return;
     holder[DONE] = true;
+    // NODE_OPTIONS preloads run again in every worker thread; the main thread's client covers the process.
+    if (!isMainThread()) return;
     const endpoint = process.env["BACKTRACE_ENDPOINT"];
     if (endpoint === undefined || endpoint === "") {
-      if (!inWorkerThread()) print("backtrace-ts/register: BACKTRACE_ENDPOINT is not set; reports are off.");
+      print("backtrace-ts/register: BACKTRACE_ENDPOINT is not set; reports are off.");
       return;
     }
-    // The main thread's client covers the process; the authoritative answer costs nothing more here, as the client loads it anyway.
-    if (!lazyWorkers().isMainThread) return;
   } catch (error) {
     print(line(error));
     return;

@@ -104,7 +104,7 @@ test("without an endpoint, register loads nothing more: not the main bundle, not
     // With an endpoint the client is there (the check is not vacuous).
     const env = { ...clean, BACKTRACE_ENDPOINT: "http://127.0.0.1:1", BACKTRACE_TOKEN: "t" };
     const loaded = await runNode(["--require", "backtrace-ts/register", "app.cjs"], { cwd: project.dir, env });
-    assert.deepEqual(JSON.parse(loaded.stdout), { workers: true, main: true });
+    assert.equal(JSON.parse(loaded.stdout).main, true);
   } finally {
     project.remove();
   }
