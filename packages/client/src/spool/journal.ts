@@ -22,7 +22,7 @@ const HEARTBEAT_MS = 30 * 1000;
  * pid namespace (two containers sharing a volume are both pid 1) or a later process with the same pid.
  */
 const STALE_MS = 3 * HEARTBEAT_MS;
-/** Journals larger than this are not read back (rotation keeps ours near ROTATE_BYTES; this bounds a planted one). */
+/** Journals larger than this are not read back (rotation keeps ours under ROTATE_BYTES or twice what is open; this bounds a planted one). */
 const MAX_READ_BYTES = 256 * 1024 * 1024;
 // `journal-<pid>-<session>-n<pid namespace>.log`, and `-r<n>` for one taken over from an ended process while it is
 // recovered. A pid tells whether a process runs only inside the same pid namespace.
@@ -124,6 +124,10 @@ function openJournal(options: JournalOptions): Journal {
   let fd: number | undefined;
   let failed = false;
   let bytes = 0;
+  // Bytes the last rewrite left (open captures only): the next waits until the file has twice that, so that while
+  // more than ROTATE_BYTES stay open (a burst faster than delivery) each capture is written again a bounded number
+  // of times, not at every group commit.
+  let compacted = 0;
   let inFlight = false;
   let timer: NodeJS.Timeout | undefined;
   let lastSync = 0;
@@ -224,8 +228,9 @@ function openJournal(options: JournalOptions): Journal {
         closeSync(fd);
         fd = undefined;
         bytes = 0;
+        compacted = 0;
         unlinkSync(path);
-      } else if (bytes >= ROTATE_BYTES) rewrite();
+      } else if (bytes >= ROTATE_BYTES && bytes >= 2 * compacted) rewrite();
     } catch {
       // A journal that stays is still correct: the next start finds nothing open in it.
     }
@@ -245,6 +250,7 @@ function openJournal(options: JournalOptions): Journal {
     const temp = `${path}.tmp`;
     writeFileSync(temp, data, { mode: 0o600, flag: "w" });
     renameSync(temp, path);
+    compacted = data.length;
     if (fd !== undefined) closeSync(fd);
     fd = undefined;
     settledLines = [];

@@ -136,3 +136,24 @@ test("under steady load, with something always open, the journal is written anew
   journal.close();
 });
 
+
+test("with more than its bound open (a burst faster than delivery), the journal is not written anew at every group commit", async (t) => {
+  const d = dir(t);
+  const journal = createSpool({ dir: d }).journal()!;
+  const big = "z".repeat(4096);
+  for (let i = 0; i < 400; i++) journal.add(`open-${i}`, () => ({ big }));
+  journal.flushSync(); // about 1.6 MB open, past the 1 MB bound
+  for (let round = 0; round < 25; round++) {
+    journal.settle(`open-${round}`); // a settlement line, which a rewrite leaves out
+    journal.add(`small-${round}`, () => ({ round }));
+    await new Promise((resolve) => setTimeout(resolve, 30)); // one group commit, then the size check
+  }
+  // Written anew at most once (at the first commit past the bound): the settlements after it are all still there.
+  const text = readFileSync(join(d, journals(d)[0]!), "utf8");
+  const settlements = text.split("\n").filter((line) => line.startsWith('{"d":')).length;
+  assert.ok(settlements >= 23, `${settlements} of 25 settlement lines left: written anew at group commits`);
+  for (const uuid of ["open-25", "open-399", "small-0", "small-24"]) assert.match(text, new RegExp(`"u":"${uuid}"`));
+  for (let i = 25; i < 400; i++) journal.settle(`open-${i}`);
+  for (let round = 0; round < 25; round++) journal.settle(`small-${round}`);
+  journal.close();
+});
