@@ -116,9 +116,9 @@ function openJournal(options: JournalOptions): Journal {
   // Captures not written yet, oldest first, with the time they came.
   const waiting = new Map<string, { at: number; record: () => unknown }>();
   // Captures written and not settled, with how to make their line again (a rewrite keeps only these); their
-  // settlement is written as a line of its own.
+  // settlements wait to be written, one sealed line for all those of a group commit.
   const written = new Map<string, () => unknown>();
-  let settledLines: string[] = [];
+  let settled: string[] = [];
   // Patches of written records, not written yet.
   const patches = new Map<string, () => Record<string, unknown>>();
   let fd: number | undefined;
@@ -178,8 +178,8 @@ function openJournal(options: JournalOptions): Journal {
       patches.delete(uuid);
       line(() => JSON.stringify({ p: uuid, r: patch() }), `the count of report ${uuid}`);
     }
-    for (const text of settledLines) lines.push(Buffer.from(text, "utf8"));
-    settledLines = [];
+    if (settled.length > 0) line(() => JSON.stringify({ d: settled }), "settlements");
+    settled = [];
     if (waiting.size > 0) schedule();
     return lines.length === 0 ? undefined : Buffer.concat(lines);
   }
@@ -212,7 +212,7 @@ function openJournal(options: JournalOptions): Journal {
       bytes += count;
       if (offset + count < buffer.length) return write(file, buffer, offset + count);
       inFlight = false;
-      if (waiting.size > 0 || settledLines.length > 0 || patches.size > 0) schedule();
+      if (waiting.size > 0 || settled.length > 0 || patches.size > 0) schedule();
       else rotate();
     });
   }
@@ -224,7 +224,7 @@ function openJournal(options: JournalOptions): Journal {
   function rotate(): void {
     if (fd === undefined || inFlight) return;
     try {
-      if (written.size === 0 && waiting.size === 0 && settledLines.length === 0) {
+      if (written.size === 0 && waiting.size === 0 && settled.length === 0) {
         closeSync(fd);
         fd = undefined;
         bytes = 0;
@@ -253,7 +253,7 @@ function openJournal(options: JournalOptions): Journal {
     compacted = data.length;
     if (fd !== undefined) closeSync(fd);
     fd = undefined;
-    settledLines = [];
+    settled = [];
     patches.clear();
     openFile();
   }
@@ -313,13 +313,13 @@ function openJournal(options: JournalOptions): Journal {
       if (written.size === 0 && waiting.size === 0) {
         // The last open capture: the journal goes now, not at a timer a process that is ending may never run
         // (its settlements unwritten, the next start would send the reports again).
-        settledLines = [];
+        settled = [];
         clearTimeout(timer);
         timer = undefined;
         if (!inFlight) rotate();
         return;
       }
-      settledLines.push(`${seal(JSON.stringify({ d: uuid }), key)}\n`);
+      settled.push(uuid);
       schedule();
     },
     flushSync,
@@ -409,6 +409,9 @@ function readJournal(file: string, text: string, key: Buffer): OrphanJournal {
     }
     const entry = value as { u?: unknown; r?: unknown; d?: unknown; p?: unknown } | undefined;
     if (typeof entry?.d === "string") settled.add(entry.d);
+    else if (Array.isArray(entry?.d)) {
+      for (const uuid of entry.d as unknown[]) if (typeof uuid === "string") settled.add(uuid);
+    }
     else if (typeof entry?.p === "string") {
       const record = open.get(entry.p);
       if (record !== null && typeof record === "object" && entry.r !== null && typeof entry.r === "object") Object.assign(record, entry.r);

@@ -75,6 +75,24 @@ test("an ended process's journal is recovered once: its open captures, not its s
   assert.ok(journals(d)[0]!.includes(`-${process.pid}-`), "renamed to this process's name while it recovers");
 });
 
+test("the settlements of one group commit are one sealed line, and none of them is recovered after a kill", async (t) => {
+  const d = dir(t);
+  createSpool({ dir: d });
+  const child = await runNode([
+    "--import", "tsx", "--input-type=module", "-e",
+    `import { createSpool } from ${JSON.stringify(new URL("../../src/spool/spool.ts", import.meta.url).href)};
+     const j = createSpool({ dir: ${JSON.stringify(d)} }).journal();
+     for (let i = 0; i < 50; i++) j.add("r" + i, () => ({ i }));
+     j.flushSync(); for (let i = 1; i < 50; i++) j.settle("r" + i); j.flushSync(); process.kill(process.pid, "SIGKILL");`,
+  ]);
+  assert.equal(child.signal, "SIGKILL", child.stderr);
+  const text = readFileSync(join(d, journals(d)[0]!), "utf8");
+  assert.equal(text.split("\n").filter((line) => line.startsWith('{"d":')).length, 1);
+  const [orphan] = orphanJournals(d, key(d));
+  assert.deepEqual(orphan!.records.map((r) => r.uuid), ["r0"]);
+  assert.equal(orphan!.corrupt, 0);
+});
+
 test("a journal with nothing open starts again from empty past its size bound", async (t) => {
   const d = dir(t);
   const journal = createSpool({ dir: d }).journal()!;
