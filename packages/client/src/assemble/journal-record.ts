@@ -1,12 +1,12 @@
 // A captured report as a journal line (JSON-safe, cheap to make) and back: what lets a report outlive a kill -9.
 import { BacktraceReport, internalReport, type ErrorType, type LogLine, type ReportSender } from "../capture/report.js";
 import type { Breadcrumb } from "../capture/breadcrumbs.js";
-import { toSafeJson } from "../serialize/safe-json.js";
+import { resolveLimits, toSafeJson } from "../serialize/safe-json.js";
 
 /** How deep a cause chain is kept in a journal line. */
 const MAX_CAUSES = 5;
 /** Bounds of what a journal line keeps of the application's values: those of a report body. */
-const LIMITS = { maxDepth: 8, maxStringLength: 8192, maxItems: 200, maxKeys: 200 };
+const LIMITS = resolveLimits({ maxDepth: 8, maxStringLength: 8192, maxItems: 200, maxKeys: 200 });
 
 interface ThrownRecord {
   name: string;

@@ -290,7 +290,7 @@ class Walker {
     return out;
   }
 
-  /** A Map becomes an array of [key, value] pairs (keys may be objects); the pair adds no depth. */
+/** A Map becomes an array of [key, value] pairs (keys may be objects); the pair adds no depth. */
   private map(value: Map<unknown, unknown>, depth: number): unknown[] {
     const size = Number(mapSize.call(value));
     const out: unknown[] = [];
@@ -364,13 +364,21 @@ class Walker {
   }
 }
 
+/** Limits made by resolveLimits (frozen, complete). */
+const resolved = new WeakSet<object>([SAFE_JSON_DEFAULTS]);
+
 export function resolveLimits(limits: Partial<SafeJsonLimits> | undefined): SafeJsonLimits {
   if (limits === undefined) return SAFE_JSON_DEFAULTS;
+  // Limits this function made are frozen and complete: given again (a constant resolved once, or passed on from
+  // one conversion to the next), they are used as they are, not copied for every value converted.
+  if (resolved.has(limits)) return limits as SafeJsonLimits;
   const out = { ...SAFE_JSON_DEFAULTS };
   for (const key of Object.keys(out) as (keyof SafeJsonLimits)[]) {
     const given = limits[key];
     if (typeof given === "number" && !Number.isNaN(given) && given >= 0) out[key] = given;
   }
+  Object.freeze(out);
+  resolved.add(out);
   return out;
 }
 

@@ -137,8 +137,8 @@ function partHeader(boundary: string, name: string, filename: string, type: stri
  * The request line and headers every report request starts with. Through a proxy to an http endpoint the
  * request names the whole URL (never its user and password) and carries the proxy's credentials.
  */
-function requestHead(target: URL, contentType: string, length: number, forwarding: { authorization: string } | undefined): string {
-  const path = `${target.pathname}${target.search}`;
+function requestHead(target: URL, search: string, contentType: string, length: number, forwarding: { authorization: string } | undefined): string {
+  const path = `${target.pathname}${search}`;
   return (
     `POST ${forwarding ? target.origin + path : path} HTTP/1.1\r\nHost: ${target.host}\r\nAccept: application/json\r\n` +
     `User-Agent: ${AGENT}/${VERSION}\r\nContent-Type: ${contentType}\r\nContent-Length: ${length}\r\nConnection: keep-alive\r\n` +
@@ -161,6 +161,16 @@ function basicAuth(target: URL): string {
   if (target.username === "" && target.password === "") return "";
   const credentials = `${decoded(target.username)}:${decoded(target.password)}`;
   return `Authorization: Basic ${Buffer.from(credentials, "utf8").toString("base64")}\r\n`;
+}
+
+/** The submission URL last parsed, never changed (every request of a client posts to the same one). */
+let lastTarget: { url: string; target: URL } | undefined;
+
+function parseTarget(url: string): URL {
+  if (lastTarget?.url === url) return lastTarget.target;
+  const target = new URL(url);
+  lastTarget = { url, target };
+  return target;
 }
 
 /**
@@ -196,14 +206,14 @@ export function postReport(url: string, payload: Payload, options: PostOptions):
 
     let target: URL;
     try {
-      target = new URL(url);
+      target = parseTarget(url);
     } catch {
       return fail("invalid submission URL");
     }
     if (target.protocol !== "http:" && target.protocol !== "https:") return fail(`unsupported protocol ${target.protocol}`);
     // Appended as text: setting it through searchParams would re-encode the rest of the query (the token's form).
     const duplicates = duplicateQuery(payload);
-    if (duplicates !== "") target.search = target.search.length > 1 ? `${target.search}&${duplicates}` : `?${duplicates}`;
+    const search = duplicates === "" ? target.search : target.search.length > 1 ? `${target.search}&${duplicates}` : `?${duplicates}`;
     const connections = (pool ??= createPool(url, { ...options, maxSockets: 1 }));
     const forwarding = connections.forwarding();
 
@@ -220,7 +230,7 @@ export function postReport(url: string, payload: Payload, options: PostOptions):
 
     // The body's pieces are written as they are, with the head: strings and shared bytes, never joined.
     if (payload.attachments.length === 0) {
-      return send({ head: requestHead(target, "application/json", payload.json.bytes, forwarding), body: payload.json.pieces, keepBodyBytes: RESPONSE_BODY_CAP });
+      return send({ head: requestHead(target, search, "application/json", payload.json.bytes, forwarding), body: payload.json.pieces, keepBodyBytes: RESPONSE_BODY_CAP });
     }
     const withFiles = async (): Promise<void> => {
       const opened = await openAttachments(payload.attachments, skipped);
@@ -231,7 +241,7 @@ export function postReport(url: string, payload: Payload, options: PostOptions):
       }
       files = opened;
       if (files.length === 0) {
-        return send({ head: requestHead(target, "application/json", payload.json.bytes, forwarding), body: payload.json.pieces, keepBodyBytes: RESPONSE_BODY_CAP });
+        return send({ head: requestHead(target, search, "application/json", payload.json.bytes, forwarding), body: payload.json.pieces, keepBodyBytes: RESPONSE_BODY_CAP });
       }
       const boundary = `----backtrace-ts-${randomBytes(12).toString("hex")}`;
       const pieces: Array<Buffer | OpenAttachment | string> = [partHeader(boundary, "upload_file", "upload_file.json", "application/json"), ...payload.json.pieces];
@@ -242,7 +252,7 @@ export function postReport(url: string, payload: Payload, options: PostOptions):
       let length = 0;
       for (const piece of pieces) length += typeof piece === "string" ? Buffer.byteLength(piece) : Buffer.isBuffer(piece) ? piece.length : piece.size;
       send({
-        head: requestHead(target, `multipart/form-data; boundary=${boundary}`, length, forwarding),
+        head: requestHead(target, search, `multipart/form-data; boundary=${boundary}`, length, forwarding),
         writeBody: (write, stopped) => writeBody(pieces, write, () => settled || stopped()),
         keepBodyBytes: RESPONSE_BODY_CAP,
       });
