@@ -178,7 +178,7 @@ export function createAssembler(config: AssemblerConfig): Assembler {
       notes,
       thread: report.thread ?? currentThread(),
     });
-    const serialized = serializeBody(body, options.maxReportBytes);
+    const serialized = serializeBody(body, options.maxReportBytes, wire.attributes);
     if (serialized.trimmed) {
       config.onTrimmed();
       debug?.(`report ${report.uuid} was over ${options.maxReportBytes} bytes and was trimmed`);

@@ -1,6 +1,6 @@
 // Report bodies to JSON within a byte budget, and user attribute values to wire values; safe conversion itself is in safe-json.ts.
 import { types } from "node:util";
-import type { ReportBody } from "../body.js";
+import type { Attributes, AttributeValue, ReportBody } from "../body.js";
 import { fitBody } from "./budget.js";
 import type { TightLimits, TrimRecord } from "./trim.js";
 import { jsonBody, type JsonBody } from "../payload.js";
@@ -99,9 +99,9 @@ export interface SerializedBody {
  * budget only when the required fields alone do (a budget of a few hundred bytes). Never throws
  * for data that `toSafeJson` can handle.
  */
-export function serializeBody(body: ReportBody, budgetBytes: number): SerializedBody {
+export function serializeBody(body: ReportBody, budgetBytes: number, ready?: Attributes): SerializedBody {
   const budget = Number.isNaN(budgetBytes) ? Infinity : budgetBytes; // a NaN budget means none, never a loop
-  const pieces = withSharedSource(body);
+  const pieces = withSharedSource(body, ready);
   if (pieces !== undefined && pieces.bytes <= budget) return { json: pieces, bytes: pieces.bytes, trimmed: undefined };
   let json: string;
   try {
@@ -126,6 +126,71 @@ function sourceFragment(id: string, entry: object): Buffer {
   return bytes;
 }
 
+/**
+ * The body without `sourceCode`, as JSON.stringify writes it, field by field: the attributes through
+ * `attributesText`. Undefined where JSON.stringify would give nothing.
+ */
+function restText(body: ReportBody, ready: Attributes | undefined): string | undefined {
+  if (ready === undefined) return JSON.stringify({ ...body, sourceCode: undefined });
+  let text = "";
+  for (const key of Object.keys(body)) {
+    if (key === "sourceCode") continue;
+    const value = (body as unknown as Record<string, unknown>)[key];
+    const json = key === "attributes" ? attributesText(value as Attributes, ready) : JSON.stringify(value);
+    if (json === undefined) continue; // left out, as JSON.stringify leaves out an undefined field
+    text += `${text === "" ? "{" : ","}${JSON.stringify(key)}:${json}`;
+  }
+  return text === "" ? "{}" : `${text}}`;
+}
+
+/** The attributes every report starts with (`ready`, but its first two, the error's own) as JSON text, made once per object. */
+interface ReadyText {
+  usable: boolean;
+  keys: string[];
+  values: AttributeValue[];
+  text: string;
+}
+const readyTexts = new WeakMap<Attributes, ReadyText>();
+
+function readyText(ready: Attributes): ReadyText {
+  let known = readyTexts.get(ready);
+  if (known === undefined) {
+    const all = Object.keys(ready);
+    // Without the error's two first (names that look like array indexes would come before them), none is shared.
+    const usable = all[0] === "error.type" && all[1] === "error.message";
+    const keys = usable ? all.slice(2) : [];
+    const values = keys.map((key) => ready[key]!);
+    const text = keys.map((key, i) => `${JSON.stringify(key)}:${JSON.stringify(values[i])}`).join(",");
+    readyTexts.set(ready, (known = { usable, keys, values, text }));
+  }
+  return known;
+}
+
+/**
+ * A report's attributes as JSON.stringify writes them, byte for byte. Built from `ready` (the error's two
+ * first, then the defaults, then the report's own), the defaults' run is the text made once when every one of
+ * them is there in its place with its value; else (one replaced or removed) the whole object is stringified.
+ */
+function attributesText(attributes: Attributes, ready: Attributes): string | undefined {
+  const keys = Object.keys(attributes);
+  const shared = readyText(ready);
+  const count = shared.keys.length;
+  const same =
+    shared.usable &&
+    keys.length >= count + 2 &&
+    keys[0] === "error.type" &&
+    keys[1] === "error.message" &&
+    shared.keys.every((key, i) => keys[i + 2] === key && attributes[key] === shared.values[i]);
+  if (!same) return JSON.stringify(attributes);
+  let text = `{"error.type":${JSON.stringify(attributes["error.type"])},"error.message":${JSON.stringify(attributes["error.message"])}`;
+  if (count > 0) text += `,${shared.text}`;
+  for (let i = count + 2; i < keys.length; i++) {
+    const value = JSON.stringify(attributes[keys[i]!]);
+    if (value !== undefined) text += `,${JSON.stringify(keys[i])}:${value}`;
+  }
+  return `${text}}`;
+}
+
 const SOURCE_OPEN = Buffer.from(',"sourceCode":{');
 const CLOSE_BOTH = Buffer.from("}}");
 const CLOSE_BRACE = 0x7d;
@@ -135,13 +200,13 @@ const CLOSE_BRACE = 0x7d;
  * as its shared bytes. Encoding the rest at once also spares V8 from flattening the string JSON.stringify
  * builds in parts. Undefined when there is no source to share or the rest cannot be stringified as it is.
  */
-function withSharedSource(body: ReportBody): JsonBody | undefined {
+function withSharedSource(body: ReportBody, ready: Attributes | undefined): JsonBody | undefined {
   const sources = body.sourceCode;
   const ids = typeof sources === "object" && sources !== null ? Object.keys(sources) : [];
   if (ids.length === 0) return undefined;
   let rest: Buffer;
   try {
-    const text = JSON.stringify({ ...body, sourceCode: undefined });
+    const text = restText(body, ready);
     if (typeof text !== "string") return undefined;
     rest = Buffer.from(text, "utf8");
   } catch {

@@ -125,6 +125,35 @@ test("writes source entries as bytes made once per entry: bodies that share an e
   assert.deepEqual(Object.keys(JSON.parse(jsonText(serializeBody(renamed, MB).json)).sourceCode), ["other"]);
 });
 
+test("with the attributes every report starts with given, the body is the same bytes JSON.stringify writes", () => {
+  const ready: Record<string, string | number | boolean> = { "error.type": "", "error.message": "" };
+  for (let i = 0; i < 30; i += 1) ready[`default.${i}`] = i % 3 === 0 ? `dé ${i} "q"` : i % 3 === 1 ? i : true;
+  const cases: Array<[string, (attributes: Record<string, string | number | boolean>) => void]> = [
+    ["the defaults as they are", () => undefined],
+    ["its own after them", (a) => Object.assign(a, { "request.id": "r-1", "retry": 2 })],
+    ["one replaced", (a) => ((a["default.4"] = "other"), (a["own"] = 1))],
+    ["one removed and set again at the end", (a) => (delete a["default.7"], (a["default.7"] = 7))],
+    ["one removed", (a) => void delete a["default.0"]],
+    ["a name like an array index", (a) => void (a["42"] = "index")],
+    ["the error's two alone", (a) => { for (const key of Object.keys(a).slice(2)) delete a[key]; }],
+  ];
+  const seen = new Set<string>();
+  for (const [what, change] of cases) {
+    for (const message of ["first", "second \u2028 ✓"]) {
+      const body = typicalBody();
+      const attributes: Record<string, string | number | boolean> = { ...ready, "error.type": "TypeError", "error.message": message };
+      change(attributes);
+      body.attributes = attributes;
+      const out = serializeBody(body, MB, ready);
+      assert.equal(jsonText(out.json), jsonText(serializeBody(body, MB).json), what);
+      assert.deepEqual(JSON.parse(jsonText(out.json)), JSON.parse(JSON.stringify(body)), what);
+      assert.equal(out.bytes, Buffer.byteLength(jsonText(out.json)), what);
+      seen.add(jsonText(out.json));
+    }
+  }
+  assert.equal(seen.size, cases.length * 2, "each body its own");
+});
+
 test("a body with shared source entries over budget is trimmed like any other", () => {
   const body = typicalBody();
   const whole = serializeBody(body, MB).bytes;
