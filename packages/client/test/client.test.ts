@@ -336,3 +336,37 @@ test("the client never shows its token when printed or serialized", async () => 
   assert.doesNotMatch(JSON.stringify({ nested: client }), /secret-token-xyz/);
   await client.finalize();
 });
+
+test("reports from one place, one after the other, each arrive with their own message, attributes, annotations, scope and breadcrumbs", async () => {
+  await withReceiver(async (receiver) => {
+    const client = clientFor(receiver, { aggregateDuplicates: false, attributes: { "app.tier": "web" } });
+    const place = (n: number): Error => new Error(`order ${n} failed`);
+    const sent: Array<Promise<unknown>> = [];
+    for (let n = 1; n <= 3; n++) {
+      client.withScope((scope) => {
+        scope.setAttribute("scope.n", n);
+        if (n !== 2) scope.setAttribute("app.tier", `tier ${n}`); // replaces a client attribute in one report only
+        scope.addBreadcrumb(`crumb of ${n}`);
+        sent.push(client.sendException(place(n), { attributes: { [`own.${n}`]: true }, annotations: { note: { n } } }));
+      });
+    }
+    await Promise.all(sent);
+    await client.finalize();
+    assert.equal(receiver.requests.length, 3);
+    for (const request of receiver.requests) assert.deepEqual(request.validation?.errors, []);
+    const byN = new Map(receiver.requests.map((r) => [(r.report as Body).attributes["scope.n"], r]));
+    for (let n = 1; n <= 3; n++) {
+      const request = byN.get(n)!;
+      const body = request.report as Body;
+      assert.equal(body.attributes["error.message"], `order ${n} failed`);
+      assert.equal(body.annotations["Exception"].message, `order ${n} failed`);
+      assert.equal(body.attributes["app.tier"], n === 2 ? "web" : `tier ${n}`);
+      for (let m = 1; m <= 3; m++) assert.equal(body.attributes[`own.${m}`], m === n ? true : undefined);
+      assert.deepEqual(body.annotations["note"], { n });
+      const crumbs = request.parts?.find((p) => p.name === "attachment_bt-breadcrumbs-0")?.data.toString("utf8") ?? "";
+      for (let m = 1; m <= 3; m++) assert.equal(crumbs.includes(`crumb of ${m}`), m === n, `report ${n}, crumb of ${m}`);
+    }
+    const stacks = receiver.requests.map((r) => JSON.stringify((r.report as Body).threads));
+    assert.equal(new Set(stacks).size, 1, "the same place: the same stack");
+  });
+});
