@@ -1,6 +1,6 @@
 // The spool's write-ahead journal: every report captured and not settled yet, appended in group commits, so that a
 // kill -9 or a SIGTERM with Node's default action (no JavaScript runs) loses none of them. The next start recovers them.
-import { closeSync, constants, fstatSync, futimesSync, lstatSync, openSync, readFileSync, readdirSync, readlinkSync, renameSync, unlinkSync, write as fsWrite, writeFileSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, ftruncateSync, futimesSync, lstatSync, openSync, readFileSync, readdirSync, readlinkSync, renameSync, unlinkSync, write as fsWrite, writeFileSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { seal, unseal } from "./spool-guard.js";
 import { processAlive, processSession } from "./spool-files.js";
@@ -15,6 +15,11 @@ const SYNC_BUDGET_MS = 10;
 const ASYNC_BUDGET_MS = 8;
 /** With nothing open, a journal past this size starts again from empty. */
 const ROTATE_BYTES = 1024 * 1024;
+/**
+ * With nothing open, the journal is emptied at once and removed only after this long without a capture: a file
+ * created and removed for every report (a service with an error now and then) costs more than the report's write.
+ */
+const IDLE_REMOVE_MS = 1000;
 /** An open journal's owner touches it this often, so that a journal untouched for STALE_MS has no owner. */
 const HEARTBEAT_MS = 30 * 1000;
 /**
@@ -130,6 +135,7 @@ function openJournal(options: JournalOptions): Journal {
   let compacted = 0;
   let inFlight = false;
   let timer: NodeJS.Timeout | undefined;
+  let idleTimer: NodeJS.Timeout | undefined;
   let lastSync = 0;
   /** Set by close(): a file opened by close's last flush gets no heartbeat. */
   let ended = false;
@@ -225,14 +231,33 @@ function openJournal(options: JournalOptions): Journal {
     if (fd === undefined || inFlight) return;
     try {
       if (written.size === 0 && waiting.size === 0 && settled.length === 0) {
-        closeSync(fd);
-        fd = undefined;
+        // Emptied now (a process killed from here on leaves nothing open), removed once idle or at exit.
+        if (bytes > 0) ftruncateSync(fd, 0);
         bytes = 0;
         compacted = 0;
-        unlinkSync(path);
+        if (idleTimer === undefined) {
+          idleTimer = setTimeout(removeIdle, IDLE_REMOVE_MS);
+          idleTimer.unref();
+          process.on("exit", removeIdle);
+        }
       } else if (bytes >= ROTATE_BYTES && bytes >= 2 * compacted) rewrite();
     } catch {
       // A journal that stays is still correct: the next start finds nothing open in it.
+    }
+  }
+
+  /** The emptied journal goes, unless something was captured since (it is emptied and timed again when settled). */
+  function removeIdle(): void {
+    clearTimeout(idleTimer);
+    idleTimer = undefined;
+    process.off("exit", removeIdle);
+    if (fd === undefined || inFlight || bytes > 0 || written.size > 0 || waiting.size > 0 || settled.length > 0) return;
+    try {
+      closeSync(fd);
+      fd = undefined;
+      unlinkSync(path);
+    } catch {
+      // Left for the next start, which finds nothing open in it.
     }
   }
 
@@ -311,7 +336,7 @@ function openJournal(options: JournalOptions): Journal {
       if (waiting.delete(uuid)) return;
       if (!written.delete(uuid)) return;
       if (written.size === 0 && waiting.size === 0) {
-        // The last open capture: the journal goes now, not at a timer a process that is ending may never run
+        // The last open capture: the journal is emptied now, not at a timer a process that is ending may never run
         // (its settlements unwritten, the next start would send the reports again).
         settled = [];
         clearTimeout(timer);
@@ -327,6 +352,9 @@ function openJournal(options: JournalOptions): Journal {
       ended = true;
       clearTimeout(timer);
       clearInterval(heartbeat);
+      clearTimeout(idleTimer);
+      idleTimer = undefined;
+      process.off("exit", removeIdle);
       timer = undefined;
       flushSync();
       if (fd === undefined) return;

@@ -175,3 +175,35 @@ test("with more than its bound open (a burst faster than delivery), the journal 
   for (let round = 0; round < 25; round++) journal.settle(`small-${round}`);
   journal.close();
 });
+
+test("with nothing open the journal is emptied at once and kept for the next capture; it goes once idle, and at exit", async (t) => {
+  const d = dir(t);
+  const journal = createSpool({ dir: d }).journal()!;
+  journal.add("a", () => ({ n: 1 }));
+  journal.flushSync();
+  const [file] = journals(d);
+  assert.ok(file);
+  const inode = statSync(join(d, file)).ino;
+  journal.settle("a");
+  assert.equal(statSync(join(d, file)).size, 0, "emptied when the last capture settles");
+  journal.add("b", () => ({ n: 2 }));
+  await new Promise((resolve) => setTimeout(resolve, 60)); // its group commit
+  assert.equal(statSync(join(d, file)).ino, inode, "the same file, not one made again");
+  journal.settle("b");
+  assert.equal(statSync(join(d, file)).size, 0);
+  await new Promise((resolve) => setTimeout(resolve, 1200));
+  assert.deepEqual(journals(d), [], "removed after a second with nothing captured");
+  journal.close();
+
+  // A process that ends right after its last settlement leaves no journal behind.
+  const e = dir(t);
+  createSpool({ dir: e });
+  const child = await runNode([
+    "--import", "tsx", "--input-type=module", "-e",
+    `import { createSpool } from ${JSON.stringify(new URL("../../src/spool/spool.ts", import.meta.url).href)};
+     const j = createSpool({ dir: ${JSON.stringify(e)} }).journal();
+     j.add("x", () => ({})); j.flushSync(); j.settle("x");`,
+  ]);
+  assert.equal(child.code, 0, child.stderr);
+  assert.deepEqual(journals(e), []);
+});
