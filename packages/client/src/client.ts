@@ -124,6 +124,7 @@ export class BacktraceClient {
       // While the endpoint fails, what waits in memory is bounded by queueSize; the rest is built and spooled.
       holdLimit: () => (this.delivery.failing() ? this.#options.queueSize : deliveryDefaults.holdLimit),
       maxBacklog: deliveryDefaults.maxBacklog,
+      windowMs: this.#options.aggregateDuplicates && !this.#options.beforeSend ? this.#options.aggregateWindow * 1000 : 0,
     });
     debug?.(`initialized; reports go to ${redactUrl(this.#options.submissionUrl)} ${describeRoute(proxyFor(this.#options.submissionUrl, this.#options.proxy))}`);
     // Debug output changes stderr anyway: there the counters are printed at every exit.
@@ -323,7 +324,8 @@ export class BacktraceClient {
       if (!report.hasError && report.callSite === undefined) report.callSite = captureCallSite(this.send);
       // A report can be merged only into one waiting to be built: with none waiting, its fingerprint (which formats
       // the error's stack) is not made on the caller's path, but later, if a possible duplicate comes while it waits.
-      const aggregating = this.#options.aggregateDuplicates;
+      // A report with data of its own (attributes, attachments, ...) never merges: it neither waits for duplicates nor is fingerprinted.
+      const aggregating = this.#options.aggregateDuplicates && report.ownDataEmpty();
       const key = !aggregating ? undefined : this.pipeline.waiting() > 0 ? this.aggregation.key(report) : () => this.aggregation.key(report);
       const merged = typeof key !== "string" ? undefined : this.aggregation.merge(report, key, this.pipeline, this.journal);
       if (merged) return merged;

@@ -44,6 +44,12 @@ export const defaults = {
   stallThreshold: 0,
   /** Storm control: a report with the fingerprint of one still waiting to be built is counted in it (`_mod_duplicate`). */
   aggregateDuplicates: true,
+  /**
+   * 100 ms: how long a report that may take duplicates waits before it is built. An error a service throws now and
+   * then is sent 0.1 s later; one it throws hundreds of times a second becomes a few reports a second, each counting
+   * its occurrences, instead of one request per occurrence. Written ahead to the journal at capture, as always.
+   */
+  aggregateWindow: 0.1,
   /** Reports per minute at most (a sliding minute); 0 is off, as in @backtrace/node. Crash reports are never limited. */
   rateLimit: 0,
   /** Share of reports kept, 0 to 1; the rest are dropped and counted. Crash reports are always kept. */

@@ -94,6 +94,11 @@ export interface BacktraceOptions {
   stallThreshold?: number | undefined;
   /** Count a report with the fingerprint of one still waiting to be built in that one (`_mod_duplicate`) instead of building it. */
   aggregateDuplicates?: boolean | undefined;
+  /**
+   * Seconds a report that may take duplicates waits before it is built (default 0.1), so that the same error thrown
+   * again meanwhile is counted in it; 0 builds at once. Flush, finalize and exit never wait for it. Only with `aggregateDuplicates`.
+   */
+  aggregateWindow?: number | undefined;
   /** Reports per minute at most; 0 (the default) is off. What it drops is counted (`rate-limited`). */
   rateLimit?: number | undefined;
   /** Share of reports sent, 0 to 1 (default 1); the rest are dropped and counted (`sampled-out`). */
@@ -133,6 +138,8 @@ export interface ResolvedOptions {
   /** Seconds; 0 when the stall watchdog is off. */
   stallThreshold: number;
   aggregateDuplicates: boolean;
+  /** Seconds. */
+  aggregateWindow: number;
   /** Reports per minute; 0 is off. */
   rateLimit: number;
   sampleRate: number;
@@ -146,7 +153,7 @@ const knownOptions = new Set([
   "disableGlobalHandler", "contextLineCount", "tabWidth", "collectSourceCode", "exitTimeout", "sourceMaps",
   "beforeSend", "spool", "spoolMaxRecords", "spoolMaxBytes", "maxReportBytes", "queueSize", "concurrency",
   "breadcrumbs", "stackTraceLimit", "maxAttachmentBytes", "fatalErrorReports", "stallThreshold",
-  "aggregateDuplicates", "rateLimit", "sampleRate",
+  "aggregateDuplicates", "aggregateWindow", "rateLimit", "sampleRate",
 ]);
 
 function camel(name: string): string {
@@ -347,6 +354,7 @@ export function resolveOptions(options: unknown, readFile: (path: string) => str
     fatalErrorReports: boolean(options, "fatalErrorReports"),
     stallThreshold: number(options, "stallThreshold", { min: 0, max: MAX_SECONDS }),
     aggregateDuplicates: boolean(options, "aggregateDuplicates"),
+    aggregateWindow: number(options, "aggregateWindow", { min: 0, max: 60 }),
     rateLimit: number(options, "rateLimit", { min: 0, integer: true }),
     sampleRate: number(options, "sampleRate", { min: 0, max: 1 }),
   };

@@ -21,6 +21,11 @@ export interface PipelineConfig {
   holdLimit(): number;
   /** Hard cap on unbuilt reports; past this, new reports are dropped and counted. */
   maxBacklog: number;
+  /**
+   * Milliseconds building waits when it starts on a report that may take duplicates (storm control's window);
+   * 0 starts at once. `idle()`, `takeAll()` and a backlog of `buildAhead` cut the wait short.
+   */
+  windowMs?: number;
 }
 
 export const pipelineDefaults = {
@@ -68,6 +73,9 @@ export function createPipeline(config: PipelineConfig): Pipeline {
   let running: Promise<void> | undefined;
   let outstanding = 0;
   let wake: (() => void) | undefined;
+  /** While building waits out the window: the timer, and what starts it now. */
+  let windowTimer: NodeJS.Timeout | undefined;
+  let windowGo: (() => void) | undefined;
   /** The report being built right now (between `prepare` starting and its payload reaching delivery). */
   let building: Pending | undefined;
   /** Reports waiting to be built, by duplicate fingerprint. */
@@ -132,8 +140,31 @@ export function createPipeline(config: PipelineConfig): Pipeline {
     }
   }
 
+  /** Ends the window's wait: building starts on the next turn of the loop. */
+  function hurry(): void {
+    const go = windowGo;
+    if (go === undefined) return;
+    windowGo = undefined;
+    clearTimeout(windowTimer);
+    windowTimer = undefined;
+    setImmediate(go);
+  }
+
+  function begin(resolve: () => void): void {
+    const first = backlog[head];
+    const windowMs = config.windowMs ?? 0;
+    if (windowMs <= 0 || first === undefined || (first.key === undefined && first.keyOf === undefined)) {
+      setImmediate(resolve);
+      return;
+    }
+    windowGo = resolve;
+    // Unreferenced: a report waiting out its window never keeps the process up (the exit path flushes it).
+    windowTimer = setTimeout(hurry, windowMs);
+    windowTimer.unref();
+  }
+
   function start(): void {
-    running ??= new Promise<void>((resolve) => setImmediate(resolve))
+    running ??= new Promise<void>(begin)
       .then(run)
       .finally(() => {
         running = undefined;
@@ -148,6 +179,8 @@ export function createPipeline(config: PipelineConfig): Pipeline {
       const outcome = new Promise<SendOutcome>((resolve, reject) => {
         item = typeof key === "function" ? { report, resolve, reject, keyOf: key } : { report, resolve, reject, key };
         backlog.push(item);
+        // Distinct reports enough to build: the window has nothing more to gain.
+        if (windowGo && waiting() >= config.buildAhead) hurry();
         // Past the limit, building resumes at once instead of waiting for delivery to settle a report.
         if (wake && waiting() + outstanding >= config.holdLimit()) {
           const resume = wake;
@@ -188,11 +221,16 @@ export function createPipeline(config: PipelineConfig): Pipeline {
       return { report, outcome: item.outcome };
     },
     async idle() {
-      while (running) await running;
+      hurry();
+      while (running) {
+        await running;
+        hurry();
+      }
     },
     waiting,
     pending: () => waiting() + (building && !building.taken ? 1 : 0),
     takeAll() {
+      hurry();
       const items = backlog.slice(head);
       if (building && !building.taken) items.unshift(building);
       for (const item of items) item.taken = true;

@@ -111,3 +111,38 @@ test("occurrences merged into a report that is lost are counted as lost with it"
     },
     { script: () => ({ status: 400 }) },
   ));
+
+test("the window: duplicates thrown now and then within it merge (not only those of one burst); with 0 each is built at once", () =>
+  withReceiver(async (receiver) => {
+    const pause = () => new Promise((resolve) => setTimeout(resolve, 5));
+    const windowed = clientFor(receiver, { aggregateWindow: 10 });
+    const sends = [];
+    // Every throw after an await: the same stack each time (the first, before one, has the test runner's frames below).
+    await pause();
+    for (let i = 0; i < 20; i++) {
+      sends.push(windowed.sendException(notFound(i)));
+      await pause();
+    }
+    assert.equal(receiver.requests.length, 0, "nothing built while the window is open");
+    assert.equal(await windowed.flush(5), true, "flush does not wait out the window");
+    await Promise.all(sends);
+    assert.equal(receiver.requests.length, 1, JSON.stringify(receiver.requests.map((r) => [duplicateCount(r.url), (r.report as { attributes: Record<string, unknown> }).attributes["error.message"]])));
+    assert.equal(duplicateCount(receiver.requests[0]!.url), 20);
+    await windowed.finalize();
+
+    const atOnce = clientFor(receiver, { aggregateWindow: 0 });
+    for (let i = 0; i < 20; i++) {
+      // Each settles before the next: nothing is waiting for a duplicate to merge into.
+      await atOnce.sendException(notFound(i));
+      await pause();
+    }
+    await atOnce.finalize();
+    assert.equal(receiver.requests.length, 1 + 20);
+    assert.equal(atOnce.counters().merged, 0);
+  }));
+
+test("a bad aggregateWindow fails at initialize", () => {
+  for (const aggregateWindow of [-1, 61, Number.NaN, "0.1"]) {
+    assert.throws(() => new BacktraceClient({ endpoint: "http://127.0.0.1:1", aggregateWindow } as unknown as BacktraceOptions), { name: "BacktraceConfigError" });
+  }
+});
