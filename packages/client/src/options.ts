@@ -1,6 +1,6 @@
 // The options of `initialize`, their checks, and the submission URL rules (their defaults are in defaults.ts).
 import { readFileSync } from "node:fs";
-import { X509Certificate } from "node:crypto";
+import { lazyCrypto } from "./builtins.js";
 import { defaults, deliveryDefaults, type ResolvedBreadcrumbs } from "./defaults.js";
 import { BacktraceConfigError, ErrorCodes } from "./errors.js";
 import { submissionUrlFor } from "./submission-url.js";
@@ -276,7 +276,7 @@ function caOption(value: unknown, readFile: (path: string) => string): string | 
   if (certificates.length === 0) fail(ErrorCodes.INVALID_OPTION, "ca", 'backtrace-ts: option "ca" holds no PEM certificate ("-----BEGIN CERTIFICATE-----").');
   for (const certificate of certificates) {
     try {
-      new X509Certificate(certificate);
+      new (lazyCrypto().X509Certificate)(certificate);
     } catch {
       fail(ErrorCodes.INVALID_OPTION, "ca", 'backtrace-ts: option "ca" holds a certificate that does not parse.');
     }

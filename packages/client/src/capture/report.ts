@@ -1,5 +1,5 @@
 // BacktraceReport: one report the application fills in and sends (or drops).
-import { randomUUID } from "node:crypto";
+import { lazyCrypto } from "../builtins.js";
 import type { SendOutcome } from "../outcome.js";
 import type { AttachmentRef } from "../payload.js";
 import type { WireThread } from "../body.js";
@@ -88,7 +88,7 @@ export function notInitialized(uuid: string): Promise<SendOutcome> {
 
 export class BacktraceReport {
   /** The report's id, kept through retries and the spool so a server can drop duplicates. */
-  readonly uuid: string = randomUUID();
+  readonly uuid: string = lazyCrypto().randomUUID();
   /** When the report was created, in whole seconds since the epoch. */
   readonly timestamp: number = Math.floor(Date.now() / 1000);
   /** @internal */ errorType: ErrorType = "Message";

@@ -1,6 +1,6 @@
 // Writing one spool record so that it is whole on disk or not there at all, even on a nearly full disk.
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync as fsWriteSync } from "node:fs";
-import { randomBytes } from "node:crypto";
+import { randomHex } from "../builtins.js";
 import { join } from "node:path";
 
 /** Files being written start with this; one left by a process that died mid-write is removed later. */
@@ -8,7 +8,7 @@ export const TEMP_PREFIX = ".tmp-";
 
 /** A fresh temporary file name in `dir`. */
 export function tempPath(dir: string): string {
-  return join(dir, `${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString("hex")}`);
+  return join(dir, `${TEMP_PREFIX}${process.pid}-${randomHex(6)}`);
 }
 
 /** Writes every byte of `bytes` (writeSync may write fewer than asked on a nearly full disk), or throws. */

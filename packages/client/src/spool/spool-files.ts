@@ -1,6 +1,6 @@
 // What the files in a spool folder are: a record's name and content, and the name of a claimed record
 // with the rule for when its claim is stale. No I/O on files; spool.ts does the reading and writing.
-import { randomBytes } from "node:crypto";
+import { randomHex } from "../builtins.js";
 import { jsonBody, jsonText } from "../payload.js";
 import type { AttachmentRef, Payload } from "../payload.js";
 
@@ -75,7 +75,7 @@ export function claimName(record: string, now: number): string {
 
 /** This process's session: tells it from an earlier process that had the same pid. */
 export function processSession(): string {
-  return (session ??= randomBytes(6).toString("hex"));
+  return (session ??= randomHex(6));
 }
 
 /** True when a process with this id runs (or exists under another user). */

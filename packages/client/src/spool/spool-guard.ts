@@ -1,6 +1,7 @@
 // What keeps other local users out of a spool folder: the folder and its ancestors checked, and records sealed with a per-spool key.
 import { chmodSync, closeSync, constants, fstatSync, linkSync, lstatSync, openSync, readFileSync, realpathSync, statSync, unlinkSync, writeFileSync } from "node:fs";
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { loadedCrypto, randomHex } from "../builtins.js";
+import { hmacSha256Hex } from "./sha256.js";
 import { dirname, join, resolve } from "node:path";
 
 /** The key's file inside the spool folder; a dot name, so it is never taken for a record. */
@@ -78,8 +79,8 @@ export function loadKey(dir: string, uid: number | undefined): Buffer {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
     }
-    const temp = join(dir, `.tmp-key-${process.pid}-${randomBytes(6).toString("hex")}`);
-    writeFileSync(temp, randomBytes(KEY_BYTES).toString("hex"), { mode: 0o600, flag: "wx" });
+    const temp = join(dir, `.tmp-key-${process.pid}-${randomHex(6)}`);
+    writeFileSync(temp, randomHex(KEY_BYTES), { mode: 0o600, flag: "wx" });
     try {
       linkSync(temp, path);
     } catch (error) {
@@ -128,10 +129,20 @@ export function unseal(sealed: string, key: Buffer): string | undefined {
   const found = SEAL.exec(sealed);
   if (found === null) return undefined;
   const text = `${sealed.slice(0, found.index)}}`;
-  const expected = Buffer.from(mac(text, key), "hex");
-  return timingSafeEqual(expected, Buffer.from(found[1]!, "hex")) ? text : undefined;
+  return sameText(mac(text, key), found[1]!) ? text : undefined;
 }
 
+/** Compares two hex MACs of equal length in time that does not depend on where they differ. */
+function sameText(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
+// node:crypto's HMAC once the client has loaded node:crypto (a report's uuid does); before that (the fatal-error
+// record written at initialize) the same HMAC in JavaScript, so that initialize does not load node:crypto.
 function mac(text: string, key: Buffer): string {
-  return createHmac("sha256", key).update(text, "utf8").digest("hex");
+  const crypto = loadedCrypto();
+  return crypto !== undefined ? crypto.createHmac("sha256", key).update(text, "utf8").digest("hex") : hmacSha256Hex(key, text);
 }

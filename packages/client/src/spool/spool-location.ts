@@ -1,5 +1,5 @@
 // Where the default spool folder lives: the platform's cache folder, its fallbacks, and the first one that can be used.
-import { createHash } from "node:crypto";
+import { lazyCrypto } from "../builtins.js";
 import { homedir, tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { createSpool, type Spool, type SpoolOptions } from "./spool.js";
@@ -60,7 +60,7 @@ export function spoolDirCandidates(submissionUrl: string, places: SpoolPlaces = 
     if (xdg && isAbsolute(xdg)) bases.push(xdg);
     if (home) bases.push(join(home, ".cache"));
   }
-  const key = createHash("sha256").update(submissionUrl).digest("hex").slice(0, 16);
+  const key = lazyCrypto().createHash("sha256").update(submissionUrl).digest("hex").slice(0, 16);
   const out = bases.map((base) => join(base, "backtrace-ts", "spool", key));
   const tmp = (places.tmp ?? tmpdir)();
   if (tmp !== "" && isAbsolute(tmp)) {

@@ -5,7 +5,7 @@ import { lazyFsPromises } from "../builtins.js";
 import { ConnectionPool, type Answer, type Exchange, type ExchangeRequest } from "./http1.js";
 import { ProxyRefusal, proxyFor } from "./proxy.js";
 import { basename } from "node:path";
-import { randomBytes } from "node:crypto";
+import { randomHex } from "../builtins.js";
 import { AGENT, VERSION } from "../version.js";
 import { duplicateQuery, type AttachmentRef, type Payload } from "../payload.js";
 
@@ -243,7 +243,7 @@ export function postReport(url: string, payload: Payload, options: PostOptions):
       if (files.length === 0) {
         return send({ head: requestHead(target, search, "application/json", payload.json.bytes, forwarding), body: payload.json.pieces, keepBodyBytes: RESPONSE_BODY_CAP });
       }
-      const boundary = `----backtrace-ts-${randomBytes(12).toString("hex")}`;
+      const boundary = `----backtrace-ts-${randomHex(12)}`;
       const pieces: Array<Buffer | OpenAttachment | string> = [partHeader(boundary, "upload_file", "upload_file.json", "application/json"), ...payload.json.pieces];
       for (const file of files) {
         pieces.push(Buffer.from("\r\n"), partHeader(boundary, `attachment_${file.name}`, file.name, "application/octet-stream"), "data" in file ? file.data : file);
