@@ -1,8 +1,9 @@
-// The stall watchdog's thread: sleeps on shared memory until the main thread misses its stamp for the threshold, then pauses it through the inspector, reads its stack, resumes it, and sends the report itself.
+// The stall watchdog's thread: sleeps on shared memory a threshold at a time and pings the main loop when a stall may be on;
+// a ping not answered for a threshold is a stall: it pauses the main thread through the inspector, reads its stack, resumes it, and sends the report itself.
 // An entry point of its own kind, a thread's: it runs inside the main bundle, which process/stall.ts loads again in the worker with the
 // worker's data handed over (index.ts starts it).
 import type { Session } from "node:inspector";
-import { lazyInspector } from "../builtins.js";
+import { lazyInspector, lazyWorkers } from "../builtins.js";
 import { createAssembler } from "../assemble/assemble.js";
 import { internalReport } from "../capture/report.js";
 import type { Breadcrumb } from "../capture/breadcrumbs.js";
@@ -10,11 +11,13 @@ import { decide } from "../deliver/decide.js";
 import type { ResolvedOptions } from "../options.js";
 import { createSpool } from "../spool/spool.js";
 import { postReport } from "../transport/post.js";
-import { HANDOVER_KEY, sinceBase, STALL_STAMP, STALLED, STAMP, STOP, type WatchdogData } from "../process/stall-channel.js";
+import { ANSWERED, HANDOVER_KEY, LoopWatch, sinceBase, STOP, type WatchdogData, type WatchdogMessage } from "../process/stall-channel.js";
 
 let data: WatchdogData;
 let slots: Int32Array;
 let assembler: ReturnType<typeof createAssembler>;
+let loop: LoopWatch;
+let cpu: NodeJS.CpuUsage;
 const sender = { send: () => Promise.reject(new Error("the watchdog sends its reports itself")) };
 
 /**
@@ -35,6 +38,10 @@ function runStallWatchdog(workerData: WatchdogData): void {
   slots = new Int32Array(data.shared);
   const options = { ...data.options, beforeSend: undefined } as unknown as ResolvedOptions;
   assembler = createAssembler({ options, debug: () => undefined, onTrimmed: () => undefined });
+  loop = new LoopWatch(data.thresholdMs);
+  cpu = process.cpuUsage();
+  // The first ping at once: a loop that never turns after initialize is a stall too.
+  tell({ kind: "ping", seq: loop.start(now()) });
   watch();
 }
 
@@ -51,27 +58,35 @@ interface MainContext {
   breadcrumbs?: Breadcrumb[];
 }
 
-/** Sleeps until the main thread's stamp is `thresholdMs` old; never polls: one wake per stamp age, or at STOP. */
+const stopped = (): boolean => Atomics.load(slots, STOP) !== 0;
+const now = (): number => sinceBase(data.base);
+const tell = (message: WatchdogMessage): void => lazyWorkers().parentPort?.postMessage(message);
+
+/**
+ * Sleeps a threshold at a time (woken early only by STOP); never polls. At each look: the CPU the process used
+ * meanwhile (process-wide), the last ping answered; a ping when one is due; a stall when a ping went unanswered.
+ */
 function watch(): void {
   for (;;) {
-    if (Atomics.load(slots, STOP) !== 0) return;
-    const stamp = Atomics.load(slots, STAMP);
-    const left = stamp + data.thresholdMs - sinceBase(data.base);
-    const reported = Atomics.load(slots, STALLED) === 1 && Atomics.load(slots, STALL_STAMP) === stamp;
-    if (left > 0 || reported) {
-      // Once per stall: a stall already reported waits for the main thread to stamp again.
-      Atomics.wait(slots, STOP, 0, reported ? data.thresholdMs : left);
-      continue;
-    }
-    Atomics.store(slots, STALL_STAMP, stamp);
-    Atomics.store(slots, STALLED, 1);
+    if (stopped()) return;
+    Atomics.wait(slots, STOP, 0, loop.wait(now(), Atomics.load(slots, ANSWERED)));
+    if (stopped()) return;
+    const used = process.cpuUsage(cpu);
+    cpu = process.cpuUsage();
+    const look = loop.look(now(), Atomics.load(slots, ANSWERED), (used.user + used.system) / 1000);
+    if (look.ping !== undefined) tell({ kind: "ping", seq: look.ping });
+    if (look.stalledMs === undefined || look.since === undefined) continue;
+    // Delivered when the main loop turns again, which is the stall's end: the main thread takes its length from there.
+    tell({ kind: "stalled", since: look.since });
     // The inspector's answers arrive on this thread's event loop: leave the loop, come back when done.
     // The transport's sockets never keep a thread up: this timer does, until the report is out.
     const alive = setInterval(() => undefined, 1000);
-    capture(sinceBase(data.base) - stamp)
+    capture(look.stalledMs)
       .catch(() => undefined)
       .finally(() => {
         clearInterval(alive);
+        // The report's own work is not the application's: the next look counts from here.
+        cpu = process.cpuUsage();
         setImmediate(watch);
       });
     return;

@@ -1,11 +1,10 @@
-// The shared memory between the main thread and the stall watchdog: the main thread's last turn of its loop, and the watchdog's stall in progress.
+// What the main thread and the stall watchdog share: the stop flag and the last ping the main thread answered, in shared
+// memory; the messages between them; `LoopWatch`, how the watchdog tells a stalled loop from an idle or a busy one.
 
 /** Int32 slots of the shared buffer. */
-export const STAMP = 0; // ms since `base` of the main thread's last stamp
-export const STOP = 1; // 1 once the watchdog must end; the watchdog sleeps on this slot
-export const STALLED = 2; // 1 while a reported stall has not ended (the main thread clears it)
-export const STALL_STAMP = 3; // the STAMP value the reported stall started from
-export const SLOTS = 4;
+export const STOP = 0; // 1 once the watchdog must end; the watchdog sleeps on this slot
+export const ANSWERED = 1; // the last ping the main thread answered (from its event loop)
+export const SLOTS = 2;
 
 /** The global the watchdog thread's own code puts its data under before it loads the bundle (see stall.ts). */
 export const HANDOVER_KEY = "backtrace-ts.stall-watchdog";
@@ -13,7 +12,7 @@ export const HANDOVER_KEY = "backtrace-ts.stall-watchdog";
 /** What the main thread hands the watchdog. */
 export interface WatchdogData {
   shared: SharedArrayBuffer;
-  /** Epoch ms the stamps count from (performance.timeOrigin + performance.now(), the same clock in both threads). */
+  /** Epoch ms the times below count from (performance.timeOrigin + performance.now(), the same clock in both threads). */
   base: number;
   thresholdMs: number;
   url: string;
@@ -26,6 +25,68 @@ export interface WatchdogData {
   options: Record<string, unknown>;
   /** The global symbol under which the main thread keeps the function that describes its context. */
   contextKey: string;
+}
+
+/** Messages from the watchdog to the main thread, which Node delivers when the main loop turns. */
+export type WatchdogMessage =
+  /** Answered by writing `seq` to ANSWERED: the loop turned after the ping was sent. */
+  | { kind: "ping"; seq: number }
+  /** A stall was found; delivered at the main loop's first turn after it, which is its end. `since`: ms since base. */
+  | { kind: "stalled"; since: number };
+
+/** An idle look pings the main thread at least once in this many thresholds (stalls that use no CPU: blocking calls). */
+export const QUIET_LOOKS = 4;
+/** A threshold in which the process used more CPU than this share of it may hide a stall: the main thread is pinged. */
+export const BUSY_SHARE = 0.05;
+
+export interface Look {
+  /** Send this ping now. */
+  ping?: number;
+  /** A stall: the loop has not turned for this long (at least the threshold) since `since`. */
+  stalledMs?: number;
+  since?: number;
+}
+
+/**
+ * What the watchdog decides at each look (once per threshold). A ping the main thread has not answered for a whole
+ * threshold is a stall (the loop has certainly not turned for that long), reported once until it is answered. An
+ * answered ping is followed by another when the process used CPU in the last threshold (a stall running JavaScript
+ * burns a core), or after QUIET_LOOKS idle looks; an idle process is not pinged otherwise.
+ */
+export class LoopWatch {
+  private sent = 0;
+  private sentAt = 0;
+  private quiet = 0;
+  private reported = false;
+
+  constructor(private readonly thresholdMs: number) {}
+
+  /** The first ping, when the watchdog starts. */
+  start(now: number): number {
+    this.sent = 1;
+    this.sentAt = now;
+    return this.sent;
+  }
+
+  look(now: number, answered: number, cpuMs: number): Look {
+    if (answered < this.sent) {
+      if (this.reported || now - this.sentAt < this.thresholdMs) return {};
+      this.reported = true;
+      return { stalledMs: now - this.sentAt, since: this.sentAt };
+    }
+    this.reported = false;
+    this.quiet++;
+    if (cpuMs < this.thresholdMs * BUSY_SHARE && this.quiet < QUIET_LOOKS) return {};
+    this.quiet = 0;
+    this.sent++;
+    this.sentAt = now;
+    return { ping: this.sent };
+  }
+
+  /** ms until the next look: a threshold after the ping while one is out, else a threshold. */
+  wait(now: number, answered: number): number {
+    return answered < this.sent && !this.reported ? Math.max(1, this.sentAt + this.thresholdMs - now) : this.thresholdMs;
+  }
 }
 
 /** The global key of the main thread's context function, read by the watchdog through the inspector. */

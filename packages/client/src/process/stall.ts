@@ -1,15 +1,16 @@
-// The main thread's side of the stall watchdog: a cheap unreferenced interval stamps shared memory, a worker thread watches it; a stall that ended is told to the client.
+// The main thread's side of the stall watchdog: a worker thread that pings the main loop when a stall may be on (the
+// answer is written to shared memory), and tells the client, at the loop's next turn, of a stall it reported.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Worker } from "node:worker_threads";
 import { lazyWorkers } from "../builtins.js";
-import { CONTEXT_KEY, HANDOVER_KEY, SLOTS, sinceBase, STALL_STAMP, STALLED, STAMP, STOP, type WatchdogData } from "./stall-channel.js";
+import { ANSWERED, CONTEXT_KEY, HANDOVER_KEY, SLOTS, sinceBase, STOP, type WatchdogData, type WatchdogMessage } from "./stall-channel.js";
 
 export interface StallOptions extends Omit<WatchdogData, "shared" | "base" | "thresholdMs" | "contextKey"> {
   thresholdSeconds: number;
   /** The main thread's breadcrumbs, scope and client values as JSON text: called on the paused main thread, by the watchdog. */
   context(): string;
-  /** A reported stall ended, after `seconds` (called from the interval, once the loop turns again). */
+  /** A reported stall ended, after `seconds` (called at the first turn of the main loop after it). */
   onEnded(seconds: number): void;
   debug?: ((message: string) => void) | undefined;
 }
@@ -32,7 +33,8 @@ function workerSource(file: string): string {
 
 /**
  * Starts the watchdog; returns the function that stops it, or undefined when no worker could start.
- * Never keeps the process alive: the interval and the worker are unreferenced.
+ * Never keeps the process alive: the worker is unreferenced, and the main thread has no timer for it. The main
+ * thread runs JavaScript for the watchdog only to answer a ping: when the process used CPU, or every few thresholds.
  */
 export function startStallWatchdog(options: StallOptions): (() => void) | undefined {
   const thresholdMs = Math.max(1, Math.round(options.thresholdSeconds * 1000));
@@ -50,30 +52,25 @@ export function startStallWatchdog(options: StallOptions): (() => void) | undefi
     debug?.(`no stall watchdog: ${(error as Error).message}`);
     return undefined;
   }
-  worker.unref();
   worker.on("error", (error) => debug?.(`stall watchdog failed: ${error.message}`));
+  worker.on("message", (message: WatchdogMessage) => {
+    if (message?.kind === "ping") {
+      Atomics.store(slots, ANSWERED, message.seq);
+      return;
+    }
+    if (message?.kind !== "stalled") return;
+    try {
+      // This runs at the first turn of the loop after the stall: its end.
+      onEnded(Math.round((sinceBase(base) - message.since) / 100) / 10);
+    } catch {
+      // Never into the application's loop.
+    }
+  });
+  // After the listeners: a first 'message' listener refs the worker's port again.
+  worker.unref();
   // The watchdog evaluates this on the paused main thread, where the scope of the blocked code is current.
   (globalThis as Record<symbol, unknown>)[Symbol.for(CONTEXT_KEY)] = context;
-  // Two stamps per threshold, at most one a second: a loop that turns is never taken for a stalled one.
-  const period = Math.min(1000, Math.max(10, Math.floor(thresholdMs / 2)));
-  const stamp = (): void => {
-    const now = sinceBase(base);
-    if (Atomics.load(slots, STALLED) === 1) {
-      const from = Atomics.load(slots, STALL_STAMP);
-      Atomics.store(slots, STALLED, 0);
-      try {
-        onEnded(Math.round((now - from) / 100) / 10);
-      } catch {
-        // Never into the application's loop.
-      }
-    }
-    Atomics.store(slots, STAMP, now);
-  };
-  stamp();
-  const interval = setInterval(stamp, period);
-  interval.unref();
   return () => {
-    clearInterval(interval);
     Atomics.store(slots, STOP, 1);
     Atomics.notify(slots, STOP);
     delete (globalThis as Record<symbol, unknown>)[Symbol.for(CONTEXT_KEY)];

@@ -1,7 +1,7 @@
 // Out of memory and other fatal errors: Node's diagnostic report written into the spool by a real crashing child, sent by the next start.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -56,7 +56,7 @@ function normalize(stderr: string): string {
 }
 
 test("a process that runs out of heap is reported at the next start: OutOfMemory, a crash, its native stack, its attributes, no environment", async () => {
-  const { dir, app } = buildApp();
+  const { dir, app, source } = buildApp();
   const receiver = await startReceiver();
   const spool = join(dir, "spool");
   const env = { BT_LIB: LIB, BT_ENDPOINT: `http://127.0.0.1:${receiver.port}`, BT_SPOOL: spool, PLANTED_SECRET: SECRET };
@@ -77,6 +77,9 @@ test("a process that runs out of heap is reported at the next start: OutOfMemory
     assert.equal(files.length, 1, "one diagnostic report in the spool's fatal/ folder");
     assert.equal(statSync(fatal).mode & 0o777, 0o700);
     assert.equal(receiver.requests.length, 0, "nothing could be sent by the dying process");
+    // What this Node wrote as the JavaScript stack at out of memory (docs/crash-handling.md: Node 20, 22 and 24 write none).
+    const written = (JSON.parse(readFileSync(join(fatal, files[0]!), "utf8")) as { javascriptStack: { message: string; stack: string[] } }).javascriptStack;
+    const wroteStack = written.stack.some((line) => line.startsWith("at "));
 
     const next = await runNode([join(FIXTURES, "replay.cjs")], { env });
     assert.equal(next.code, 0, next.stderr);
@@ -87,6 +90,16 @@ test("a process that runs out of heap is reported at the next start: OutOfMemory
     assert.match(String(body.attributes["error.message"]), /heap out of memory/);
     assert.equal(body.attributes["release"], "r-17", "the attributes the crashed process recorded at initialize");
     assert.match(body.uuid, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const main = body.threads["main"]!.stack;
+    if (wroteStack) {
+      // A Node that walks the JavaScript stack at out of memory: the allocating function, in the TypeScript source.
+      const top = main.find((frame) => !frame.library?.startsWith("node:"));
+      assert.equal(top?.funcName, "allocateUntilFull");
+      assert.equal(top?.library, source, "mapped to the original TypeScript file");
+    } else {
+      assert.deepEqual(written, { message: "No stack.", stack: ["Unavailable."], errorProperties: {} }, `Node ${process.version} wrote no JavaScript stack`);
+      assert.deepEqual(main, [], "no JavaScript frame is made up");
+    }
     const native = body.threads["main-native"];
     assert.ok(native && native.stack.some((frame) => /OOMErrorHandler|FatalProcessOutOfMemory/.test(frame.funcName)), "V8's native stack");
     for (const name of ["Heap statistics", "Resource usage", "libuv handles", "Diagnostic report"]) assert.ok(name in body.annotations, name);

@@ -8,10 +8,12 @@ import { fileURLToPath } from "node:url";
 import { runNode } from "../helpers/child.js";
 import { startReceiver } from "../helpers/http-receiver.js";
 import { stallContext } from "../../src/process/stall.js";
+import { LoopWatch, QUIET_LOOKS } from "../../src/process/stall-channel.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const LIB = join(here, "..", "..", "dist", "index.cjs");
-const APP = join(here, "..", "fixtures", "stall", "stall-app.cjs");
+const FIXTURES = join(here, "..", "fixtures", "stall");
+const APP = join(FIXTURES, "stall-app.cjs");
 
 interface Body {
   classifiers: string[];
@@ -51,4 +53,48 @@ test("a main thread stuck for 3 s with stallThreshold 1 gives one EventLoopStall
 test("the main thread's context is JSON, leaving out what does not serialize", () => {
   const report = { getAttributes: () => ({ a: 1 }), getAnnotations: () => ({ big: 10n }) };
   assert.deepEqual(JSON.parse(stallContext(report, () => [{ message: "m" }])), { attributes: { a: 1 }, breadcrumbs: [{ message: "m" }] });
+});
+
+test("blocks of a fifth of the threshold are not stalls: none is reported", async () => {
+  const receiver = await startReceiver();
+  try {
+    const spool = mkdtempSync(join(tmpdir(), "bt-stall-"));
+    const result = await runNode([join(FIXTURES, "stall-short.cjs")], { env: { BT_LIB: LIB, BT_ENDPOINT: `http://127.0.0.1:${receiver.port}`, BT_SPOOL: spool } });
+    assert.equal(result.code, 0, result.stderr);
+    await receiver.waitFor(1);
+    const classifiers = receiver.requests.map((request) => (request.report as Body).classifiers[0]);
+    assert.deepEqual(classifiers, ["Message"], "the closing report alone");
+  } finally {
+    await receiver.close();
+  }
+});
+
+test("an idle process with the watchdog runs a callback on its main thread for it only every few thresholds, and ends by itself", async () => {
+  const spool = mkdtempSync(join(tmpdir(), "bt-stall-"));
+  // Two seconds of idleness at a threshold of 0.1 s: twenty looks of the watchdog.
+  const result = await runNode([join(FIXTURES, "stall-idle.cjs")], { env: { BT_LIB: LIB, BT_ENDPOINT: "http://127.0.0.1:9/", BT_SPOOL: spool } });
+  assert.equal(result.signal, null, "it ended by itself");
+  assert.equal(result.code, 0, result.stderr);
+  const idle = JSON.parse(result.stdout) as { callbacks: number; kinds: string[] };
+  // One ping per QUIET_LOOKS thresholds, and one more should the process have used CPU in a look (the watchdog
+  // stamped from a timer twice per threshold before: 40).
+  assert.ok(idle.callbacks <= Math.ceil(20 / QUIET_LOOKS) + 1, `callbacks run meanwhile: ${idle.callbacks} (${idle.kinds.join(", ")})`);
+});
+
+test("the watchdog's looks: a ping unanswered for a whole threshold is a stall, reported once; an idle process is pinged every few thresholds, a busy one at each", () => {
+  const watch = new LoopWatch(1000);
+  assert.equal(watch.start(0), 1, "the first ping at the start");
+  assert.equal(watch.wait(400, 0), 600, "the next look a threshold after the ping");
+  assert.deepEqual(watch.look(999, 0, 0), {}, "not a whole threshold yet");
+  assert.deepEqual(watch.look(1000, 0, 0), { stalledMs: 1000, since: 0 }, "unanswered for a threshold: a stall");
+  assert.deepEqual(watch.look(2000, 0, 1000), {}, "the same stall, reported already");
+  assert.equal(watch.wait(2000, 0), 1000);
+  // Answered: the loop turns again. Idle looks ping only every QUIET_LOOKS.
+  const idle = [3000, 4000, 5000, 6000].map((at) => watch.look(at, 1, 0));
+  assert.deepEqual(idle.slice(0, QUIET_LOOKS - 1), [{}, {}, {}]);
+  assert.deepEqual(idle[QUIET_LOOKS - 1], { ping: 2 });
+  assert.deepEqual(watch.look(6500, 2, 0), {}, "answered, idle");
+  assert.deepEqual(watch.look(7500, 2, 50), { ping: 3 }, "the process used 5 % of a threshold: pinged at once");
+  assert.deepEqual(watch.look(8499, 2, 1000), {}, "out for less than a threshold");
+  assert.deepEqual(watch.look(8500, 2, 1000), { stalledMs: 1000, since: 7500 }, "a new stall");
 });
