@@ -2,6 +2,7 @@
 // wall time of fresh processes, alternating, medians. No endpoint is set, as in a process that does not report.
 // Run alone: node bench/register.bench.mjs [--runs 21]
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { packageDir } from "./lib/builds.mjs";
@@ -12,6 +13,12 @@ import { median } from "./lib/stats.mjs";
 const args = parseArgs();
 const dist = join(packageDir("backtrace-ts"), "dist");
 const fixtures = fileURLToPath(new URL("fixtures/", import.meta.url));
+const manifest = JSON.parse(readFileSync(join(packageDir("backtrace-ts"), "package.json"), "utf8"));
+/** The file `import "backtrace-ts/<name>"` loads. */
+function subpath(name) {
+  const target = manifest.exports[`./${name}`]?.import;
+  return join(packageDir("backtrace-ts"), typeof target === "string" ? target : target.default);
+}
 // Any --import starts Node's ES module loader and any --require the CommonJS one: an empty preload is the fair floor.
 const cases = {
   "node -e 0": [],
@@ -19,11 +26,8 @@ const cases = {
   "--require empty.cjs": ["--require", join(fixtures, "empty.cjs")],
   "--import register": ["--import", join(dist, "register.mjs")],
   "--require register": ["--require", join(dist, "register.cjs")],
-  "--import express": ["--import", join(dist, "express.mjs")],
-  "--import fastify": ["--import", join(dist, "fastify.mjs")],
-  "--import koa": ["--import", join(dist, "koa.mjs")],
-  "--import http": ["--import", join(dist, "http.mjs")],
-  "--import lambda": ["--import", join(dist, "lambda.mjs")],
+  // The five framework subpaths (express, fastify, koa, http, lambda), each as its package.json export resolves it.
+  ...Object.fromEntries(["express", "fastify", "koa", "http", "lambda"].map((name) => [`--import ${name}`, ["--import", subpath(name)]])),
   "--import backtrace-ts (main)": ["--import", join(dist, "index.mjs")],
 };
 
