@@ -7,6 +7,12 @@ import { processAlive, processSession } from "./spool-files.js";
 
 /** Lines wait at most this long before they are written, in one write for all of them. */
 const FLUSH_MS = 20;
+/**
+ * A merged duplicate's new count alone waits longer: in a steady trickle of duplicates every group commit is two wakes
+ * of the event loop (the timer, the write's callback), which cost more than the merge. Still well within the 100 ms
+ * after which a kill must lose nothing.
+ */
+const PATCH_MS = 80;
 /** A capture waiting this long is written at once, even from inside an application's synchronous loop. */
 const MAX_LAG_MS = 50;
 /** Work a synchronous write may take inside the application's call (at most one per 50 ms): what is left waits. */
@@ -190,15 +196,25 @@ function openJournal(options: JournalOptions): Journal {
     return lines.length === 0 ? undefined : Buffer.concat(lines);
   }
 
-  function schedule(): void {
-    if (timer !== undefined || failed) return;
-    timer = setTimeout(flush, FLUSH_MS);
+  /** When the timer fires (performance.now()); Infinity with none. */
+  let due = Number.POSITIVE_INFINITY;
+
+  function schedule(ms: number = FLUSH_MS): void {
+    if (failed) return;
+    const at = performance.now() + ms;
+    if (timer !== undefined) {
+      if (at >= due) return;
+      clearTimeout(timer);
+    }
+    due = at;
+    timer = setTimeout(flush, ms);
     // The exit paths write what waits; the timer must not keep a finished process up.
     timer.unref();
   }
 
   function flush(): void {
     timer = undefined;
+    due = Number.POSITIVE_INFINITY;
     if (inFlight) return schedule();
     const file = openFile();
     if (file === undefined) return;
@@ -218,7 +234,8 @@ function openJournal(options: JournalOptions): Journal {
       bytes += count;
       if (offset + count < buffer.length) return write(file, buffer, offset + count);
       inFlight = false;
-      if (waiting.size > 0 || settled.length > 0 || patches.size > 0) schedule();
+      if (waiting.size > 0 || settled.length > 0) schedule();
+      else if (patches.size > 0) schedule(PATCH_MS);
       else rotate();
     });
   }
@@ -329,7 +346,7 @@ function openJournal(options: JournalOptions): Journal {
     patch(uuid, patch) {
       if (failed || waiting.has(uuid) || !written.has(uuid)) return;
       patches.set(uuid, patch);
-      schedule();
+      schedule(PATCH_MS);
     },
     settle(uuid) {
       patches.delete(uuid);
@@ -341,6 +358,7 @@ function openJournal(options: JournalOptions): Journal {
         settled = [];
         clearTimeout(timer);
         timer = undefined;
+        due = Number.POSITIVE_INFINITY;
         if (!inFlight) rotate();
         return;
       }
@@ -356,6 +374,7 @@ function openJournal(options: JournalOptions): Journal {
       idleTimer = undefined;
       process.off("exit", removeIdle);
       timer = undefined;
+      due = Number.POSITIVE_INFINITY;
       flushSync();
       if (fd === undefined) return;
       try {
