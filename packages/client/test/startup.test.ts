@@ -37,3 +37,27 @@ test("import and initialize (spool, fatal-error record and all) load no node:cry
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("the default spool folder (named by a hash of the submission URL) and the first turn after initialize load no node:crypto either", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "bt-startup-default-"));
+  try {
+    const script =
+      `const loaded = () => process.moduleLoadList.includes("NativeModule crypto");\n` +
+      `const bt = require(${JSON.stringify(join(CLIENT_DIR, "dist/index.cjs"))});\n` +
+      `bt.initialize({ endpoint: "http://127.0.0.1:9", token: "t", disableGlobalHandler: true, timeout: 0.2, exitTimeout: 0.2 });\n` +
+      `const afterInit = loaded();\n` +
+      // Recovery, replay and the fatal-error record run in the first turns after initialize, before any report.
+      `setTimeout(() => { const later = loaded(); bt.sendException(new Error("first")); console.log(JSON.stringify({ afterInit, later, afterReport: loaded() })); }, 100);\n`;
+    const file = join(dir, "app.cjs");
+    writeFileSync(file, script);
+    const result = await runNode([file], { env: { XDG_CACHE_HOME: join(dir, "cache"), HOME: dir } });
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout), { afterInit: false, later: false, afterReport: true });
+    // The folder's name is the same as node:crypto's SHA-256 made it (spools of earlier versions are found again).
+    const { createHash } = await import("node:crypto");
+    const key = createHash("sha256").update("http://127.0.0.1:9/post?format=json&token=t").digest("hex").slice(0, 16);
+    assert.deepEqual(readdirSync(join(dir, "cache", "backtrace-ts", "spool")), [key]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
