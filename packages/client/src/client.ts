@@ -349,6 +349,25 @@ export class BacktraceClient {
     });
   }
 
+  /** Decisions the exit path makes before spooling what is unbuilt (see `holdDecision`). */
+  private readonly decisions = new Set<() => void>();
+
+  /** @internal A report still to be decided (an answer not finished): pending until released; the exit path decides it first. */
+  holdDecision(decide: () => void): () => void {
+    if (this.closed) return () => {};
+    this.decisions.add(decide);
+    this.unsettled++;
+    this.exit.watch();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.decisions.delete(decide);
+      this.unsettled--;
+      this.settledOne();
+    };
+  }
+
   /** Waits until every pending report is sent or spooled, at most `timeout` seconds (default `exitTimeout`). */
   async flush(timeout: number = this.#options.exitTimeout): Promise<boolean> {
     // A deadline that is NaN, negative or past what a timer holds is clamped: 0 only looks, it never waits.
@@ -454,6 +473,13 @@ export class BacktraceClient {
    * async runs. Bounded by `exitTimeout`: what is left then is counted as dropped ("exit").
    */
   private spoolUnbuiltSync(): void {
+    for (const decide of [...this.decisions]) {
+      try {
+        decide();
+      } catch {
+        // A decision that fails is the integration's; the rest are still spooled.
+      }
+    }
     // First what the journal holds: whatever cannot be spooled in time is still recovered by the next start.
     this.journal?.flushSync();
     const deadline = performance.now() + this.#options.exitTimeout * 1000;
