@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runNode } from "./helpers/child.js";
 import { CLIENT_DIR } from "./helpers/project.js";
+import { startReceiver } from "./helpers/http-receiver.js";
 import { loadKey, seal, unseal } from "../src/spool/spool-guard.js";
 
 test("import and initialize (spool, fatal-error record and all) load no node:crypto; the first report does", async () => {
@@ -58,6 +59,29 @@ test("the default spool folder (named by a hash of the submission URL) and the f
     const key = createHash("sha256").update("http://127.0.0.1:9/post?format=json&token=t").digest("hex").slice(0, 16);
     assert.deepEqual(readdirSync(join(dir, "cache", "backtrace-ts", "spool")), [key]);
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a large spooled report verified at the next start is MACed by node:crypto, not by the slower JavaScript HMAC", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "bt-startup-mac-"));
+  const receiver = await startReceiver();
+  try {
+    const spool = join(dir, "spool");
+    const init = `const bt = require(${JSON.stringify(join(CLIENT_DIR, "dist/index.cjs"))});\n` +
+      `bt.initialize({ endpoint: process.env.BT_ENDPOINT, token: "t", spool: ${JSON.stringify(spool)}, disableGlobalHandler: true, timeout: 0.5, exitTimeout: 2 });\n`;
+    const first = join(dir, "first.cjs");
+    // About 370 KB spooled: no network for this run.
+    writeFileSync(first, init + `bt.sendException(new Error("large"), { attributes: Object.fromEntries(Array.from({ length: 400 }, (_, i) => ["a" + i, "x".repeat(900)])) });\n`);
+    assert.equal((await runNode([first], { env: { BT_ENDPOINT: "http://127.0.0.1:9" } })).code, 0);
+    const next = join(dir, "next.cjs");
+    writeFileSync(next, init + `setTimeout(() => { console.log(JSON.stringify({ loaded: process.moduleLoadList.includes("NativeModule crypto") })); bt.flush(2); }, 1500);\n`);
+    const result = await runNode([next], { env: { BT_ENDPOINT: receiver.url } }, 15_000);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(receiver.requests.length, 1, "the spooled report verified and was sent");
+    assert.deepEqual(JSON.parse(result.stdout), { loaded: true });
+  } finally {
+    await receiver.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });
