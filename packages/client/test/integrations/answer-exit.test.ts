@@ -54,3 +54,29 @@ for (const [how, after] of [
     }
   });
 }
+
+test("an error handed to errorHandler with a response that never finishes (a fake one) is reported when the process has nothing left to do", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "bt-answer-never-"));
+  const receiver = await startReceiver();
+  try {
+    const app = join(dir, "app.cjs");
+    writeFileSync(
+      app,
+      `const { EventEmitter } = require("node:events");\n` +
+        `const bt = require(${JSON.stringify(join(CLIENT_DIR, "dist/index.cjs"))});\n` +
+        `const { errorHandler } = require(${JSON.stringify(join(CLIENT_DIR, "dist/integrations.cjs"))});\n` +
+        `bt.initialize({ endpoint: process.env.BT_ENDPOINT, token: "t", spool: false, exitTimeout: 5 });\n` +
+        `const res = Object.assign(new EventEmitter(), { statusCode: 503 });\n` +
+        `errorHandler()(new Error("never answered"), { method: "GET", url: "/x", headers: {} }, res, () => {});\n`,
+    );
+    const result = await runNode([app], { env: { BT_ENDPOINT: receiver.url } }, 15_000);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(receiver.requests.length, 1);
+    const attributes = (receiver.requests[0]!.report as { attributes: Record<string, unknown> }).attributes;
+    assert.equal(attributes["error.message"], "never answered");
+    assert.equal(attributes["response.status"], 503);
+  } finally {
+    await receiver.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
