@@ -54,6 +54,13 @@ export function randomHex(bytes: number): string {
   return lazyCrypto().randomBytes(bytes).toString("hex");
 }
 
+/** A random (version 4) UUID, as node:crypto's randomUUID makes, without loading node:crypto when it is not loaded yet. */
+export function randomUuid(): string {
+  if (crypto !== undefined) return crypto.randomUUID();
+  const hex = randomHex(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-${((parseInt(hex[16]!, 16) & 3) | 8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
 /**
  * True on the process's main thread, told without loading worker_threads (over a millisecond) where it can be.
  * In worker threads Node replaces the process functions a worker may not call with stubs (`process.chdir` named

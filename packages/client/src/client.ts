@@ -131,7 +131,11 @@ export class BacktraceClient {
     if (debug) process.on("exit", this.debugAtExit);
     this.exit = installExitHandling(
       {
-        pending: () => this.pending(),
+        // Nothing left to run: an answer still awaited can never finish (a fake response, say), so it is decided now.
+        pending: () => {
+          this.decideHeld();
+          return this.pending();
+        },
         flush: (seconds) => this.flush(seconds),
         spoolUnbuiltSync: () => this.spoolUnbuiltSync(),
         spoolDeliverySync: () => {
@@ -349,6 +353,25 @@ export class BacktraceClient {
     });
   }
 
+  /** Decisions the exit path makes before spooling what is unbuilt (see `holdDecision`). */
+  private readonly decisions = new Set<() => void>();
+
+  /** @internal A report still to be decided (an answer not finished): pending until released; the exit path decides it first. */
+  holdDecision(decide: () => void): () => void {
+    if (this.closed) return () => {};
+    this.decisions.add(decide);
+    this.unsettled++;
+    this.exit.watch();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.decisions.delete(decide);
+      this.unsettled--;
+      this.settledOne();
+    };
+  }
+
   /** Waits until every pending report is sent or spooled, at most `timeout` seconds (default `exitTimeout`). */
   async flush(timeout: number = this.#options.exitTimeout): Promise<boolean> {
     // A deadline that is NaN, negative or past what a timer holds is clamped: 0 only looks, it never waits.
@@ -453,7 +476,19 @@ export class BacktraceClient {
    * Builds every report not built yet and writes it to the spool; for the exit paths, where nothing
    * async runs. Bounded by `exitTimeout`: what is left then is counted as dropped ("exit").
    */
+  /** Makes every decision still held (see `holdDecision`) now, with what is known so far. */
+  private decideHeld(): void {
+    for (const decide of [...this.decisions]) {
+      try {
+        decide();
+      } catch {
+        // A decision that fails is the integration's; the rest are still made.
+      }
+    }
+  }
+
   private spoolUnbuiltSync(): void {
+    this.decideHeld();
     // First what the journal holds: whatever cannot be spooled in time is still recovered by the next start.
     this.journal?.flushSync();
     const deadline = performance.now() + this.#options.exitTimeout * 1000;

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runNode } from "./helpers/child.js";
 import { CLIENT_DIR } from "./helpers/project.js";
+import { startReceiver } from "./helpers/http-receiver.js";
 import { loadKey, seal, unseal } from "../src/spool/spool-guard.js";
 
 test("import and initialize (spool, fatal-error record and all) load no node:crypto; the first report does", async () => {
@@ -34,6 +35,53 @@ test("import and initialize (spool, fatal-error record and all) load no node:cry
     for (const name of records) assert.ok(unseal(readFileSync(join(spool, "fatal", name), "utf8"), key) !== undefined, name);
     assert.ok(unseal(seal('{"a":1}', key), key));
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the default spool folder (named by a hash of the submission URL) and the first turn after initialize load no node:crypto either", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "bt-startup-default-"));
+  try {
+    const script =
+      `const loaded = () => process.moduleLoadList.includes("NativeModule crypto");\n` +
+      `const bt = require(${JSON.stringify(join(CLIENT_DIR, "dist/index.cjs"))});\n` +
+      `bt.initialize({ endpoint: "http://127.0.0.1:9", token: "t", disableGlobalHandler: true, timeout: 0.2, exitTimeout: 0.2 });\n` +
+      `const afterInit = loaded();\n` +
+      // Recovery, replay and the fatal-error record run in the first turns after initialize, before any report.
+      `setTimeout(() => { const later = loaded(); bt.sendException(new Error("first")); console.log(JSON.stringify({ afterInit, later, afterReport: loaded() })); }, 100);\n`;
+    const file = join(dir, "app.cjs");
+    writeFileSync(file, script);
+    const result = await runNode([file], { env: { XDG_CACHE_HOME: join(dir, "cache"), HOME: dir } });
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout), { afterInit: false, later: false, afterReport: true });
+    // The folder's name is the same as node:crypto's SHA-256 made it (spools of earlier versions are found again).
+    const { createHash } = await import("node:crypto");
+    const key = createHash("sha256").update("http://127.0.0.1:9/post?format=json&token=t").digest("hex").slice(0, 16);
+    assert.deepEqual(readdirSync(join(dir, "cache", "backtrace-ts", "spool")), [key]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a large spooled report verified at the next start is MACed by node:crypto, not by the slower JavaScript HMAC", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "bt-startup-mac-"));
+  const receiver = await startReceiver();
+  try {
+    const spool = join(dir, "spool");
+    const init = `const bt = require(${JSON.stringify(join(CLIENT_DIR, "dist/index.cjs"))});\n` +
+      `bt.initialize({ endpoint: process.env.BT_ENDPOINT, token: "t", spool: ${JSON.stringify(spool)}, disableGlobalHandler: true, timeout: 0.5, exitTimeout: 2 });\n`;
+    const first = join(dir, "first.cjs");
+    // About 370 KB spooled: no network for this run.
+    writeFileSync(first, init + `bt.sendException(new Error("large"), { attributes: Object.fromEntries(Array.from({ length: 400 }, (_, i) => ["a" + i, "x".repeat(900)])) });\n`);
+    assert.equal((await runNode([first], { env: { BT_ENDPOINT: "http://127.0.0.1:9" } })).code, 0);
+    const next = join(dir, "next.cjs");
+    writeFileSync(next, init + `setTimeout(() => { console.log(JSON.stringify({ loaded: process.moduleLoadList.includes("NativeModule crypto") })); bt.flush(2); }, 1500);\n`);
+    const result = await runNode([next], { env: { BT_ENDPOINT: receiver.url } }, 15_000);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(receiver.requests.length, 1, "the spooled report verified and was sent");
+    assert.deepEqual(JSON.parse(result.stdout), { loaded: true });
+  } finally {
+    await receiver.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -1,5 +1,6 @@
 // Default attributes: the static ones read once per process, the dynamic ones read for each report.
-import { lazyCrypto } from "../builtins.js";
+import { randomUuid } from "../builtins.js";
+import { sha256 } from "../spool/sha256.js";
 import { readFileSync } from "node:fs";
 import { availableParallelism as osAvailableParallelism, cpus as osCpus, hostname as osHostname, machine as osMachine, release as osRelease, version as osVersion } from "node:os";
 import { dirname, join, basename, extname } from "node:path";
@@ -61,11 +62,11 @@ export function machineGuid(read: ReadText = readText, platform: string = proces
   for (const file of files) {
     const id = read(file)?.trim();
     if (id) {
-      const hex = lazyCrypto().createHash("sha256").update(`backtrace-ts:${id}`).digest("hex");
+      const hex = Buffer.from(sha256(Buffer.from(`backtrace-ts:${id}`, "utf8"))).toString("hex");
       return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-${((parseInt(hex[16] ?? "0", 16) & 3) | 8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
     }
   }
-  return lazyCrypto().randomUUID();
+  return randomUuid();
 }
 
 /** Attributes that do not change while the process runs. Computed once, lazily, off the caller's path. */
@@ -77,7 +78,7 @@ export function staticAttributes(read: ReadText = readText): Attributes {
     "backtrace.version": VERSION,
     application: app.name,
     "application.version": app.version,
-    "application.session": lazyCrypto().randomUUID(),
+    "application.session": randomUuid(),
     hostname: safe(() => osHostname(), "unknown"),
     "uname.sysname": sysnames[process.platform] ?? process.platform,
     "uname.release": safe(() => osRelease(), "unknown"),

@@ -11,6 +11,11 @@ export interface ReportingClient {
   withScope<T>(fn: (scope: Scope) => T): T;
   sendException(error: unknown, options?: { attributes?: Record<string, unknown>; annotations?: Record<string, unknown> }): Promise<SendOutcome>;
   flush(timeout?: number): Promise<boolean>;
+  /**
+   * @internal A decision still to come (an answer not finished yet): counted as pending, and made by the exit path
+   * (`decide`, synchronous) before it spools what is unbuilt, so a process ending meanwhile loses nothing. Returns the release.
+   */
+  holdDecision?(decide: () => void): () => void;
 }
 
 export interface IntegrationOptions {
@@ -232,12 +237,17 @@ export function reportWhenAnswered(
       return;
     }
     let done = false;
+    let release: (() => void) | undefined;
     const decide = (): void => {
       if (done) return;
       done = true;
       // A 2xx/3xx sent for an error with no status of its own is still an error the application met: reported as a 500.
       reportRequestError(client, error, statusOf(error, sentStatus()), request, options, extra);
+      release?.();
     };
+    // Until the answer ends, the client's exit path decides it with the status set so far (a process.exit or a crash
+    // right after the application's error handler answered must not lose the report).
+    if (typeof client.holdDecision === "function") release = client.holdDecision(decide);
     // "finish" when the answer is handed to the socket; "close" when the connection ends without one.
     res.once("finish", decide);
     res.once("close", decide);

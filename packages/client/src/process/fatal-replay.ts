@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import type { WireFrame, WireThread } from "../body.js";
 import { internalReport, type BacktraceReport, type ReportSender } from "../capture/report.js";
 import type { SendOutcome } from "../outcome.js";
-import { findProcessRecord, listReports, openFatalFolder, reportPid, reportTime, reportUuid, type ProcessRecord } from "../spool/fatal-folder.js";
+import { findProcessRecord, listReports, openFatalFolder, reportPid, reportUuid, writtenByThisProcess, type ProcessRecord } from "../spool/fatal-folder.js";
 import { loadKey } from "../spool/spool-guard.js";
 
 type Json = Record<string, unknown>;
@@ -189,9 +189,7 @@ export async function replayFatalReports(client: ReportSender, spoolDir: string,
     const key = loadKey(root, process.getuid?.());
     for (const name of names) {
       // A report this very process wrote (process.report.writeReport() while it runs) is no crash: the process lives.
-      // The same pid with an earlier time is a previous process (containers start as pid 1 every time); one that died in
-      // the second this one started waits for the next start (names have whole seconds): delayed, never lost.
-      if (reportPid(name) === process.pid && reportTime(name) >= Math.floor(performance.timeOrigin / 1000) * 1000) continue;
+      if (writtenByThisProcess(dir, name)) continue;
       const path = claim(dir, name);
       if (path === undefined) continue;
       let keep = true;

@@ -1,5 +1,5 @@
 // The `fatal/` folder inside a spool: where Node writes diagnostic reports at a fatal error, the sealed attribute records beside them, and which report is whose.
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { lazyCrypto } from "../builtins.js";
 import { join } from "node:path";
 import { refuseVirtualFolder, seal, unseal, unsafeFolder, unsafeLeaf } from "./spool-guard.js";
@@ -48,12 +48,23 @@ export function reportPid(name: string): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
-/** The local time in a diagnostic report's file name (report.YYYYMMDD.HHMMSS...), as epoch ms; NaN when the name is not Node's. */
-export function reportTime(name: string): number {
-  const match = /^report\.(\d{4})(\d{2})(\d{2})\.(\d{2})(\d{2})(\d{2})\./.exec(name);
-  if (!match) return Number.NaN;
-  const [year, month, day, hour, minute, second] = match.slice(1).map(Number) as [number, number, number, number, number, number];
-  return new Date(year, month - 1, day, hour, minute, second).getTime();
+/**
+ * True when the diagnostic report `name` in `dir` was written by this very process (its pid, and written since the
+ * process started, by the file's modification time): no crash, the process lives. Not the time in the name: that is
+ * the writer's local time in whole seconds, so a previous process with the same pid (containers start as pid 1 every
+ * time) that crashed in the second this one started, or under another time zone, would be taken for this one.
+ */
+export function writtenByThisProcess(dir: string, name: string): boolean {
+  if (reportPid(name) !== process.pid) return false;
+  try {
+    const written = statSync(join(dir, name)).mtimeMs;
+    // A file system keeping whole seconds only rounds down: then the second the process started counts as its own.
+    const since = written % 1000 === 0 ? Math.floor(performance.timeOrigin / 1000) * 1000 : performance.timeOrigin;
+    return written >= since;
+  } catch {
+    // Gone (another start took it): not ours to skip.
+    return false;
+  }
 }
 
 /** Diagnostic report files waiting in the folder, oldest first (Node's names sort by time). */

@@ -1,6 +1,6 @@
-// HMAC-SHA256 (FIPS 180-4, RFC 2104) in JavaScript, for the one MAC made at initialize (the fatal-error record):
-// loading node:crypto costs about 3.5 ms on Node 20, a quarter of importing and initializing the client. Every
-// other MAC uses node:crypto; tests check both give the same bytes.
+// SHA-256 and HMAC-SHA256 (FIPS 180-4, RFC 2104) in JavaScript, for what start-up hashes (the default spool folder's
+// name, the machine id, the fatal-error record's MAC): loading node:crypto costs about 3.5 ms on Node 20, a quarter
+// of importing and initializing the client. Every later MAC uses node:crypto; tests check both give the same bytes.
 
 const K = new Uint32Array([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01,

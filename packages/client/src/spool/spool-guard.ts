@@ -1,6 +1,6 @@
 // What keeps other local users out of a spool folder: the folder and its ancestors checked, and records sealed with a per-spool key.
 import { chmodSync, closeSync, constants, fstatSync, linkSync, lstatSync, openSync, readFileSync, realpathSync, statSync, unlinkSync, writeFileSync } from "node:fs";
-import { loadedCrypto, randomHex } from "../builtins.js";
+import { lazyCrypto, loadedCrypto, randomHex } from "../builtins.js";
 import { hmacSha256Hex } from "./sha256.js";
 import { dirname, join, resolve } from "node:path";
 
@@ -140,9 +140,13 @@ function sameText(a: string, b: string): boolean {
   return diff === 0;
 }
 
+/** Past this many characters node:crypto is loaded for the MAC: the JavaScript HMAC runs about 15 times slower. */
+const JS_MAC_LIMIT = 64 * 1024;
+
 // node:crypto's HMAC once the client has loaded node:crypto (a report's uuid does); before that (the fatal-error
-// record written at initialize) the same HMAC in JavaScript, so that initialize does not load node:crypto.
+// record written at initialize) the same HMAC in JavaScript, so that initialize does not load node:crypto. A long
+// text (a spooled report or a journal replayed at start) loads node:crypto: the main thread is not held up by it.
 function mac(text: string, key: Buffer): string {
-  const crypto = loadedCrypto();
+  const crypto = loadedCrypto() ?? (text.length > JS_MAC_LIMIT ? lazyCrypto() : undefined);
   return crypto !== undefined ? crypto.createHmac("sha256", key).update(text, "utf8").digest("hex") : hmacSha256Hex(key, text);
 }

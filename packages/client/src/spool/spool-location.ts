@@ -1,8 +1,8 @@
 // Where the default spool folder lives: the platform's cache folder, its fallbacks, and the first one that can be used.
-import { lazyCrypto } from "../builtins.js";
 import { homedir, tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { createSpool, type Spool, type SpoolOptions } from "./spool.js";
+import { sha256 } from "./sha256.js";
 
 /**
  * The per-user cache folder for a submission URL; the token never appears in the path. Throws when the
@@ -60,7 +60,8 @@ export function spoolDirCandidates(submissionUrl: string, places: SpoolPlaces = 
     if (xdg && isAbsolute(xdg)) bases.push(xdg);
     if (home) bases.push(join(home, ".cache"));
   }
-  const key = lazyCrypto().createHash("sha256").update(submissionUrl).digest("hex").slice(0, 16);
+  // The same hex node:crypto's SHA-256 gives, without loading node:crypto at initialize.
+  const key = Buffer.from(sha256(Buffer.from(submissionUrl, "utf8"))).toString("hex").slice(0, 16);
   const out = bases.map((base) => join(base, "backtrace-ts", "spool", key));
   const tmp = (places.tmp ?? tmpdir)();
   if (tmp !== "" && isAbsolute(tmp)) {
