@@ -17,6 +17,7 @@ import { resolveOptions, type BacktraceOptions, type ResolvedOptions } from "./o
 import { redactText, redactUrl, urlSecrets } from "./submission-url.js";
 import { describeOutcome, type DeliveryCounters, type DropReason, type SendOutcome } from "./outcome.js";
 import { installExitHandling, type ExitHandling } from "./process/exit.js";
+import { HeldDecisions, spoolUnbuiltSync } from "./process/exit-spool.js";
 import { watchProcess, type ProcessWatch } from "./process/watch.js";
 import { deliverFatal } from "./process/fatal.js";
 import { startRecovery } from "./process/recovery.js";
@@ -133,11 +134,20 @@ export class BacktraceClient {
       {
         // Nothing left to run: an answer still awaited can never finish (a fake response, say), so it is decided now.
         pending: () => {
-          this.decideHeld();
+          this.held.decideAll();
           return this.pending();
         },
         flush: (seconds) => this.flush(seconds),
-        spoolUnbuiltSync: () => this.spoolUnbuiltSync(),
+        spoolUnbuiltSync: () =>
+          spoolUnbuiltSync({
+            held: this.held,
+            journal: this.journal,
+            pipeline: this.pipeline,
+            assembler: this.assembler,
+            spool: this.spool,
+            exitTimeoutSeconds: this.#options.exitTimeout,
+            discard: (report, reason) => this.discard(report, reason),
+          }),
         spoolDeliverySync: () => {
           // A delivery given up at the exit deadline may still hold spool writes that did not finish.
           for (const old of this.retired) old.spoolPendingSync();
@@ -354,22 +364,17 @@ export class BacktraceClient {
   }
 
   /** Decisions the exit path makes before spooling what is unbuilt (see `holdDecision`). */
-  private readonly decisions = new Set<() => void>();
+  private readonly held = new HeldDecisions();
 
   /** @internal A report still to be decided (an answer not finished): pending until released; the exit path decides it first. */
   holdDecision(decide: () => void): () => void {
     if (this.closed) return () => {};
-    this.decisions.add(decide);
     this.unsettled++;
     this.exit.watch();
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.decisions.delete(decide);
+    return this.held.hold(decide, () => {
       this.unsettled--;
       this.settledOne();
-    };
+    });
   }
 
   /** Waits until every pending report is sent or spooled, at most `timeout` seconds (default `exitTimeout`). */
@@ -470,37 +475,6 @@ export class BacktraceClient {
       trim: (json: string) => trimSerialized(json, Math.max(16 * 1024, Math.floor(this.#options.maxReportBytes / 8))),
       ...(this.#options.debugBacktrace ? { debug: (message: string) => this.debug(message) } : {}),
     });
-  }
-
-  /**
-   * Builds every report not built yet and writes it to the spool; for the exit paths, where nothing
-   * async runs. Bounded by `exitTimeout`: what is left then is counted as dropped ("exit").
-   */
-  /** Makes every decision still held (see `holdDecision`) now, with what is known so far. */
-  private decideHeld(): void {
-    for (const decide of [...this.decisions]) {
-      try {
-        decide();
-      } catch {
-        // A decision that fails is the integration's; the rest are still made.
-      }
-    }
-  }
-
-  private spoolUnbuiltSync(): void {
-    this.decideHeld();
-    // First what the journal holds: whatever cannot be spooled in time is still recovered by the next start.
-    this.journal?.flushSync();
-    const deadline = performance.now() + this.#options.exitTimeout * 1000;
-    for (const { report, settle } of this.pipeline.takeAll()) {
-      try {
-        const payload = performance.now() < deadline ? this.assembler.prepareSync(report) : undefined;
-        const spooled = payload !== undefined && this.spool?.writeSync(payload) === true;
-        settle(spooled ? { status: "failed", uuid: report.uuid, reason: "exit", spooled: true } : this.discard(report, "exit"));
-      } catch {
-        settle(this.discard(report, "exit"));
-      }
-    }
   }
 
 }
