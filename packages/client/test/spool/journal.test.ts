@@ -17,6 +17,12 @@ function dir(t: TestContext): string {
 const journals = (d: string): string[] => readdirSync(d).filter((f) => f.startsWith("journal-"));
 const key = (d: string): Buffer => Buffer.from(readFileSync(join(d, ".key"), "utf8"), "hex");
 
+/** Runs `body` in a child process with `j`, the journal of the spool folder `d`; resolves to how the child ended. */
+function inChild(d: string, body: string): ReturnType<typeof runNode> {
+  const spool = JSON.stringify(new URL("../../src/spool/spool.ts", import.meta.url).href);
+  return runNode(["--import", "tsx", "--input-type=module", "-e", `import { createSpool } from ${spool};\nconst j = createSpool({ dir: ${JSON.stringify(d)} }).journal();\n${body}`]);
+}
+
 test("captures are written within the group-commit delay, settled ones are marked, and a live process's journal is not taken", async (t) => {
   const d = dir(t);
   const spool = createSpool({ dir: d });
@@ -52,13 +58,8 @@ test("an ended process's journal is recovered once: its open captures, not its s
   const d = dir(t);
   createSpool({ dir: d });
   // A child writes a journal and dies without settling two of its three captures.
-  const child = await runNode([
-    "--import", "tsx", "--input-type=module", "-e",
-    `import { createSpool } from ${JSON.stringify(new URL("../../src/spool/spool.ts", import.meta.url).href)};
-     const j = createSpool({ dir: ${JSON.stringify(d)} }).journal();
-     j.add("open-1", () => ({ v: 1 })); j.add("open-2", () => ({ v: 2 })); j.add("done", () => ({ v: 3 }));
-     j.flushSync(); j.settle("done"); j.flushSync(); process.kill(process.pid, "SIGKILL");`,
-  ]);
+  const child = await inChild(d, `j.add("open-1", () => ({ v: 1 })); j.add("open-2", () => ({ v: 2 })); j.add("done", () => ({ v: 3 }));
+     j.flushSync(); j.settle("done"); j.flushSync(); process.kill(process.pid, "SIGKILL");`);
   assert.equal(child.signal, "SIGKILL", child.stderr);
   const [file] = journals(d);
   assert.ok(file);
@@ -78,13 +79,8 @@ test("an ended process's journal is recovered once: its open captures, not its s
 test("the settlements of one group commit are one sealed line, and none of them is recovered after a kill", async (t) => {
   const d = dir(t);
   createSpool({ dir: d });
-  const child = await runNode([
-    "--import", "tsx", "--input-type=module", "-e",
-    `import { createSpool } from ${JSON.stringify(new URL("../../src/spool/spool.ts", import.meta.url).href)};
-     const j = createSpool({ dir: ${JSON.stringify(d)} }).journal();
-     for (let i = 0; i < 50; i++) j.add("r" + i, () => ({ i }));
-     j.flushSync(); for (let i = 1; i < 50; i++) j.settle("r" + i); j.flushSync(); process.kill(process.pid, "SIGKILL");`,
-  ]);
+  const child = await inChild(d, `for (let i = 0; i < 50; i++) j.add("r" + i, () => ({ i }));
+     j.flushSync(); for (let i = 1; i < 50; i++) j.settle("r" + i); j.flushSync(); process.kill(process.pid, "SIGKILL");`);
   assert.equal(child.signal, "SIGKILL", child.stderr);
   const text = readFileSync(join(d, journals(d)[0]!), "utf8");
   assert.equal(text.split("\n").filter((line) => line.startsWith('{"d":')).length, 1);
@@ -115,16 +111,11 @@ test("a journal with nothing open starts again from empty past its size bound", 
 test("a patch of a written record (more duplicates merged) is read back with it after a kill; the latest patch wins", async (t) => {
   const d = dir(t);
   createSpool({ dir: d });
-  const child = await runNode([
-    "--import", "tsx", "--input-type=module", "-e",
-    `import { createSpool } from ${JSON.stringify(new URL("../../src/spool/spool.ts", import.meta.url).href)};
-     const j = createSpool({ dir: ${JSON.stringify(d)} }).journal();
-     const count = { n: 1 };
+  const child = await inChild(d, `const count = { n: 1 };
      j.add("carrier", () => ({ v: 1, c: { count: count.n } })); j.flushSync();
      count.n = 2; j.patch("carrier", () => ({ c: { count: count.n } }));
      count.n = 3; j.patch("carrier", () => ({ c: { count: count.n } })); j.flushSync();
-     j.patch("unknown", () => ({ c: 9 })); j.flushSync(); process.kill(process.pid, "SIGKILL");`,
-  ]);
+     j.patch("unknown", () => ({ c: 9 })); j.flushSync(); process.kill(process.pid, "SIGKILL");`);
   assert.equal(child.signal, "SIGKILL", child.stderr);
   const [orphan] = orphanJournals(d, key(d));
   assert.deepEqual(orphan!.records, [{ uuid: "carrier", record: { v: 1, c: { count: 3 } } }]);
@@ -198,12 +189,7 @@ test("with nothing open the journal is emptied at once and kept for the next cap
   // A process that ends right after its last settlement leaves no journal behind.
   const e = dir(t);
   createSpool({ dir: e });
-  const child = await runNode([
-    "--import", "tsx", "--input-type=module", "-e",
-    `import { createSpool } from ${JSON.stringify(new URL("../../src/spool/spool.ts", import.meta.url).href)};
-     const j = createSpool({ dir: ${JSON.stringify(e)} }).journal();
-     j.add("x", () => ({})); j.flushSync(); j.settle("x");`,
-  ]);
+  const child = await inChild(e, `j.add("x", () => ({})); j.flushSync(); j.settle("x");`);
   assert.equal(child.code, 0, child.stderr);
   assert.deepEqual(journals(e), []);
 });
