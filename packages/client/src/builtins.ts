@@ -54,11 +54,15 @@ export function randomHex(bytes: number): string {
   return lazyCrypto().randomBytes(bytes).toString("hex");
 }
 
+/** 32 or more hex digits shaped as a version 4 UUID (the version and variant bits set), which every Backtrace server accepts. */
+export function uuidFromHex(hex: string): string {
+  const variant = ((parseInt(hex[16] ?? "0", 16) & 3) | 8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
 /** A random (version 4) UUID, as node:crypto's randomUUID makes, without loading node:crypto when it is not loaded yet. */
 export function randomUuid(): string {
-  if (crypto !== undefined) return crypto.randomUUID();
-  const hex = randomHex(16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-${((parseInt(hex[16]!, 16) & 3) | 8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  return crypto !== undefined ? crypto.randomUUID() : uuidFromHex(randomHex(16));
 }
 
 /**

@@ -1,5 +1,5 @@
 // Default attributes: the static ones read once per process, the dynamic ones read for each report.
-import { randomUuid } from "../builtins.js";
+import { randomUuid, uuidFromHex } from "../builtins.js";
 import { sha256 } from "../spool/sha256.js";
 import { readFileSync } from "node:fs";
 import { availableParallelism as osAvailableParallelism, cpus as osCpus, hostname as osHostname, machine as osMachine, release as osRelease, version as osVersion } from "node:os";
@@ -62,8 +62,7 @@ export function machineGuid(read: ReadText = readText, platform: string = proces
   for (const file of files) {
     const id = read(file)?.trim();
     if (id) {
-      const hex = Buffer.from(sha256(Buffer.from(`backtrace-ts:${id}`, "utf8"))).toString("hex");
-      return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-${((parseInt(hex[16] ?? "0", 16) & 3) | 8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+      return uuidFromHex(Buffer.from(sha256(Buffer.from(`backtrace-ts:${id}`, "utf8"))).toString("hex"));
     }
   }
   return randomUuid();

@@ -18,7 +18,10 @@ function stderrLine(text: string): void {
   }
 }
 
-/** One line for stderr: never the token (config errors do not echo values), never a stack. */
+/**
+ * One line for stderr: never the token (config errors do not echo values), never a stack. Not errors.ts's
+ * `errorText`: that file imports node:util, one more builtin for `--import` to link before the application starts.
+ */
 function line(error: unknown): string {
   let code: unknown;
   let text: string;

@@ -1,6 +1,6 @@
 // The `fatal/` folder inside a spool: where Node writes diagnostic reports at a fatal error, the sealed attribute records beside them, and which report is whose.
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { lazyCrypto } from "../builtins.js";
+import { lazyCrypto, uuidFromHex } from "../builtins.js";
 import { join } from "node:path";
 import { refuseVirtualFolder, seal, unseal, unsafeFolder, unsafeLeaf } from "./spool-guard.js";
 
@@ -81,10 +81,7 @@ export function listReports(dir: string): string[] {
  * once can drop a second delivery (a start that died after sending, before removing the file).
  */
 export function reportUuid(name: string, text: string): string {
-  const hex = lazyCrypto().createHash("sha256").update(name).update("\0").update(text).digest("hex");
-  // Shaped as a version 4 UUID (the variant and version bits set), which every Backtrace server accepts.
-  const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  return uuidFromHex(lazyCrypto().createHash("sha256").update(name).update("\0").update(text).digest("hex"));
 }
 
 /** Writes this process's record, sealed with the spool's key and readable by us alone. Returns its path, or undefined. */
