@@ -1,9 +1,10 @@
 // The spool's write-ahead journal: every report captured and not settled yet, appended in group commits, so that a
-// kill -9 or a SIGTERM with Node's default action (no JavaScript runs) loses none of them. The next start recovers them.
-import { closeSync, constants, fstatSync, ftruncateSync, futimesSync, lstatSync, openSync, readFileSync, readdirSync, readlinkSync, renameSync, unlinkSync, write as fsWrite, writeFileSync, writeSync } from "node:fs";
+// kill -9 or a SIGTERM with Node's default action (no JavaScript runs) loses none of them. The next start recovers them
+// (journal-recovery.ts).
+import { closeSync, constants, fstatSync, ftruncateSync, futimesSync, openSync, readlinkSync, renameSync, unlinkSync, write as fsWrite, writeFileSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { seal, unseal } from "./spool-guard.js";
-import { processAlive, processSession } from "./spool-files.js";
+import { seal } from "./spool-guard.js";
+import { processSession } from "./spool-files.js";
 
 /** Lines wait at most this long before they are written, in one write for all of them. */
 const FLUSH_MS = 20;
@@ -32,18 +33,15 @@ const HEARTBEAT_MS = 30 * 1000;
  * A journal untouched this long is abandoned, whatever its pid says: its pid may be a live process of another
  * pid namespace (two containers sharing a volume are both pid 1) or a later process with the same pid.
  */
-const STALE_MS = 3 * HEARTBEAT_MS;
-/** Journals larger than this are not read back (rotation keeps ours under ROTATE_BYTES or twice what is open; this bounds a planted one). */
-const MAX_READ_BYTES = 256 * 1024 * 1024;
+export const STALE_MS = 3 * HEARTBEAT_MS;
 // `journal-<pid>-<session>-n<pid namespace>.log`, and `-r<n>` for one taken over from an ended process while it is
 // recovered. A pid tells whether a process runs only inside the same pid namespace.
-const NAME = /^journal-(\d+)-([0-9a-f]+)(?:-n(\d+))?(?:-r\d+)?\.log$/;
-let claims = 0;
+export const JOURNAL_NAME = /^journal-(\d+)-([0-9a-f]+)(?:-n(\d+))?(?:-r\d+)?\.log$/;
 
 let namespaceOfProcess: string | undefined;
 
 /** This process's pid namespace (Linux), or "" where it cannot be told; read at first use. */
-function pidNamespace(): string {
+export function pidNamespace(): string {
   if (namespaceOfProcess !== undefined) return namespaceOfProcess;
   try {
     namespaceOfProcess = /\[(\d+)\]/.exec(readlinkSync("/proc/self/ns/pid"))?.[1] ?? "";
@@ -53,7 +51,8 @@ function pidNamespace(): string {
   return namespaceOfProcess;
 }
 
-function journalName(suffix = ""): string {
+/** This process's journal file name, with `suffix` before the extension. */
+export function journalName(suffix = ""): string {
   return `journal-${process.pid}-${processSession()}${pidNamespace() ? `-n${pidNamespace()}` : ""}${suffix}.log`;
 }
 
@@ -388,93 +387,4 @@ function openJournal(options: JournalOptions): Journal {
     },
     open: () => written.size + waiting.size,
   };
-}
-
-/** A journal left by a process that ended: the captures it wrote and never settled. */
-export interface OrphanJournal {
-  file: string;
-  records: Array<{ uuid: string; record: unknown }>;
-  /** Lines that could not be read or did not verify. */
-  corrupt: number;
-}
-
-/**
- * True when the journal has no owner: untouched for STALE_MS (its owner beats every HEARTBEAT_MS), or, in this
- * process's own pid namespace, its process has ended or its pid is this process's under another session.
- */
-function abandoned(pid: number, session: string, namespace: string | undefined, mtimeMs: number, now: number): boolean {
-  if (mtimeMs < now - STALE_MS) return true;
-  if (namespace === undefined || namespace !== pidNamespace() || pidNamespace() === "") return false;
-  if (pid === process.pid) return session !== processSession();
-  return !processAlive(pid);
-}
-
-/**
- * The journals in `dir` whose processes ended, with what they leave open. Each is first renamed to a name of
- * this process, so that two processes starting together do not both recover it. Never throws.
- */
-export function orphanJournals(dir: string, key: Buffer, now: number = Date.now()): OrphanJournal[] {
-  const out: OrphanJournal[] = [];
-  let files: string[];
-  try {
-    files = readdirSync(dir);
-  } catch {
-    return out;
-  }
-  for (const file of files) {
-    const name = NAME.exec(file);
-    if (!name) continue;
-    try {
-      const stat = lstatSync(join(dir, file));
-      if (!stat.isFile() || !abandoned(Number(name[1]), name[2]!, name[3], stat.mtimeMs, now)) continue;
-      const claimed = journalName(`-r${++claims}`);
-      renameSync(join(dir, file), join(dir, claimed));
-      if (stat.size > MAX_READ_BYTES) {
-        out.push({ file: claimed, records: [], corrupt: 1 });
-        continue;
-      }
-      out.push(readJournal(claimed, readFileSync(join(dir, claimed), "utf8"), key));
-    } catch {
-      // Gone meanwhile (another process recovered it).
-    }
-  }
-  return out;
-}
-
-function readJournal(file: string, text: string, key: Buffer): OrphanJournal {
-  const open = new Map<string, unknown>();
-  const settled = new Set<string>();
-  let corrupt = 0;
-  for (const line of text.split("\n")) {
-    if (line === "") continue;
-    const json = unseal(line, key);
-    let value: unknown;
-    try {
-      value = json === undefined ? undefined : JSON.parse(json);
-    } catch {
-      value = undefined;
-    }
-    const entry = value as { u?: unknown; r?: unknown; d?: unknown; p?: unknown } | undefined;
-    if (typeof entry?.d === "string") settled.add(entry.d);
-    else if (Array.isArray(entry?.d)) {
-      for (const uuid of entry.d as unknown[]) if (typeof uuid === "string") settled.add(uuid);
-    }
-    else if (typeof entry?.p === "string") {
-      const record = open.get(entry.p);
-      if (record !== null && typeof record === "object" && entry.r !== null && typeof entry.r === "object") Object.assign(record, entry.r);
-    }
-    else if (typeof entry?.u === "string") open.set(entry.u, entry.r);
-    else corrupt += 1;
-  }
-  const records = [...open].filter(([uuid]) => !settled.has(uuid)).map(([uuid, record]) => ({ uuid, record }));
-  return { file, records, corrupt };
-}
-
-/** Removes a recovered journal. */
-export function removeJournal(dir: string, file: string): void {
-  try {
-    unlinkSync(join(dir, file));
-  } catch {
-    // Removed by another process that recovered it too.
-  }
 }

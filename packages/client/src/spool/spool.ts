@@ -2,7 +2,8 @@
 import { spoolDefaults } from "../defaults.js";
 import { accessSync, constants, mkdirSync, promises, readdirSync, renameSync, rmSync, statSync, statfsSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
-import { createJournal, orphanJournals, removeJournal, type Journal, type OrphanJournal } from "./journal.js";
+import { createJournal, type Journal } from "./journal.js";
+import { orphanJournals, removeJournal, type OrphanJournal } from "./journal-recovery.js";
 import { loadKey, refuseVirtualFolder, seal, unsafeFolder, unseal } from "./spool-guard.js";
 import { TEMP_PREFIX, tempPath, writeRecordSync } from "./record-io.js";
 import { claimName, parseRecord, recordName, recordText, recordUuid, safeUuid, staleClaim } from "./spool-files.js";

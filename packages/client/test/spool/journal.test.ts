@@ -6,7 +6,7 @@ import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createSpool } from "../../src/spool/spool.js";
-import { orphanJournals } from "../../src/spool/journal.js";
+import { orphanJournals } from "../../src/spool/journal-recovery.js";
 import { runNode } from "../helpers/child.js";
 
 function dir(t: TestContext): string {
