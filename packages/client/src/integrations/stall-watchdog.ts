@@ -17,7 +17,6 @@ let data: WatchdogData;
 let slots: Int32Array;
 let assembler: ReturnType<typeof createAssembler>;
 let loop: LoopWatch;
-let cpu: NodeJS.CpuUsage;
 const sender = { send: () => Promise.reject(new Error("the watchdog sends its reports itself")) };
 
 /**
@@ -39,9 +38,8 @@ function runStallWatchdog(workerData: WatchdogData): void {
   const options = { ...data.options, beforeSend: undefined } as unknown as ResolvedOptions;
   assembler = createAssembler({ options, debug: () => undefined, onTrimmed: () => undefined });
   loop = new LoopWatch(data.thresholdMs);
-  cpu = process.cpuUsage();
   // The first ping at once: a loop that never turns after initialize is a stall too.
-  tell({ kind: "ping", seq: loop.start(now()) });
+  tell(loop.start(now()));
   watch();
 }
 
@@ -62,19 +60,28 @@ const stopped = (): boolean => Atomics.load(slots, STOP) !== 0;
 const now = (): number => sinceBase(data.base);
 const tell = (message: WatchdogMessage): void => lazyWorkers().parentPort?.postMessage(message);
 
+/** The process's CPU time so far in ms (user + system, every thread): one call, no object kept between looks. */
+function cpuMs(): number {
+  const used = process.cpuUsage();
+  return (used.user + used.system) / 1000;
+}
+
 /**
  * Sleeps a threshold at a time (woken early only by STOP); never polls. At each look: the CPU the process used
  * meanwhile (process-wide), the last ping answered; a ping when one is due; a stall when a ping went unanswered.
+ * A look is what the watchdog costs an idle process (one wake per threshold), so it does the least it can: one read
+ * of the CPU time, one of the clock, and the ping is a bare number.
  */
 function watch(): void {
+  let cpuBefore = cpuMs();
+  const port = lazyWorkers().parentPort;
   for (;;) {
-    if (stopped()) return;
-    Atomics.wait(slots, STOP, 0, loop.wait(now(), Atomics.load(slots, ANSWERED)));
-    if (stopped()) return;
-    const used = process.cpuUsage(cpu);
-    cpu = process.cpuUsage();
-    const look = loop.look(now(), Atomics.load(slots, ANSWERED), (used.user + used.system) / 1000);
-    if (look.ping !== undefined) tell({ kind: "ping", seq: look.ping });
+    const timeout = loop.wait(now(), Atomics.load(slots, ANSWERED));
+    if (Atomics.wait(slots, STOP, 0, timeout) !== "timed-out" || stopped()) return;
+    const cpuNow = cpuMs();
+    const look = loop.look(now(), Atomics.load(slots, ANSWERED), cpuNow - cpuBefore);
+    cpuBefore = cpuNow;
+    if (look.ping !== undefined) port?.postMessage(look.ping);
     if (look.stalledMs === undefined || look.since === undefined) continue;
     // Delivered when the main loop turns again, which is the stall's end: the main thread takes its length from there.
     tell({ kind: "stalled", since: look.since });
@@ -85,8 +92,7 @@ function watch(): void {
       .catch(() => undefined)
       .finally(() => {
         clearInterval(alive);
-        // The report's own work is not the application's: the next look counts from here.
-        cpu = process.cpuUsage();
+        // The report's own work is not the application's: the next look counts from here (watch reads the CPU anew).
         setImmediate(watch);
       });
     return;

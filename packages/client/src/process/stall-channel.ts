@@ -29,8 +29,8 @@ export interface WatchdogData {
 
 /** Messages from the watchdog to the main thread, which Node delivers when the main loop turns. */
 export type WatchdogMessage =
-  /** Answered by writing `seq` to ANSWERED: the loop turned after the ping was sent. */
-  | { kind: "ping"; seq: number }
+  /** A ping, its sequence number alone (the cheapest message to send and read): answered by writing it to ANSWERED, which says the loop turned after it was sent. */
+  | number
   /** A stall was found; delivered at the main loop's first turn after it, which is its end. `since`: ms since base. */
   | { kind: "stalled"; since: number };
 

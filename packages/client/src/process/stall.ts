@@ -54,8 +54,8 @@ export function startStallWatchdog(options: StallOptions): (() => void) | undefi
   }
   worker.on("error", (error) => debug?.(`stall watchdog failed: ${error.message}`));
   worker.on("message", (message: WatchdogMessage) => {
-    if (message?.kind === "ping") {
-      Atomics.store(slots, ANSWERED, message.seq);
+    if (typeof message === "number") {
+      Atomics.store(slots, ANSWERED, message);
       return;
     }
     if (message?.kind !== "stalled") return;
