@@ -1,32 +1,38 @@
 // The stall watchdog's idle cost: process CPU of an idle process with stallThreshold, against the same process
 // without the watchdog. Several rounds, each a pair run side by side (which one starts first alternates);
-// reported per run, as medians with their spread, and as the median of the paired differences.
-// `node bench/stall-watchdog.bench.mjs [--seconds 30] [--rounds 5] [--threshold 1] [--settle 12] [--lib path/index.cjs]`
+// reported per run, as medians with their spread, and as the median of the paired differences. Next to it, the
+// floor of any watchdog that looks once per threshold: a bare worker thread that wakes from `Atomics.wait` once per
+// threshold and reads the process's CPU time, nothing else (run in the same rounds, alongside).
+// `node bench/stall-watchdog.bench.mjs [--seconds 30] [--runs 3] [--threshold 1] [--settle 12] [--lib path/index.cjs] [--json out.json]`
 import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { packageDir } from "./lib/builds.mjs";
+import { parseArgs } from "./lib/child.mjs";
+import { emit } from "./lib/output.mjs";
 
-const argAt = (name) => process.argv.indexOf(`--${name}`);
+const args = parseArgs();
 // `--lib <index.cjs>` measures another build (an earlier commit's dist, copied aside) against the same baseline.
-const lib = argAt("lib") > 0 ? process.argv[argAt("lib") + 1] : fileURLToPath(new URL("../packages/client/dist/index.cjs", import.meta.url));
+const lib = typeof args.lib === "string" ? args.lib : join(packageDir("backtrace-ts"), "dist", "index.cjs");
 const arg = (name, fallback) => {
-  const at = process.argv.indexOf(`--${name}`);
-  const value = at > 0 ? Number(process.argv[at + 1]) : NaN;
+  const value = Number(args[name]);
   return Number.isFinite(value) && value > 0 ? value : fallback;
 };
 const seconds = arg("seconds", 30);
-const rounds = arg("rounds", 5);
+const rounds = arg("runs", arg("rounds", 3));
 const threshold = arg("threshold", 1);
 // The client's own start goes on for about ten seconds (V8's compile and GC tasks after loading: some 15 ms of CPU
 // between the 5th and the 10th second, none after): measuring from the settle on keeps that out of both sides,
 // so the difference is the watchdog's and not that noise.
 const settle = arg("settle", 12);
 
+// "floor": no client, a bare worker that wakes once per threshold and reads the CPU time (what any watchdog that
+// looks once per threshold pays at least); otherwise the client with that stallThreshold (0: no watchdog).
+const clientSource = (stallThreshold) =>
+  `require(${JSON.stringify(lib)}).initialize({ endpoint: "http://127.0.0.1:9/", token: "t", spool: ${JSON.stringify(mkdtempSync(join(tmpdir(), "bt-bench-stall-")))}, stallThreshold: ${stallThreshold}, breadcrumbs: false });`;
 const child = (stallThreshold) => `
-  const bt = require(${JSON.stringify(lib)});
-  bt.initialize({ endpoint: "http://127.0.0.1:9/", token: "t", spool: ${JSON.stringify(mkdtempSync(join(tmpdir(), "bt-bench-stall-")))}, stallThreshold: ${stallThreshold}, breadcrumbs: false });
+  ${stallThreshold === "floor" ? floorSource() : clientSource(stallThreshold)}
   setTimeout(() => {
     const start = process.cpuUsage();
     setTimeout(() => {
@@ -35,6 +41,11 @@ const child = (stallThreshold) => `
     }, ${seconds * 1000});
   }, ${settle * 1000});
 `;
+
+function floorSource() {
+  const thread = `const s = new Int32Array(new SharedArrayBuffer(4)); let used = 0; for (;;) { Atomics.wait(s, 0, 0, ${threshold * 1000}); const u = process.cpuUsage(); used = u.user + u.system; }`;
+  return `new (require("node:worker_threads").Worker)(${JSON.stringify(thread)}, { eval: true }).unref();`;
+}
 
 function run(stallThreshold) {
   return new Promise((resolve, reject) => {
@@ -55,21 +66,28 @@ const spread = (values) => ({ median: round1(median(values)), min: round1(Math.m
 
 const without = [];
 const withWatchdog = [];
+const floor = [];
 for (let i = 0; i < rounds; i++) {
-  // Both of a pair see the same machine; the one started first alternates.
-  const [a, b] = i % 2 === 0 ? await Promise.all([run(0), run(threshold)]) : (await Promise.all([run(threshold), run(0)])).reverse();
-  without.push(a);
-  withWatchdog.push(b);
-  console.error(`round ${i + 1}/${rounds}: without ${round1(a)} ms, with ${round1(b)} ms`);
+  // The three of a round see the same machine; the order they start in rotates.
+  const kinds = [0, threshold, "floor"];
+  const order = kinds.map((_, k) => kinds[(k + i) % kinds.length]);
+  const measured = await Promise.all(order.map(run));
+  const of = (kind) => measured[order.indexOf(kind)];
+  without.push(of(0));
+  withWatchdog.push(of(threshold));
+  floor.push(of("floor"));
+  console.error(`round ${i + 1}/${rounds}: without ${round1(of(0))} ms, with ${round1(of(threshold))} ms, bare waking thread ${round1(of("floor"))} ms`);
 }
 const differences = withWatchdog.map((value, i) => value - without[i]);
-const result = {
+const result = emit(args, {
   seconds,
+  settle,
   rounds,
   stallThreshold: threshold,
   processCpuMsWithout: spread(without),
   processCpuMsWith: spread(withWatchdog),
   watchdogCpuMs: spread(differences),
-  runs: without.map((value, i) => ({ without: round1(value), with: round1(withWatchdog[i]) })),
-};
+  floorCpuMs: spread(floor.map((value, i) => value - without[i])),
+  runs: without.map((value, i) => ({ without: round1(value), with: round1(withWatchdog[i]), floor: round1(floor[i]) })),
+});
 console.log(JSON.stringify(result, null, 2));

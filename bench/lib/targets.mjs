@@ -73,6 +73,17 @@ export function checkTargets(results) {
   const overBare = perReport && bare ? perReport / bare : undefined;
   add("#18", "burst of 5,000: CPU per report ≤ 1.5× the bare-socket floor", overBare, overBare == null ? "n/a" : `${overBare.toFixed(2)}× (${fmt(perReport, " µs")})`, (v) => v <= 1.5);
 
+  const sw = b["stall-watchdog"];
+  const idle = get(sw, "watchdogCpuMs.median");
+  const floor = get(sw, "floorCpuMs.median");
+  add(
+    "#17",
+    `stall watchdog: idle process CPU over ${sw?.seconds ?? 30} s < 5 ms (\`stallThreshold: ${sw?.stallThreshold ?? 1}\`)`,
+    idle,
+    `${fmt(idle, " ms")} (a bare thread waking once per threshold: ${fmt(floor, " ms")})`,
+    (v) => v < 5,
+  );
+
   const sm = get(b, "source-map.results.warmMedianUs.median");
   const smP99 = get(b, "source-map.results.warmP99Us.median");
   add("#5", "source-mapped 10-frame resolution well under 1 ms after the first report", smP99, `${fmt(sm, " µs")} median, ${fmt(smP99, " µs")} p99`, (v) => v < 1000);
