@@ -2,7 +2,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import { build } from "esbuild";
 
 const require = createRequire(import.meta.url);
@@ -35,7 +35,95 @@ writeFileSync(
 // The bundle learns its folder from a banner: the stall watchdog's thread loads it again from there. The banner
 // comes before esbuild's own "use strict", so it says it too: the bundle runs in strict mode, as the sources do.
 const banner = { js: '"use strict";var __backtrace_ts_dir=__dirname;' };
-await build({ ...common, format: "cjs", outfile: "dist/index.cjs", banner });
+
+// Code most processes never run (source maps, the replay of fatal-error reports, the stall watchdog's thread) is a
+// second file, dist/lazy.cjs, required the first time it is needed: import compiles less. In the sources a loader file
+// (LOADERS) imports its modules as namespaces, `import * as name from "./file.js"`, and exports one function per
+// namespace, `export const loadName = (): typeof name => name;`. The build replaces each loader: its functions take
+// the namespaces from dist/lazy.cjs. That file holds the loaders' modules and what only they import; what the main
+// bundle has already (the report class, the spool, ...) it takes from the main bundle, which hands it its modules
+// when it requires it, so nothing is in both files and there is one instance of each.
+const LOADERS = ["src/enrich/lazy.ts", "src/process/lazy.ts", "src/integrations/lazy.ts"];
+const LAZY_FILE = "lazy.cjs";
+const absolute = (file) => join(process.cwd(), file);
+const relativeToPackage = (file) => relative(process.cwd(), file).split(sep).join("/");
+/** A loader's namespaces: name → the module's path, from its source (which must have exactly the shape above). */
+function loaderTargets(loader) {
+  const text = readFileSync(loader, "utf8");
+  const targets = new Map();
+  for (const [, name, spec] of text.matchAll(/^import \* as (\w+) from "(\.[^"]+)";$/gm)) {
+    targets.set(name, relativeToPackage(resolve(dirname(loader), spec.replace(/\.js$/, ".ts"))));
+  }
+  const exported = [...text.matchAll(/^export const (\w+) = \(\): typeof (\w+) => \2;$/gm)].map(([, fn, name]) => ({ fn, name }));
+  const statements = text.split("\n").filter((line) => /^(import|export)\b/.test(line)).length;
+  if (targets.size === 0 || statements !== targets.size + exported.length || exported.some(({ name }) => !targets.has(name))) {
+    throw new Error(`${loader}: a loader holds only "import * as x from" lines and "export const loadX = (): typeof x => x;" lines`);
+  }
+  return exported.map(({ fn, name }) => ({ fn, module: targets.get(name) }));
+}
+const loaders = new Map(LOADERS.map((loader) => [absolute(loader), loaderTargets(loader)]));
+const lazyModules = [...new Set([...loaders.values()].flat().map(({ module }) => module))];
+/** The main bundle's side: each loader replaced, and the one function that requires dist/lazy.cjs with `shared`. */
+const mainPlugin = (shared) => ({
+  name: "lazy-loaders",
+  setup(b) {
+    b.onResolve({ filter: /^lazy-part$/ }, () => ({ path: "lazy-part", namespace: "lazy" }));
+    b.onResolve({ filter: new RegExp(`^\\./${LAZY_FILE.replace(".", "\\.")}$`) }, (args) => ({ path: args.path, external: true }));
+    b.onLoad({ filter: /.*/, namespace: "lazy" }, () => ({
+      resolveDir: process.cwd(),
+      contents:
+        shared.map((file, i) => `import * as m${i} from ${JSON.stringify(absolute(file))};\n`).join("") +
+        `let part;\nexport function lazyPart() {\n  return (part ??= require("./${LAZY_FILE}")({ ${shared.map((file, i) => `${JSON.stringify(file)}: m${i}`).join(", ")} }));\n}\n`,
+    }));
+    b.onLoad({ filter: /[\\/]lazy\.ts$/ }, (args) => {
+      const targets = loaders.get(args.path);
+      if (!targets) return undefined;
+      return {
+        loader: "js",
+        contents: `import { lazyPart } from "lazy-part";\n${targets.map(({ fn, module }) => `export const ${fn} = () => lazyPart()[${JSON.stringify(module)}];\n`).join("")}`,
+      };
+    });
+  },
+});
+const mainOptions = (shared) => ({ ...common, format: "cjs", outfile: "dist/index.cjs", banner, metafile: true, plugins: [mainPlugin(shared)] });
+// First the main bundle alone, for the modules it holds; then the lazy file, which takes those from it; then the main
+// bundle again, handing over the modules the lazy file asked for.
+const inMain = new Set(Object.keys((await build({ ...mainOptions([]), write: false })).metafile.inputs).map((file) => resolve(file)));
+for (const module of lazyModules) {
+  if (inMain.has(absolute(module))) throw new Error(`${module} is loaded lazily, yet the main bundle imports it too`);
+}
+const shared = new Set();
+const { entryPoints: _mainEntry, ...withoutEntry } = common;
+await build({
+  ...withoutEntry,
+  stdin: {
+    contents: `${lazyModules.map((file, i) => `import * as m${i} from ${JSON.stringify(absolute(file))};\n`).join("")}export default { ${lazyModules.map((file, i) => `${JSON.stringify(file)}: m${i}`).join(", ")} };\n`,
+    resolveDir: process.cwd(),
+    loader: "ts",
+  },
+  format: "cjs",
+  outfile: `dist/${LAZY_FILE}`,
+  // A function of the main bundle's modules: `module` inside is its own, so the modules' exports end up in `parts`.
+  banner: { js: '"use strict";module.exports=function(__bt_main){var module={exports:{}},exports=module.exports;' },
+  footer: { js: "return module.exports.default};" },
+  plugins: [
+    {
+      name: "from-main",
+      setup(b) {
+        b.onResolve({ filter: /.*/ }, async (args) => {
+          if (args.pluginData === "resolving" || args.kind === "entry-point" || args.path.startsWith("node:")) return undefined;
+          const found = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: "resolving" });
+          if (found.errors.length > 0 || found.external || !inMain.has(found.path)) return undefined;
+          const file = relativeToPackage(found.path);
+          shared.add(file);
+          return { path: file, namespace: "main" };
+        });
+        b.onLoad({ filter: /.*/, namespace: "main" }, (args) => ({ contents: `module.exports = __bt_main[${JSON.stringify(args.path)}];`, loader: "js" }));
+      },
+    },
+  ],
+});
+await build(mainOptions([...shared].sort()));
 
 /** A thin ES module over a CommonJS bundle: its named exports (read from the built file) and the whole as default. */
 function esmOver(cjsFile, names) {

@@ -1,10 +1,12 @@
 // What a client watches in the process beyond its own calls: uncaught exceptions and rejections, workers that run out
 // of memory, fatal errors (Node's diagnostic report into the spool), and, opt-in, a stalled event loop.
 import { isMainThread } from "../builtins.js";
+import { errorText } from "../errors.js";
 import { internalReport, type BacktraceReport, type ReportSender } from "../capture/report.js";
 import type { ResolvedOptions } from "../options.js";
 import { installCrashHandlers, type CrashKind } from "./crash.js";
-import { replayFatalReports } from "./fatal-replay.js";
+import { fatalReportsWaiting } from "../spool/fatal-folder.js";
+import { loadFatalReplay } from "./lazy.js";
 import { setupFatalReports, type FatalSetup } from "./fatal-setup.js";
 import { startStallWatchdog, stallContext } from "./stall.js";
 import { installWorkerWatch, markWorkerOutOfMemory } from "./worker-watch.js";
@@ -72,7 +74,13 @@ export function watchProcess(
   return {
     started() {
       fatal?.write(host.processAttributes());
-      if (spoolDir !== undefined) void replayFatalReports(host, spoolDir, debug);
+      // The replay's code is loaded only when there is a report to replay.
+      if (spoolDir === undefined || !fatalReportsWaiting(spoolDir)) return;
+      try {
+        void loadFatalReplay().replayFatalReports(host, spoolDir, debug);
+      } catch (error) {
+        debug?.(`fatal error reports not replayed: ${errorText(error)}`);
+      }
     },
     attributesChanged() {
       fatal?.update(() => host.processAttributes());
