@@ -43,7 +43,7 @@ const banner = { js: '"use strict";var __backtrace_ts_dir=__dirname;' };
 // the namespaces from dist/lazy.cjs. That file holds the loaders' modules and what only they import; what the main
 // bundle has already (the report class, the spool, ...) it takes from the main bundle, which hands it its modules
 // when it requires it, so nothing is in both files and there is one instance of each.
-const LOADERS = ["src/enrich/lazy.ts", "src/process/lazy.ts", "src/integrations/lazy.ts"];
+const LOADERS = ["src/enrich/lazy.ts", "src/process/lazy.ts", "src/integrations/lazy.ts", "src/transport/lazy.ts"];
 const LAZY_FILE = "lazy.cjs";
 const absolute = (file) => join(process.cwd(), file);
 const relativeToPackage = (file) => relative(process.cwd(), file).split(sep).join("/");

@@ -12,7 +12,7 @@ import { totalCounters, type FatalCounts } from "./deliver/counters.js";
 import { createDelivery, type Delivery } from "./deliver/delivery.js";
 import { createReportLimits, type ReportLimits } from "./deliver/rate-limit.js";
 import { defaults, deliveryDefaults } from "./defaults.js";
-import { BacktraceError, ErrorCodes } from "./errors.js";
+import { BacktraceError, ErrorCodes, errorText } from "./errors.js";
 import { resolveOptions, type BacktraceOptions, type ResolvedOptions } from "./options.js";
 import { redactText, redactUrl, urlSecrets } from "./submission-url.js";
 import { describeOutcome, type DeliveryCounters, type DropReason, type SendOutcome } from "./outcome.js";
@@ -26,7 +26,7 @@ import type { Journal } from "./spool/journal.js";
 import { openDefaultSpool } from "./spool/spool-location.js";
 import { createSpool, type Spool } from "./spool/spool.js";
 import { secondsToTimerMs } from "./timers.js";
-import { describeRoute, proxyFor } from "./transport/proxy.js";
+import { loadProxy } from "./transport/lazy.js";
 
 export type { SendOptions };
 
@@ -127,7 +127,17 @@ export class BacktraceClient {
       maxBacklog: deliveryDefaults.maxBacklog,
       windowMs: this.#options.aggregateDuplicates && !this.#options.beforeSend ? this.#options.aggregateWindow * 1000 : 0,
     });
-    debug?.(`initialized; reports go to ${redactUrl(this.#options.submissionUrl)} ${describeRoute(proxyFor(this.#options.submissionUrl, this.#options.proxy))}`);
+    if (debug) {
+      let route: string;
+      try {
+        // The proxy's code (loaded with the first request otherwise) is loaded here for this line only.
+        const { describeRoute, proxyFor } = loadProxy();
+        route = describeRoute(proxyFor(this.#options.submissionUrl, this.#options.proxy));
+      } catch (error) {
+        route = `(route unknown: ${errorText(error)})`;
+      }
+      debug(`initialized; reports go to ${redactUrl(this.#options.submissionUrl)} ${route}`);
+    }
     // Debug output changes stderr anyway: there the counters are printed at every exit.
     if (debug) process.on("exit", this.debugAtExit);
     this.exit = installExitHandling(
