@@ -36,34 +36,41 @@ writeFileSync(
 // comes before esbuild's own "use strict", so it says it too: the bundle runs in strict mode, as the sources do.
 const banner = { js: '"use strict";var __backtrace_ts_dir=__dirname;' };
 
-// Code most processes never run (source maps, the replay of fatal-error reports, the stall watchdog's thread) is a
-// second file, dist/lazy.cjs, required the first time it is needed: import compiles less. In the sources a loader file
-// (LOADERS) imports its modules as namespaces, `import * as name from "./file.js"`, and exports one function per
-// namespace, `export const loadName = (): typeof name => name;`. The build replaces each loader: its functions take
-// the namespaces from dist/lazy.cjs. That file holds the loaders' modules and what only they import; what the main
-// bundle has already (the report class, the spool, ...) it takes from the main bundle, which hands it its modules
-// when it requires it, so nothing is in both files and there is one instance of each.
-const LOADERS = ["src/enrich/lazy.ts", "src/process/lazy.ts", "src/integrations/lazy.ts", "src/transport/lazy.ts"];
+// Code that initialize does not run (building and sending reports, source maps, the replay of fatal-error reports, the
+// stall watchdog, ...) is a second file, dist/lazy.cjs, required the first time it is needed: import compiles less. In
+// the sources a loader file (LOADERS) imports names from its modules, `import { a, b } from "./file.js";`, and exports
+// one function per import, `export const loadFile = () => ({ a, b });`. The build replaces each loader: its functions
+// take those names from dist/lazy.cjs. That file holds the loaders' modules and what only they import; what the main
+// bundle has already (the report class, the spool, ...) it takes from the main bundle, which hands those names over
+// when it requires it, so no code is in both files and there is one instance of each module.
+const LOADERS = ["src/assemble/lazy.ts", "src/capture/lazy.ts", "src/enrich/lazy.ts", "src/process/lazy.ts", "src/integrations/lazy.ts", "src/serialize/lazy.ts", "src/transport/lazy.ts"];
 const LAZY_FILE = "lazy.cjs";
 const absolute = (file) => join(process.cwd(), file);
 const relativeToPackage = (file) => relative(process.cwd(), file).split(sep).join("/");
-/** A loader's namespaces: name → the module's path, from its source (which must have exactly the shape above). */
-function loaderTargets(loader) {
+const namesOf = (list) => list.split(",").map((name) => name.trim()).filter((name) => name !== "");
+/** A loader's functions: each one's name, module and names, from its source (which must have exactly the shape above). */
+function loaderParts(loader) {
   const text = readFileSync(loader, "utf8");
-  const targets = new Map();
-  for (const [, name, spec] of text.matchAll(/^import \* as (\w+) from "(\.[^"]+)";$/gm)) {
-    targets.set(name, relativeToPackage(resolve(dirname(loader), spec.replace(/\.js$/, ".ts"))));
-  }
-  const exported = [...text.matchAll(/^export const (\w+) = \(\): typeof (\w+) => \2;$/gm)].map(([, fn, name]) => ({ fn, name }));
+  const imports = [...text.matchAll(/^import \{ ([\w, ]+) \} from "(\.[^"]+)";$/gm)].map(([, names, spec]) => ({
+    names: namesOf(names),
+    module: relativeToPackage(resolve(dirname(loader), spec.replace(/\.js$/, ".ts"))),
+  }));
+  const exported = [...text.matchAll(/^export const (\w+) = \(\) => \(\{ ([\w, ]+) \}\);$/gm)].map(([, fn, names]) => ({ fn, names: namesOf(names) }));
   const statements = text.split("\n").filter((line) => /^(import|export)\b/.test(line)).length;
-  if (targets.size === 0 || statements !== targets.size + exported.length || exported.some(({ name }) => !targets.has(name))) {
-    throw new Error(`${loader}: a loader holds only "import * as x from" lines and "export const loadX = (): typeof x => x;" lines`);
+  const parts = exported.map(({ fn, names }) => ({ fn, names, module: imports.find((i) => i.names.join() === names.join())?.module }));
+  if (imports.length === 0 || statements !== imports.length * 2 || exported.length !== imports.length || parts.some(({ module }) => module === undefined)) {
+    throw new Error(`${loader}: a loader holds only "import { a, b } from" lines, each with its "export const loadX = () => ({ a, b });"`);
   }
-  return exported.map(({ fn, name }) => ({ fn, module: targets.get(name) }));
+  return parts;
 }
-const loaders = new Map(LOADERS.map((loader) => [absolute(loader), loaderTargets(loader)]));
-const lazyModules = [...new Set([...loaders.values()].flat().map(({ module }) => module))];
-/** The main bundle's side: each loader replaced, and the one function that requires dist/lazy.cjs with `shared`. */
+const loaders = new Map(LOADERS.map((loader) => [absolute(loader), loaderParts(loader)]));
+/** Every loader function's part, numbered: the lazy file is the array of them. */
+const lazyParts = [...loaders.values()].flat();
+const lazyModules = [...new Set(lazyParts.map(({ module }) => module))];
+/**
+ * The main bundle's side: each loader replaced, and the one function that requires dist/lazy.cjs, handing it the
+ * bindings it takes from the main bundle: `shared` is, per module, the names the lazy file imports from it.
+ */
 const mainPlugin = (shared) => ({
   name: "lazy-loaders",
   setup(b) {
@@ -72,58 +79,81 @@ const mainPlugin = (shared) => ({
     b.onLoad({ filter: /.*/, namespace: "lazy" }, () => ({
       resolveDir: process.cwd(),
       contents:
-        shared.map((file, i) => `import * as m${i} from ${JSON.stringify(absolute(file))};\n`).join("") +
-        `let part;\nexport function lazyPart() {\n  return (part ??= require("./${LAZY_FILE}")({ ${shared.map((file, i) => `${JSON.stringify(file)}: m${i}`).join(", ")} }));\n}\n`,
+        shared.map(({ file, names }, i) => `import { ${names.map((name) => `${name} as m${i}_${name}`).join(", ")} } from ${JSON.stringify(absolute(file))};\n`).join("") +
+        `let part;\nexport function lazyPart() {\n  return (part ??= require("./${LAZY_FILE}")([${shared.map(({ names }, i) => `{ ${names.map((name) => `${name}: m${i}_${name}`).join(", ")} }`).join(", ")}]));\n}\n`,
     }));
     b.onLoad({ filter: /[\\/]lazy\.ts$/ }, (args) => {
       const targets = loaders.get(args.path);
       if (!targets) return undefined;
       return {
         loader: "js",
-        contents: `import { lazyPart } from "lazy-part";\n${targets.map(({ fn, module }) => `export const ${fn} = () => lazyPart()[${JSON.stringify(module)}];\n`).join("")}`,
+        contents: `import { lazyPart } from "lazy-part";\n${targets.map((part) => `export const ${part.fn} = () => lazyPart()[${lazyParts.indexOf(part)}];\n`).join("")}`,
       };
     });
   },
 });
 const mainOptions = (shared) => ({ ...common, format: "cjs", outfile: "dist/index.cjs", banner, metafile: true, plugins: [mainPlugin(shared)] });
 // First the main bundle alone, for the modules it holds; then the lazy file, which takes those from it; then the main
-// bundle again, handing over the modules the lazy file asked for.
+// bundle again, handing over what the lazy file imports.
 const inMain = new Set(Object.keys((await build({ ...mainOptions([]), write: false })).metafile.inputs).map((file) => resolve(file)));
 for (const module of lazyModules) {
   if (inMain.has(absolute(module))) throw new Error(`${module} is loaded lazily, yet the main bundle imports it too`);
 }
-const shared = new Set();
+// The main bundle's modules the lazy file imports, numbered as met.
+const sharedFiles = [];
 const { entryPoints: _mainEntry, ...withoutEntry } = common;
-await build({
-  ...withoutEntry,
-  stdin: {
-    contents: `${lazyModules.map((file, i) => `import * as m${i} from ${JSON.stringify(absolute(file))};\n`).join("")}export default { ${lazyModules.map((file, i) => `${JSON.stringify(file)}: m${i}`).join(", ")} };\n`,
-    resolveDir: process.cwd(),
-    loader: "ts",
-  },
-  format: "cjs",
-  outfile: `dist/${LAZY_FILE}`,
-  // A function of the main bundle's modules: `module` inside is its own, so the modules' exports end up in `parts`.
-  banner: { js: '"use strict";module.exports=function(__bt_main){var module={exports:{}},exports=module.exports;' },
-  footer: { js: "return module.exports.default};" },
-  plugins: [
-    {
-      name: "from-main",
-      setup(b) {
-        b.onResolve({ filter: /.*/ }, async (args) => {
-          if (args.pluginData === "resolving" || args.kind === "entry-point" || args.path.startsWith("node:")) return undefined;
-          const found = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: "resolving" });
-          if (found.errors.length > 0 || found.external || !inMain.has(found.path)) return undefined;
-          const file = relativeToPackage(found.path);
-          shared.add(file);
-          return { path: file, namespace: "main" };
-        });
-        b.onLoad({ filter: /.*/, namespace: "main" }, (args) => ({ contents: `module.exports = __bt_main[${JSON.stringify(args.path)}];`, loader: "js" }));
-      },
+/** The lazy file, with each module of the main bundle it imports given by `stub(index)`. */
+const buildLazy = (stub, options) =>
+  build({
+    ...withoutEntry,
+    stdin: {
+      contents:
+        lazyParts.map(({ module, names }, i) => `import { ${names.map((name) => `${name} as p${i}_${name}`).join(", ")} } from ${JSON.stringify(absolute(module))};\n`).join("") +
+        `export default [${lazyParts.map(({ names }, i) => `{ ${names.map((name) => `${name}: p${i}_${name}`).join(", ")} }`).join(", ")}];\n`,
+      resolveDir: process.cwd(),
+      loader: "ts",
     },
-  ],
-});
-await build(mainOptions([...shared].sort()));
+    ...options,
+    plugins: [
+      {
+        name: "from-main",
+        setup(b) {
+          b.onResolve({ filter: /.*/ }, async (args) => {
+            if (args.pluginData === "resolving" || args.path.startsWith("node:")) return undefined;
+            const found = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: "resolving" });
+            if (found.errors.length > 0 || found.external || !inMain.has(found.path)) return undefined;
+            const file = relativeToPackage(found.path);
+            if (!sharedFiles.includes(file)) sharedFiles.push(file);
+            return stub(sharedFiles.indexOf(file));
+          });
+          b.onLoad({ filter: /.*/, namespace: "main" }, (args) => ({ contents: args.pluginData, loader: "js" }));
+        },
+      },
+    ],
+  });
+// Once as an ES module with the main bundle's modules external, to read which names it imports from each.
+const probe = await buildLazy((i) => ({ path: `bt-main:${i}`, external: true }), { format: "esm", write: false });
+const imported = sharedFiles.map(() => new Set());
+const probeText = probe.outputFiles[0].text;
+for (const [statement, what, index] of probeText.matchAll(/import\s*([^;]*?)\s*from\s*"bt-main:(\d+)"/g)) {
+  const names = /^\{([^}]*)\}$/.exec(what);
+  if (!names) throw new Error(`the lazy file imports from the main bundle other than by name: ${statement}`);
+  for (const part of names[1].split(",").filter((part) => part.trim() !== "")) imported[Number(index)].add(part.trim().split(/\s+as\s+/)[0]);
+}
+const shared = sharedFiles.map((file, i) => ({ file, names: [...imported[i]].sort() }));
+// Then for real: each such module is its names, taken from what the main bundle hands over (its exports are never
+// reassigned, so the values taken at the first require are theirs for good). The file is a function of those.
+await buildLazy(
+  (i) => ({ path: sharedFiles[i], namespace: "main", pluginData: `export const { ${shared[i].names.join(", ")} } = __bt_main[${i}];` }),
+  {
+    format: "cjs",
+    outfile: `dist/${LAZY_FILE}`,
+    // It learns its folder as the main bundle does (the same folder): its code finds the package and the main bundle by it.
+    banner: { js: '"use strict";var __backtrace_ts_dir=__dirname;module.exports=function(__bt_main){var module={exports:{}},exports=module.exports;' },
+    footer: { js: "return module.exports.default};" },
+  },
+);
+await build(mainOptions(shared));
 
 /** A thin ES module over a CommonJS bundle: its named exports (read from the built file) and the whole as default. */
 function esmOver(cjsFile, names) {

@@ -6,9 +6,8 @@ import { internalReport, type BacktraceReport, type ReportSender } from "../capt
 import type { ResolvedOptions } from "../options.js";
 import { installCrashHandlers, type CrashKind } from "./crash.js";
 import { fatalReportsWaiting } from "../spool/fatal-folder.js";
-import { loadFatalReplay } from "./lazy.js";
+import { loadFatalReplay, loadStall } from "./lazy.js";
 import { setupFatalReports, type FatalSetup } from "./fatal-setup.js";
-import { startStallWatchdog, stallContext } from "./stall.js";
 import { installWorkerWatch, markWorkerOutOfMemory } from "./worker-watch.js";
 
 export interface WatchHost extends ReportSender {
@@ -62,10 +61,17 @@ export function watchProcess(
   if (fatal) undo.push(() => fatal?.uninstall());
   if (options.stallThreshold > 0 && main) {
     const o = options;
-    const stop = startStallWatchdog({
+    let stall: ReturnType<typeof loadStall> | undefined;
+    try {
+      stall = loadStall();
+    } catch (error) {
+      debug?.(`the stall watchdog is off: ${errorText(error)}`);
+    }
+    const stallContext = stall?.stallContext;
+    const stop = stall?.startStallWatchdog({
       ...{ thresholdSeconds: o.stallThreshold, url: o.submissionUrl, ignoreSslCertificate: o.ignoreSslCertificate, proxy: o.proxy, ca: o.ca, timeoutMs: o.timeout * 1000, spoolDir },
       options: { ...o, beforeSend: undefined, attributes: {} },
-      context: () => stallContext(internalReport(host), () => host.breadcrumbs(internalReport(host))),
+      context: () => stallContext!(internalReport(host), () => host.breadcrumbs(internalReport(host))),
       onEnded: (seconds) => host.setAttribute("eventLoopStall.lastSeconds", seconds),
       debug,
     });
