@@ -171,7 +171,8 @@ writeFileSync("dist/index.mjs", esmOver("index.cjs", exportsOf("index.cjs")));
 await build({ ...common, entryPoints: ["src/integrations/frameworks.ts"], format: "cjs", outfile: "dist/integrations.cjs" });
 writeFileSync("dist/integrations.mjs", esmOver("integrations.cjs", exportsOf("integrations.cjs")));
 // The command line tool: an ES module only (it is run, never imported).
-await build({ ...common, entryPoints: ["src/integrations/cli.ts"], format: "esm", outfile: "dist/cli.mjs", banner: { js: 'import{fileURLToPath as __bt_path}from"node:url";var __backtrace_ts_dir=__bt_path(new URL(".",import.meta.url));' } });
+// Its code is in the main bundle's second file: the entry only loads the main bundle, asking it to run the command.
+await build({ ...common, entryPoints: ["src/integrations/cli-bin.ts"], format: "esm", outfile: "dist/cli.mjs" });
 // The preload has one source per module system: ES modules can wait for an import, CommonJS requires at once.
 await build({ ...common, entryPoints: ["src/integrations/register-cjs.ts"], format: "cjs", outfile: "dist/register.cjs" });
 await build({ ...common, entryPoints: ["src/integrations/register-esm.ts"], format: "esm", outfile: "dist/register.mjs" });

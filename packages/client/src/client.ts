@@ -11,6 +11,7 @@ import type { Scope, User } from "./capture/scope.js";
 import { totalCounters, type FatalCounts } from "./deliver/counters.js";
 import { createDelivery, type Delivery } from "./deliver/delivery.js";
 import { createReportLimits, type ReportLimits } from "./deliver/rate-limit.js";
+import { dynamicAttributes, processStaticAttributes } from "./enrich/attributes.js";
 import { defaults, deliveryDefaults } from "./defaults.js";
 import { BacktraceError, ErrorCodes, errorText } from "./errors.js";
 import { resolveOptions, type BacktraceOptions, type ResolvedOptions } from "./options.js";
@@ -194,7 +195,9 @@ export class BacktraceClient {
         reportContext: () => this.reportContext(),
         reportFatal: (report) => this.reportFatal(report),
         breadcrumbs: (report) => this.context.breadcrumbsOf(report).entries,
-        processAttributes: () => ({ ...this.assembler.baseAttributes(), ...this.getAttributes() }),
+        // The default attributes as read (the report made from the record converts and redacts them, as it does the
+        // client's): the code that converts them for a report is not loaded for the record.
+        processAttributes: () => ({ ...processStaticAttributes(), ...dynamicAttributes(), ...this.getAttributes() }),
         clientAttributes: () => this.getAttributes(),
         setAttribute: (key, value) => void this.setAttribute(key, value),
       },

@@ -7,7 +7,8 @@ import type { BreadcrumbOptions } from "./capture/breadcrumbs.js";
 import { defaults } from "./defaults.js";
 import type { SendOutcome } from "./outcome.js";
 import { blameVariable, withEnvOptions } from "./integrations/env.js";
-import { loadStallWatchdog } from "./integrations/lazy.js";
+import { takeCommandLine } from "./integrations/cli-handover.js";
+import { loadCli, loadStallWatchdog } from "./integrations/lazy.js";
 import { takeHandedOver } from "./process/stall-channel.js";
 
 export { BacktraceClient } from "./client.js";
@@ -27,6 +28,8 @@ export type { ReportBody, WireFrame, WireThread, SourceCodeEntry, Attributes, At
 // In the stall watchdog's thread (which loads this bundle again, see process/stall.ts) the watchdog runs; elsewhere nothing.
 const handedOver = takeHandedOver();
 if (handedOver !== undefined) loadStallWatchdog().runStallWatchdog(handedOver);
+// Loaded by the `backtrace-ts` command's entry (dist/cli.mjs): the command runs.
+if (takeCommandLine()) void loadCli().runCommandLine();
 
 /** The default client; shared by the ES module and CommonJS builds through report.ts. */
 const current = (): BacktraceClient | undefined => getDefaultSender() as BacktraceClient | undefined;

@@ -2,7 +2,7 @@
 // beforeSend, the body built and serialized within the byte budget. Async in the background, sync at exits.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { cachedDynamicAttributes, staticAttributes } from "../enrich/attributes.js";
+import { cachedDynamicAttributes, processStaticAttributes } from "../enrich/attributes.js";
 import type { Attributes, SourceCodeEntry } from "../body.js";
 import { lazyWorkers } from "../builtins.js";
 import { buildBody, convertAttributes } from "./build.js";
@@ -72,7 +72,7 @@ function isObjectValue(value: unknown): boolean {
 /** The static default attributes in wire form, converted and redacted once per process. */
 function wireStaticAttributes(): Attributes {
   const out: Attributes = {};
-  convertAttributes(staticAttributes(), out, {}, { values: 0 });
+  convertAttributes(processStaticAttributes(), out, {}, { values: 0 });
   return out;
 }
 
