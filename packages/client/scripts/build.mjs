@@ -99,10 +99,10 @@ const inMain = new Set(Object.keys((await build({ ...mainOptions([]), write: fal
 for (const module of lazyModules) {
   if (inMain.has(absolute(module))) throw new Error(`${module} is loaded lazily, yet the main bundle imports it too`);
 }
-// The main bundle's modules the lazy file imports, numbered as met.
-const sharedFiles = [];
+// The main bundle's modules the lazy file imports.
+const sharedFiles = new Set();
 const { entryPoints: _mainEntry, ...withoutEntry } = common;
-/** The lazy file, with each module of the main bundle it imports given by `stub(index)`. */
+/** The lazy file, with each module of the main bundle it imports given by `stub(file)`. */
 const buildLazy = (stub, options) =>
   build({
     ...withoutEntry,
@@ -123,8 +123,8 @@ const buildLazy = (stub, options) =>
             const found = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: "resolving" });
             if (found.errors.length > 0 || found.external || !inMain.has(found.path)) return undefined;
             const file = relativeToPackage(found.path);
-            if (!sharedFiles.includes(file)) sharedFiles.push(file);
-            return stub(sharedFiles.indexOf(file));
+            sharedFiles.add(file);
+            return stub(file);
           });
           b.onLoad({ filter: /.*/, namespace: "main" }, (args) => ({ contents: args.pluginData, loader: "js" }));
         },
@@ -132,19 +132,23 @@ const buildLazy = (stub, options) =>
     ],
   });
 // Once as an ES module with the main bundle's modules external, to read which names it imports from each.
-const probe = await buildLazy((i) => ({ path: `bt-main:${i}`, external: true }), { format: "esm", write: false });
-const imported = sharedFiles.map(() => new Set());
-const probeText = probe.outputFiles[0].text;
-for (const [statement, what, index] of probeText.matchAll(/import\s*([^;]*?)\s*from\s*"bt-main:(\d+)"/g)) {
+const probe = await buildLazy((file) => ({ path: `bt-main:${file}`, external: true }), { format: "esm", write: false });
+// Numbered in a fixed order (esbuild resolves in parallel, so the order met varies): the build is the same every time.
+const sortedShared = [...sharedFiles].sort();
+const imported = sortedShared.map(() => new Set());
+for (const [statement, what, file] of probe.outputFiles[0].text.matchAll(/import\s*([^;]*?)\s*from\s*"bt-main:([^"]+)"/g)) {
   const names = /^\{([^}]*)\}$/.exec(what);
   if (!names) throw new Error(`the lazy file imports from the main bundle other than by name: ${statement}`);
-  for (const part of names[1].split(",").filter((part) => part.trim() !== "")) imported[Number(index)].add(part.trim().split(/\s+as\s+/)[0]);
+  for (const part of names[1].split(",").filter((part) => part.trim() !== "")) imported[sortedShared.indexOf(file)].add(part.trim().split(/\s+as\s+/)[0]);
 }
-const shared = sharedFiles.map((file, i) => ({ file, names: [...imported[i]].sort() }));
+const shared = sortedShared.map((file, i) => ({ file, names: [...imported[i]].sort() }));
 // Then for real: each such module is its names, taken from what the main bundle hands over (its exports are never
 // reassigned, so the values taken at the first require are theirs for good). The file is a function of those.
 await buildLazy(
-  (i) => ({ path: sharedFiles[i], namespace: "main", pluginData: `export const { ${shared[i].names.join(", ")} } = __bt_main[${i}];` }),
+  (file) => {
+    const i = sortedShared.indexOf(file);
+    return { path: file, namespace: "main", pluginData: `export const { ${shared[i].names.join(", ")} } = __bt_main[${i}];` };
+  },
   {
     format: "cjs",
     outfile: `dist/${LAZY_FILE}`,
