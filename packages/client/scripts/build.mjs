@@ -2,7 +2,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import { build } from "esbuild";
 
 const require = createRequire(import.meta.url);
@@ -35,7 +35,129 @@ writeFileSync(
 // The bundle learns its folder from a banner: the stall watchdog's thread loads it again from there. The banner
 // comes before esbuild's own "use strict", so it says it too: the bundle runs in strict mode, as the sources do.
 const banner = { js: '"use strict";var __backtrace_ts_dir=__dirname;' };
-await build({ ...common, format: "cjs", outfile: "dist/index.cjs", banner });
+
+// Code that initialize does not run (building and sending reports, source maps, the replay of fatal-error reports, the
+// stall watchdog, ...) is a second file, dist/lazy.cjs, required the first time it is needed: import compiles less. In
+// the sources a loader file (LOADERS) imports names from its modules, `import { a, b } from "./file.js";`, and exports
+// one function per import, `export const loadFile = () => ({ a, b });`. The build replaces each loader: its functions
+// take those names from dist/lazy.cjs. That file holds the loaders' modules and what only they import; what the main
+// bundle has already (the report class, the spool, ...) it takes from the main bundle, which hands those names over
+// when it requires it, so no code is in both files and there is one instance of each module.
+const LOADERS = ["src/assemble/lazy.ts", "src/capture/lazy.ts", "src/enrich/lazy.ts", "src/process/lazy.ts", "src/integrations/lazy.ts", "src/serialize/lazy.ts", "src/transport/lazy.ts"];
+const LAZY_FILE = "lazy.cjs";
+const absolute = (file) => join(process.cwd(), file);
+const relativeToPackage = (file) => relative(process.cwd(), file).split(sep).join("/");
+const namesOf = (list) => list.split(",").map((name) => name.trim()).filter((name) => name !== "");
+/** A loader's functions: each one's name, module and names, from its source (which must have exactly the shape above). */
+function loaderParts(loader) {
+  const text = readFileSync(loader, "utf8");
+  const imports = [...text.matchAll(/^import \{ ([\w, ]+) \} from "(\.[^"]+)";$/gm)].map(([, names, spec]) => ({
+    names: namesOf(names),
+    module: relativeToPackage(resolve(dirname(loader), spec.replace(/\.js$/, ".ts"))),
+  }));
+  const exported = [...text.matchAll(/^export const (\w+) = \(\) => \(\{ ([\w, ]+) \}\);$/gm)].map(([, fn, names]) => ({ fn, names: namesOf(names) }));
+  const statements = text.split("\n").filter((line) => /^(import|export)\b/.test(line)).length;
+  const parts = exported.map(({ fn, names }) => ({ fn, names, module: imports.find((i) => i.names.join() === names.join())?.module }));
+  if (imports.length === 0 || statements !== imports.length * 2 || exported.length !== imports.length || parts.some(({ module }) => module === undefined)) {
+    throw new Error(`${loader}: a loader holds only "import { a, b } from" lines, each with its "export const loadX = () => ({ a, b });"`);
+  }
+  return parts;
+}
+const loaders = new Map(LOADERS.map((loader) => [absolute(loader), loaderParts(loader)]));
+/** Every loader function's part, numbered: the lazy file is the array of them. */
+const lazyParts = [...loaders.values()].flat();
+const lazyModules = [...new Set(lazyParts.map(({ module }) => module))];
+/**
+ * The main bundle's side: each loader replaced, and the one function that requires dist/lazy.cjs, handing it the
+ * bindings it takes from the main bundle: `shared` is, per module, the names the lazy file imports from it.
+ */
+const mainPlugin = (shared) => ({
+  name: "lazy-loaders",
+  setup(b) {
+    b.onResolve({ filter: /^lazy-part$/ }, () => ({ path: "lazy-part", namespace: "lazy" }));
+    b.onResolve({ filter: new RegExp(`^\\./${LAZY_FILE.replace(".", "\\.")}$`) }, (args) => ({ path: args.path, external: true }));
+    b.onLoad({ filter: /.*/, namespace: "lazy" }, () => ({
+      resolveDir: process.cwd(),
+      contents:
+        shared.map(({ file, names }, i) => `import { ${names.map((name) => `${name} as m${i}_${name}`).join(", ")} } from ${JSON.stringify(absolute(file))};\n`).join("") +
+        `let part;\nexport function lazyPart() {\n  return (part ??= require("./${LAZY_FILE}")([${shared.map(({ names }, i) => `{ ${names.map((name) => `${name}: m${i}_${name}`).join(", ")} }`).join(", ")}]));\n}\n`,
+    }));
+    b.onLoad({ filter: /[\\/]lazy\.ts$/ }, (args) => {
+      const targets = loaders.get(args.path);
+      if (!targets) return undefined;
+      return {
+        loader: "js",
+        contents: `import { lazyPart } from "lazy-part";\n${targets.map((part) => `export const ${part.fn} = () => lazyPart()[${lazyParts.indexOf(part)}];\n`).join("")}`,
+      };
+    });
+  },
+});
+const mainOptions = (shared) => ({ ...common, format: "cjs", outfile: "dist/index.cjs", banner, metafile: true, plugins: [mainPlugin(shared)] });
+// First the main bundle alone, for the modules it holds; then the lazy file, which takes those from it; then the main
+// bundle again, handing over what the lazy file imports.
+const inMain = new Set(Object.keys((await build({ ...mainOptions([]), write: false })).metafile.inputs).map((file) => resolve(file)));
+for (const module of lazyModules) {
+  if (inMain.has(absolute(module))) throw new Error(`${module} is loaded lazily, yet the main bundle imports it too`);
+}
+// The main bundle's modules the lazy file imports.
+const sharedFiles = new Set();
+const { entryPoints: _mainEntry, ...withoutEntry } = common;
+/** The lazy file, with each module of the main bundle it imports given by `stub(file)`. */
+const buildLazy = (stub, options) =>
+  build({
+    ...withoutEntry,
+    stdin: {
+      contents:
+        lazyParts.map(({ module, names }, i) => `import { ${names.map((name) => `${name} as p${i}_${name}`).join(", ")} } from ${JSON.stringify(absolute(module))};\n`).join("") +
+        `export default [${lazyParts.map(({ names }, i) => `{ ${names.map((name) => `${name}: p${i}_${name}`).join(", ")} }`).join(", ")}];\n`,
+      resolveDir: process.cwd(),
+      loader: "ts",
+    },
+    ...options,
+    plugins: [
+      {
+        name: "from-main",
+        setup(b) {
+          b.onResolve({ filter: /.*/ }, async (args) => {
+            if (args.pluginData === "resolving" || args.path.startsWith("node:")) return undefined;
+            const found = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: "resolving" });
+            if (found.errors.length > 0 || found.external || !inMain.has(found.path)) return undefined;
+            const file = relativeToPackage(found.path);
+            sharedFiles.add(file);
+            return stub(file);
+          });
+          b.onLoad({ filter: /.*/, namespace: "main" }, (args) => ({ contents: args.pluginData, loader: "js" }));
+        },
+      },
+    ],
+  });
+// Once as an ES module with the main bundle's modules external, to read which names it imports from each.
+const probe = await buildLazy((file) => ({ path: `bt-main:${file}`, external: true }), { format: "esm", write: false });
+// Numbered in a fixed order (esbuild resolves in parallel, so the order met varies): the build is the same every time.
+const sortedShared = [...sharedFiles].sort();
+const imported = sortedShared.map(() => new Set());
+for (const [statement, what, file] of probe.outputFiles[0].text.matchAll(/import\s*([^;]*?)\s*from\s*"bt-main:([^"]+)"/g)) {
+  const names = /^\{([^}]*)\}$/.exec(what);
+  if (!names) throw new Error(`the lazy file imports from the main bundle other than by name: ${statement}`);
+  for (const part of names[1].split(",").filter((part) => part.trim() !== "")) imported[sortedShared.indexOf(file)].add(part.trim().split(/\s+as\s+/)[0]);
+}
+const shared = sortedShared.map((file, i) => ({ file, names: [...imported[i]].sort() }));
+// Then for real: each such module is its names, taken from what the main bundle hands over (its exports are never
+// reassigned, so the values taken at the first require are theirs for good). The file is a function of those.
+await buildLazy(
+  (file) => {
+    const i = sortedShared.indexOf(file);
+    return { path: file, namespace: "main", pluginData: `export const { ${shared[i].names.join(", ")} } = __bt_main[${i}];` };
+  },
+  {
+    format: "cjs",
+    outfile: `dist/${LAZY_FILE}`,
+    // It learns its folder as the main bundle does (the same folder): its code finds the package and the main bundle by it.
+    banner: { js: '"use strict";var __backtrace_ts_dir=__dirname;module.exports=function(__bt_main){var module={exports:{}},exports=module.exports;' },
+    footer: { js: "return module.exports.default};" },
+  },
+);
+await build(mainOptions(shared));
 
 /** A thin ES module over a CommonJS bundle: its named exports (read from the built file) and the whole as default. */
 function esmOver(cjsFile, names) {
@@ -53,7 +175,8 @@ writeFileSync("dist/index.mjs", esmOver("index.cjs", exportsOf("index.cjs")));
 await build({ ...common, entryPoints: ["src/integrations/frameworks.ts"], format: "cjs", outfile: "dist/integrations.cjs" });
 writeFileSync("dist/integrations.mjs", esmOver("integrations.cjs", exportsOf("integrations.cjs")));
 // The command line tool: an ES module only (it is run, never imported).
-await build({ ...common, entryPoints: ["src/integrations/cli.ts"], format: "esm", outfile: "dist/cli.mjs", banner: { js: 'import{fileURLToPath as __bt_path}from"node:url";var __backtrace_ts_dir=__bt_path(new URL(".",import.meta.url));' } });
+// Its code is in the main bundle's second file: the entry only loads the main bundle, asking it to run the command.
+await build({ ...common, entryPoints: ["src/integrations/cli-bin.ts"], format: "esm", outfile: "dist/cli.mjs" });
 // The preload has one source per module system: ES modules can wait for an import, CommonJS requires at once.
 await build({ ...common, entryPoints: ["src/integrations/register-cjs.ts"], format: "cjs", outfile: "dist/register.cjs" });
 await build({ ...common, entryPoints: ["src/integrations/register-esm.ts"], format: "esm", outfile: "dist/register.mjs" });

@@ -1,7 +1,7 @@
 // BacktraceClient: takes reports from the application and moves them through build, serialize and delivery.
 import { createAggregation, type Aggregation, type AggregationCounts } from "./assemble/aggregate.js";
-import { createAssembler, type Assembler } from "./assemble/assemble.js";
-import { journalRecord, restoreReport } from "./assemble/journal-record.js";
+import type { Assembler, AssemblerConfig } from "./assemble/assemble.js";
+import { loadAssemble, loadJournalRecord } from "./assemble/lazy.js";
 import { createPipeline, type Pipeline } from "./assemble/pipeline.js";
 import { applySendOptions, captureCallSite, printable, type SendOptions } from "./capture/call-site.js";
 import { ClientContext } from "./capture/client-context.js";
@@ -11,8 +11,9 @@ import type { Scope, User } from "./capture/scope.js";
 import { totalCounters, type FatalCounts } from "./deliver/counters.js";
 import { createDelivery, type Delivery } from "./deliver/delivery.js";
 import { createReportLimits, type ReportLimits } from "./deliver/rate-limit.js";
+import { dynamicAttributes, processStaticAttributes } from "./enrich/attributes.js";
 import { defaults, deliveryDefaults } from "./defaults.js";
-import { BacktraceError, ErrorCodes } from "./errors.js";
+import { BacktraceError, ErrorCodes, errorText } from "./errors.js";
 import { resolveOptions, type BacktraceOptions, type ResolvedOptions } from "./options.js";
 import { redactText, redactUrl, urlSecrets } from "./submission-url.js";
 import { describeOutcome, type DeliveryCounters, type DropReason, type SendOutcome } from "./outcome.js";
@@ -21,12 +22,12 @@ import { HeldDecisions, spoolUnbuiltSync } from "./process/exit-spool.js";
 import { watchProcess, type ProcessWatch } from "./process/watch.js";
 import { deliverFatal } from "./process/fatal.js";
 import { startRecovery } from "./process/recovery.js";
-import { trimSerialized } from "./serialize/serialize.js";
+import { loadSerialize } from "./serialize/lazy.js";
 import type { Journal } from "./spool/journal.js";
 import { openDefaultSpool } from "./spool/spool-location.js";
 import { createSpool, type Spool } from "./spool/spool.js";
 import { secondsToTimerMs } from "./timers.js";
-import { describeRoute, proxyFor } from "./transport/proxy.js";
+import { loadProxy } from "./transport/lazy.js";
 
 export type { SendOptions };
 
@@ -84,7 +85,7 @@ export class BacktraceClient {
     // A beforeSend may tell duplicates apart (or drop one and not another): with one, nothing is merged.
     this.aggregation = createAggregation({ enabled: this.#options.aggregateDuplicates && !this.#options.beforeSend, debug });
     const limits = (this.limits = createReportLimits(this.#options.rateLimit, this.#options.sampleRate));
-    this.assembler = createAssembler({
+    this.assembler = assemblerOnDemand({
       options: this.#options,
       debug: (message) => this.debug(message),
       onTrimmed: () => void this.stats.trimmed++,
@@ -127,7 +128,17 @@ export class BacktraceClient {
       maxBacklog: deliveryDefaults.maxBacklog,
       windowMs: this.#options.aggregateDuplicates && !this.#options.beforeSend ? this.#options.aggregateWindow * 1000 : 0,
     });
-    debug?.(`initialized; reports go to ${redactUrl(this.#options.submissionUrl)} ${describeRoute(proxyFor(this.#options.submissionUrl, this.#options.proxy))}`);
+    if (debug) {
+      let route: string;
+      try {
+        // The proxy's code (loaded with the first request otherwise) is loaded here for this line only.
+        const { describeRoute, proxyFor } = loadProxy();
+        route = describeRoute(proxyFor(this.#options.submissionUrl, this.#options.proxy));
+      } catch (error) {
+        route = `(route unknown: ${errorText(error)})`;
+      }
+      debug(`initialized; reports go to ${redactUrl(this.#options.submissionUrl)} ${route}`);
+    }
     // Debug output changes stderr anyway: there the counters are printed at every exit.
     if (debug) process.on("exit", this.debugAtExit);
     this.exit = installExitHandling(
@@ -172,7 +183,7 @@ export class BacktraceClient {
     setImmediate(() => {
       if (this.closed) return;
       if (this.spool) {
-        const host = { send: (report: BacktraceReport) => this.send(report), restore: (uuid: string, record: unknown) => restoreReport(uuid, record, this), reportContext: () => this.reportContext() };
+        const host = { send: (report: BacktraceReport) => this.send(report), restore: (uuid: string, record: unknown) => loadJournalRecord().restoreReport(uuid, record, this), reportContext: () => this.reportContext() };
         this.stopRecovery = startRecovery(this.spool, host, (message) => this.debug(message));
       }
       this.delivery.replay().catch((error) => this.debug(`replay failed: ${String(error)}`));
@@ -184,7 +195,9 @@ export class BacktraceClient {
         reportContext: () => this.reportContext(),
         reportFatal: (report) => this.reportFatal(report),
         breadcrumbs: (report) => this.context.breadcrumbsOf(report).entries,
-        processAttributes: () => ({ ...this.assembler.baseAttributes(), ...this.getAttributes() }),
+        // The default attributes as read (the report made from the record converts and redacts them, as it does the
+        // client's): the code that converts them for a report is not loaded for the record.
+        processAttributes: () => ({ ...processStaticAttributes(), ...dynamicAttributes(), ...this.getAttributes() }),
         clientAttributes: () => this.getAttributes(),
         setAttribute: (key, value) => void this.setAttribute(key, value),
       },
@@ -350,7 +363,7 @@ export class BacktraceClient {
       this.exit.watch();
       // Written ahead within 50 ms: a kill -9 or a SIGTERM from now on loses nothing (the next start sends it).
       const journal = this.journal;
-      journal?.add(report.uuid, () => journalRecord(report));
+      journal?.add(report.uuid, () => loadJournalRecord().journalRecord(report));
       this.unsettled++;
       const outcome = this.pipeline.push(report, key);
       const settled = (): void => {
@@ -472,9 +485,31 @@ export class BacktraceClient {
       spool: this.spool,
       queueSize: this.#options.queueSize,
       concurrency: this.#options.concurrency,
-      trim: (json: string) => trimSerialized(json, Math.max(16 * 1024, Math.floor(this.#options.maxReportBytes / 8))),
+      trim: (json: string) => loadSerialize().trimSerialized(json, Math.max(16 * 1024, Math.floor(this.#options.maxReportBytes / 8))),
       ...(this.#options.debugBacktrace ? { debug: (message: string) => this.debug(message) } : {}),
     });
   }
 
+}
+
+/**
+ * The assembler, made at its first use (a report, or the default attributes asked for): the code that builds
+ * reports is loaded then, not at initialize. Should it fail to load, reports fail (counted) and the defaults are none.
+ */
+function assemblerOnDemand(config: AssemblerConfig): Assembler {
+  let made: Assembler | undefined;
+  const assembler = (): Assembler => (made ??= loadAssemble().createAssembler(config));
+  return {
+    prepare: async (report) => assembler().prepare(report),
+    prepareSync: (report) => assembler().prepareSync(report),
+    baseAttributes: () => {
+      let loaded: Assembler;
+      try {
+        loaded = assembler();
+      } catch {
+        return {};
+      }
+      return loaded.baseAttributes();
+    },
+  };
 }

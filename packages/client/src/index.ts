@@ -7,7 +7,9 @@ import type { BreadcrumbOptions } from "./capture/breadcrumbs.js";
 import { defaults } from "./defaults.js";
 import type { SendOutcome } from "./outcome.js";
 import { blameVariable, withEnvOptions } from "./integrations/env.js";
-import { runHandedOverWatchdog } from "./integrations/stall-watchdog.js";
+import { takeCommandLine } from "./integrations/cli-handover.js";
+import { loadCli, loadStallWatchdog } from "./integrations/lazy.js";
+import { takeHandedOver } from "./process/stall-channel.js";
 
 export { BacktraceClient } from "./client.js";
 export type { SendOptions, ClientCounters } from "./client.js";
@@ -24,7 +26,10 @@ export { AGENT, VERSION } from "./version.js";
 export type { ReportBody, WireFrame, WireThread, SourceCodeEntry, Attributes, AttributeValue } from "./body.js";
 
 // In the stall watchdog's thread (which loads this bundle again, see process/stall.ts) the watchdog runs; elsewhere nothing.
-runHandedOverWatchdog();
+const handedOver = takeHandedOver();
+if (handedOver !== undefined) loadStallWatchdog().runStallWatchdog(handedOver);
+// Loaded by the `backtrace-ts` command's entry (dist/cli.mjs): the command runs.
+if (takeCommandLine()) void loadCli().runCommandLine();
 
 /** The default client; shared by the ES module and CommonJS builds through report.ts. */
 const current = (): BacktraceClient | undefined => getDefaultSender() as BacktraceClient | undefined;

@@ -33,8 +33,10 @@ export function submissionUrlFor(endpoint: unknown, token: string | undefined): 
     fail(ErrorCodes.INVALID_ENDPOINT, "endpoint", `backtrace-ts: option "endpoint" must be an http:// or https:// URL, got "${url.protocol}".`);
   }
   if (url.hostname === "submit.backtrace.io" || submitForm.test(url.pathname)) return url.href;
-  if (url.searchParams.has("token")) {
-    if (!url.searchParams.has("format")) url.searchParams.set("format", "json");
+  // URLSearchParams only for an endpoint with a query of its own: made cold, it costs more than the rest of this.
+  const query = url.search === "" ? undefined : url.searchParams;
+  if (query?.has("token")) {
+    if (!query.has("format")) query.set("format", "json");
     return url.href;
   }
   if (token === undefined) {
@@ -46,9 +48,39 @@ export function submissionUrlFor(endpoint: unknown, token: string | undefined): 
   }
   const path = url.pathname.replace(/\/+$/, "");
   url.pathname = /\/post$/.test(path) ? path : `${path}/post`;
-  url.searchParams.set("format", "json");
-  url.searchParams.set("token", token);
+  if (query === undefined) {
+    url.search = `?format=json&token=${formEncode(token)}`;
+  } else {
+    query.set("format", "json");
+    query.set("token", token);
+  }
   return url.href;
+}
+
+/** A value as URLSearchParams writes it (application/x-www-form-urlencoded): encodeURIComponent leaves `!'()~` as they are. */
+function formEncode(value: string): string {
+  return encodeURIComponent(value)
+    .replace(/%20/g, "+")
+    .replace(/[!'()~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/**
+ * The values of `name` in a query, decoded as URLSearchParams decodes them; undefined when one does not decode
+ * (a malformed escape), for URLSearchParams to decide then.
+ */
+function queryValues(search: string, name: string): string[] | undefined {
+  const out: string[] = [];
+  try {
+    for (const part of search.slice(1).split("&")) {
+      if (part === "") continue;
+      const eq = part.indexOf("=");
+      const decode = (text: string): string => decodeURIComponent(text.replace(/\+/g, " "));
+      if (decode(eq === -1 ? part : part.slice(0, eq)) === name) out.push(eq === -1 ? "" : decode(part.slice(eq + 1)));
+    }
+  } catch {
+    return undefined;
+  }
+  return out;
 }
 
 /** A path shaped like a submit URL, whatever its case or slashes: `/{universe}/{token}/json...`. */
@@ -92,7 +124,7 @@ export function urlSecrets(href: string): string[] {
   try {
     const url = new URL(href);
     if (url.password) add(url.password);
-    for (const value of url.searchParams.getAll("token")) {
+    for (const value of queryValues(url.search, "token") ?? url.searchParams.getAll("token")) {
       add(value);
       add(encodeURIComponent(value));
     }

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { resolveOptions } from "../src/options.js";
-import { submissionUrlFor, redactUrl } from "../src/submission-url.js";
+import { submissionUrlFor, redactUrl, urlSecrets } from "../src/submission-url.js";
 import { defaults } from "../src/defaults.js";
 import { ErrorCodes, isBacktraceError, BacktraceConfigError } from "../src/errors.js";
 import { privateCa } from "./helpers/tls.js";
@@ -99,6 +99,23 @@ test("builds submission URLs by the documented rules", () => {
     ["https://host/post?token=t", undefined, "https://host/post?token=t&format=json"],
   ];
   for (const [endpoint, token, expected] of cases) assert.equal(submissionUrlFor(endpoint, token), expected, endpoint);
+});
+
+test("a token of any characters is written into the query as URLSearchParams writes it, and found again as a secret", () => {
+  const tokens = ["a!b~c'd(e)f*g", "tök€n", "a+bc", "a%20b", "a&b=c", "x%zz", "a/b?c#d", "\u{1F600}tok", 'q"<>;', "-._*"];
+  for (const token of tokens) {
+    for (const endpoint of ["https://host:6098", "https://host/api/", "https://host/?", "https://host/?a=b%20c"]) {
+      const expected = new URL(endpoint);
+      expected.pathname = `${expected.pathname.replace(/\/+$/, "")}/post`;
+      expected.searchParams.set("format", "json");
+      expected.searchParams.set("token", token);
+      const url = submissionUrlFor(endpoint, token);
+      assert.equal(url, expected.href, `${endpoint} ${token}`);
+      assert.ok(urlSecrets(url).includes(token), `${token} is a secret of ${url}`);
+    }
+  }
+  // A query whose escapes do not decode is read by URLSearchParams, as before.
+  assert.deepEqual(urlSecrets("https://host/post?token=ab%zzcd&token=x+y%21z"), ["ab%25zzcd", "ab%zzcd", "x%20y!z", "x y!z"]);
 });
 
 test("a malformed endpoint is not echoed back (it may hold a token)", () => {

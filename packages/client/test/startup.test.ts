@@ -39,6 +39,50 @@ test("import and initialize (spool, fatal-error record and all) load no node:cry
   }
 });
 
+test("import and initialize leave the second file of the build (source maps, fatal-error replay, the stall watchdog) unloaded; the first report loads it", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "bt-startup-lazy-"));
+  try {
+    const script =
+      `const lazy = () => Object.keys(require.cache).some((file) => file.endsWith("lazy.cjs"));\n` +
+      `const bt = require(${JSON.stringify(join(CLIENT_DIR, "dist/index.cjs"))});\n` +
+      `const afterImport = lazy();\n` +
+      `bt.initialize({ endpoint: "http://127.0.0.1:9", token: "t", spool: ${JSON.stringify(join(dir, "spool"))}, timeout: 0.2, exitTimeout: 0.2 });\n` +
+      `const afterInit = lazy();\n` +
+      `setTimeout(() => { const later = lazy(); bt.sendException(new Error("first")).then(() => console.log(JSON.stringify({ afterImport, afterInit, later, afterReport: lazy() }))); }, 100);\n`;
+    const file = join(dir, "app.cjs");
+    writeFileSync(file, script);
+    const result = await runNode([file]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout), { afterImport: false, afterInit: false, later: false, afterReport: true });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("code in the second file knows the package's folder: the library's own frames stay out of a report built there", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "bt-startup-own-"));
+  const receiver = await startReceiver();
+  try {
+    // The error is thrown inside console.log, which the library wraps for breadcrumbs: the wrapper's frame is on the stack.
+    const script =
+      `const bt = require(${JSON.stringify(join(CLIENT_DIR, "dist/index.cjs"))});\n` +
+      `bt.initialize({ endpoint: process.env.BT_ENDPOINT, token: "t", spool: false, timeout: 2, exitTimeout: 2 });\n` +
+      `function logThrowing() { console.log({ [Symbol.for("nodejs.util.inspect.custom")]() { throw new Error("inspect failed"); } }); }\n` +
+      `try { logThrowing(); } catch (error) { bt.sendException(error).then(() => bt.finalize()); }\n`;
+    const file = join(dir, "app.cjs");
+    writeFileSync(file, script);
+    const result = await runNode([file], { env: { BT_ENDPOINT: receiver.url } });
+    assert.equal(result.code, 0, result.stderr);
+    const body = receiver.requests[0]?.report as { threads: Record<string, { stack: Array<{ funcName: string; library?: string }> }>; mainThread: string };
+    const stack = body.threads[body.mainThread]!.stack;
+    assert.ok(stack.some((frame) => frame.funcName === "logThrowing" && frame.library === file), "the application's frame");
+    assert.deepEqual(stack.filter((frame) => String(frame.library).startsWith(join(CLIENT_DIR, "dist"))), [], "no frame of the library's files");
+  } finally {
+    await receiver.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("the default spool folder (named by a hash of the submission URL) and the first turn after initialize load no node:crypto either", async () => {
   const dir = mkdtempSync(join(tmpdir(), "bt-startup-default-"));
   try {

@@ -1,10 +1,10 @@
 // Duplicate aggregation (storm control): a report with the fingerprint of one still waiting to be built is counted in
 // that one instead of being built; the occurrences merged, and those lost with the report that carried them, counted.
-import { fingerprint } from "../capture/fingerprint.js";
+import { loadFingerprint } from "../capture/lazy.js";
 import type { BacktraceReport } from "../capture/report.js";
 import type { SendOutcome } from "../outcome.js";
 import type { Journal } from "../spool/journal.js";
-import { duplicatesPatch } from "./journal-record.js";
+import { loadJournalRecord } from "./lazy.js";
 import type { Pipeline } from "./pipeline.js";
 
 export interface AggregationCounts {
@@ -38,7 +38,7 @@ export function createAggregation(config: { enabled: boolean; debug?: ((message:
   return {
     key(report) {
       if (!config.enabled) return undefined;
-      const print = fingerprint(report);
+      const print = loadFingerprint().fingerprint(report);
       return print === undefined ? undefined : `${idOf(report.scope)}:${idOf(report.context)}:${print}`;
     },
     merge(report, key, pipeline, journal) {
@@ -46,7 +46,7 @@ export function createAggregation(config: { enabled: boolean; debug?: ((message:
       if (!into) return undefined;
       counts.merged++;
       // The record written ahead for the waiting report gets the new count: a kill from now on loses no occurrence.
-      journal?.patch(into.report.uuid, duplicatesPatch(into.report));
+      journal?.patch(into.report.uuid, () => loadJournalRecord().duplicatesPatch(into.report)());
       config.debug?.(`report ${report.uuid} merged into ${into.report.uuid} (${into.report.duplicates?.count ?? 1} occurrences)`);
       return into.outcome.then((outcome) => {
         if (lost(outcome)) counts.mergedLost++;

@@ -2,7 +2,7 @@
 // beforeSend, the body built and serialized within the byte budget. Async in the background, sync at exits.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { cachedDynamicAttributes, staticAttributes } from "../enrich/attributes.js";
+import { cachedDynamicAttributes, processStaticAttributes } from "../enrich/attributes.js";
 import type { Attributes, SourceCodeEntry } from "../body.js";
 import { lazyWorkers } from "../builtins.js";
 import { buildBody, convertAttributes } from "./build.js";
@@ -11,12 +11,14 @@ import type { ResolvedOptions } from "../options.js";
 import type { BacktraceReport } from "../capture/report.js";
 import { serializeBody } from "../serialize/serialize.js";
 import { createSourceReader } from "../enrich/source-code.js";
-import { createSourceMapper } from "../enrich/source-map.js";
+import { loadSourceMap } from "../enrich/lazy.js";
+import type { SourceMapper } from "../enrich/source-map.js";
 import { dropFramesUnder, dropLoaderFrames, parseStack, type StackFrame } from "../capture/stack.js";
 import { describeThrown, type ThrownInfo } from "../capture/thrown.js";
 import type { Payload } from "../payload.js";
 import { attachmentsOf, breadcrumbPart, LAST_ID_ATTRIBUTE } from "./attachments.js";
 import { defaults } from "../defaults.js";
+import { errorText } from "../errors.js";
 import { AGENT } from "../version.js";
 
 export interface AssemblerConfig {
@@ -70,7 +72,7 @@ function isObjectValue(value: unknown): boolean {
 /** The static default attributes in wire form, converted and redacted once per process. */
 function wireStaticAttributes(): Attributes {
   const out: Attributes = {};
-  convertAttributes(staticAttributes(), out, {}, { values: 0 });
+  convertAttributes(processStaticAttributes(), out, {}, { values: 0 });
   return out;
 }
 
@@ -83,7 +85,20 @@ function currentThread(): { id: string; name: string } {
 export function createAssembler(config: AssemblerConfig): Assembler {
   const { options } = config;
   const debug = options.debugBacktrace ? config.debug : undefined;
-  const mapper = options.sourceMaps ? createSourceMapper(debug ? { debug } : {}) : undefined;
+  // Made at the first report: the source-map code is loaded then, not at initialize. Should it fail to load, frames go unmapped.
+  let made: SourceMapper | null | undefined;
+  const sourceMapper = (): SourceMapper | undefined => {
+    if (!options.sourceMaps) return undefined;
+    if (made === undefined) {
+      try {
+        made = loadSourceMap().createSourceMapper(debug ? { debug } : {});
+      } catch (error) {
+        made = null;
+        debug?.(`source maps are not applied: ${errorText(error)}`);
+      }
+    }
+    return made ?? undefined;
+  };
   // Source lines are shown as they are, but secret shapes in them (a hard-coded URL password, an sk_live_ key) are not.
   const reader = createSourceReader({ redactLine: redactSourceLine });
   const dynamicAttributes = cachedDynamicAttributes();
@@ -199,6 +214,7 @@ export function createAssembler(config: AssemblerConfig): Assembler {
     },
     async prepare(report) {
       let { thrown, frames } = describe(report);
+      const mapper = sourceMapper();
       if (mapper) {
         if (thrown) frames = (thrown = await mapper.mapThrown(thrown)).frames;
         else frames = await mapper.mapFrames(frames);
@@ -208,6 +224,7 @@ export function createAssembler(config: AssemblerConfig): Assembler {
     },
     prepareSync(report) {
       let { thrown, frames } = describe(report);
+      const mapper = sourceMapper();
       if (mapper) {
         if (thrown) frames = (thrown = mapper.mapThrownSync(thrown)).frames;
         else frames = mapper.mapFramesSync(frames);

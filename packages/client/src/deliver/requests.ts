@@ -1,6 +1,9 @@
 // Requests to the endpoint: one pool of keep-alive connections, the requests in flight (abortable), and the Retry-After hold on all of them.
+import { errorText } from "../errors.js";
 import { parseRetryAfter } from "./retry.js";
-import { Cancellation, createPool, postReport, type NetworkOptions, type TransportResult } from "../transport/post.js";
+import { Cancellation } from "../transport/cancellation.js";
+import { loadPost } from "../transport/lazy.js";
+import type { NetworkOptions, TransportResult } from "../transport/post.js";
 import type { ConnectionPool } from "../transport/http1.js";
 import type { Payload } from "../payload.js";
 
@@ -43,7 +46,7 @@ export function createRequests(config: RequestsConfig): Requests {
   let destroyed = false;
   const connections = (): ConnectionPool => {
     if (pool === undefined) {
-      pool = createPool(config.url, { maxSockets: config.maxSockets, ignoreSslCertificate: config.ignoreSslCertificate, proxy: config.proxy, ca: config.ca });
+      pool = loadPost().createPool(config.url, { maxSockets: config.maxSockets, ignoreSslCertificate: config.ignoreSslCertificate, proxy: config.proxy, ca: config.ca });
       if (destroyed) pool.destroy();
     }
     return pool;
@@ -55,12 +58,18 @@ export function createRequests(config: RequestsConfig): Requests {
 
   function send(payload: Payload): { result: Promise<TransportResult>; done: () => void } {
     active += 1;
-    const result = postReport(config.url, payload, {
-      timeoutMs: config.timeoutMs,
-      ignoreSslCertificate: config.ignoreSslCertificate,
-      pool: connections(),
-      cancel,
-    });
+    let result: Promise<TransportResult>;
+    try {
+      result = loadPost().postReport(config.url, payload, {
+        timeoutMs: config.timeoutMs,
+        ignoreSslCertificate: config.ignoreSslCertificate,
+        pool: connections(),
+        cancel,
+      });
+    } catch (error) {
+      // The request code could not be loaded (an install missing a file): the request fails like any other.
+      result = Promise.resolve({ kind: "error", reason: errorText(error), timeout: false });
+    }
     return {
       result,
       done: () => {

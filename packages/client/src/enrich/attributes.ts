@@ -68,6 +68,13 @@ export function machineGuid(read: ReadText = readText, platform: string = proces
   return randomUuid();
 }
 
+let processStatic: Attributes | undefined;
+
+/** staticAttributes of this process, computed once (its `application.session` is the same in every report and record). */
+export function processStaticAttributes(): Attributes {
+  return (processStatic ??= staticAttributes());
+}
+
 /** Attributes that do not change while the process runs. Computed once, lazily, off the caller's path. */
 export function staticAttributes(read: ReadText = readText): Attributes {
   const app = applicationInfo(process.argv[1], process.cwd(), read);

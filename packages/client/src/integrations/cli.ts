@@ -1,6 +1,5 @@
-#!/usr/bin/env node
 // The `backtrace-ts` command: `check` sends a test report with the environment's configuration; `spool list|replay|clear` and `inspect` work on the configured spool.
-import { rm, stat } from "node:fs/promises";
+import { lazyFsPromises } from "../builtins.js";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { readEnvOptions, withEnvOptions } from "./env.js";
@@ -98,18 +97,18 @@ async function spoolCommand(action: string | undefined, out: (line: string) => v
   if (action === "list") {
     out(`spool: ${spool.dir} (${total} report${total === 1 ? "" : "s"})`);
     for (const entry of entries) {
-      const mtime = await stat(join(spool.dir, entry.file)).then((s) => s.mtimeMs, () => Date.now());
+      const mtime = await lazyFsPromises().stat(join(spool.dir, entry.file)).then((s) => s.mtimeMs, () => Date.now());
       out(`${entry.uuid}  ${age(Date.now() - mtime).padStart(4)}  ${entry.bytes} B`);
     }
     for (const name of fatal) {
-      const info = await stat(join(fatalDir, name)).then((s) => ({ mtime: s.mtimeMs, size: s.size }), () => ({ mtime: Date.now(), size: 0 }));
+      const info = await lazyFsPromises().stat(join(fatalDir, name)).then((s) => ({ mtime: s.mtimeMs, size: s.size }), () => ({ mtime: Date.now(), size: 0 }));
       out(`${name}  ${age(Date.now() - info.mtime).padStart(4)}  ${info.size} B  fatal error (diagnostic report, sent as a report at the next start or replay)`);
     }
     return 0;
   }
   if (action === "clear") {
     for (const entry of entries) await spool.remove(entry);
-    for (const name of fatal) await rm(join(fatalDir, name), { force: true });
+    for (const name of fatal) await lazyFsPromises().rm(join(fatalDir, name), { force: true });
     out(`deleted ${total} report${total === 1 ? "" : "s"} from ${spool.dir}`);
     return 0;
   }
@@ -179,4 +178,7 @@ export async function main(argv: string[], out: (line: string) => void = (line) 
   return 2;
 }
 
-process.exitCode = await main(process.argv.slice(2));
+/** Runs the command of this process's arguments; its exit code becomes the process's. */
+export async function runCommandLine(): Promise<void> {
+  process.exitCode = await main(process.argv.slice(2));
+}

@@ -11,7 +11,7 @@ import { decide } from "../deliver/decide.js";
 import type { ResolvedOptions } from "../options.js";
 import { createSpool } from "../spool/spool.js";
 import { postReport } from "../transport/post.js";
-import { ANSWERED, HANDOVER_KEY, LoopWatch, sinceBase, STOP, type WatchdogData, type WatchdogMessage } from "../process/stall-channel.js";
+import { ANSWERED, LoopWatch, sinceBase, STOP, type WatchdogData, type WatchdogMessage } from "../process/stall-channel.js";
 
 let data: WatchdogData;
 let slots: Int32Array;
@@ -19,20 +19,8 @@ let assembler: ReturnType<typeof createAssembler>;
 let loop: LoopWatch;
 const sender = { send: () => Promise.reject(new Error("the watchdog sends its reports itself")) };
 
-/**
- * In the watchdog's thread, the bundle is loaded by the thread's own code (stall.ts), which left its data under
- * HANDOVER_KEY: the watchdog runs. Anywhere else nothing is there and this does nothing.
- */
-export function runHandedOverWatchdog(): void {
-  const holder = globalThis as Record<symbol, unknown>;
-  const handedOver = holder[Symbol.for(HANDOVER_KEY)];
-  if (handedOver === undefined) return;
-  delete holder[Symbol.for(HANDOVER_KEY)];
-  runStallWatchdog(handedOver as WatchdogData);
-}
-
-/** The watchdog thread's work, from its start to the STOP the main thread sets. */
-function runStallWatchdog(workerData: WatchdogData): void {
+/** The watchdog thread's work, from its start to the STOP the main thread sets (index.ts calls it with takeHandedOver's data). */
+export function runStallWatchdog(workerData: WatchdogData): void {
   data = workerData;
   slots = new Int32Array(data.shared);
   const options = { ...data.options, beforeSend: undefined } as unknown as ResolvedOptions;

@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import type { WireFrame, WireThread } from "../body.js";
 import { internalReport, type BacktraceReport, type ReportSender } from "../capture/report.js";
 import type { SendOutcome } from "../outcome.js";
-import { findProcessRecord, listReports, openFatalFolder, reportPid, reportUuid, writtenByThisProcess, type ProcessRecord } from "../spool/fatal-folder.js";
+import { CLAIM, findProcessRecord, listReports, openFatalFolder, reportPid, reportUuid, writtenByThisProcess, type ProcessRecord } from "../spool/fatal-folder.js";
 import { loadKey } from "../spool/spool-guard.js";
 
 type Json = Record<string, unknown>;
@@ -136,8 +136,6 @@ function settled(outcome: SendOutcome): boolean {
   if (outcome.status === "failed") return outcome.spooled === true || outcome.reason === "rejected" || outcome.reason === "too-large" || outcome.reason === "bad-request";
   return outcome.reason !== "client-finalized" && outcome.reason !== "backlog-full" && outcome.reason !== "exit";
 }
-
-const CLAIM = ".sending-";
 
 /** Claims a file by renaming it, so two starts sharing the spool do not both send it; a claim of a dead process is taken back. */
 function claim(dir: string, name: string): string | undefined {

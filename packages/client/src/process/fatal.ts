@@ -3,7 +3,8 @@ import { decide, describeResult } from "../deliver/decide.js";
 import { errorText } from "../errors.js";
 import type { Payload } from "../payload.js";
 import type { Spool } from "../spool/spool.js";
-import { postReportBlocking, type BlockingPostOptions } from "../transport/blocking-post.js";
+import type { BlockingPostOptions } from "../transport/blocking-post.js";
+import { loadBlockingPost } from "../transport/lazy.js";
 import type { TransportResult } from "../transport/post.js";
 
 export type FatalOutcome = "sent" | "spooled" | "lost";
@@ -50,7 +51,9 @@ export function deliverFatal(payload: Payload, options: FatalDeliveryOptions): F
   }
   let result: TransportResult;
   try {
-    result = (options.post ?? postReportBlocking)(options.url, payload, {
+    // The blocking POST's code is loaded now, at the crash.
+    const post = options.post ?? loadBlockingPost().postReportBlocking;
+    result = post(options.url, payload, {
       timeoutMs: left,
       ignoreSslCertificate: options.ignoreSslCertificate,
       proxy: options.proxy,

@@ -9,6 +9,18 @@ export const SLOTS = 2;
 /** The global the watchdog thread's own code puts its data under before it loads the bundle (see stall.ts). */
 export const HANDOVER_KEY = "backtrace-ts.stall-watchdog";
 
+/**
+ * In the watchdog's thread, the bundle is loaded by the thread's own code (stall.ts), which left its data under
+ * HANDOVER_KEY: that data, taken away. Anywhere else nothing is there: undefined.
+ */
+export function takeHandedOver(): WatchdogData | undefined {
+  const holder = globalThis as Record<symbol, unknown>;
+  const handedOver = holder[Symbol.for(HANDOVER_KEY)];
+  if (handedOver === undefined) return undefined;
+  delete holder[Symbol.for(HANDOVER_KEY)];
+  return handedOver as WatchdogData;
+}
+
 /** What the main thread hands the watchdog. */
 export interface WatchdogData {
   shared: SharedArrayBuffer;

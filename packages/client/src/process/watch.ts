@@ -1,12 +1,13 @@
 // What a client watches in the process beyond its own calls: uncaught exceptions and rejections, workers that run out
 // of memory, fatal errors (Node's diagnostic report into the spool), and, opt-in, a stalled event loop.
 import { isMainThread } from "../builtins.js";
+import { errorText } from "../errors.js";
 import { internalReport, type BacktraceReport, type ReportSender } from "../capture/report.js";
 import type { ResolvedOptions } from "../options.js";
 import { installCrashHandlers, type CrashKind } from "./crash.js";
-import { replayFatalReports } from "./fatal-replay.js";
+import { fatalReportsWaiting } from "../spool/fatal-folder.js";
+import { loadFatalReplay, loadStall } from "./lazy.js";
 import { setupFatalReports, type FatalSetup } from "./fatal-setup.js";
-import { startStallWatchdog, stallContext } from "./stall.js";
 import { installWorkerWatch, markWorkerOutOfMemory } from "./worker-watch.js";
 
 export interface WatchHost extends ReportSender {
@@ -60,10 +61,17 @@ export function watchProcess(
   if (fatal) undo.push(() => fatal?.uninstall());
   if (options.stallThreshold > 0 && main) {
     const o = options;
-    const stop = startStallWatchdog({
+    let stall: ReturnType<typeof loadStall> | undefined;
+    try {
+      stall = loadStall();
+    } catch (error) {
+      debug?.(`the stall watchdog is off: ${errorText(error)}`);
+    }
+    const stallContext = stall?.stallContext;
+    const stop = stall?.startStallWatchdog({
       ...{ thresholdSeconds: o.stallThreshold, url: o.submissionUrl, ignoreSslCertificate: o.ignoreSslCertificate, proxy: o.proxy, ca: o.ca, timeoutMs: o.timeout * 1000, spoolDir },
       options: { ...o, beforeSend: undefined, attributes: {} },
-      context: () => stallContext(internalReport(host), () => host.breadcrumbs(internalReport(host))),
+      context: () => stallContext!(internalReport(host), () => host.breadcrumbs(internalReport(host))),
       onEnded: (seconds) => host.setAttribute("eventLoopStall.lastSeconds", seconds),
       debug,
     });
@@ -72,7 +80,13 @@ export function watchProcess(
   return {
     started() {
       fatal?.write(host.processAttributes());
-      if (spoolDir !== undefined) void replayFatalReports(host, spoolDir, debug);
+      // The replay's code is loaded only when there is a report to replay.
+      if (spoolDir === undefined || !fatalReportsWaiting(spoolDir)) return;
+      try {
+        void loadFatalReplay().replayFatalReports(host, spoolDir, debug);
+      } catch (error) {
+        debug?.(`fatal error reports not replayed: ${errorText(error)}`);
+      }
     },
     attributesChanged() {
       fatal?.update(() => host.processAttributes());

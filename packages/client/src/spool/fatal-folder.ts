@@ -67,6 +67,21 @@ export function writtenByThisProcess(dir: string, name: string): boolean {
   }
 }
 
+/** A report being sent is renamed to `<name><CLAIM><pid>` by the process that sends it. */
+export const CLAIM = ".sending-";
+
+/**
+ * True when the spool's fatal/ folder holds a diagnostic report or a claimed one: only then is there anything to
+ * replay (and the replay's code worth loading).
+ */
+export function fatalReportsWaiting(spoolDir: string): boolean {
+  try {
+    return readdirSync(join(spoolDir, FATAL_FOLDER)).some((name) => REPORT_NAME.test(name) || name.includes(CLAIM));
+  } catch {
+    return false;
+  }
+}
+
 /** Diagnostic report files waiting in the folder, oldest first (Node's names sort by time). */
 export function listReports(dir: string): string[] {
   try {

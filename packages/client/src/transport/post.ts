@@ -4,6 +4,7 @@ import type { FileHandle } from "node:fs/promises";
 import { lazyFsPromises } from "../builtins.js";
 import { ConnectionPool, type Answer, type Exchange, type ExchangeRequest } from "./http1.js";
 import { ProxyRefusal, proxyFor } from "./proxy.js";
+import type { Cancellation } from "./cancellation.js";
 import { basename } from "node:path";
 import { randomHex } from "../builtins.js";
 import { AGENT, VERSION } from "../version.js";
@@ -46,21 +47,6 @@ export interface PostOptions extends NetworkOptions {
   pool?: ConnectionPool;
   /** Ends the request at once when cancelled. */
   cancel?: Cancellation;
-}
-
-/** Ends the requests registered with it at once: a cheap AbortSignal for many short requests. */
-export class Cancellation {
-  private readonly ends = new Set<() => void>();
-  add(end: () => void): void {
-    this.ends.add(end);
-  }
-  delete(end: () => void): void {
-    this.ends.delete(end);
-  }
-  /** Ends every request registered now. */
-  cancelAll(): void {
-    for (const end of [...this.ends]) end();
-  }
 }
 
 /** Longest answer body kept; the rest is read and thrown away so the connection can be reused. */
