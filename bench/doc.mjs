@@ -275,23 +275,29 @@ if (sv?.throughput) {
     for (const c of clientsOf(cells)) {
       const r = cells[c];
       if (r.error) {
-        rows.push([key, c, `failed: ${String(r.error).slice(0, 80)}`, "", "", "", "", "", ""]);
+        rows.push([key, c, `failed: ${String(r.error).slice(0, 80)}`, "", "", "", "", "", "", "", ""]);
         continue;
       }
-      const share = noneRps(key) ? r.rps / noneRps(key) : null;
+      const share = typeof r.ratio === "number" ? r.ratio : noneRps(key) ? r.rps / noneRps(key) : null;
       const accounted = r.thrown > 0 ? `${n(r.accounted, 0)} of ${n(r.thrown, 0)} (${n((100 * r.accounted) / r.thrown, 1)} %)` : "–";
-      rows.push([key, c, n(r.rps, 0), ratioText(share), n(r.p99Ms, 1), n(r.cpuUsPerRequest, 1), n(r.reports, 0), accounted, c === "none" || !target[key] ? "" : share >= target[key] ? `met (≥ ${target[key]}×)` : `missed (≥ ${target[key]}×)`]);
+      const rounds = r.ratios ? ` (${r.ratios.map((x) => x.toFixed(2)).join(", ")})` : "";
+      rows.push([key, c, n(r.rps, 0), `${ratioText(share)}${rounds}`, r.cpuRatio == null ? "" : ratioText(r.cpuRatio), n(r.p99Ms, 1), n(r.cpuUsPerRequest, 1), r.captureMedianUs == null ? "" : n(r.captureMedianUs, 1), n(r.reports, 0), accounted, c === "none" || !target[key] ? "" : share >= target[key] ? `met (≥ ${target[key]}×)` : `missed (≥ ${target[key]}×)`]);
     }
   }
   p(
     "## A live service under load",
     `A node:http service in a child process; a closed-loop load generator in the benchmark's process (${sv.connections} keep-alive`,
     "sockets, raw HTTP/1.1); every Nth request throws (the same place, the request number in the message) and the client reports",
-    `it to the loopback sink in its own process. ${sv.seconds} s per cell (${sv.stormSeconds} s at 50 %) after a warm-up of load whose reports`,
-    "are delivered first; one run per cell. \"accounted\" is occurrences at the sink (each report counts its `_mod_duplicate`, 1",
-    "without it) plus what the client counted as dropped (`discarded`, `dropped`, `mergedLost`); the peers count nothing of their",
-    "own, so theirs is reports at the sink. The load generator, the service and the sink share this machine's cores.",
-    table(["errors", "client", "req/s", "× none", "p99 ms", "CPU µs/req", "reports", "accounted", "target"], rows),
+    "it to the loopback sink in its own process. The load generator, the service and the sink share this machine's cores, so a",
+    "service's throughput swings with the CPU share it gets: per share, the service without a client and the one with backtrace-ts",
+    `are both warmed up (a second of load, at 10 % errors for the 1 % cells then half a second at 1 %; its reports delivered), then measured in ${sv.rounds ?? 1} pairs of windows of ${sv.seconds} s`,
+    `(${sv.stormSeconds} s at 50 %) back to back, the order swapped every round. "× none" is the median of the rounds' ratios (each`,
+    "round's in brackets); \"× none by CPU\" the median of none's CPU per request over backtrace-ts's; req/s, p99 and CPU are the",
+    "windows' medians, the counts their sums. \"capture µs\" is the median time of one capture call on the request's path. The",
+    "peers get one window as long as the rounds together, against the median of none. \"accounted\" is occurrences at the sink",
+    "(each report counts its `_mod_duplicate`, 1 without it) plus what the client counted as dropped (`discarded`, `dropped`,",
+    "`mergedLost`); the peers count nothing of their own, so theirs is reports at the sink.",
+    table(["errors", "client", "req/s", "× none", "× none by CPU", "p99 ms", "CPU µs/req", "capture µs", "reports", "accounted", "target"], rows),
   );
   const fixed = sv.fixedRate10 ?? {};
   p(

@@ -19,7 +19,7 @@ const benchDir = fileURLToPath(new URL(".", import.meta.url));
 const rootDir = fileURLToPath(new URL("..", import.meta.url));
 const resultsDir = fileURLToPath(new URL("results/", import.meta.url));
 
-// Name, script, time limit. The limits keep the whole run under about 10 minutes (it takes about 8).
+// Name, script, time limit. The limits keep the whole run under about 12 minutes (it takes about 9).
 const BENCHMARKS = [
   ["import-init", "import-init.bench.mjs", 120_000],
   ["register", "register.bench.mjs", 120_000],
@@ -30,7 +30,7 @@ const BENCHMARKS = [
   ["install-size", "install-size.bench.mjs", 300_000],
   ["receiver", "receiver.bench.mjs", 360_000],
   ["pool-cpu", "pool-cpu.bench.mjs", 240_000],
-  ["service", "service.bench.mjs", 300_000],
+  ["service", "service.bench.mjs", 420_000],
   ["stall-watchdog", "stall-watchdog.bench.mjs", 240_000],
 ];
 

@@ -58,6 +58,9 @@ export function checkTargets(results) {
 
   const sv = b.service;
   const share = (key) => {
+    // Paired rounds (service.bench.mjs): the median of the rounds' ratios; an older result: the two cells' req/s.
+    const paired = get(sv, `throughput.${key}.backtrace-ts.ratio`);
+    if (typeof paired === "number") return paired;
     const none = get(sv, `throughput.${key}.none.rps`);
     const ours = get(sv, `throughput.${key}.backtrace-ts.rps`);
     return none && ours ? ours / none : undefined;

@@ -34,6 +34,9 @@ export function createAggregation(config: { enabled: boolean; debug?: ((message:
     return id;
   };
   const lost = (outcome: SendOutcome): boolean => outcome.status === "dropped" || (outcome.status === "failed" && !outcome.spooled);
+  // Every occurrence merged into one report gets the same promise, made with the first: a storm holds one promise and
+  // one reaction per report sent, not one per occurrence until that report settles.
+  const carried = new WeakMap<BacktraceReport, { merged: number; outcome: Promise<SendOutcome> }>();
 
   return {
     key(report) {
@@ -48,10 +51,18 @@ export function createAggregation(config: { enabled: boolean; debug?: ((message:
       // The record written ahead for the waiting report gets the new count: a kill from now on loses no occurrence.
       journal?.patch(into.report.uuid, () => loadJournalRecord().duplicatesPatch(into.report)());
       config.debug?.(`report ${report.uuid} merged into ${into.report.uuid} (${into.report.duplicates?.count ?? 1} occurrences)`);
-      return into.outcome.then((outcome) => {
-        if (lost(outcome)) counts.mergedLost++;
-        return outcome;
-      });
+      let entry = carried.get(into.report);
+      if (entry === undefined) {
+        const made = { merged: 0, outcome: into.outcome };
+        made.outcome = into.outcome.then((outcome) => {
+          // Read when it settles: every occurrence merged into it by then (none is merged once it is being built).
+          if (lost(outcome)) counts.mergedLost += made.merged;
+          return outcome;
+        });
+        carried.set(into.report, (entry = made));
+      }
+      entry.merged++;
+      return entry.outcome;
     },
     counts: () => ({ ...counts }),
   };

@@ -146,3 +146,24 @@ test("a bad aggregateWindow fails at initialize", () => {
     assert.throws(() => new BacktraceClient({ endpoint: "http://127.0.0.1:1", aggregateWindow } as unknown as BacktraceOptions), { name: "BacktraceConfigError" });
   }
 });
+
+test("occurrences merged into one report share its one settlement; those of a lost report are counted lost, not those of the next", () =>
+  withReceiver(
+    async (receiver) => {
+      const client = clientFor(receiver);
+      const first = [0, 1, 2, 3].map((i) => client.sendException(notFound(i)));
+      assert.equal(new Set(first.slice(1)).size, 1, "the merged occurrences hold one promise between them");
+      assert.notEqual(first[0], first[1]);
+      const lostOnes = await Promise.all(first);
+      assert.ok(lostOnes.every((o) => o.status === "failed" && o.uuid === lostOnes[0]!.uuid));
+      const second = [4, 5, 6].map((i) => client.sendException(notFound(i)));
+      const sentOnes = await Promise.all(second);
+      await client.finalize();
+      assert.ok(sentOnes.every((o) => o.status === "sent" && o.uuid === sentOnes[0]!.uuid));
+      assert.notEqual(sentOnes[0]!.uuid, lostOnes[0]!.uuid);
+      const counters = client.counters();
+      assert.equal(counters.merged, 5);
+      assert.equal(counters.mergedLost, 3);
+    },
+    { script: (n: number) => (n === 0 ? { status: 400 } : { status: 200 }) },
+  ));
