@@ -1,5 +1,6 @@
 // Builds the client: a CommonJS and an ES module bundle, each with its dependencies inside, and type declarations.
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, relative, resolve, sep } from "node:path";
@@ -71,7 +72,7 @@ const lazyModules = [...new Set(lazyParts.map(({ module }) => module))];
  * The main bundle's side: each loader replaced, and the one function that requires dist/lazy.cjs, handing it the
  * bindings it takes from the main bundle: `shared` is, per module, the names the lazy file imports from it.
  */
-const mainPlugin = (shared) => ({
+const mainPlugin = (shared, stamp) => ({
   name: "lazy-loaders",
   setup(b) {
     b.onResolve({ filter: /^lazy-part$/ }, () => ({ path: "lazy-part", namespace: "lazy" }));
@@ -80,7 +81,9 @@ const mainPlugin = (shared) => ({
       resolveDir: process.cwd(),
       contents:
         shared.map(({ file, names }, i) => `import { ${names.map((name) => `${name} as m${i}_${name}`).join(", ")} } from ${JSON.stringify(absolute(file))};\n`).join("") +
-        `let part;\nexport function lazyPart() {\n  return (part ??= require("./${LAZY_FILE}")([${shared.map(({ names }, i) => `{ ${names.map((name) => `${name}: m${i}_${name}`).join(", ")} }`).join(", ")}]));\n}\n`,
+        `let part;\nexport function lazyPart() {\n  if (part === undefined) {\n    const made = require("./${LAZY_FILE}");\n` +
+        `    if (made.build !== ${JSON.stringify(stamp)}) throw new Error("dist/${LAZY_FILE} is not the one built with dist/index.cjs (was the package replaced while this process ran?)");\n` +
+        `    part = made([${shared.map(({ names }, i) => `{ ${names.map((name) => `${name}: m${i}_${name}`).join(", ")} }`).join(", ")}]);\n  }\n  return part;\n}\n`,
     }));
     b.onLoad({ filter: /[\\/]lazy\.ts$/ }, (args) => {
       const targets = loaders.get(args.path);
@@ -92,7 +95,7 @@ const mainPlugin = (shared) => ({
     });
   },
 });
-const mainOptions = (shared) => ({ ...common, format: "cjs", outfile: "dist/index.cjs", banner, metafile: true, plugins: [mainPlugin(shared)] });
+const mainOptions = (shared, stamp) => ({ ...common, format: "cjs", outfile: "dist/index.cjs", banner, metafile: true, plugins: [mainPlugin(shared, stamp)] });
 // First the main bundle alone, for the modules it holds; then the lazy file, which takes those from it; then the main
 // bundle again, handing over what the lazy file imports.
 const inMain = new Set(Object.keys((await build({ ...mainOptions([]), write: false })).metafile.inputs).map((file) => resolve(file)));
@@ -157,7 +160,12 @@ await buildLazy(
     footer: { js: "return module.exports.default};" },
   },
 );
-await build(mainOptions(shared));
+// The lazy file says which build it is (a hash of its text), and the main bundle checks it before using it: a package
+// replaced on disk while a process ran (a deploy) must not pair this main bundle with another build's second file.
+const lazyText = readFileSync(`dist/${LAZY_FILE}`, "utf8");
+const stamp = createHash("sha256").update(lazyText).digest("hex").slice(0, 16);
+writeFileSync(`dist/${LAZY_FILE}`, `${lazyText.replace(/\n?$/, "\n")}module.exports.build=${JSON.stringify(stamp)};\n`);
+await build(mainOptions(shared, stamp));
 
 /** A thin ES module over a CommonJS bundle: its named exports (read from the built file) and the whole as default. */
 function esmOver(cjsFile, names) {

@@ -31,6 +31,9 @@ import { loadProxy } from "./transport/lazy.js";
 
 export type { SendOptions };
 
+/** How long after initialize a process that lives on loads the code that builds and sends reports (see the constructor). */
+const PRELOAD_MS = 2000;
+
 export interface ClientCounters extends DeliveryCounters, AggregationCounts {
   /** Reports handed to the client. */
   captured: number;
@@ -189,6 +192,17 @@ export class BacktraceClient {
       this.delivery.replay().catch((error) => this.debug(`replay failed: ${String(error)}`));
       this.watch.started();
     });
+    // The code that builds and sends reports is the package's second file, loaded at the first report. A process that
+    // lives on loads it a little after its start, off the start's path: a crash later must not depend on reading a
+    // file then (a deploy may have replaced the package meanwhile, the process may be out of descriptors).
+    setTimeout(() => {
+      if (this.closed) return;
+      try {
+        loadAssemble();
+      } catch (error) {
+        this.debug(`the code that builds reports could not be loaded: ${String(error)}`);
+      }
+    }, PRELOAD_MS).unref();
     this.watch = watchProcess(
       {
         send: (report) => this.send(report),

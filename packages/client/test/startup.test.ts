@@ -1,7 +1,7 @@
 // What importing and initializing the client loads: node:crypto (about 3.5 ms on Node 20) waits for the first report.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runNode } from "./helpers/child.js";
@@ -54,6 +54,54 @@ test("import and initialize leave the second file of the build (source maps, fat
     const result = await runNode([file]);
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(JSON.parse(result.stdout), { afterImport: false, afterInit: false, later: false, afterReport: true });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a process that lives on loads the second file a little after its start, so a crash later does not depend on reading it", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "bt-startup-preload-"));
+  try {
+    const script =
+      `const lazy = () => Object.keys(require.cache).some((file) => file.endsWith("lazy.cjs"));\n` +
+      `const bt = require(${JSON.stringify(join(CLIENT_DIR, "dist/index.cjs"))});\n` +
+      `bt.initialize({ endpoint: "http://127.0.0.1:9", token: "t", spool: false, timeout: 0.2, exitTimeout: 0.2 });\n` +
+      `const seen = [];\n` +
+      `setTimeout(() => seen.push(lazy()), 500);\n` +
+      `setTimeout(() => { seen.push(lazy()); console.log(JSON.stringify(seen)); }, 3000);\n`;
+    const file = join(dir, "app.cjs");
+    writeFileSync(file, script);
+    const result = await runNode([file]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout), [false, true]);
+    // And its timer never holds a process that has nothing else to do.
+    const quick = join(dir, "quick.cjs");
+    writeFileSync(quick, `require(${JSON.stringify(join(CLIENT_DIR, "dist/index.cjs"))}).initialize({ endpoint: "http://127.0.0.1:9", token: "t", spool: false });\nconst t0 = Date.now(); process.on("exit", () => console.log(Date.now() - t0));\n`);
+    const ended = await runNode([quick]);
+    assert.equal(ended.code, 0, ended.stderr);
+    assert.ok(Number(ended.stdout) < 1500, `the process ended ${ended.stdout} ms after its start`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a second file from another build (the package replaced while the process ran) is refused, not run", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "bt-startup-stamp-"));
+  try {
+    const dist = join(dir, "dist");
+    cpSync(join(CLIENT_DIR, "dist"), dist, { recursive: true });
+    const lazyFile = join(dist, "lazy.cjs");
+    const text = readFileSync(lazyFile, "utf8");
+    assert.match(text, /module\.exports\.build="[0-9a-f]{16}";\n$/);
+    writeFileSync(lazyFile, text.replace(/module\.exports\.build="[0-9a-f]{16}"/, 'module.exports.build="0000000000000000"'));
+    const script =
+      `const bt = require(${JSON.stringify(join(dist, "index.cjs"))});\n` +
+      `bt.initialize({ endpoint: "http://127.0.0.1:9", token: "t", spool: false, timeout: 0.2, exitTimeout: 0.2, debugBacktrace: true });\n` +
+      `bt.sendException(new Error("first")).then((outcome) => console.log(JSON.stringify(outcome)), (error) => console.log(JSON.stringify({ thrown: String(error) })));\n`;
+    const file = join(dir, "app.cjs");
+    writeFileSync(file, script);
+    const result = await runNode([file]);
+    assert.match(result.stdout + result.stderr, /lazy\.cjs is not the one built with dist\/index\.cjs/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
