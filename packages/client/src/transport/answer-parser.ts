@@ -34,7 +34,15 @@ function headerTable(): Record<string, string> {
   return Object.create(null) as Record<string, string>;
 }
 
-/** Parses one answer from the bytes a connection receives; a 1xx interim answer is skipped. */
+/**
+ * Bytes kept for the next push: copied when they are (a view of) the chunk just given, which the connection may
+ * read into again once `push` returns; bytes this parser concatenated are its own already.
+ */
+function owned(data: Buffer, chunk: Buffer): Buffer {
+  return data.buffer === chunk.buffer ? Buffer.from(data) : data;
+}
+
+/** Parses one answer from the bytes a connection receives; a 1xx interim answer is skipped. The chunks given may be reused once `push` returns. */
 export class AnswerParser {
   private stage = Stage.Head;
   private pending: Buffer | undefined; // bytes not yet parsed (head or chunk-size lines)
@@ -60,7 +68,7 @@ export class AnswerParser {
           if (end < 0) {
             if (data.length > MAX_HEAD_BYTES) throw new Error("the answer's head is too long");
             if (data.indexOf("\n\n") >= 0) throw new Error("the answer's head ends its lines without CR");
-            this.pending = data;
+            this.pending = owned(data, chunk);
             return undefined;
           }
           this.parseHead(data.toString("latin1", 0, end)); // an interim (1xx) answer leaves the stage at Head
@@ -76,7 +84,7 @@ export class AnswerParser {
           const eol = data.indexOf("\r\n");
           if (eol < 0) {
             if (data.length > MAX_HEAD_BYTES) throw new Error("a chunk line of the answer is too long");
-            this.pending = data;
+            this.pending = owned(data, chunk);
             return undefined;
           }
           const line = data.toString("latin1", 0, eol);
