@@ -42,6 +42,11 @@ function owned(data: Buffer, chunk: Buffer): Buffer {
   return data.buffer === chunk.buffer ? Buffer.from(data) : data;
 }
 
+/** The last final answer head read, and what it said. */
+let lastHead: { text: string; status: number; headers: Record<string, string>; keepAlive: boolean; stage: Stage; left: number } | undefined;
+/** Heads longer than this are read each time (an answer head is usually a few hundred characters). */
+const LAST_HEAD_CHARS = 1024;
+
 /** Parses one answer from the bytes a connection receives; a 1xx interim answer is skipped. The chunks given may be reused once `push` returns. */
 export class AnswerParser {
   private stage = Stage.Head;
@@ -128,8 +133,28 @@ export class AnswerParser {
     return this.stage === Stage.ToClose ? this.answer() : undefined;
   }
 
-  /** Takes the status and headers, and sets how the body is delimited; an interim (1xx) answer is skipped. */
+  /**
+   * Takes the status and headers, and sets how the body is delimited; an interim (1xx) answer is skipped. A server
+   * answers a burst with the same head again and again: the head read last is not read again (its headers copied).
+   */
   private parseHead(text: string): void {
+    const last = lastHead;
+    if (last !== undefined && last.text === text) {
+      this.status = last.status;
+      this.headers = Object.assign(headerTable(), last.headers);
+      this.keepAlive = last.keepAlive;
+      this.stage = last.stage;
+      this.left = last.left;
+      return;
+    }
+    this.readHead(text);
+    // Only a final answer's head is kept (an interim one leaves the stage at Head), and only a short one.
+    if (this.stage !== Stage.Head && text.length <= LAST_HEAD_CHARS) {
+      lastHead = { text, status: this.status, headers: Object.assign(headerTable(), this.headers), keepAlive: this.keepAlive, stage: this.stage, left: this.left };
+    }
+  }
+
+  private readHead(text: string): void {
     const lines = text.split("\r\n");
     const statusLine = /^HTTP\/1\.([01]) (\d{3})(?: .*)?$/.exec(lines[0] ?? "");
     if (statusLine === null) throw new Error("the answer is not HTTP/1.x");

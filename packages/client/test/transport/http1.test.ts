@@ -65,6 +65,32 @@ test("the parser keeps nothing of a chunk it was given: the connection may read 
   }
 });
 
+test("a head read again is read as it says: heads one byte apart never mix, and each answer has headers of its own", () => {
+  const head = (status: number, length: number, extra = "") => `HTTP/1.1 ${status} X\r\nContent-Length: ${length}\r\nConnection: keep-alive${extra}\r\n\r\n`;
+  const answers = [
+    [head(200, 2) + "ok", 200, "ok", true],
+    [head(200, 2) + "ok", 200, "ok", true],
+    [head(200, 2) + "ok", 200, "ok", true],
+    [head(200, 3) + "yes", 200, "yes", true],
+    [head(201, 2) + "ok", 201, "ok", true],
+    [head(200, 2, "\r\nConnection: close") + "ok", 200, "ok", false],
+    [head(200, 2) + "ok", 200, "ok", true],
+    [`HTTP/1.1 200 X\r\nConnection: keep-alive\r\n\r\nto the end`, 200, "to the end", false],
+  ] as const;
+  let previous: Answer | undefined;
+  for (const [raw, status, body, reusable] of answers) {
+    const out = parse(raw);
+    assert.ok(out, raw);
+    assert.equal(out.answer.status, status, raw);
+    assert.equal(out.answer.body.toString(), body, raw);
+    assert.equal(out.reusable, reusable, raw);
+    assert.notEqual(out.answer.headers, previous?.headers);
+    assert.equal(out.answer.headers["content-length"], raw.includes("Content-Length") ? String(body.length) : undefined, raw);
+    out.answer.headers["content-length"] = "999"; // a reader changing its answer changes no other
+    previous = out.answer;
+  }
+});
+
 test("skips interim 1xx answers, reads a body to the end of the connection when it has no length", () => {
   const interim = parse("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok");
   assert.equal(interim?.answer.status, 201);
