@@ -3,7 +3,7 @@ import type { Attributes, AttributeValue, ReportBody, SourceCodeEntry, WireFrame
 import type { BacktraceReport } from "../capture/report.js";
 import { SECRET_KEY, redact, redactSecret, redactString, type RedactionCount } from "./redact.js";
 import { toSafeJson } from "../serialize/safe-json.js";
-import { toAttributeValue } from "../serialize/serialize.js";
+import { shareStack, toAttributeValue } from "../serialize/serialize.js";
 import type { StackFrame } from "../capture/stack.js";
 import { exceptionAnnotation, type ThrownInfo } from "../capture/thrown.js";
 import { AGENT, VERSION } from "../version.js";
@@ -46,6 +46,43 @@ export function toWireFrame(frame: StackFrame, sourceId: string | undefined): Wi
   if (frame.native) wire.native = true;
   if (frame.internal) wire.internal = true;
   return wire;
+}
+
+/** A place's frames (frozen, so the same objects always say the same), their source ids, and the wire stack made of them. */
+interface PlaceStack {
+  frames: readonly StackFrame[];
+  ids: readonly (string | undefined)[];
+  stack: readonly WireFrame[];
+}
+/** Wire stacks of recent places, by their first frame (a few places may share one). */
+const placeStacks = new WeakMap<StackFrame, PlaceStack[]>();
+const PLACES_PER_FIRST_FRAME = 8;
+
+function samePlace(place: PlaceStack, frames: readonly StackFrame[], ids: readonly (string | undefined)[]): boolean {
+  if (place.frames.length !== frames.length) return false;
+  for (let i = 0; i < frames.length; i++) if (place.frames[i] !== frames[i] || place.ids[i] !== ids[i]) return false;
+  return true;
+}
+
+/**
+ * The wire stack of `frames`. Frames that are all frozen (those parsed from stack lines seen before, see stack.ts)
+ * with the same source ids give the stack made for them the first time, shared and frozen, so that its JSON
+ * text is made once (serialize.ts); any other frames give a stack of their own.
+ */
+export function wireStack(frames: readonly StackFrame[], frameIds: readonly (string | undefined)[]): WireFrame[] {
+  const first = frames[0];
+  const make = (): WireFrame[] => frames.map((frame, index) => toWireFrame(frame, frameIds[index]));
+  if (first === undefined || !frames.every((frame) => Object.isFrozen(frame))) return make();
+  const known = placeStacks.get(first);
+  const hit = known?.find((place) => samePlace(place, frames, frameIds));
+  if (hit !== undefined) return hit.stack as WireFrame[];
+  const place: PlaceStack = { frames: [...frames], ids: frames.map((_, index) => frameIds[index]), stack: shareStack(make()) };
+  if (known === undefined) placeStacks.set(first, [place]);
+  else {
+    if (known.length >= PLACES_PER_FIRST_FRAME) known.shift();
+    known.push(place);
+  }
+  return place.stack as WireFrame[];
 }
 
 /** Puts `value` under `key`, or under "attribute <key>" when an annotation already has that name. */
@@ -108,7 +145,7 @@ export function buildBody(input: BuildInput): ReportBody {
     if (redacted.values > 0) own["redactedValues"] = redacted.values;
   }
 
-  const stack = input.frames.map((frame, index) => toWireFrame(frame, input.frameIds[index]));
+  const stack = wireStack(input.frames, input.frameIds);
   return {
     uuid: report.uuid,
     timestamp: report.timestamp,

@@ -40,6 +40,14 @@ export function duplicatesPatch(report: BacktraceReport): () => Record<string, u
   return () => ({ c: report.duplicates });
 }
 
+/**
+ * An object this file or the report made (a literal: attributes, annotations, an error's own fields) made JSON-safe;
+ * an empty one, the usual case, is {} at once, as toSafeJson would give it.
+ */
+function safeFields(fields: Record<string, unknown>): unknown {
+  return Object.keys(fields).length === 0 && !("toJSON" in fields) ? {} : toSafeJson(fields, LIMITS);
+}
+
 function thrownRecord(value: unknown, depth: number): ThrownRecord | undefined {
   if (depth > MAX_CAUSES) return undefined;
   if (!(value instanceof Error)) return { name: "", message: "", stack: undefined, extra: undefined, cause: undefined, value: toSafeJson(value, LIMITS) };
@@ -49,7 +57,7 @@ function thrownRecord(value: unknown, depth: number): ThrownRecord | undefined {
     name: String(value.name),
     message: String(value.message),
     stack: typeof value.stack === "string" ? value.stack : undefined,
-    extra: toSafeJson(extra, LIMITS),
+    extra: safeFields(extra),
     cause: "cause" in value ? thrownRecord(value.cause, depth + 1) : undefined,
   };
 }
@@ -59,8 +67,8 @@ export function journalRecord(report: BacktraceReport): JournalRecord {
   const record: JournalRecord = {
     t: report.timestamp,
     k: report.errorType,
-    a: toSafeJson(report.layeredAttributes(), LIMITS),
-    n: toSafeJson(report.getAnnotations(), LIMITS),
+    a: safeFields(report.layeredAttributes()),
+    n: safeFields(report.getAnnotations()),
     l: report.logLines.map((line) => ({ ts: line.ts, msg: toSafeJson(line.msg, LIMITS) })),
     f: report.getAttachments(),
     d: report.dataAttachments.map((a) => ({ name: a.name, data: a.data.toString("base64") })),

@@ -105,10 +105,6 @@ export function createPipeline(config: PipelineConfig): Pipeline {
       item.started = true;
       // Its count is read when it is built: from now on a duplicate starts a report of its own.
       if (item.key !== undefined && byKey.get(item.key) === item) byKey.delete(item.key);
-      if (head > 1024 && head * 2 > backlog.length) {
-        backlog = backlog.slice(head);
-        head = 0;
-      }
       building = item;
       try {
         const payload = await config.prepare(item.report);
@@ -169,7 +165,22 @@ export function createPipeline(config: PipelineConfig): Pipeline {
       .finally(() => {
         running = undefined;
         if (waiting() > 0) start();
+        else if (head > 0) {
+          backlog = [];
+          head = 0;
+        }
       });
+  }
+
+  /**
+   * The built reports' slots at the front go, once they are most of the backlog. Done as reports come, never in the
+   * building loop: code that loop meets only after a thousand reports would make V8 compile the loop again.
+   */
+  function compact(): void {
+    if (head > 1024 && head * 2 > backlog.length) {
+      backlog = backlog.slice(head);
+      head = 0;
+    }
   }
 
   return {
@@ -178,6 +189,7 @@ export function createPipeline(config: PipelineConfig): Pipeline {
       let item: Pending | undefined;
       const outcome = new Promise<SendOutcome>((resolve, reject) => {
         item = typeof key === "function" ? { report, resolve, reject, keyOf: key } : { report, resolve, reject, key };
+        compact();
         backlog.push(item);
         // Distinct reports enough to build: the window has nothing more to gain.
         if (windowGo && waiting() >= config.buildAhead) hurry();

@@ -4,6 +4,7 @@ import type { SourceCodeEntry } from "../body.js";
 import { hasRealFile, type StackFrame } from "../capture/stack.js";
 import { lazyFsPromises } from "../builtins.js";
 import { Lru } from "./lru.js";
+import { PlaceResults } from "./place-results.js";
 
 export interface SourceReaderOptions {
   /** Files kept in memory. */
@@ -64,6 +65,9 @@ export function createSourceReader(options: SourceReaderOptions = {}): SourceRea
   const redactLine = options.redactLine;
   // The lines of recent source-map sources (the mapper keeps each map's strings, so keys repeat as the same strings).
   const originals = new Map<string, string[]>();
+  // Counts every change to the lines known (a file read or let go, a source added): a place's result holds while it stays.
+  let generation = 0;
+  const places = new PlaceResults<CollectedSource>();
 
   /** A text's lines, each redacted where it stands: the count and order of lines never change. */
   function splitLines(text: string): string[] {
@@ -75,6 +79,7 @@ export function createSourceReader(options: SourceReaderOptions = {}): SourceRea
   function originalLines(text: string): string[] {
     let lines = originals.get(text);
     if (lines === undefined) {
+      generation += 1;
       if (originals.size >= ORIGINALS_KEPT) originals.delete(originals.keys().next().value as string);
       originals.set(text, (lines = splitLines(text)));
     }
@@ -84,6 +89,7 @@ export function createSourceReader(options: SourceReaderOptions = {}): SourceRea
   function remember(path: string, text: string | null): Lines {
     const tooBig = text !== null && text.length > settings.maxFileBytes;
     const lines = text === null || tooBig ? null : splitLines(text);
+    generation += 1;
     cache.set(path, { lines, size: text === null || tooBig ? 0 : text.length });
     return lines;
   }
@@ -92,7 +98,22 @@ export function createSourceReader(options: SourceReaderOptions = {}): SourceRea
     return cache.get(path)?.lines;
   }
 
+  /** The result made for the same frames and options while no lines changed, or undefined. */
+  function known(frames: readonly StackFrame[], opts: CollectOptions): CollectedSource | undefined {
+    return places.get(frames, `${opts.contextLineCount}:${opts.tabWidth}`, generation);
+  }
+
+  /** Keeps a result for the place (frozen frames only), frozen: reports from the place share it. */
+  function keep(frames: readonly StackFrame[], opts: CollectOptions, result: CollectedSource): CollectedSource {
+    Object.freeze(result.frameIds);
+    Object.freeze(result.sourceCode);
+    places.set(frames, `${opts.contextLineCount}:${opts.tabWidth}`, generation, result);
+    return result;
+  }
+
   async function collect(frames: readonly StackFrame[], opts: CollectOptions): Promise<CollectedSource> {
+    const hit = known(frames, opts);
+    if (hit !== undefined) return hit;
     const plan = planRanges(frames, opts);
     const texts = new Map<string, Lines>();
     // Reports from places seen before find every file in memory: no promise per file.
@@ -106,7 +127,8 @@ export function createSourceReader(options: SourceReaderOptions = {}): SourceRea
       }
       texts.set(path, lines);
     }
-    if (!missing) return build(plan, texts, opts, settings.maxLineLength);
+    // Every file known already: the next report from the place takes this result as it is.
+    if (!missing) return keep(frames, opts, build(plan, texts, opts, settings.maxLineLength));
     await Promise.all(
       [...plan.ranges.keys()].map(async (path) => {
         const original = plan.originals.get(path);
@@ -128,6 +150,9 @@ export function createSourceReader(options: SourceReaderOptions = {}): SourceRea
   }
 
   function collectSync(frames: readonly StackFrame[], opts: CollectOptions): CollectedSource {
+    const hit = known(frames, opts);
+    if (hit !== undefined) return hit;
+    const start = generation;
     const plan = planRanges(frames, opts);
     const texts = new Map<string, Lines>();
     for (const path of plan.ranges.keys()) {
@@ -148,7 +173,9 @@ export function createSourceReader(options: SourceReaderOptions = {}): SourceRea
       }
       texts.set(path, lines);
     }
-    return build(plan, texts, opts, settings.maxLineLength);
+    const result = build(plan, texts, opts, settings.maxLineLength);
+    // A file read now changed the lines known: kept once a report from the place finds them all known.
+    return generation === start ? keep(frames, opts, result) : result;
   }
 
   return { collect, collectSync };

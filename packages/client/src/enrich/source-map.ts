@@ -6,6 +6,7 @@ import { hasRealFile, type StackFrame } from "../capture/stack.js";
 import type { ThrownInfo } from "../capture/thrown.js";
 import { fileReads, fileReadsSync, wholeReads, wholeReadsSync, type Reads, type ReadsSync, type Tail } from "./source-map-reads.js";
 import { Lru } from "./lru.js";
+import { PlaceResults } from "./place-results.js";
 import { lineStarts, originalName, type NamedMap } from "./source-map-names.js";
 import { createNodeSourceMaps, nodeSourceMapsEnabled } from "./node-source-maps.js";
 
@@ -66,12 +67,16 @@ export function createSourceMapper(options: SourceMapperOptions = {}): SourceMap
   const misses = new Lru<string, Miss>(DEFAULTS.maxMisses);
   const nodeMaps = createNodeSourceMaps();
   const pending = new Map<string, Promise<Entry>>();
+  // Counts every change to the maps and misses known: a place's mapped frames hold while it stays.
+  let generation = 0;
+  const places = new PlaceResults<readonly StackFrame[]>();
 
   function cached(file: string): Entry | undefined {
     return maps.get(file) ?? misses.get(file);
   }
 
   function remember(file: string, entry: Entry): Entry {
+    generation += 1;
     if (entry === NO_MAP || entry === ABSENT) misses.set(file, entry);
     else maps.set(file, entry);
     return entry;
@@ -177,7 +182,8 @@ export function createSourceMapper(options: SourceMapperOptions = {}): SourceMap
     return via;
   }
 
-  function apply(frames: readonly StackFrame[], entries: ReadonlyMap<string, Entry>, via: ReadonlyMap<string, string>): StackFrame[] {
+  /** `failed` counts the frames a map could not be applied to. */
+  function apply(frames: readonly StackFrame[], entries: ReadonlyMap<string, Entry>, via: ReadonlyMap<string, string>, failed = { count: 0 }): StackFrame[] {
     // Frames Node already mapped go back to their generated positions, to be mapped like the others.
     const work = frames.map((frame) => unmapped(frame, entries, via) ?? frame);
     return work.map((frame, i) => {
@@ -189,6 +195,7 @@ export function createSourceMapper(options: SourceMapperOptions = {}): SourceMap
         const mapped = mapFrame(frame, work[i + 1], entry);
         return frame === node ? mapped : nodeMapped(node, mapped, entry);
       } catch (error) {
+        failed.count += 1;
         debug(`source map for ${frame.file} failed at ${frame.line}:${frame.column ?? 0}: ${errorText(error)}`);
         return node;
       }
@@ -211,15 +218,31 @@ export function createSourceMapper(options: SourceMapperOptions = {}): SourceMap
     }
   }
 
+  /** The frames mapped for the same place while no map changed; a copy of the array, the frames shared. */
+  function known(frames: readonly StackFrame[]): StackFrame[] | undefined {
+    return places.get(frames, "", generation)?.slice();
+  }
+
   function mapFramesSync(frames: readonly StackFrame[]): StackFrame[] {
+    const hit = known(frames);
+    if (hit !== undefined) return hit;
     try {
+      const start = generation;
       const entries = new Map<string, Entry>();
       for (const frame of frames) {
         if (mappable(frame) && !entries.has(frame.file)) entries.set(frame.file, entrySync(frame.file));
       }
       const via = redirects(entries);
       for (const file of via.values()) if (!entries.has(file)) entries.set(file, entrySync(file));
-      return apply(frames, entries, via);
+      const failed = { count: 0 };
+      const mapped = apply(frames, entries, via, failed);
+      // Kept for the place only when it depended on the maps alone: none read now, none failed, no file absent (whose
+      // frames depend on what Node mapped, which can change), and the frames frozen (see PlaceResults).
+      if (start === generation && failed.count === 0 && via.size === 0 && ![...entries.values()].includes(ABSENT) && frames.every((frame) => Object.isFrozen(frame))) {
+        for (const frame of mapped) if (!Object.isFrozen(frame)) Object.freeze(frame.generated), Object.freeze(frame);
+        places.set(frames, "", generation, mapped.slice());
+      }
+      return mapped;
     } catch (error) {
       debug(`source maps not applied: ${errorText(error)}`);
       return [...frames];
@@ -228,6 +251,8 @@ export function createSourceMapper(options: SourceMapperOptions = {}): SourceMap
 
   async function mapThrown(info: ThrownInfo): Promise<ThrownInfo> {
     // Reports from places seen before: every map is in memory, so no promise per frame or cause.
+    const hit = info.causes.length === 0 ? known(info.frames) : undefined;
+    if (hit !== undefined) return { ...info, frames: hit, causes: [] };
     if (allKnown(info)) return mapThrownSync(info);
     const [frames, causes] = await Promise.all([mapFrames(info.frames), Promise.all(info.causes.map(mapThrown))]);
     return { ...info, frames, causes };

@@ -1,6 +1,6 @@
 // Report bodies to JSON within a byte budget, and user attribute values to wire values; safe conversion itself is in safe-json.ts.
 import { types } from "node:util";
-import type { Attributes, AttributeValue, ReportBody } from "../body.js";
+import type { Attributes, AttributeValue, ReportBody, WireFrame, WireThread } from "../body.js";
 import { fitBody } from "./budget.js";
 import type { TightLimits, TrimRecord } from "./trim.js";
 import { jsonBody, type JsonBody } from "../payload.js";
@@ -126,9 +126,46 @@ function sourceFragment(id: string, entry: object): Buffer {
   return bytes;
 }
 
+/** Wire stacks shared by reports from one place (see `shareStack`), with their JSON text once made. */
+const sharedStacks = new WeakMap<readonly WireFrame[], string | undefined>();
+
+/**
+ * Freezes a wire stack (the array and each frame, of scalars only) for reports from one place to share: its JSON
+ * text is then made once. Returns the same array.
+ */
+export function shareStack(stack: WireFrame[]): readonly WireFrame[] {
+  for (const frame of stack) Object.freeze(frame);
+  sharedStacks.set(Object.freeze(stack), undefined);
+  return stack;
+}
+
+function stackText(stack: readonly WireFrame[]): string {
+  if (!sharedStacks.has(stack)) return JSON.stringify(stack);
+  let text = sharedStacks.get(stack);
+  if (text === undefined) sharedStacks.set(stack, (text = JSON.stringify(stack)));
+  return text;
+}
+
+/** The threads as JSON.stringify writes them; a thread of the shape buildBody makes takes its stack's shared text. */
+function threadsText(threads: Record<string, WireThread>): string | undefined {
+  if (typeof threads !== "object" || threads === null || Array.isArray(threads)) return JSON.stringify(threads);
+  let text = "";
+  for (const id of Object.keys(threads)) {
+    const thread = threads[id]!;
+    let json: string | undefined;
+    const keys = typeof thread === "object" && thread !== null ? Object.keys(thread) : [];
+    if (keys.length === 3 && keys[0] === "name" && keys[1] === "fault" && keys[2] === "stack" && typeof thread.name === "string" && typeof thread.fault === "boolean" && sharedStacks.has(thread.stack)) {
+      json = `{"name":${JSON.stringify(thread.name)},"fault":${thread.fault},"stack":${stackText(thread.stack)}}`;
+    } else json = JSON.stringify(thread);
+    if (json === undefined) continue;
+    text += `${text === "" ? "{" : ","}${JSON.stringify(id)}:${json}`;
+  }
+  return text === "" ? "{}" : `${text}}`;
+}
+
 /**
  * The body without `sourceCode`, as JSON.stringify writes it, field by field: the attributes through
- * `attributesText`. Undefined where JSON.stringify would give nothing.
+ * `attributesText`, the threads through `threadsText`. Undefined where JSON.stringify would give nothing.
  */
 function restText(body: ReportBody, ready: Attributes | undefined): string | undefined {
   if (ready === undefined) return JSON.stringify({ ...body, sourceCode: undefined });
@@ -136,7 +173,8 @@ function restText(body: ReportBody, ready: Attributes | undefined): string | und
   for (const key of Object.keys(body)) {
     if (key === "sourceCode") continue;
     const value = (body as unknown as Record<string, unknown>)[key];
-    const json = key === "attributes" ? attributesText(value as Attributes, ready) : JSON.stringify(value);
+    const json =
+      key === "attributes" ? attributesText(value as Attributes, ready) : key === "threads" ? threadsText(value as Record<string, WireThread>) : JSON.stringify(value);
     if (json === undefined) continue; // left out, as JSON.stringify leaves out an undefined field
     text += `${text === "" ? "{" : ","}${JSON.stringify(key)}:${json}`;
   }

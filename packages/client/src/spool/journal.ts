@@ -85,6 +85,11 @@ export interface Journal {
   open(): number;
 }
 
+/** A capture's journal text, before it is sealed. */
+function captureLine(uuid: string, record: () => unknown): string {
+  return JSON.stringify({ u: uuid, r: record() });
+}
+
 /** The journal this process appends to, in the spool folder. Never throws. */
 export function createJournal(options: JournalOptions): Journal {
   // Clients of one process over one folder share its journal (its name is the process's): each settling its own
@@ -125,9 +130,11 @@ function openJournal(options: JournalOptions): Journal {
   const path = join(dir, journalName());
   // Captures not written yet, oldest first, with the time they came.
   const waiting = new Map<string, { at: number; record: () => unknown }>();
-  // Captures written and not settled, with how to make their line again (a rewrite keeps only these); their
-  // settlements wait to be written, one sealed line for all those of a group commit.
-  const written = new Map<string, () => unknown>();
+  // Captures written and not settled, with the line written for each (a rewrite keeps only these) and how to make
+  // it again; their settlements wait to be written, one sealed line for all those of a group commit.
+  const written = new Map<string, { record: () => unknown; line: Buffer | undefined }>();
+  // Written captures whose line no longer says all (a patch came since): a rewrite makes their line again.
+  const patched = new Set<string>();
   let settled: string[] = [];
   // Patches of written records, not written yet.
   const patches = new Map<string, () => Record<string, unknown>>();
@@ -171,17 +178,19 @@ function openJournal(options: JournalOptions): Journal {
   function take(budgetMs = Infinity): Buffer | undefined {
     const started = performance.now();
     const lines: Buffer[] = [];
-    const line = (make: () => string, what: string): void => {
+    const line = (make: () => string, what: string): Buffer | undefined => {
       try {
-        lines.push(Buffer.from(`${seal(make(), key)}\n`, "utf8"));
+        const bytes = Buffer.from(`${seal(make(), key)}\n`, "utf8");
+        lines.push(bytes);
+        return bytes;
       } catch (error) {
         debug(`journal: ${what} not written (${(error as Error).message})`);
+        return undefined;
       }
     };
     for (const [uuid, { record }] of waiting) {
       waiting.delete(uuid);
-      line(() => JSON.stringify({ u: uuid, r: record() }), `report ${uuid}`);
-      written.set(uuid, record);
+      written.set(uuid, { record, line: line(() => captureLine(uuid, record), `report ${uuid}`) });
       if (performance.now() - started > budgetMs) break;
     }
     for (const [uuid, patch] of patches) {
@@ -277,16 +286,23 @@ function openJournal(options: JournalOptions): Journal {
     }
   }
 
-  /** A fresh file in place of the journal, holding every open capture (and no settlement): whole, then renamed in. */
+  /**
+   * A fresh file in place of the journal, holding every open capture (and no settlement): whole, then renamed in.
+   * Each keeps the line it was written with, made again only when a patch came since (the patches go with the old file).
+   */
   function rewrite(): void {
     const lines: Buffer[] = [];
-    for (const [uuid, record] of written) {
-      try {
-        lines.push(Buffer.from(`${seal(JSON.stringify({ u: uuid, r: record() }), key)}\n`, "utf8"));
-      } catch {
-        // Left out, as when it was first written.
+    for (const [uuid, entry] of written) {
+      if (entry.line === undefined || patched.has(uuid)) {
+        try {
+          entry.line = Buffer.from(`${seal(captureLine(uuid, entry.record), key)}\n`, "utf8");
+        } catch {
+          entry.line = undefined; // left out, as when it was first written
+        }
       }
+      if (entry.line !== undefined) lines.push(entry.line);
     }
+    patched.clear();
     const data = Buffer.concat(lines);
     const temp = `${path}.tmp`;
     writeFileSync(temp, data, { mode: 0o600, flag: "w" });
@@ -345,10 +361,12 @@ function openJournal(options: JournalOptions): Journal {
     patch(uuid, patch) {
       if (failed || waiting.has(uuid) || !written.has(uuid)) return;
       patches.set(uuid, patch);
+      patched.add(uuid);
       schedule(PATCH_MS);
     },
     settle(uuid) {
       patches.delete(uuid);
+      patched.delete(uuid);
       if (waiting.delete(uuid)) return;
       if (!written.delete(uuid)) return;
       if (written.size === 0 && waiting.size === 0) {

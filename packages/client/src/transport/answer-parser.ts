@@ -34,7 +34,20 @@ function headerTable(): Record<string, string> {
   return Object.create(null) as Record<string, string>;
 }
 
-/** Parses one answer from the bytes a connection receives; a 1xx interim answer is skipped. */
+/**
+ * Bytes kept for the next push: copied when they are (a view of) the chunk just given, which the connection may
+ * read into again once `push` returns; bytes this parser concatenated are its own already.
+ */
+function owned(data: Buffer, chunk: Buffer): Buffer {
+  return data.buffer === chunk.buffer ? Buffer.from(data) : data;
+}
+
+/** The last final answer head read, and what it said. */
+let lastHead: { text: string; status: number; headers: Record<string, string>; keepAlive: boolean; stage: Stage; left: number } | undefined;
+/** Heads longer than this are read each time (an answer head is usually a few hundred characters). */
+const LAST_HEAD_CHARS = 1024;
+
+/** Parses one answer from the bytes a connection receives; a 1xx interim answer is skipped. The chunks given may be reused once `push` returns. */
 export class AnswerParser {
   private stage = Stage.Head;
   private pending: Buffer | undefined; // bytes not yet parsed (head or chunk-size lines)
@@ -60,7 +73,7 @@ export class AnswerParser {
           if (end < 0) {
             if (data.length > MAX_HEAD_BYTES) throw new Error("the answer's head is too long");
             if (data.indexOf("\n\n") >= 0) throw new Error("the answer's head ends its lines without CR");
-            this.pending = data;
+            this.pending = owned(data, chunk);
             return undefined;
           }
           this.parseHead(data.toString("latin1", 0, end)); // an interim (1xx) answer leaves the stage at Head
@@ -76,7 +89,7 @@ export class AnswerParser {
           const eol = data.indexOf("\r\n");
           if (eol < 0) {
             if (data.length > MAX_HEAD_BYTES) throw new Error("a chunk line of the answer is too long");
-            this.pending = data;
+            this.pending = owned(data, chunk);
             return undefined;
           }
           const line = data.toString("latin1", 0, eol);
@@ -120,8 +133,28 @@ export class AnswerParser {
     return this.stage === Stage.ToClose ? this.answer() : undefined;
   }
 
-  /** Takes the status and headers, and sets how the body is delimited; an interim (1xx) answer is skipped. */
+  /**
+   * Takes the status and headers, and sets how the body is delimited; an interim (1xx) answer is skipped. A server
+   * answers a burst with the same head again and again: the head read last is not read again (its headers copied).
+   */
   private parseHead(text: string): void {
+    const last = lastHead;
+    if (last !== undefined && last.text === text) {
+      this.status = last.status;
+      this.headers = Object.assign(headerTable(), last.headers);
+      this.keepAlive = last.keepAlive;
+      this.stage = last.stage;
+      this.left = last.left;
+      return;
+    }
+    this.readHead(text);
+    // Only a final answer's head is kept (an interim one leaves the stage at Head), and only a short one.
+    if (this.stage !== Stage.Head && text.length <= LAST_HEAD_CHARS) {
+      lastHead = { text, status: this.status, headers: Object.assign(headerTable(), this.headers), keepAlive: this.keepAlive, stage: this.stage, left: this.left };
+    }
+  }
+
+  private readHead(text: string): void {
     const lines = text.split("\r\n");
     const statusLine = /^HTTP\/1\.([01]) (\d{3})(?: .*)?$/.exec(lines[0] ?? "");
     if (statusLine === null) throw new Error("the answer is not HTTP/1.x");

@@ -50,6 +50,9 @@ export interface Exchange {
 
 type Conn = Socket | TLSSocket;
 
+/** The buffer plain connections read into: an answer head is far smaller, a longer body comes in several reads. */
+const READ_BUFFER_BYTES = 16 * 1024;
+
 /**
  * One connection and the exchange it carries, if any. Its listeners are added once, when it opens:
  * an exchange only sets itself as `current`, so a burst of requests adds and removes no listener.
@@ -66,7 +69,8 @@ class Link {
     onClose: (link: Link) => void,
   ) {
     // Bytes, an end or a timeout while idle: the server closed or broke the connection; it is not reused.
-    conn.on("data", (chunk: Buffer) => (this.current ? this.current.data(chunk) : conn.destroy()));
+    // A plain connection reads into the pool's buffer instead (see `readInto`): it emits no "data".
+    conn.on("data", (chunk: Buffer) => this.data(chunk));
     conn.on("end", () => (this.current ? this.current.ended() : conn.destroy()));
     conn.on("timeout", () => (this.current ? this.current.timedOut() : conn.destroy()));
     // Errors reach the exchange, or end an idle connection through "close"; none may go unheard.
@@ -76,6 +80,26 @@ class Link {
       onClose(this);
     });
   }
+
+  /** Bytes from the server; `chunk` may be a view of a buffer reused once this returns. */
+  data(chunk: Buffer): void {
+    if (this.current) this.current.data(chunk);
+    else this.conn.destroy();
+  }
+}
+
+/**
+ * Reads of a plain connection go into one buffer of the pool, handed to its link (`onread`): no Buffer made per read
+ * and none of a stream's machinery. The answer parser copies what it keeps, so the buffer is free again at once.
+ */
+function readInto(buffer: Buffer, to: { link?: Link }): { buffer: Buffer; callback: (bytes: number, into: Buffer) => boolean } {
+  return {
+    buffer,
+    callback: (bytes, into) => {
+      to.link?.data(into.subarray(0, bytes));
+      return true;
+    },
+  };
 }
 
 /** How an exchange on its connection can end: each is called at most once in all. */
@@ -163,6 +187,8 @@ export class ConnectionPool {
   private session: Buffer | undefined;
   private open = 0;
   private destroyed = false;
+  /** What plain connections read into, made at the first one; reads are handled one at a time, so they share it. */
+  private readBuffer: Buffer | undefined;
 
   constructor(
     url: string,
@@ -272,7 +298,12 @@ export class ConnectionPool {
     const proxy = this.proxy;
     if (!this.secure) {
       // Through a proxy, an http endpoint's requests go to the proxy itself, in absolute form.
-      give(this.adopt(proxy === undefined ? lazyNet().connect({ host: this.host, port: this.port }) : dialProxy(proxy, this.secureContext)));
+      if (proxy !== undefined) return give(this.adopt(dialProxy(proxy, this.secureContext)));
+      const to: { link?: Link } = {};
+      const onread = readInto((this.readBuffer ??= Buffer.allocUnsafe(READ_BUFFER_BYTES)), to);
+      const link = this.adopt(lazyNet().connect({ host: this.host, port: this.port, onread }));
+      to.link = link;
+      give(link);
       return;
     }
     if (proxy === undefined) return give(this.adopt(this.startTls(undefined)));

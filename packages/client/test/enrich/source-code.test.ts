@@ -178,3 +178,39 @@ test("reads an original source a source map named, whatever its extension", asyn
   const { sourceCode } = await createSourceReader().collect([frame], opts);
   assert.equal(sourceCode[vue]?.text, "<template>\n<p>x</p>\n</template>\n");
 });
+
+test("a place's result is shared while no file changes; another place, other options or lines read again give their own", async () => {
+  const c = join(dir, "c.js");
+  const d = join(dir, "d.js");
+  writeFileSync(c, numbered(30));
+  writeFileSync(d, numbered(30));
+  const { reads, readFile } = countingReads();
+  const reader = createSourceReader({ readFile, maxFiles: 1 });
+  const place = [Object.freeze({ funcName: "f", file: c, line: 10 }), Object.freeze({ funcName: "g", file: c, line: 20 })];
+  const other = [place[0]!, Object.freeze({ funcName: "h", file: c, line: 25 })]; // same first frame
+  await reader.collect(place, opts); // reads c: kept from the next report on
+  const first = await reader.collect(place, opts);
+  assert.equal(await reader.collect([...place], opts), first, "one result for one place");
+  assert.equal(reader.collectSync([...place], opts), first);
+  assert.ok(Object.isFrozen(first) || (Object.isFrozen(first.frameIds) && Object.isFrozen(first.sourceCode)));
+  const otherResult = await reader.collect(other, opts);
+  assert.notEqual(otherResult, first);
+  assert.equal(otherResult.sourceCode[c]!.text.split("\n").at(-1), "line 27");
+  assert.equal(first.sourceCode[c]!.text.split("\n").at(-1), "line 22");
+  const wider = await reader.collect(place, { ...opts, contextLineCount: 4 });
+  assert.equal(wider.sourceCode[c]!.startLine, 6);
+  assert.equal((await reader.collect(place, opts)).sourceCode[c]!.startLine, 8);
+  // Loose frames (not frozen) are never kept: a change to them is seen.
+  const loose: StackFrame = { funcName: "k", file: c, line: 10 };
+  await reader.collect([loose], opts);
+  loose.line = 15;
+  assert.equal((await reader.collect([loose], opts)).sourceCode[c]!.startLine, 13);
+  // c changes on disk and is read again (d took its place in the one-file cache): the place sees the new lines.
+  await reader.collect([{ funcName: "x", file: d, line: 1 }], opts);
+  writeFileSync(c, numbered(30).replace("line 10\n", "changed 10\n"));
+  const again = await reader.collect(place, opts);
+  assert.match(again.sourceCode[c]!.text, /changed 10/);
+  assert.match((await reader.collect(place, opts)).sourceCode[c]!.text, /changed 10/);
+  assert.match(reader.collectSync([...place], opts).sourceCode[c]!.text, /changed 10/);
+  assert.deepEqual(reads, [c, d, c]);
+});

@@ -228,3 +228,43 @@ test("finds the map comment at the end of a long generated file, and an inline m
     assert.deepEqual(createSourceMapper().mapFramesSync(frames), mapped);
   }
 });
+
+test("a place's mapped frames are shared while no map changes; another place, or a map read again, is mapped anew", async () => {
+  const { encode } = await import("@jridgewell/sourcemap-codec");
+  const { mkdtempSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const dir = mkdtempSync(join(tmpdir(), "bt-place-map-"));
+  const generatedFile = (name: string, lines: number[]): string => {
+    const file = join(dir, name);
+    writeFileSync(file, `${lines.map(() => "x();").join("\n")}\n//# sourceMappingURL=${name}.map\n`);
+    // Generated line i+1, column 0 is line lines[i] of orig.ts.
+    writeFileSync(`${file}.map`, JSON.stringify({ version: 3, sources: ["orig.ts"], names: [], mappings: encode(lines.map((line) => [[0, 0, line - 1, 0]])) }));
+    return file;
+  };
+  const gen = generatedFile("gen.js", [5, 6]);
+  const other = generatedFile("other.js", [40]);
+  const mapper = createSourceMapper({ maxMaps: 1 });
+  const place = [Object.freeze({ funcName: "f", file: gen, line: 1, column: 1 }), Object.freeze({ funcName: "g", file: gen, line: 2, column: 1 })];
+  const lines = (frames: StackFrame[]): Array<number | undefined> => frames.map((frame) => frame.line);
+  assert.deepEqual(lines(mapper.mapFramesSync(place)), [5, 6]); // the map read now: kept from the next report on
+  const first = mapper.mapFramesSync([...place]);
+  const again = mapper.mapFramesSync([...place]);
+  assert.notEqual(again, first, "an array of its own");
+  assert.ok(again.every((frame, i) => frame === first[i] && Object.isFrozen(frame)), "the frames shared");
+  assert.equal((await mapper.mapThrown({ type: "Error", message: "m", stack: undefined, frames: [...place], extra: {}, causes: [] })).frames[0], first[0]);
+  // Same first frame, another caller: its own frames.
+  const sibling = [place[0]!, Object.freeze({ funcName: "h", file: gen, line: 1, column: 1 })];
+  assert.deepEqual(lines(mapper.mapFramesSync(sibling)), [5, 5]);
+  assert.deepEqual(lines(mapper.mapFramesSync(place)), [5, 6]);
+  // Loose frames are mapped each time.
+  const loose: StackFrame = { funcName: "k", file: gen, line: 1, column: 1 };
+  assert.equal(mapper.mapFramesSync([loose])[0]!.line, 5);
+  loose.line = 2;
+  assert.equal(mapper.mapFramesSync([loose])[0]!.line, 6);
+  // other.js's map takes gen.js's place in the one-map cache; gen.js's map changes and is read again.
+  assert.equal(mapper.mapFramesSync([Object.freeze({ funcName: "o", file: other, line: 1, column: 1 })])[0]!.line, 40);
+  generatedFile("gen.js", [7, 8]);
+  assert.deepEqual(lines(mapper.mapFramesSync([...place])), [7, 8]);
+  assert.deepEqual(lines(mapper.mapFramesSync([...place])), [7, 8]);
+  assert.deepEqual(lines((await mapper.mapThrown({ type: "Error", message: "m", stack: undefined, frames: [...place], extra: {}, causes: [] })).frames), [7, 8]);
+});

@@ -167,6 +167,35 @@ test("with more than its bound open (a burst faster than delivery), the journal 
   journal.close();
 });
 
+test("written anew, the journal keeps each open capture's line as first made; one patched since is made again with its count", async (t) => {
+  const d = dir(t);
+  const journal = createSpool({ dir: d }).journal()!;
+  const big = "w".repeat(4096);
+  const made = new Map<string, number>();
+  const record = (uuid: string, extra: () => Record<string, unknown> = () => ({})) => () => {
+    made.set(uuid, (made.get(uuid) ?? 0) + 1);
+    return { big, ...extra() };
+  };
+  const count = { n: 1 };
+  journal.add("carrier", record("carrier", () => ({ c: { count: count.n } })));
+  for (let i = 0; i < 300; i++) journal.add(`open-${i}`, record(`open-${i}`));
+  journal.flushSync(); // about 1.2 MB open, past the 1 MB bound
+  count.n = 7;
+  journal.patch("carrier", () => ({ c: { count: count.n } }));
+  journal.add("late", record("late"));
+  await new Promise((resolve) => setTimeout(resolve, 120)); // the group commit (patch and late), then the rewrite
+  const file = join(d, journals(d)[0]!);
+  const lines = readFileSync(file, "utf8").split("\n").filter((line) => line !== "");
+  // Written anew: one line per open capture, no patch line left.
+  assert.equal(lines.length, 302);
+  assert.ok(lines.every((line) => line.startsWith('{"u":')), "only capture lines after the rewrite");
+  for (let i = 0; i < 300; i++) assert.equal(made.get(`open-${i}`), 1, `open-${i} made again`);
+  assert.equal(made.get("carrier"), 2);
+  const carrier = lines.find((line) => line.includes('"u":"carrier"'))!;
+  assert.match(carrier, /"c":\{"count":7\}/);
+  journal.close();
+});
+
 test("with nothing open the journal is emptied at once and kept for the next capture; it goes once idle, and at exit", async (t) => {
   const d = dir(t);
   const journal = createSpool({ dir: d }).journal()!;

@@ -42,6 +42,55 @@ test("parses a Content-Length answer and a chunked one, whatever the bytes are c
   }
 });
 
+test("the parser keeps nothing of a chunk it was given: the connection may read into that buffer again at once", () => {
+  // A plain connection hands the parser views of one buffer it reads every answer into (onread).
+  for (const raw of [LENGTH, CHUNKED]) {
+    const bytes = Buffer.from(raw, "latin1");
+    for (let a = 1; a < raw.length; a += 2) {
+      for (const b of [a + 1, a + 5]) {
+        const parser = new AnswerParser(1024);
+        const shared = Buffer.alloc(raw.length);
+        let out;
+        for (const [from, to] of [[0, a], [a, Math.min(b, raw.length)], [Math.min(b, raw.length), raw.length]] as const) {
+          if (from >= to || out) continue;
+          bytes.copy(shared, 0, from, to);
+          out = parser.push(shared.subarray(0, to - from));
+          shared.fill(0x21); // the next read overwrites it
+        }
+        assert.ok(out, `cut at ${a}, ${b}`);
+        assert.equal(out.answer.body.toString(), raw === LENGTH ? '{"response":"ok","_rxid":"rx-42"}' : "hello world", `cut at ${a}, ${b}`);
+        assert.equal(out.answer.status, raw === LENGTH ? 200 : 503);
+      }
+    }
+  }
+});
+
+test("a head read again is read as it says: heads one byte apart never mix, and each answer has headers of its own", () => {
+  const head = (status: number, length: number, extra = "") => `HTTP/1.1 ${status} X\r\nContent-Length: ${length}\r\nConnection: keep-alive${extra}\r\n\r\n`;
+  const answers = [
+    [head(200, 2) + "ok", 200, "ok", true],
+    [head(200, 2) + "ok", 200, "ok", true],
+    [head(200, 2) + "ok", 200, "ok", true],
+    [head(200, 3) + "yes", 200, "yes", true],
+    [head(201, 2) + "ok", 201, "ok", true],
+    [head(200, 2, "\r\nConnection: close") + "ok", 200, "ok", false],
+    [head(200, 2) + "ok", 200, "ok", true],
+    [`HTTP/1.1 200 X\r\nConnection: keep-alive\r\n\r\nto the end`, 200, "to the end", false],
+  ] as const;
+  let previous: Answer | undefined;
+  for (const [raw, status, body, reusable] of answers) {
+    const out = parse(raw);
+    assert.ok(out, raw);
+    assert.equal(out.answer.status, status, raw);
+    assert.equal(out.answer.body.toString(), body, raw);
+    assert.equal(out.reusable, reusable, raw);
+    assert.notEqual(out.answer.headers, previous?.headers);
+    assert.equal(out.answer.headers["content-length"], raw.includes("Content-Length") ? String(body.length) : undefined, raw);
+    out.answer.headers["content-length"] = "999"; // a reader changing its answer changes no other
+    previous = out.answer;
+  }
+});
+
 test("skips interim 1xx answers, reads a body to the end of the connection when it has no length", () => {
   const interim = parse("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok");
   assert.equal(interim?.answer.status, 201);
@@ -104,6 +153,28 @@ test("a pool opens at most maxSockets connections, queues the rest in order and 
     [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
   );
   assert.equal(server.connections(), 4);
+});
+
+test("answers written in pieces and bodies longer than one read come whole, on every connection of the pool", async (t) => {
+  const long = "x".repeat(40_000) + "end";
+  const server = await rawServer(t, (i, socket) => {
+    const body = i % 2 === 0 ? `answer ${i}` : `${i}:${long}`;
+    const raw = `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    // The head in three writes, apart in time, so that it arrives in more than one read.
+    socket.write(raw.slice(0, 7));
+    setTimeout(() => socket.write(raw.slice(7, 20)), 5);
+    setTimeout(() => socket.write(raw.slice(20)), 10);
+    return undefined;
+  });
+  const pool = new ConnectionPool(server.url, { maxSockets: 2, ignoreSslCertificate: false });
+  t.after(() => pool.destroy());
+  const answers = await Promise.all(
+    Array.from({ length: 8 }, () => pool.exchange({ ...request("b"), keepBodyBytes: 64 * 1024 }).answer),
+  );
+  const bodies = answers.map((a) => a.body.toString()).sort();
+  const expected = Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? `answer ${i}` : `${i}:${long}`)).sort();
+  assert.deepEqual(bodies, expected);
+  assert.equal(server.connections(), 2);
 });
 
 test("a connection the server closes, or that answered with Connection: close, is not reused", async (t) => {

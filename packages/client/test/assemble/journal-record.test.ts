@@ -1,0 +1,23 @@
+// A report's journal record: attributes, annotations and an error's own fields as toSafeJson makes them, an empty one too.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { journalRecord } from "../../src/assemble/journal-record.js";
+import { BacktraceReport } from "../../src/capture/report.js";
+import { toSafeJson } from "../../src/serialize/safe-json.js";
+
+test("empty attributes, annotations and error fields are {} as toSafeJson gives them; filled ones are made JSON-safe", () => {
+  const empty = new BacktraceReport().setException(new Error("plain"));
+  const record = journalRecord(empty);
+  assert.deepEqual([record.a, record.n, record.e?.extra], [{}, {}, {}]);
+  assert.deepEqual(record.a, toSafeJson(empty.layeredAttributes()));
+
+  const error = Object.assign(new Error("full"), { code: "E_FULL", when: new Date(0), [Symbol("hidden")]: 1 });
+  const full = new BacktraceReport().setException(error).setAttribute("n", 1).setAttribute("big", 10n as never).setAnnotation("nested", { deep: [1, { x: undefined }] });
+  const made = journalRecord(full);
+  assert.deepEqual(made.a, { n: 1, big: "10" });
+  assert.deepEqual(made.n, { nested: { deep: [1, {}] } });
+  assert.deepEqual(made.e?.extra, { code: "E_FULL", when: "1970-01-01T00:00:00.000Z" });
+  // Only symbol keys: left out, as JSON leaves them out.
+  const symbols = new BacktraceReport().setException(Object.assign(new Error("s"), { [Symbol("only")]: 1 }));
+  assert.deepEqual(journalRecord(symbols).e?.extra, {});
+});
