@@ -438,11 +438,18 @@ async function burst() {
   const place = (i) => new Error(`order ${i} failed`);
   adapter.capture(place(-1));
   await adapter.flush(5000);
-  const cpu = process.cpuUsage();
-  for (let i = 0; i < BURST; i++) adapter.capture(place(i));
-  await adapter.flush(FLUSH_MS);
-  const used = process.cpuUsage(cpu);
-  process.send({ cpuMs: (used.user + used.system) / 1000, counters: adapter.counters() });
+  // The burst as the issue measures it, in a fresh process (V8 compiles the client's code meanwhile), then the same
+  // burst again in the same process: what a report costs once the code is compiled.
+  const bursts = [];
+  for (let round = 0; round < 2; round++) {
+    const sentBefore = adapter.counters()?.sent ?? 0;
+    const cpu = process.cpuUsage();
+    for (let i = 0; i < BURST; i++) adapter.capture(place(i));
+    await adapter.flush(FLUSH_MS);
+    const used = process.cpuUsage(cpu);
+    bursts.push({ cpuMs: (used.user + used.system) / 1000, sent: (adapter.counters()?.sent ?? 0) - sentBefore });
+  }
+  process.send({ cpuMs: bursts[0].cpuMs, compiled: bursts[1], counters: adapter.counters() });
 }
 
 // ---- crash to exit (child) ----------------------------------------------------------------------------------
@@ -501,7 +508,16 @@ async function main() {
       const out = await b.next();
       const stats = await sink.stats();
       b.proc.kill();
-      result.burst = { cpuUsPerReport: (out.cpuMs * 1000) / Math.max(1, stats.reports), delivered: stats.reports, bytesPerReport: stats.wireBytes.reduce((a, x) => a + x, 0) / Math.max(1, stats.wireBytes.length) };
+      // The sink counts both bursts; the first one's reports are what the client counted sent in it.
+      const firstSent = out.counters?.sent !== undefined && out.compiled ? out.counters.sent - out.compiled.sent - 1 : stats.reports;
+      result.burst = {
+        cpuUsPerReport: (out.cpuMs * 1000) / Math.max(1, firstSent),
+        delivered: firstSent,
+        compiledCpuUsPerReport: out.compiled ? (out.compiled.cpuMs * 1000) / Math.max(1, out.compiled.sent) : undefined,
+        compiledDelivered: out.compiled?.sent,
+        atSink: stats.reports,
+        bytesPerReport: stats.wireBytes.reduce((a, x) => a + x, 0) / Math.max(1, stats.wireBytes.length),
+      };
     }
     const down = await new Promise((resolve) => {
       const s = net.createServer();
@@ -530,7 +546,7 @@ async function main() {
     );
   }
   if (PARTS.has("fixed")) printTable(`fixed rate ${FIXED_RATE} req/s, 10 % errors`, ["client", "req/s", "CPU µs/req", "p99 ms"], Object.entries(result.fixedRate10).map(([c, r]) => [c, r.rps?.toFixed(0), r.cpuUsPerRequest?.toFixed(1), r.p99Ms?.toFixed(1)]));
-  if (PARTS.has("burst")) printTable("burst of 5,000: CPU per report (µs)", ["way", "µs"], [...Object.entries(result.floors).map(([w, v]) => [w, v?.toFixed(1)]), ["backtrace-ts", result.burst?.cpuUsPerReport?.toFixed(1)]]);
+  if (PARTS.has("burst")) printTable("burst of 5,000: CPU per report (µs)", ["way", "µs"], [...Object.entries(result.floors).map(([w, v]) => [w, v?.toFixed(1)]), ["backtrace-ts", result.burst?.cpuUsPerReport?.toFixed(1)], ["backtrace-ts, code compiled", result.burst?.compiledCpuUsPerReport?.toFixed(1)]]);
   if (PARTS.has("crash")) printTable("crash to exit (ms)", ["client", "up", "down", "never answering"], Object.entries(result.crash).map(([c, r]) => [c, r.up?.toFixed(0), r.down?.toFixed(0), r.hanging?.toFixed(0)]));
   emit(args, result);
 }
