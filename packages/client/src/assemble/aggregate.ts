@@ -35,8 +35,9 @@ export function createAggregation(config: { enabled: boolean; debug?: ((message:
   };
   const lost = (outcome: SendOutcome): boolean => outcome.status === "dropped" || (outcome.status === "failed" && !outcome.spooled);
   // Every occurrence merged into one report gets the same promise, made with the first: a storm holds one promise and
-  // one reaction per report sent, not one per occurrence until that report settles.
-  const carried = new WeakMap<BacktraceReport, { merged: number; outcome: Promise<SendOutcome> }>();
+  // one reaction per report sent, not one per occurrence until that report settles. Kept by the sending's own outcome, not
+  // by the report: a report object sent again is another sending, which settles (and loses its occurrences) on its own.
+  const carried = new WeakMap<Promise<SendOutcome>, { merged: number; outcome: Promise<SendOutcome> }>();
 
   return {
     key(report) {
@@ -51,7 +52,7 @@ export function createAggregation(config: { enabled: boolean; debug?: ((message:
       // The record written ahead for the waiting report gets the new count: a kill from now on loses no occurrence.
       journal?.patch(into.report.uuid, () => loadJournalRecord().duplicatesPatch(into.report)());
       config.debug?.(`report ${report.uuid} merged into ${into.report.uuid} (${into.report.duplicates?.count ?? 1} occurrences)`);
-      let entry = carried.get(into.report);
+      let entry = carried.get(into.outcome);
       if (entry === undefined) {
         const made = { merged: 0, outcome: into.outcome };
         made.outcome = into.outcome.then((outcome) => {
@@ -59,7 +60,7 @@ export function createAggregation(config: { enabled: boolean; debug?: ((message:
           if (lost(outcome)) counts.mergedLost += made.merged;
           return outcome;
         });
-        carried.set(into.report, (entry = made));
+        carried.set(into.outcome, (entry = made));
       }
       entry.merged++;
       return entry.outcome;

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { BacktraceClient, type BacktraceOptions } from "../../src/index.js";
+import { BacktraceClient, BacktraceReport, type BacktraceOptions } from "../../src/index.js";
 import { normaliseMessage } from "../../src/capture/fingerprint.js";
 import { withReceiver, type Receiver } from "../helpers/http-receiver.js";
 
@@ -166,4 +166,26 @@ test("occurrences merged into one report share its one settlement; those of a lo
       assert.equal(counters.mergedLost, 3);
     },
     { script: (n: number) => (n === 0 ? { status: 400 } : { status: 200 }) },
+  ));
+
+test("a report sent again carries the occurrences merged into it this time: they settle with this sending, and are counted lost with it", () =>
+  withReceiver(
+    async (receiver) => {
+      const client = clientFor(receiver);
+      const errors = [0, 1, 2].map((i) => notFound(i)); // one place: duplicates
+      const report = new BacktraceReport(client).setException(errors[0]);
+      const first = [client.send(report), client.sendException(errors[1])];
+      const sent = await Promise.all(first);
+      assert.ok(sent.every((o) => o.status === "sent"), JSON.stringify(sent));
+      const again = [client.send(report), client.sendException(errors[2])];
+      const refused = await Promise.all(again);
+      await client.finalize();
+      assert.equal(receiver.requests.length, 2);
+      assert.equal(refused[0]!.status, "failed");
+      assert.equal(refused[1]!.status, "failed", "the occurrence merged into the second sending settles with it, not with the first");
+      const counters = client.counters();
+      assert.equal(counters.merged, 2);
+      assert.equal(counters.mergedLost, 1);
+    },
+    { script: (n: number) => (n === 0 ? { status: 200 } : { status: 400 }) },
   ));

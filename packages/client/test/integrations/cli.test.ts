@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { createSpool } from "../../src/spool/spool.js";
 import { jsonBody } from "../../src/payload.js";
 import { runNode } from "../helpers/child.js";
@@ -99,5 +100,22 @@ test("spool replay sends the spooled reports and the diagnostic reports of fatal
   } finally {
     await receiver.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the command runs when the environment preloads the client too (NODE_OPTIONS with --require or --import backtrace-ts/register)", async () => {
+  const receiver = await startReceiver({});
+  try {
+    const env = { BACKTRACE_ENDPOINT: `http://127.0.0.1:${receiver.port}`, BACKTRACE_TOKEN: "t0k3n", BACKTRACE_SPOOL: "off" };
+    for (const preload of [`--require ${join(CLIENT_DIR, "dist/register.cjs")}`, `--import ${pathToFileURL(join(CLIENT_DIR, "dist/register.mjs")).href}`]) {
+      const help = await runNode([cli, "--help"], { env: { ...env, NODE_OPTIONS: preload } });
+      assert.equal(help.code, 0, help.stderr);
+      assert.match(help.stdout, /^Usage: backtrace-ts/, `${preload}: ${help.stderr}`);
+      const check = await runNode([cli, "check"], { env: { ...env, NODE_OPTIONS: preload } });
+      assert.equal(check.code, 0, check.stderr);
+      assert.match(check.stdout, /^accepted: rxid \S+, uuid [0-9a-f-]{36}$/m, preload);
+    }
+  } finally {
+    await receiver.close();
   }
 });
