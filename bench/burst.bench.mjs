@@ -3,7 +3,8 @@
 // last arrival, TCP connections that carried a report, the client process's heap and RSS growth
 // (peak over the burst minus the level before it; sampled every 20 ms and right after the loop,
 // so garbage not yet collected counts), the heap still held after the flush and a full GC, and
-// event-loop delay (p99 and max) from the loop's start until the client's flush resolves.
+// event-loop delay (p99 and max) from the loop's start until the client's flush resolves, and from the loop's end
+// until then (the client's background work alone: the loop of captures is the application's own stall).
 // Fresh process per run. Run alone: node bench/burst.bench.mjs [--runs 5] [--count 5000]
 import { fork } from "node:child_process";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -55,10 +56,14 @@ async function worker() {
   const start = nowMs();
   for (let i = 0; i < count; i++) adapter.capture(fixture.makeError(i));
   const loopEnd = nowMs();
+  // From the loop's end on: the client's own background work alone (the application's loop is not in it).
+  const afterLoop = monitorEventLoopDelay({ resolution: 1 });
+  afterLoop.enable();
   sample();
   await adapter.flush(FLUSH_LIMIT_MS).catch(() => {});
   const flushEnd = nowMs();
   loopDelay.disable();
+  afterLoop.disable();
   sample();
 
   globalThis.gc?.();
@@ -79,6 +84,9 @@ async function worker() {
       heapRetainedMB: retained / MB,
       loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
       loopDelayMaxMs: loopDelay.max / 1e6,
+      afterLoopDelayP99Ms: afterLoop.count > 0 ? afterLoop.percentile(99) / 1e6 : null,
+      afterLoopDelayMaxMs: afterLoop.count > 0 ? afterLoop.max / 1e6 : null,
+      afterLoopDelaySamples: afterLoop.count,
       counters: adapter.counters?.() ?? null,
     },
     () => process.exit(0),
@@ -159,6 +167,8 @@ async function runOnce(client, sink, count) {
       heapRetainedMB: result.heapRetainedMB,
       loopDelayP99Ms: result.loopDelayP99Ms,
       loopDelayMaxMs: result.loopDelayMaxMs,
+      afterLoopDelayP99Ms: result.afterLoopDelayP99Ms,
+      afterLoopDelayMaxMs: result.afterLoopDelayMaxMs,
       otherItems: stats.otherItems,
       counters: result.counters,
     };
@@ -188,10 +198,10 @@ export async function main() {
   const ratios = peerRatios(byClient, OURS, PEERS, ["timeToLastMs", "connections", "heapGrowthMB", "rssGrowthMB", "loopDelayP99Ms"]);
   printTable(
     `burst of ${count} captures from one loop, ${runs} runs (median (min–max))`,
-    ["client", "delivered", "lost", "to last arrival ms", "connections", "heap MB", "RSS MB", "loop p99 ms", "loop max ms"],
+    ["client", "delivered", "lost", "to last arrival ms", "connections", "heap MB", "RSS MB", "loop p99 ms", "loop max ms", "after-loop p99 ms"],
     clients.map((c) => {
       const s = byClient[c];
-      return [c, mmm(s.delivered, 0), mmm(s.lost, 0), mmm(s.timeToLastMs, 0), mmm(s.connections, 0), mmm(s.heapGrowthMB), mmm(s.rssGrowthMB), mmm(s.loopDelayP99Ms), mmm(s.loopDelayMaxMs, 0)];
+      return [c, mmm(s.delivered, 0), mmm(s.lost, 0), mmm(s.timeToLastMs, 0), mmm(s.connections, 0), mmm(s.heapGrowthMB), mmm(s.rssGrowthMB), mmm(s.loopDelayP99Ms), mmm(s.loopDelayMaxMs, 0), mmm(s.afterLoopDelayP99Ms)];
     }),
   );
   if (errors.length) console.log("errors:", errors);

@@ -167,13 +167,15 @@ if (bu?.clients) {
     "RSS growth are the peak during the burst over the level before it (sampled every 20 ms, garbage",
     "included); retained is the heap still held after the flush and a full GC; event-loop delay is",
     "`monitorEventLoopDelay` (1 ms resolution) from the loop's start until the client's flush resolves,",
-    "so the loop itself is one stall in it. Capture loop is the time the 5,000 calls (and the throws) took;",
+    "so the loop itself is one stall in it (when the burst is short there are few samples and the p99 is that stall),",
+    "and \"after the loop\" from the loop's end until the flush resolves: the client's background work alone, which the",
+    "#4 target judges. Capture loop is the time the 5,000 calls (and the throws) took;",
     "receiver CPU is what the loopback receiver's process used, to show it did not set the pace.",
     table(
-      ["client", "delivered", "lost", "to last arrival ms", "connections", "heap growth MB", "heap retained MB", "RSS growth MB", "loop delay p99 ms", "loop delay max ms", "capture loop ms", "receiver CPU ms"],
+      ["client", "delivered", "lost", "to last arrival ms", "connections", "heap growth MB", "heap retained MB", "RSS growth MB", "loop delay p99 ms", "loop delay max ms", "after the loop: p99 ms", "capture loop ms", "receiver CPU ms"],
       cs.map((c) => {
         const s = bu.clients[c];
-        return [c, m(s.delivered, 0), m(s.lost, 0), m(s.timeToLastMs, 0), m(s.connections, 0), m(s.heapGrowthMB), m(s.heapRetainedMB), m(s.rssGrowthMB), m(s.loopDelayP99Ms), m(s.loopDelayMaxMs, 0), m(s.loopMs, 0), m(s.sinkCpuMs, 0)];
+        return [c, m(s.delivered, 0), m(s.lost, 0), m(s.timeToLastMs, 0), m(s.connections, 0), m(s.heapGrowthMB), m(s.heapRetainedMB), m(s.rssGrowthMB), m(s.loopDelayP99Ms), m(s.loopDelayMaxMs, 0), m(s.afterLoopDelayP99Ms), m(s.loopMs, 0), m(s.sinkCpuMs, 0)];
       }),
     ),
   );
