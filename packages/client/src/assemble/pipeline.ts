@@ -157,6 +157,24 @@ export function createPipeline(config: PipelineConfig): Pipeline {
     // Unreferenced: a report waiting out its window never keeps the process up (the exit path flushes it).
     windowTimer = setTimeout(hurry, windowMs);
     windowTimer.unref();
+    // While it waits, its fingerprint is made off the caller's path (after this turn's code), so that the next
+    // capture, should it be a duplicate, pays for its own fingerprint only; a loop of captures makes it sooner.
+    setImmediate(keyWaiting);
+  }
+
+  /** Reports pushed while nothing else waited get their fingerprints, once: in a window's first turn, or when one may match. */
+  function keyWaiting(): void {
+    for (const waitingItem of unkeyed.splice(0)) {
+      if (waitingItem.started || waitingItem.taken) continue;
+      let own: string | undefined;
+      try {
+        own = waitingItem.keyOf?.();
+      } catch {
+        own = undefined;
+      }
+      waitingItem.key = own;
+      if (own !== undefined && !byKey.has(own)) byKey.set(own, waitingItem);
+    }
   }
 
   function start(): void {
@@ -211,18 +229,7 @@ export function createPipeline(config: PipelineConfig): Pipeline {
       return outcome;
     },
     merge(key, at) {
-      // Reports pushed while nothing else waited get their fingerprints now, once, the first time one may match.
-      for (const waitingItem of unkeyed.splice(0)) {
-        if (waitingItem.started || waitingItem.taken) continue;
-        let own: string | undefined;
-        try {
-          own = waitingItem.keyOf?.();
-        } catch {
-          own = undefined;
-        }
-        waitingItem.key = own;
-        if (own !== undefined && !byKey.has(own)) byKey.set(own, waitingItem);
-      }
+      keyWaiting();
       const item = byKey.get(key);
       if (!item?.outcome || item.taken) return undefined;
       const { report } = item;

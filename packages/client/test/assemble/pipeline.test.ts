@@ -44,3 +44,37 @@ test("thousands of reports, many pushed while earlier ones are built: each built
   await pipeline.idle();
   assert.deepEqual(built.slice(-3), [next - 3, next - 2, next - 1]);
 });
+
+test("a report waiting out its window gets its fingerprint after the caller's turn, once; a duplicate then merges into it", async () => {
+  const report = (n: number) => ({ uuid: `r${n}`, n }) as unknown as BacktraceReport;
+  const built: string[] = [];
+  const pipeline = createPipeline({
+    prepare: async (r) => {
+      built.push(r.uuid);
+      return { uuid: r.uuid, json: { pieces: ["{}"], bytes: 2 }, attachments: [] };
+    },
+    submit: async (payload) => ({ status: "sent", uuid: payload.uuid, rxid: undefined }) as SendOutcome,
+    discard: () => assert.fail("nothing is discarded"),
+    fail: (_r, error) => assert.fail(String(error)),
+    buildAhead: 8,
+    holdLimit: () => 100_000,
+    maxBacklog: 100_000,
+    windowMs: 60_000,
+  });
+  let keyed = 0;
+  const first = pipeline.push(report(0), () => {
+    keyed++;
+    return "same";
+  });
+  assert.equal(keyed, 0, "not on the caller's path");
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(keyed, 1, "made while the report waits");
+  const into = pipeline.merge("same", 0);
+  assert.equal(into?.report.uuid, "r0");
+  assert.equal(keyed, 1, "made once");
+  assert.equal(pipeline.merge("other", 0), undefined, "another fingerprint is not merged");
+  await pipeline.idle();
+  assert.equal((await first).uuid, "r0");
+  assert.deepEqual(built, ["r0"]);
+  assert.equal(into?.report.duplicates?.count, 2);
+});
