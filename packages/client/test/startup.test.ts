@@ -9,22 +9,30 @@ import { CLIENT_DIR } from "./helpers/project.js";
 import { startReceiver } from "./helpers/http-receiver.js";
 import { loadKey, seal, unseal } from "../src/spool/spool-guard.js";
 
+const CLIENT_INDEX = JSON.stringify(join(CLIENT_DIR, "dist/index.cjs"));
+/** A line of script that defines lazy(): whether the build's second file is loaded. */
+const LAZY_LOADED = `const lazy = () => Object.keys(require.cache).some((file) => file.endsWith("lazy.cjs"));\n`;
+
+/** Writes `text` as `name` in `dir` (a file, not -e: Node's -e loads node:crypto itself) and runs it. */
+async function runScript(dir: string, name: string, text: string, options?: Parameters<typeof runNode>[1], timeoutMs?: number) {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return { file, ...(await runNode([file], options, timeoutMs)) };
+}
+
 test("import and initialize (spool, fatal-error record and all) load no node:crypto; the first report does", async () => {
   const dir = mkdtempSync(join(tmpdir(), "bt-startup-"));
   try {
     const spool = join(dir, "spool");
     const script =
       `const loaded = () => process.moduleLoadList.includes("NativeModule crypto");\n` +
-      `const bt = require(${JSON.stringify(join(CLIENT_DIR, "dist/index.cjs"))});\n` +
+      `const bt = require(${CLIENT_INDEX});\n` +
       `const afterImport = loaded();\n` +
       `bt.initialize({ endpoint: "http://127.0.0.1:9", token: "t", spool: ${JSON.stringify(spool)}, disableGlobalHandler: true, timeout: 0.2, exitTimeout: 0.2 });\n` +
       `const afterInit = loaded();\n` +
       `bt.sendException(new Error("first"));\n` +
       `console.log(JSON.stringify({ afterImport, afterInit, afterReport: loaded() }));\n`;
-    // A file, not -e: Node's -e loads node:crypto itself.
-    const file = join(dir, "app.cjs");
-    writeFileSync(file, script);
-    const result = await runNode([file]);
+    const result = await runScript(dir, "app.cjs", script);
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(JSON.parse(result.stdout), { afterImport: false, afterInit: false, afterReport: true });
     // The key was made without node:crypto, and the record sealed at initialize verifies with node:crypto's HMAC.
@@ -43,15 +51,13 @@ test("import and initialize leave the second file of the build (source maps, fat
   const dir = mkdtempSync(join(tmpdir(), "bt-startup-lazy-"));
   try {
     const script =
-      `const lazy = () => Object.keys(require.cache).some((file) => file.endsWith("lazy.cjs"));\n` +
-      `const bt = require(${JSON.stringify(join(CLIENT_DIR, "dist/index.cjs"))});\n` +
+      LAZY_LOADED +
+      `const bt = require(${CLIENT_INDEX});\n` +
       `const afterImport = lazy();\n` +
       `bt.initialize({ endpoint: "http://127.0.0.1:9", token: "t", spool: ${JSON.stringify(join(dir, "spool"))}, timeout: 0.2, exitTimeout: 0.2 });\n` +
       `const afterInit = lazy();\n` +
       `setTimeout(() => { const later = lazy(); bt.sendException(new Error("first")).then(() => console.log(JSON.stringify({ afterImport, afterInit, later, afterReport: lazy() }))); }, 100);\n`;
-    const file = join(dir, "app.cjs");
-    writeFileSync(file, script);
-    const result = await runNode([file]);
+    const result = await runScript(dir, "app.cjs", script);
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(JSON.parse(result.stdout), { afterImport: false, afterInit: false, later: false, afterReport: true });
   } finally {
@@ -63,21 +69,17 @@ test("a process that lives on loads the second file a little after its start, so
   const dir = mkdtempSync(join(tmpdir(), "bt-startup-preload-"));
   try {
     const script =
-      `const lazy = () => Object.keys(require.cache).some((file) => file.endsWith("lazy.cjs"));\n` +
-      `const bt = require(${JSON.stringify(join(CLIENT_DIR, "dist/index.cjs"))});\n` +
+      LAZY_LOADED +
+      `const bt = require(${CLIENT_INDEX});\n` +
       `bt.initialize({ endpoint: "http://127.0.0.1:9", token: "t", spool: false, timeout: 0.2, exitTimeout: 0.2 });\n` +
       `const seen = [];\n` +
       `setTimeout(() => seen.push(lazy()), 500);\n` +
       `setTimeout(() => { seen.push(lazy()); console.log(JSON.stringify(seen)); }, 3000);\n`;
-    const file = join(dir, "app.cjs");
-    writeFileSync(file, script);
-    const result = await runNode([file]);
+    const result = await runScript(dir, "app.cjs", script);
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(JSON.parse(result.stdout), [false, true]);
     // And its timer never holds a process that has nothing else to do.
-    const quick = join(dir, "quick.cjs");
-    writeFileSync(quick, `require(${JSON.stringify(join(CLIENT_DIR, "dist/index.cjs"))}).initialize({ endpoint: "http://127.0.0.1:9", token: "t", spool: false });\nconst t0 = Date.now(); process.on("exit", () => console.log(Date.now() - t0));\n`);
-    const ended = await runNode([quick]);
+    const ended = await runScript(dir, "quick.cjs", `require(${CLIENT_INDEX}).initialize({ endpoint: "http://127.0.0.1:9", token: "t", spool: false });\nconst t0 = Date.now(); process.on("exit", () => console.log(Date.now() - t0));\n`);
     assert.equal(ended.code, 0, ended.stderr);
     assert.ok(Number(ended.stdout) < 1500, `the process ended ${ended.stdout} ms after its start`);
   } finally {
@@ -98,9 +100,7 @@ test("a second file from another build (the package replaced while the process r
       `const bt = require(${JSON.stringify(join(dist, "index.cjs"))});\n` +
       `bt.initialize({ endpoint: "http://127.0.0.1:9", token: "t", spool: false, timeout: 0.2, exitTimeout: 0.2, debugBacktrace: true });\n` +
       `bt.sendException(new Error("first")).then((outcome) => console.log(JSON.stringify(outcome)), (error) => console.log(JSON.stringify({ thrown: String(error) })));\n`;
-    const file = join(dir, "app.cjs");
-    writeFileSync(file, script);
-    const result = await runNode([file]);
+    const result = await runScript(dir, "app.cjs", script);
     assert.match(result.stdout + result.stderr, /lazy\.cjs is not the one built with dist\/index\.cjs/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -113,13 +113,11 @@ test("code in the second file knows the package's folder: the library's own fram
   try {
     // The error is thrown inside console.log, which the library wraps for breadcrumbs: the wrapper's frame is on the stack.
     const script =
-      `const bt = require(${JSON.stringify(join(CLIENT_DIR, "dist/index.cjs"))});\n` +
+      `const bt = require(${CLIENT_INDEX});\n` +
       `bt.initialize({ endpoint: process.env.BT_ENDPOINT, token: "t", spool: false, timeout: 2, exitTimeout: 2 });\n` +
       `function logThrowing() { console.log({ [Symbol.for("nodejs.util.inspect.custom")]() { throw new Error("inspect failed"); } }); }\n` +
       `try { logThrowing(); } catch (error) { bt.sendException(error).then(() => bt.finalize()); }\n`;
-    const file = join(dir, "app.cjs");
-    writeFileSync(file, script);
-    const result = await runNode([file], { env: { BT_ENDPOINT: receiver.url } });
+    const { file, ...result } = await runScript(dir, "app.cjs", script, { env: { BT_ENDPOINT: receiver.url } });
     assert.equal(result.code, 0, result.stderr);
     const body = receiver.requests[0]?.report as { threads: Record<string, { stack: Array<{ funcName: string; library?: string }> }>; mainThread: string };
     const stack = body.threads[body.mainThread]!.stack;
@@ -136,14 +134,12 @@ test("the default spool folder (named by a hash of the submission URL) and the f
   try {
     const script =
       `const loaded = () => process.moduleLoadList.includes("NativeModule crypto");\n` +
-      `const bt = require(${JSON.stringify(join(CLIENT_DIR, "dist/index.cjs"))});\n` +
+      `const bt = require(${CLIENT_INDEX});\n` +
       `bt.initialize({ endpoint: "http://127.0.0.1:9", token: "t", disableGlobalHandler: true, timeout: 0.2, exitTimeout: 0.2 });\n` +
       `const afterInit = loaded();\n` +
       // Recovery, replay and the fatal-error record run in the first turns after initialize, before any report.
       `setTimeout(() => { const later = loaded(); bt.sendException(new Error("first")); console.log(JSON.stringify({ afterInit, later, afterReport: loaded() })); }, 100);\n`;
-    const file = join(dir, "app.cjs");
-    writeFileSync(file, script);
-    const result = await runNode([file], { env: { XDG_CACHE_HOME: join(dir, "cache"), HOME: dir } });
+    const result = await runScript(dir, "app.cjs", script, { env: { XDG_CACHE_HOME: join(dir, "cache"), HOME: dir } });
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(JSON.parse(result.stdout), { afterInit: false, later: false, afterReport: true });
     // The folder's name is the same as node:crypto's SHA-256 made it (spools of earlier versions are found again).
@@ -160,15 +156,13 @@ test("a large spooled report verified at the next start is MACed by node:crypto,
   const receiver = await startReceiver();
   try {
     const spool = join(dir, "spool");
-    const init = `const bt = require(${JSON.stringify(join(CLIENT_DIR, "dist/index.cjs"))});\n` +
+    const init = `const bt = require(${CLIENT_INDEX});\n` +
       `bt.initialize({ endpoint: process.env.BT_ENDPOINT, token: "t", spool: ${JSON.stringify(spool)}, disableGlobalHandler: true, timeout: 0.5, exitTimeout: 2 });\n`;
-    const first = join(dir, "first.cjs");
     // About 370 KB spooled: no network for this run.
-    writeFileSync(first, init + `bt.sendException(new Error("large"), { attributes: Object.fromEntries(Array.from({ length: 400 }, (_, i) => ["a" + i, "x".repeat(900)])) });\n`);
-    assert.equal((await runNode([first], { env: { BT_ENDPOINT: "http://127.0.0.1:9" } })).code, 0);
-    const next = join(dir, "next.cjs");
-    writeFileSync(next, init + `setTimeout(() => { console.log(JSON.stringify({ loaded: process.moduleLoadList.includes("NativeModule crypto") })); bt.flush(2); }, 1500);\n`);
-    const result = await runNode([next], { env: { BT_ENDPOINT: receiver.url } }, 15_000);
+    const first = init + `bt.sendException(new Error("large"), { attributes: Object.fromEntries(Array.from({ length: 400 }, (_, i) => ["a" + i, "x".repeat(900)])) });\n`;
+    assert.equal((await runScript(dir, "first.cjs", first, { env: { BT_ENDPOINT: "http://127.0.0.1:9" } })).code, 0);
+    const next = init + `setTimeout(() => { console.log(JSON.stringify({ loaded: process.moduleLoadList.includes("NativeModule crypto") })); bt.flush(2); }, 1500);\n`;
+    const result = await runScript(dir, "next.cjs", next, { env: { BT_ENDPOINT: receiver.url } }, 15_000);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(receiver.requests.length, 1, "the spooled report verified and was sent");
     assert.deepEqual(JSON.parse(result.stdout), { loaded: true });

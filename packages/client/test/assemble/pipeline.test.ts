@@ -5,20 +5,11 @@ import { createPipeline } from "../../src/assemble/pipeline.js";
 import type { BacktraceReport } from "../../src/capture/report.js";
 import type { SendOutcome } from "../../src/outcome.js";
 
-test("thousands of reports, many pushed while earlier ones are built: each built once, in the order pushed", async () => {
-  const built: number[] = [];
-  const pending: Array<Promise<SendOutcome>> = [];
-  const report = (n: number) => ({ uuid: `r${n}`, n }) as unknown as BacktraceReport;
-  let next = 0;
-  const push = (count: number): void => {
-    for (let i = 0; i < count; i++) pending.push(pipeline.push(report(next++)));
-  };
-  const pipeline = createPipeline({
+/** A pipeline whose builds call `onBuild` and whose sends all succeed; nothing may be discarded or fail. */
+function testPipeline(onBuild: (report: BacktraceReport) => void, windowMs?: number) {
+  return createPipeline({
     prepare: async (r) => {
-      const n = (r as unknown as { n: number }).n;
-      built.push(n);
-      // Every 400th build brings more reports, so the backlog's built front is cut while it builds.
-      if (n % 400 === 399 && next < 6000) push(300);
+      onBuild(r);
       return { uuid: r.uuid, json: { pieces: ["{}"], bytes: 2 }, attachments: [] };
     },
     submit: async (payload) => ({ status: "sent", uuid: payload.uuid, rxid: undefined }) as SendOutcome,
@@ -27,6 +18,23 @@ test("thousands of reports, many pushed while earlier ones are built: each built
     buildAhead: 8,
     holdLimit: () => 100_000,
     maxBacklog: 100_000,
+    ...(windowMs === undefined ? {} : { windowMs }),
+  });
+}
+
+test("thousands of reports, many pushed while earlier ones are built: each built once, in the order pushed", async () => {
+  const built: number[] = [];
+  const pending: Array<Promise<SendOutcome>> = [];
+  const report = (n: number) => ({ uuid: `r${n}`, n }) as unknown as BacktraceReport;
+  let next = 0;
+  const push = (count: number): void => {
+    for (let i = 0; i < count; i++) pending.push(pipeline.push(report(next++)));
+  };
+  const pipeline = testPipeline((r) => {
+    const n = (r as unknown as { n: number }).n;
+    built.push(n);
+    // Every 400th build brings more reports, so the backlog's built front is cut while it builds.
+    if (n % 400 === 399 && next < 6000) push(300);
   });
   push(2500);
   const deadline = Date.now() + 10_000;
@@ -48,19 +56,7 @@ test("thousands of reports, many pushed while earlier ones are built: each built
 test("a report waiting out its window gets its fingerprint after the caller's turn, once; a duplicate then merges into it", async () => {
   const report = (n: number) => ({ uuid: `r${n}`, n }) as unknown as BacktraceReport;
   const built: string[] = [];
-  const pipeline = createPipeline({
-    prepare: async (r) => {
-      built.push(r.uuid);
-      return { uuid: r.uuid, json: { pieces: ["{}"], bytes: 2 }, attachments: [] };
-    },
-    submit: async (payload) => ({ status: "sent", uuid: payload.uuid, rxid: undefined }) as SendOutcome,
-    discard: () => assert.fail("nothing is discarded"),
-    fail: (_r, error) => assert.fail(String(error)),
-    buildAhead: 8,
-    holdLimit: () => 100_000,
-    maxBacklog: 100_000,
-    windowMs: 60_000,
-  });
+  const pipeline = testPipeline((r) => void built.push(r.uuid), 60_000);
   let keyed = 0;
   const first = pipeline.push(report(0), () => {
     keyed++;
