@@ -4,6 +4,7 @@ import type { BacktraceReport } from "../capture/report.js";
 import { SECRET_KEY, redact, redactSecret, redactString, type RedactionCount } from "./redact.js";
 import { toSafeJson } from "../serialize/safe-json.js";
 import { shareStack, toAttributeValue } from "../serialize/serialize.js";
+import { PlaceResults } from "../enrich/place-results.js";
 import type { StackFrame } from "../capture/stack.js";
 import { exceptionAnnotation, type ThrownInfo } from "../capture/thrown.js";
 import { AGENT, VERSION } from "../version.js";
@@ -48,19 +49,12 @@ export function toWireFrame(frame: StackFrame, sourceId: string | undefined): Wi
   return wire;
 }
 
-/** A place's frames (frozen, so the same objects always say the same), their source ids, and the wire stack made of them. */
-interface PlaceStack {
-  frames: readonly StackFrame[];
-  ids: readonly (string | undefined)[];
-  stack: readonly WireFrame[];
-}
-/** Wire stacks of recent places, by their first frame (a few places may share one). */
-const placeStacks = new WeakMap<StackFrame, PlaceStack[]>();
-const PLACES_PER_FIRST_FRAME = 8;
+/** Wire stacks of recent places (the same frozen frames with the same source ids), a few per first frame. */
+const placeStacks = new PlaceResults<readonly WireFrame[], readonly (string | undefined)[]>(8, sameIds);
 
-function samePlace(place: PlaceStack, frames: readonly StackFrame[], ids: readonly (string | undefined)[]): boolean {
-  if (place.frames.length !== frames.length) return false;
-  for (let i = 0; i < frames.length; i++) if (place.frames[i] !== frames[i] || place.ids[i] !== ids[i]) return false;
+function sameIds(a: readonly (string | undefined)[], b: readonly (string | undefined)[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
 
@@ -70,19 +64,14 @@ function samePlace(place: PlaceStack, frames: readonly StackFrame[], ids: readon
  * text is made once (serialize.ts); any other frames give a stack of their own.
  */
 export function wireStack(frames: readonly StackFrame[], frameIds: readonly (string | undefined)[]): WireFrame[] {
-  const first = frames[0];
-  const make = (): WireFrame[] => frames.map((frame, index) => toWireFrame(frame, frameIds[index]));
-  if (first === undefined || !frames.every((frame) => Object.isFrozen(frame))) return make();
-  const known = placeStacks.get(first);
-  const hit = known?.find((place) => samePlace(place, frames, frameIds));
-  if (hit !== undefined) return hit.stack as WireFrame[];
-  const place: PlaceStack = { frames: [...frames], ids: frames.map((_, index) => frameIds[index]), stack: shareStack(make()) };
-  if (known === undefined) placeStacks.set(first, [place]);
-  else {
-    if (known.length >= PLACES_PER_FIRST_FRAME) known.shift();
-    known.push(place);
-  }
-  return place.stack as WireFrame[];
+  const ids = frames.map((_, index) => frameIds[index]);
+  const hit = placeStacks.get(frames, ids, 0);
+  if (hit !== undefined) return hit as WireFrame[];
+  const stack = frames.map((frame, index) => toWireFrame(frame, ids[index]));
+  if (frames.length === 0 || !frames.every((frame) => Object.isFrozen(frame))) return stack;
+  const shared = shareStack(stack);
+  placeStacks.set(frames, ids, 0, shared);
+  return shared as WireFrame[];
 }
 
 /** Puts `value` under `key`, or under "attribute <key>" when an annotation already has that name. */
