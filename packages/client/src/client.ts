@@ -1,6 +1,7 @@
 // BacktraceClient: takes reports from the application and moves them through build, serialize and delivery.
 import { createAggregation, type Aggregation, type AggregationCounts } from "./assemble/aggregate.js";
-import type { Assembler, AssemblerConfig } from "./assemble/assemble.js";
+import type { Assembler } from "./assemble/assemble.js";
+import { assemblerOnDemand } from "./assemble/on-demand.js";
 import { loadAssemble, loadJournalRecord } from "./assemble/lazy.js";
 import { createPipeline, type Pipeline } from "./assemble/pipeline.js";
 import { applySendOptions, captureCallSite, printable, type SendOptions } from "./capture/call-site.js";
@@ -24,8 +25,8 @@ import { deliverFatal } from "./process/fatal.js";
 import { startRecovery } from "./process/recovery.js";
 import { loadSerialize } from "./serialize/lazy.js";
 import type { Journal } from "./spool/journal.js";
-import { openDefaultSpool } from "./spool/spool-location.js";
-import { createSpool, type Spool } from "./spool/spool.js";
+import { openClientSpool } from "./spool/spool-location.js";
+import type { Spool } from "./spool/spool.js";
 import { secondsToTimerMs } from "./timers.js";
 import { loadProxy } from "./transport/lazy.js";
 
@@ -94,18 +95,8 @@ export class BacktraceClient {
       onTrimmed: () => void this.stats.trimmed++,
       takeDropped: () => limits.takeDropped(),
     });
-    if (this.#options.spool !== false) {
-      const spoolOptions = { maxRecords: this.#options.spoolMaxRecords, maxBytes: this.#options.spoolMaxBytes, ...(debug ? { debug } : {}) };
-      // A given folder is used or not at all; the default one falls back (cache folder, then the temp folder).
-      this.spool =
-        this.#options.spool !== undefined
-          ? createSpool({ ...spoolOptions, dir: this.#options.spool })
-          : openDefaultSpool(this.#options.submissionUrl, spoolOptions);
-      if (!this.spool.enabled) {
-        this.stats.spoolDisabled = true;
-        debug?.("no usable spool folder: the spool is off; reports that cannot be sent now are lost");
-      }
-    }
+    this.spool = openClientSpool(this.#options, debug);
+    this.stats.spoolDisabled = this.spool?.enabled === false;
     this.journal = this.spool?.journal();
     this.delivery = this.createDelivery();
     const assembler = this.assembler;
@@ -504,26 +495,4 @@ export class BacktraceClient {
     });
   }
 
-}
-
-/**
- * The assembler, made at its first use (a report, or the default attributes asked for): the code that builds
- * reports is loaded then, not at initialize. Should it fail to load, reports fail (counted) and the defaults are none.
- */
-function assemblerOnDemand(config: AssemblerConfig): Assembler {
-  let made: Assembler | undefined;
-  const assembler = (): Assembler => (made ??= loadAssemble().createAssembler(config));
-  return {
-    prepare: async (report) => assembler().prepare(report),
-    prepareSync: (report) => assembler().prepareSync(report),
-    baseAttributes: () => {
-      let loaded: Assembler;
-      try {
-        loaded = assembler();
-      } catch {
-        return {};
-      }
-      return loaded.baseAttributes();
-    },
-  };
 }

@@ -85,3 +85,18 @@ export function openDefaultSpool(submissionUrl: string, options: Omit<SpoolOptio
   }
   return spool ?? createSpool({ ...options, dir: "" });
 }
+
+/**
+ * The client's spool: none with `spool: false`; a given folder is used or not at all; the default one falls back
+ * (the cache folder, then the temp folder). One that cannot be used is returned disabled, and said in debug.
+ */
+export function openClientSpool(
+  options: { spool: string | false | undefined; spoolMaxRecords: number; spoolMaxBytes: number; submissionUrl: string },
+  debug: ((message: string) => void) | undefined,
+): Spool | undefined {
+  if (options.spool === false) return undefined;
+  const spoolOptions = { maxRecords: options.spoolMaxRecords, maxBytes: options.spoolMaxBytes, ...(debug ? { debug } : {}) };
+  const spool = options.spool !== undefined ? createSpool({ ...spoolOptions, dir: options.spool }) : openDefaultSpool(options.submissionUrl, spoolOptions);
+  if (!spool.enabled) debug?.("no usable spool folder: the spool is off; reports that cannot be sent now are lost");
+  return spool;
+}
