@@ -11,12 +11,14 @@ import { decide } from "../deliver/decide.js";
 import type { ResolvedOptions } from "../options.js";
 import { createSpool } from "../spool/spool.js";
 import { postReport } from "../transport/post.js";
-import { ANSWERED, LoopWatch, sinceBase, STOP, type WatchdogData, type WatchdogMessage } from "../process/stall-channel.js";
+import { openMainThreadProbe, type MainThreadProbe } from "../process/main-thread-probe.js";
+import { ANSWERED, LoopWatch, QuietByCpu, sinceBase, STOP, type WatchdogData, type WatchdogMessage } from "../process/stall-channel.js";
 
 let data: WatchdogData;
 let slots: Int32Array;
 let assembler: ReturnType<typeof createAssembler>;
 let loop: LoopWatch;
+let probe: MainThreadProbe | undefined;
 const sender = { send: () => Promise.reject(new Error("the watchdog sends its reports itself")) };
 
 /** The watchdog thread's work, from its start to the STOP the main thread sets (index.ts calls it with takeHandedOver's data). */
@@ -26,6 +28,7 @@ export function runStallWatchdog(workerData: WatchdogData): void {
   const options = { ...data.options, beforeSend: undefined } as unknown as ResolvedOptions;
   assembler = createAssembler({ options, debug: () => undefined, onTrimmed: () => undefined });
   loop = new LoopWatch(data.thresholdMs);
+  probe = openMainThreadProbe();
   // The first ping at once: a loop that never turns after initialize is a stall too.
   tell(loop.start(now()));
   watch();
@@ -55,20 +58,42 @@ function cpuMs(): number {
 }
 
 /**
- * Sleeps a threshold at a time (woken early only by STOP); never polls. At each look: the CPU the process used
- * meanwhile (process-wide), the last ping answered; a ping when one is due; a stall when a ping went unanswered.
- * A look is what the watchdog costs an idle process (one wake per threshold), so it does the least it can: one read
- * of the CPU time, one of the clock, and the ping is a bare number.
+ * How a look knows the main thread is surely not stalled: from its syscall file where Linux has one (one read; an idle
+ * main thread is then never pinged), else from the process's CPU time and a ping every few thresholds.
+ */
+function quietTest(): () => boolean {
+  if (probe !== undefined) {
+    const idle = probe;
+    let pinged = false;
+    return () => {
+      const quiet = idle.idle(pinged);
+      pinged = !quiet;
+      return quiet;
+    };
+  }
+  const byCpu = new QuietByCpu(data.thresholdMs);
+  let before = cpuMs();
+  return () => {
+    const now = cpuMs();
+    const used = now - before;
+    before = now;
+    return byCpu.quiet(used);
+  };
+}
+
+/**
+ * Sleeps a threshold at a time (woken early only by STOP); never polls. At each look: the last ping answered; a ping
+ * when the main thread may be stalled; a stall when a ping went unanswered. A look is what the watchdog costs an idle
+ * process (one wake per threshold), so it does the least it can: one read of the clock and one of the main thread's
+ * state, and the ping is a bare number.
  */
 function watch(): void {
-  let cpuBefore = cpuMs();
+  const quiet = quietTest();
   const port = lazyWorkers().parentPort;
   for (;;) {
     const timeout = loop.wait(now(), Atomics.load(slots, ANSWERED));
     if (Atomics.wait(slots, STOP, 0, timeout) !== "timed-out" || stopped()) return;
-    const cpuNow = cpuMs();
-    const look = loop.look(now(), Atomics.load(slots, ANSWERED), cpuNow - cpuBefore);
-    cpuBefore = cpuNow;
+    const look = loop.look(now(), Atomics.load(slots, ANSWERED), quiet);
     if (look.ping !== undefined) port?.postMessage(look.ping);
     if (look.stalledMs === undefined || look.since === undefined) continue;
     // Delivered when the main loop turns again, which is the stall's end: the main thread takes its length from there.

@@ -46,9 +46,9 @@ export type WatchdogMessage =
   /** A stall was found; delivered at the main loop's first turn after it, which is its end. `since`: ms since base. */
   | { kind: "stalled"; since: number };
 
-/** An idle look pings the main thread at least once in this many thresholds (stalls that use no CPU: blocking calls). */
+/** Without the main thread's syscall file, an idle look pings it at least once in this many thresholds (stalls that use no CPU: blocking calls). */
 export const QUIET_LOOKS = 4;
-/** A threshold in which the process used more CPU than this share of it may hide a stall: the main thread is pinged. */
+/** Without that file, a threshold in which the process used more than this share of it in CPU may hide a stall: the main thread is pinged. */
 export const BUSY_SHARE = 0.05;
 
 export interface Look {
@@ -61,14 +61,13 @@ export interface Look {
 
 /**
  * What the watchdog decides at each look (once per threshold). A ping the main thread has not answered for a whole
- * threshold is a stall (the loop has certainly not turned for that long), reported once until it is answered. An
- * answered ping is followed by another when the process used CPU in the last threshold (a stall running JavaScript
- * burns a core), or after QUIET_LOOKS idle looks; an idle process is not pinged otherwise.
+ * threshold is a stall (the loop has certainly not turned for that long), reported once until it is answered. After
+ * an answered ping, `quiet` says whether the main thread is surely not stalled now (waiting idle in its own loop);
+ * when it is not sure, another ping goes out.
  */
 export class LoopWatch {
   private sent = 0;
   private sentAt = 0;
-  private quiet = 0;
   private reported = false;
 
   constructor(private readonly thresholdMs: number) {}
@@ -80,16 +79,14 @@ export class LoopWatch {
     return this.sent;
   }
 
-  look(now: number, answered: number, cpuMs: number): Look {
+  look(now: number, answered: number, quiet: () => boolean): Look {
     if (answered < this.sent) {
       if (this.reported || now - this.sentAt < this.thresholdMs) return {};
       this.reported = true;
       return { stalledMs: now - this.sentAt, since: this.sentAt };
     }
     this.reported = false;
-    this.quiet++;
-    if (cpuMs < this.thresholdMs * BUSY_SHARE && this.quiet < QUIET_LOOKS) return {};
-    this.quiet = 0;
+    if (quiet()) return {};
     this.sent++;
     this.sentAt = now;
     return { ping: this.sent };
@@ -98,6 +95,23 @@ export class LoopWatch {
   /** ms until the next look: a threshold after the ping while one is out, else a threshold. */
   wait(now: number, answered: number): number {
     return answered < this.sent && !this.reported ? Math.max(1, this.sentAt + this.thresholdMs - now) : this.thresholdMs;
+  }
+}
+
+/**
+ * `quiet` where the main thread cannot be read (see process/main-thread-probe.ts): from the CPU the whole process used
+ * since the last call. A stall running JavaScript burns a core; one in a blocking call uses no CPU, so every
+ * QUIET_LOOKS-th look is never quiet.
+ */
+export class QuietByCpu {
+  private looks = 0;
+
+  constructor(private readonly thresholdMs: number) {}
+
+  quiet(cpuMs: number): boolean {
+    if (cpuMs < this.thresholdMs * BUSY_SHARE && ++this.looks < QUIET_LOOKS) return true;
+    this.looks = 0;
+    return false;
   }
 }
 
