@@ -9,31 +9,19 @@ import { ClientContext } from "./capture/client-context.js";
 import type { BreadcrumbOptions } from "./capture/breadcrumbs.js";
 import { BacktraceReport, internalReport, type AttachmentData, type ReportContext } from "./capture/report.js";
 import type { Scope, User } from "./capture/scope.js";
-import { totalCounters, type FatalCounts } from "./deliver/counters.js";
-import { createDelivery, type Delivery } from "./deliver/delivery.js";
 import { createReportLimits, type ReportLimits } from "./deliver/rate-limit.js";
-import { dynamicAttributes, processStaticAttributes } from "./enrich/attributes.js";
 import { defaults, deliveryDefaults } from "./defaults.js";
-import { BacktraceError, ErrorCodes, errorText } from "./errors.js";
+import { BacktraceError, ErrorCodes } from "./errors.js";
 import { resolveOptions, type BacktraceOptions, type ResolvedOptions } from "./options.js";
 import { redactText, redactUrl, urlSecrets } from "./submission-url.js";
 import { describeOutcome, type DeliveryCounters, type DropReason, type SendOutcome } from "./outcome.js";
-import { installExitHandling, type ExitHandling } from "./process/exit.js";
-import { HeldDecisions, spoolUnbuiltSync } from "./process/exit-spool.js";
-import { watchProcess, type ProcessWatch } from "./process/watch.js";
-import { deliverFatal } from "./process/fatal.js";
-import { startRecovery } from "./process/recovery.js";
-import { loadSerialize } from "./serialize/lazy.js";
+import { createClientExit, deliveryFor, describeDelivery, type ClientExit } from "./process/client-exit.js";
+import { watchClient, type ClientWatch } from "./process/client-watch.js";
 import type { Journal } from "./spool/journal.js";
 import { openClientSpool } from "./spool/spool-location.js";
 import type { Spool } from "./spool/spool.js";
-import { secondsToTimerMs } from "./timers.js";
-import { loadProxy } from "./transport/lazy.js";
 
 export type { SendOptions };
-
-/** How long after initialize a process that lives on loads the code that builds and sends reports (see the constructor). */
-const PRELOAD_MS = 2000;
 
 export interface ClientCounters extends DeliveryCounters, AggregationCounts {
   /** Reports handed to the client. */
@@ -52,10 +40,6 @@ export class BacktraceClient {
   readonly #options: ResolvedOptions;
   /** The token's forms, hidden from every debug line. */
   readonly #secrets: readonly string[];
-  /** Replaced by a fresh one when the exit wait gives up on the old one's reports (they go to the spool). */
-  private delivery: Delivery;
-  /** Deliveries replaced that way: their counts still belong to this client's. */
-  private readonly retired: Delivery[] = [];
   private readonly spool: Spool | undefined;
   /** The spool's write-ahead journal: reports captured and not settled. */
   private readonly journal: Journal | undefined;
@@ -67,17 +51,10 @@ export class BacktraceClient {
   private closed = false;
   private finalizing = false;
   private readonly stats = { captured: 0, trimmed: 0, discarded: {} as Partial<Record<DropReason, number>>, spoolDisabled: false };
-  /** Crash reports by how their synchronous way out ended. */
-  private readonly fatal: FatalCounts = { sent: 0, spooled: 0, lost: 0 };
-  private readonly exit: ExitHandling;
-  /** Deliveries given up at exit that are still writing what they held to the spool. */
-  private closing = 0;
-  /** Reports handed to the pipeline and not settled yet, wherever they are (building, queued, in flight, being spooled). */
-  private unsettled = 0;
-  /** Stops looking for journals of ended processes. */
-  private stopRecovery: (() => void) | undefined;
-  /** Crash hooks, worker and fatal-error watching, the stall watchdog: what the client installed in the process. */
-  private readonly watch: ProcessWatch;
+  /** What is pending, the exit listeners that follow it, and the delivery (replaced when the exit wait gives up on it). */
+  private readonly exit: ClientExit;
+  /** Crash hooks, worker and fatal-error watching, the stall watchdog, recovery: what the client installed in the process. */
+  private readonly watch: ClientWatch;
   /** What new reports start with: the client's attributes, annotations, attachments, breadcrumbs and scopes. */
   private readonly context: ClientContext;
 
@@ -98,7 +75,6 @@ export class BacktraceClient {
     this.spool = openClientSpool(this.#options, debug);
     this.stats.spoolDisabled = this.spool?.enabled === false;
     this.journal = this.spool?.journal();
-    this.delivery = this.createDelivery();
     const assembler = this.assembler;
     this.context = new ClientContext({
       attributes: this.#options.attributes,
@@ -110,7 +86,7 @@ export class BacktraceClient {
     });
     this.pipeline = createPipeline({
       prepare: (report) => this.assembler.prepare(report),
-      submit: (payload) => this.delivery.submit(payload).then((outcome) => {
+      submit: (payload) => this.exit.delivery.submit(payload).then((outcome) => {
         if (this.#options.debugBacktrace) this.debug(`report ${outcome.uuid}: ${describeOutcome(outcome)}`);
         return outcome;
       }),
@@ -118,133 +94,48 @@ export class BacktraceClient {
       fail: (report, error, resolve, reject) => this.fail(report, error, resolve, reject),
       buildAhead: Math.max(8, this.#options.concurrency * 2),
       // While the endpoint fails, what waits in memory is bounded by queueSize; the rest is built and spooled.
-      holdLimit: () => (this.delivery.failing() ? this.#options.queueSize : deliveryDefaults.holdLimit),
+      holdLimit: () => (this.exit.delivery.failing() ? this.#options.queueSize : deliveryDefaults.holdLimit),
       maxBacklog: deliveryDefaults.maxBacklog,
       windowMs: this.#options.aggregateDuplicates && !this.#options.beforeSend ? this.#options.aggregateWindow * 1000 : 0,
     });
-    if (debug) {
-      let route: string;
-      try {
-        // The proxy's code (loaded with the first request otherwise) is loaded here for this line only.
-        const { describeRoute, proxyFor } = loadProxy();
-        route = describeRoute(proxyFor(this.#options.submissionUrl, this.#options.proxy));
-      } catch (error) {
-        route = `(route unknown: ${errorText(error)})`;
-      }
-      debug(`initialized; reports go to ${redactUrl(this.#options.submissionUrl)} ${route}`);
-    }
+    if (debug) debug(`initialized; reports go to ${describeDelivery(this.#options)}`);
     // Debug output changes stderr anyway: there the counters are printed at every exit.
     if (debug) process.on("exit", this.debugAtExit);
-    this.exit = installExitHandling(
+    const closed = (): boolean => this.closed;
+    this.exit = createClientExit(
       {
-        // Nothing left to run: an answer still awaited can never finish (a fake response, say), so it is decided now.
-        pending: () => {
-          this.held.decideAll();
-          return this.pending();
-        },
-        flush: (seconds) => this.flush(seconds),
-        spoolUnbuiltSync: () =>
-          spoolUnbuiltSync({
-            held: this.held,
-            journal: this.journal,
-            pipeline: this.pipeline,
-            assembler: this.assembler,
-            spool: this.spool,
-            exitTimeoutSeconds: this.#options.exitTimeout,
-            discard: (report, reason) => this.discard(report, reason),
-          }),
-        spoolDeliverySync: () => {
-          // A delivery given up at the exit deadline may still hold spool writes that did not finish.
-          for (const old of this.retired) old.spoolPendingSync();
-          this.delivery.spoolPendingSync();
-        },
-        abandonDelivery: () => {
-          const old = this.delivery;
-          this.retired.push(old);
-          this.delivery = this.createDelivery();
-          this.closing++;
-          void old.close().finally(() => {
-            this.closing--;
-            this.settledOne();
-          });
-        },
+        journal: this.journal,
+        pipeline: this.pipeline,
+        assembler: this.assembler,
+        spool: this.spool,
+        discard: (report, reason) => this.discard(report, reason),
+        closed,
+        createDelivery: () => deliveryFor(this.#options, this.spool, debug),
       },
       this.#options.exitTimeout,
     );
-    // Reports left by an earlier run (a crash, an outage) go out now, off the caller's path. The immediate
-    // stays referenced: it ends within this turn of the event loop, while an unreferenced one can wait in
-    // the loop's poll until some other event wakes it (the next timer of the application, seconds away).
-    setImmediate(() => {
-      if (this.closed) return;
-      if (this.spool) {
-        const host = { send: (report: BacktraceReport) => this.send(report), restore: (uuid: string, record: unknown) => loadJournalRecord().restoreReport(uuid, record, this), reportContext: () => this.reportContext() };
-        this.stopRecovery = startRecovery(this.spool, host, (message) => this.debug(message));
-      }
-      this.delivery.replay().catch((error) => this.debug(`replay failed: ${String(error)}`));
-      this.watch.started();
-    });
-    // The code that builds and sends reports is the package's second file, loaded at the first report. A process that
-    // lives on loads it a little after its start, off the start's path: a crash later must not depend on reading a
-    // file then (a deploy may have replaced the package meanwhile, the process may be out of descriptors).
-    setTimeout(() => {
-      if (this.closed) return;
-      try {
-        loadAssemble();
-      } catch (error) {
-        this.debug(`the code that builds reports could not be loaded: ${String(error)}`);
-      }
-    }, PRELOAD_MS).unref();
-    this.watch = watchProcess(
+    this.watch = watchClient(
       {
         send: (report) => this.send(report),
         reportContext: () => this.reportContext(),
-        reportFatal: (report) => this.reportFatal(report),
-        breadcrumbs: (report) => this.context.breadcrumbsOf(report).entries,
-        // The default attributes as read (the report made from the record converts and redacts them, as it does the
-        // client's): the code that converts them for a report is not loaded for the record.
-        processAttributes: () => ({ ...processStaticAttributes(), ...dynamicAttributes(), ...this.getAttributes() }),
+        closed,
+        breadcrumbsOf: (report) => this.context.breadcrumbsOf(report),
+        prepareSync: (report) => this.assembler.prepareSync(report),
         clientAttributes: () => this.getAttributes(),
         setAttribute: (key, value) => void this.setAttribute(key, value),
+        captured: () => void this.stats.captured++,
+        dropped: (reason) => this.countDiscard(reason),
+        restore: (uuid, record) => loadJournalRecord().restoreReport(uuid, record, this),
+        replay: () => this.exit.delivery.replay(),
+        preload: loadAssemble,
       },
       this.#options,
-      this.spool?.enabled ? this.spool.dir : undefined,
-      this.spool?.sealKey(),
+      this.spool,
       debug,
     );
   }
 
-  /** The process ends when this returns: the report is built, spooled and sent synchronously, within `exitTimeout`. */
-  private reportFatal(report: BacktraceReport): void {
-    const deadline = Date.now() + this.#options.exitTimeout * 1000;
-    if (this.closed) return;
-    this.stats.captured++;
-    report.breadcrumbs = this.context.breadcrumbsOf(report);
-    const payload = this.assembler.prepareSync(report);
-    if (payload === undefined) return void this.countDiscard("before-send");
-    const outcome = deliverFatal(payload, {
-      url: this.#options.submissionUrl,
-      ignoreSslCertificate: this.#options.ignoreSslCertificate,
-      proxy: this.#options.proxy,
-      ca: this.#options.ca,
-      deadline,
-      spool: this.spool,
-      debug: this.#options.debugBacktrace ? (message: string) => this.debug(message) : undefined,
-    });
-    this.fatal[outcome] += 1;
-  }
-
-  /** True while a report is not settled yet: unbuilt, queued, in flight, or being spooled at the exit deadline. */
-  private pending(): boolean {
-    if (this.closed) return false;
-    return this.unsettled + this.closing > 0;
-  }
-
   private readonly debugAtExit = (): void => this.debug(`counters at exit: ${JSON.stringify(this.counters())}`);
-
-  /** A report settled: with nothing else pending, the exit listeners go until the next report. */
-  private settledOne(): void {
-    if (!this.pending()) this.exit.idle();
-  }
 
   /** What `console.log(client)` and `JSON.stringify` show: never the token. */
   toJSON(): { endpoint: string; counters: ClientCounters } {
@@ -369,46 +260,26 @@ export class BacktraceClient {
       // Written ahead within 50 ms: a kill -9 or a SIGTERM from now on loses nothing (the next start sends it).
       const journal = this.journal;
       journal?.add(report.uuid, () => loadJournalRecord().journalRecord(report));
-      this.unsettled++;
+      this.exit.opened();
       const outcome = this.pipeline.push(report, key);
       const settled = (): void => {
-        this.unsettled--;
         journal?.settle(report.uuid);
-        this.settledOne();
+        this.exit.settled();
       };
       void outcome.then(settled, settled);
       return outcome;
     });
   }
 
-  /** Decisions the exit path makes before spooling what is unbuilt (see `holdDecision`). */
-  private readonly held = new HeldDecisions();
-
   /** @internal A report still to be decided (an answer not finished): pending until released; the exit path decides it first. */
   holdDecision(decide: () => void): () => void {
     if (this.closed) return () => {};
-    this.unsettled++;
-    this.exit.watch();
-    return this.held.hold(decide, () => {
-      this.unsettled--;
-      this.settledOne();
-    });
+    return this.exit.hold(decide);
   }
 
   /** Waits until every pending report is sent or spooled, at most `timeout` seconds (default `exitTimeout`). */
-  async flush(timeout: number = this.#options.exitTimeout): Promise<boolean> {
-    // A deadline that is NaN, negative or past what a timer holds is clamped: 0 only looks, it never waits.
-    const ms = secondsToTimerMs(timeout);
-    if (ms === 0) return this.pipeline.pending() === 0 && (await this.delivery.flush(0));
-    const deadline = performance.now() + ms;
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
-    // The ref'd timer keeps the process up while reports are built and handed to delivery.
-    await Promise.race([this.pipeline.idle(), expired]);
-    clearTimeout(timer);
-    // The report being built counts too: it is not in delivery's hands yet.
-    if (this.pipeline.pending() > 0) return false;
-    return this.delivery.flush(Math.max(0, deadline - performance.now()));
+  flush(timeout: number = this.#options.exitTimeout): Promise<boolean> {
+    return this.exit.flush(timeout);
   }
 
   /** Flushes pending reports (bounded by `exitTimeout`), then removes every hook and closes connections. */
@@ -421,9 +292,9 @@ export class BacktraceClient {
     await this.flush();
     this.closed = true;
     this.exit.uninstall();
-    this.stopRecovery?.();
+    this.watch.stopRecovery();
     process.off("exit", this.debugAtExit);
-    await this.delivery.close();
+    await this.exit.delivery.close();
     this.journal?.close();
     this.debug(`finalized; counters: ${JSON.stringify(this.counters())}`);
   }
@@ -433,7 +304,7 @@ export class BacktraceClient {
    * grow for the life of the client: they include deliveries replaced at exit and crash reports.
    */
   counters(): ClientCounters {
-    const total = totalCounters(this.delivery.counters(), this.retired.map((old) => old.counters()), this.fatal);
+    const total = this.exit.deliveryCounters(this.watch.fatal);
     return {
       ...total,
       captured: this.stats.captured,
@@ -479,20 +350,4 @@ export class BacktraceClient {
       return Promise.resolve({ status: "dropped", uuid: "", reason: "capture-failed" });
     }
   }
-
-  private createDelivery(): Delivery {
-    return createDelivery({
-      url: this.#options.submissionUrl,
-      timeoutMs: this.#options.timeout * 1000,
-      ignoreSslCertificate: this.#options.ignoreSslCertificate,
-      proxy: this.#options.proxy,
-      ca: this.#options.ca,
-      spool: this.spool,
-      queueSize: this.#options.queueSize,
-      concurrency: this.#options.concurrency,
-      trim: (json: string) => loadSerialize().trimSerialized(json, Math.max(16 * 1024, Math.floor(this.#options.maxReportBytes / 8))),
-      ...(this.#options.debugBacktrace ? { debug: (message: string) => this.debug(message) } : {}),
-    });
-  }
-
 }

@@ -1,20 +1,16 @@
 // The on-disk queue of payloads not sent yet: one file per record, atomic writes, bounded, corrupt records set aside.
 import { spoolDefaults } from "../defaults.js";
-import { accessSync, constants, mkdirSync, promises, readdirSync, renameSync, rmSync, statSync, statfsSync, unlinkSync } from "node:fs";
+import { accessSync, constants, mkdirSync, promises, readdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { createJournal, type Journal } from "./journal.js";
 import { orphanJournals, removeJournal, type OrphanJournal } from "./journal-recovery.js";
 import { loadKey, refuseVirtualFolder, seal, unsafeFolder, unseal } from "./spool-guard.js";
-import { TEMP_PREFIX, tempPath, writeRecordSync } from "./record-io.js";
-import { claimName, parseRecord, recordName, recordText, recordUuid, safeUuid, staleClaim } from "./spool-files.js";
+import { tempPath, writeRecordSync } from "./record-io.js";
+import { claimName, parseRecord, recordName, recordText, recordUuid, safeUuid } from "./spool-files.js";
+import { createSpoolIndex, type SpoolEntry } from "./spool-index.js";
 import type { AttachmentRef, Payload } from "../payload.js";
 
-/** One record on disk. Entries sort oldest first by `file`. */
-export interface SpoolEntry {
-  file: string;
-  uuid: string;
-  bytes: number;
-}
+export type { SpoolEntry };
 
 export interface SpoolCounters {
   /** Records written. */
@@ -72,10 +68,6 @@ export interface SpoolOptions {
   uid?: number | undefined;
 }
 
-
-const STALE_TEMP_MS = 10 * 60 * 1000;
-
-
 async function isRegularFile(path: string): Promise<boolean> {
   try {
     return (await promises.stat(path)).isFile();
@@ -91,14 +83,13 @@ export function createSpool(options: SpoolOptions): Spool {
   const maxBytes = options.maxBytes ?? spoolDefaults.maxBytes;
   const debug = options.debug ?? (() => undefined);
   const now = options.now ?? Date.now;
-  const counters: SpoolCounters = { written: 0, evicted: 0, failed: 0, corrupt: 0 };
-  // Known records, oldest first; rebuilt by list(), kept up to date by writes and removals.
-  let index: SpoolEntry[] = [];
+  const counters = { written: 0, failed: 0, corrupt: 0 };
   let scanned = false;
-  let indexBytes = 0;
   let sequence = 0;
   // Records this spool has claimed: original name to the claimed name.
   const claims = new Map<string, string>();
+  // Known records, oldest first; rebuilt by list(), kept up to date by writes and removals, evicted past the bounds.
+  const index = createSpoolIndex({ dir, maxRecords, maxBytes, debug, now, claims });
 
   const uid = "uid" in options ? options.uid : process.getuid?.();
   // Seals every record: one without a valid MAC was not written by a spool of this folder.
@@ -135,8 +126,7 @@ export function createSpool(options: SpoolOptions): Spool {
       return enabled;
     }
     enabled = false;
-    index = [];
-    indexBytes = 0;
+    index.clear();
     debug(`spool disabled: ${dir} is no longer safe (${unsafe})`);
     return false;
   }
@@ -146,50 +136,11 @@ export function createSpool(options: SpoolOptions): Spool {
     if (scanned || !enabled) return;
     scanned = true;
     try {
-      index = scanSync();
+      index.rescan();
     } catch (error) {
       enabled = false;
       debug(`spool disabled: cannot use ${dir} (${(error as Error).message})`);
     }
-  }
-
-  function scanSync(): SpoolEntry[] {
-    const entries: SpoolEntry[] = [];
-    const cutoff = now() - STALE_TEMP_MS;
-    const files = readdirSync(dir);
-    for (const file of files) {
-      // Claimed by a process that ended, or long ago, before it could send the record or give it back.
-      const record = staleClaim(file, now());
-      if (record !== undefined && claims.get(record) !== file) {
-        try {
-          renameSync(join(dir, file), join(dir, record));
-          files.push(record);
-        } catch {
-          // Taken back by another process first.
-        }
-      }
-    }
-    for (const file of files) {
-      if (file.startsWith(TEMP_PREFIX)) {
-        // Left over by a process that died mid-write.
-        try {
-          if (statSync(join(dir, file)).mtimeMs < cutoff) unlinkSync(join(dir, file));
-        } catch {
-          // Another process may be removing it too.
-        }
-        continue;
-      }
-      const uuid = recordUuid(file);
-      if (uuid === undefined) continue;
-      try {
-        entries.push({ file, uuid, bytes: statSync(join(dir, file)).size });
-      } catch {
-        // Removed meanwhile.
-      }
-    }
-    entries.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
-    indexBytes = entries.reduce((sum, e) => sum + e.bytes, 0);
-    return entries;
   }
 
   function prepare(payload: Payload): { file: string; text: string; bytes: number } | undefined {
@@ -211,34 +162,12 @@ export function createSpool(options: SpoolOptions): Spool {
 
   function known(uuid: string): boolean {
     const id = safeUuid(uuid);
-    return index.some((entry) => entry.uuid === id);
+    return index.entries.some((entry) => entry.uuid === id);
   }
 
   function added(entry: SpoolEntry): void {
-    index.push(entry);
-    indexBytes += entry.bytes;
     counters.written += 1;
-    // Past the bounds the oldest go first; the record just written is kept.
-    while (index.length > 1 && (index.length > maxRecords || indexBytes > maxBytes)) {
-      const oldest = index.shift();
-      if (!oldest) break;
-      indexBytes -= oldest.bytes;
-      counters.evicted += 1;
-      try {
-        unlinkSync(join(dir, oldest.file));
-      } catch {
-        // Already gone (replayed by another process).
-      }
-      debug(`spool: full, dropped oldest report ${oldest.uuid}`);
-    }
-  }
-
-  function forget(file: string): void {
-    const at = index.findIndex((entry) => entry.file === file);
-    if (at >= 0) {
-      indexBytes -= index[at]?.bytes ?? 0;
-      index.splice(at, 1);
-    }
+    index.add(entry);
   }
 
   function writeSync(payload: Payload): boolean {
@@ -249,7 +178,7 @@ export function createSpool(options: SpoolOptions): Spool {
     const bytes = Buffer.from(record.text, "utf8");
     let failure = writeRecordSync(dir, record.file, bytes);
     // A full disk: the newest report (the crash path's) matters most, so older records make room for it, once.
-    if (failure !== undefined && makeRoomSync(bytes.length) > 0) failure = writeRecordSync(dir, record.file, bytes);
+    if (failure !== undefined && index.makeRoomSync(bytes.length) > 0) failure = writeRecordSync(dir, record.file, bytes);
     if (failure !== undefined) {
       counters.failed += 1;
       debug(`spool: could not write report ${payload.uuid}: ${failure.message}`);
@@ -257,39 +186,6 @@ export function createSpool(options: SpoolOptions): Spool {
     }
     added({ file: record.file, uuid: safeUuid(payload.uuid), bytes: record.bytes });
     return true;
-  }
-
-
-  /** Deletes the oldest records (not claimed by this spool) until about `bytes` are free; how many went. */
-  function makeRoomSync(bytes: number): number {
-    let freed = 0;
-    let removed = 0;
-    // Space is given back in blocks: a record holds its size rounded up to a 4 KB page.
-    const pages = (n: number): number => Math.ceil(n / 4096) * 4096;
-    const need = bytes + 4096;
-    try {
-      // Records are not deleted for a report that would not fit even then.
-      const stat = statfsSync(dir);
-      const evictable = index.reduce((sum, entry) => sum + (claims.has(entry.file) ? 0 : pages(entry.bytes)), 0);
-      if (stat.bavail * stat.bsize + evictable < need) return 0;
-    } catch {
-      // No statfs here: try anyway.
-    }
-    for (const oldest of [...index]) {
-      if (freed >= need) break;
-      if (claims.has(oldest.file)) continue;
-      try {
-        unlinkSync(join(dir, oldest.file));
-      } catch {
-        // Gone already (replayed by another process): its space is free too.
-      }
-      forget(oldest.file);
-      freed += pages(oldest.bytes);
-      removed += 1;
-      counters.evicted += 1;
-      debug(`spool: disk full, dropped oldest report ${oldest.uuid} to make room`);
-    }
-    return removed;
   }
 
   async function write(payload: Payload): Promise<boolean> {
@@ -321,17 +217,17 @@ export function createSpool(options: SpoolOptions): Spool {
     if (!guard()) return [];
     try {
       scanned = true;
-      index = scanSync();
+      index.rescan();
     } catch (error) {
       debug(`spool: cannot list ${dir}: ${(error as Error).message}`);
     }
-    return index.slice();
+    return index.entries.slice();
   }
 
   async function setAside(entry: SpoolEntry, why: string): Promise<void> {
     counters.corrupt += 1;
     debug(`spool: record ${entry.file} is ${why}; moved to corrupt/, never sent`);
-    forget(entry.file);
+    index.forget(entry.file);
     try {
       await promises.mkdir(join(dir, "corrupt"), { recursive: true, mode: 0o700 });
       await promises.rename(join(dir, entry.file), join(dir, "corrupt", entry.file));
@@ -348,7 +244,7 @@ export function createSpool(options: SpoolOptions): Spool {
       // Atomic: of the processes sharing the folder, one renames the record; the others find it gone.
       await promises.rename(join(dir, entry.file), join(dir, claimed));
     } catch {
-      forget(entry.file);
+      index.forget(entry.file);
       return undefined;
     }
     claims.set(entry.file, claimed);
@@ -364,7 +260,7 @@ export function createSpool(options: SpoolOptions): Spool {
       text = await promises.readFile(join(dir, claimed), "utf8");
     } catch {
       claims.delete(entry.file);
-      forget(entry.file);
+      index.forget(entry.file);
       return undefined;
     }
     const verified = unseal(text, key);
@@ -385,7 +281,7 @@ export function createSpool(options: SpoolOptions): Spool {
 
   async function remove(entry: SpoolEntry): Promise<void> {
     if (!enabled) return;
-    forget(entry.file);
+    index.forget(entry.file);
     const claimed = claims.get(entry.file);
     claims.delete(entry.file);
     await promises.rm(join(dir, claimed ?? entry.file), { force: true }).catch(() => undefined);
@@ -412,7 +308,7 @@ export function createSpool(options: SpoolOptions): Spool {
   function removeSync(uuid: string): void {
     if (!enabled) return;
     const id = safeUuid(uuid);
-    let files = index.filter((e) => e.uuid === id).map((e) => e.file);
+    let files = index.entries.filter((e) => e.uuid === id).map((e) => e.file);
     if (files.length === 0) {
       // Written by another process or spool instance over the same folder.
       try {
@@ -422,7 +318,7 @@ export function createSpool(options: SpoolOptions): Spool {
       }
     }
     for (const file of files) {
-      forget(file);
+      index.forget(file);
       try {
         rmSync(join(dir, file), { force: true });
       } catch {
@@ -451,8 +347,8 @@ export function createSpool(options: SpoolOptions): Spool {
     removeSync,
     count: () => {
       indexOnce();
-      return index.length;
+      return index.entries.length;
     },
-    counters: () => ({ ...counters }),
+    counters: () => ({ written: counters.written, evicted: index.evicted, failed: counters.failed, corrupt: counters.corrupt }),
   };
 }
