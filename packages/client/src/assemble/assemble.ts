@@ -204,6 +204,14 @@ export function createAssembler(config: AssemblerConfig): Assembler {
     return payload;
   }
 
+  /** `prepare` for a report some of whose maps or files are not in memory yet: read, without blocking. */
+  async function prepareReading(report: BacktraceReport, thrown: ThrownInfo | undefined, frames: StackFrame[], mapper: SourceMapper): Promise<Payload | undefined> {
+    if (thrown) frames = (thrown = await mapper.mapThrown(thrown)).frames;
+    else frames = await mapper.mapFrames(frames);
+    const source = options.collectSourceCode ? await reader.collect(frames, sourceOptions) : noSource;
+    return finish(report, thrown, frames, source);
+  }
+
   return {
     baseAttributes() {
       const { attributes, objects } = readyAttributes();
@@ -212,15 +220,27 @@ export function createAssembler(config: AssemblerConfig): Assembler {
       delete out["error.message"];
       return out;
     },
-    async prepare(report) {
-      let { thrown, frames } = describe(report);
-      const mapper = sourceMapper();
-      if (mapper) {
-        if (thrown) frames = (thrown = await mapper.mapThrown(thrown)).frames;
-        else frames = await mapper.mapFrames(frames);
+    prepare(report) {
+      // From a place seen before every map and file is in memory: the payload is made in this call, with no promise
+      // per step; otherwise what is missing is read (the steps already done are not done again).
+      try {
+        let { thrown, frames } = describe(report);
+        const mapper = sourceMapper();
+        if (mapper && thrown) {
+          const known = mapper.mapThrownKnown(thrown);
+          if (known === undefined) return prepareReading(report, thrown, frames, mapper);
+          frames = (thrown = known).frames;
+        } else if (mapper) {
+          const known = mapper.mapFramesKnown(frames);
+          if (known === undefined) return prepareReading(report, thrown, frames, mapper);
+          frames = known;
+        }
+        const source = options.collectSourceCode ? reader.collectKnown(frames, sourceOptions) : noSource;
+        if (source === undefined) return reader.collect(frames, sourceOptions).then((read) => finish(report, thrown, frames, read));
+        return Promise.resolve(finish(report, thrown, frames, source));
+      } catch (error) {
+        return Promise.reject(error);
       }
-      const source = options.collectSourceCode ? await reader.collect(frames, sourceOptions) : noSource;
-      return finish(report, thrown, frames, source);
     },
     prepareSync(report) {
       let { thrown, frames } = describe(report);

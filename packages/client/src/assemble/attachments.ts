@@ -59,7 +59,8 @@ export function attachmentsOf(
   let dataBytes = 0;
   let cut = 0;
   let cutBytes = 0;
-  const add = (ref: AttachmentRef): void => {
+  // A method, not an arrow under a name: the build names a closure bound to a name when it is made (once per report).
+  const to = { add(ref: AttachmentRef): void {
     const name = basename(ref.name);
     if (seen.has(name)) return;
     if (ref.data !== undefined && ref !== breadcrumbs) {
@@ -72,11 +73,11 @@ export function attachmentsOf(
     }
     seen.add(name);
     attachments.push(ref.data === undefined ? { name, path: ref.path } : { name, data: ref.data });
-  };
-  if (breadcrumbs) add(breadcrumbs);
-  for (const data of report.dataAttachments) add(data);
-  for (const path of report.getAttachments()) add({ name: path, path });
-  for (const ref of report.context?.attachments ?? []) add(ref);
-  for (const path of clientPaths) add({ name: path, path });
+  } };
+  if (breadcrumbs) to.add(breadcrumbs);
+  for (const data of report.dataAttachments) to.add(data);
+  for (const path of report.getAttachments()) to.add({ name: path, path });
+  for (const ref of report.context?.attachments ?? []) to.add(ref);
+  for (const path of clientPaths) to.add({ name: path, path });
   return { attachments, cut, cutBytes };
 }

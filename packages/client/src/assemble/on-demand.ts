@@ -11,7 +11,14 @@ export function assemblerOnDemand(config: AssemblerConfig): Assembler {
   let made: Assembler | undefined;
   const assembler = (): Assembler => (made ??= loadAssemble().createAssembler(config));
   return {
-    prepare: async (report) => assembler().prepare(report),
+    // Not an async function: returning the assembler's promise from one would cost two more turns per report.
+    prepare: (report) => {
+      try {
+        return assembler().prepare(report);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    },
     prepareSync: (report) => assembler().prepareSync(report),
     baseAttributes: () => {
       let loaded: Assembler;

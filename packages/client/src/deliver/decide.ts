@@ -55,3 +55,13 @@ export function describeResult(result: TransportResult): string {
   if (result.kind === "error") return result.reason;
   return result.status === 407 ? "HTTP 407 from the proxy (proxy authentication required)" : `HTTP ${result.status}`;
 }
+
+/** Where a redirect points, without its query or credentials (either may hold a token). */
+export function safeLocation(location: string): string {
+  try {
+    const url = new URL(location, "http://relative.invalid");
+    return url.origin === "http://relative.invalid" ? url.pathname : `${url.origin}${url.pathname}`;
+  } catch {
+    return "(an unreadable address)";
+  }
+}

@@ -1,6 +1,6 @@
 // Delivery of finished reports: the bounded queue, retries, what each answer means, spool overflow, outcomes and counters.
 import { createJobQueue } from "./job-queue.js";
-import { decide, describeResult as describe, type StopReason } from "./decide.js";
+import { decide, describeResult as describe, safeLocation, type StopReason } from "./decide.js";
 import { createReplay } from "./replay.js";
 import { createRequests } from "./requests.js";
 import { deliveryDefaults, retryDefaults } from "../defaults.js";
@@ -12,7 +12,6 @@ import { jsonBody, jsonText, type JsonBody } from "../payload.js";
 import type { NetworkOptions, TransportResult } from "../transport/post.js";
 import type { Payload } from "../payload.js";
 import type { DeliveryCounters, FailReason, LossReason, SendOutcome } from "../outcome.js";
-
 
 export interface DeliveryConfig extends NetworkOptions {
   url: string;
@@ -51,7 +50,6 @@ export interface Delivery {
    */
   spoolPendingSync(): number;
 }
-
 
 /** One report on its way: its payload (trimmed after a 413), tries so far, and how to settle it. */
 interface Job {
@@ -276,17 +274,26 @@ export function createDelivery(config: DeliveryConfig): Delivery {
     job.attempt += 1;
     jobs.started(job);
     const request = requests.send(job.payload);
-    void request.result
-      .then((result) => {
-        request.done();
-        jobs.finished(job);
+    // One reaction, not `then` and `finally`: two promises fewer per report; the queue is pumped however it ended.
+    void request.result.then(
+      (result) => {
         try {
-          handle(job, result);
-        } catch (error) {
-          settleLost(job, "internal-error", String(error), undefined);
+          request.done();
+          jobs.finished(job);
+          try {
+            handle(job, result);
+          } catch (error) {
+            settleLost(job, "internal-error", String(error), undefined);
+          }
+        } finally {
+          pump();
         }
-      })
-      .finally(pump);
+      },
+      (error: unknown) => {
+        pump();
+        throw error;
+      },
+    );
   }
 
   function pump(): void {
@@ -388,14 +395,4 @@ export function createDelivery(config: DeliveryConfig): Delivery {
   }
 
   return { submit, flush, replay, counters: readCounters, failing: () => failing || stopped !== undefined, close, spoolPendingSync };
-}
-
-/** Where a redirect points, without its query or credentials (either may hold a token). */
-function safeLocation(location: string): string {
-  try {
-    const url = new URL(location, "http://relative.invalid");
-    return url.origin === "http://relative.invalid" ? url.pathname : `${url.origin}${url.pathname}`;
-  } catch {
-    return "(an unreadable address)";
-  }
 }

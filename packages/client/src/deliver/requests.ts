@@ -70,9 +70,11 @@ export function createRequests(config: RequestsConfig): Requests {
       // The request code could not be loaded (an install missing a file): the request fails like any other.
       result = Promise.resolve({ kind: "error", reason: errorText(error), timeout: false });
     }
+    // A method, not an arrow under a name: the build gives every function bound to a name its name at run time,
+    // one defineProperty for each closure made, which is each request here.
     return {
       result,
-      done: () => {
+      done() {
         active -= 1;
       },
     };

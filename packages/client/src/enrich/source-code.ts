@@ -42,6 +42,8 @@ export interface CollectedSource {
 
 export interface SourceReader {
   collect(frames: readonly StackFrame[], options: CollectOptions): Promise<CollectedSource>;
+  /** What `collect` would give, when every file it needs is in memory already: made now; undefined when one must be read. */
+  collectKnown(frames: readonly StackFrame[], options: CollectOptions): CollectedSource | undefined;
   /** The same, reading files synchronously: only for the crash path. */
   collectSync(frames: readonly StackFrame[], options: CollectOptions): CollectedSource;
 }
@@ -111,24 +113,27 @@ export function createSourceReader(options: SourceReaderOptions = {}): SourceRea
     return result;
   }
 
-  async function collect(frames: readonly StackFrame[], opts: CollectOptions): Promise<CollectedSource> {
+  function collectKnown(frames: readonly StackFrame[], opts: CollectOptions): CollectedSource | undefined {
     const hit = known(frames, opts);
     if (hit !== undefined) return hit;
     const plan = planRanges(frames, opts);
     const texts = new Map<string, Lines>();
     // Reports from places seen before find every file in memory: no promise per file.
-    let missing = false;
     for (const path of plan.ranges.keys()) {
       const original = plan.originals.get(path);
       const lines = original !== undefined ? originalLines(original) : cached(path);
-      if (lines === undefined) {
-        missing = true;
-        break;
-      }
+      if (lines === undefined) return undefined;
       texts.set(path, lines);
     }
     // Every file known already: the next report from the place takes this result as it is.
-    if (!missing) return keep(frames, opts, build(plan, texts, opts, settings.maxLineLength));
+    return keep(frames, opts, build(plan, texts, opts, settings.maxLineLength));
+  }
+
+  async function collect(frames: readonly StackFrame[], opts: CollectOptions): Promise<CollectedSource> {
+    const now = collectKnown(frames, opts);
+    if (now !== undefined) return now;
+    const plan = planRanges(frames, opts);
+    const texts = new Map<string, Lines>();
     await Promise.all(
       [...plan.ranges.keys()].map(async (path) => {
         const original = plan.originals.get(path);
@@ -178,7 +183,7 @@ export function createSourceReader(options: SourceReaderOptions = {}): SourceRea
     return generation === start ? keep(frames, opts, result) : result;
   }
 
-  return { collect, collectSync };
+  return { collect, collectKnown, collectSync };
 }
 
 interface Plan {

@@ -34,6 +34,12 @@ export interface SourceMapper {
   /** `info` with its frames and the frames of all its causes mapped. */
   mapThrown(info: ThrownInfo): Promise<ThrownInfo>;
   mapThrownSync(info: ThrownInfo): ThrownInfo;
+  /**
+   * What `mapFrames` / `mapThrown` would give, when every map they need is in memory already (a place seen before):
+   * made now, without a promise; undefined when a file would have to be read.
+   */
+  mapFramesKnown(frames: readonly StackFrame[]): StackFrame[] | undefined;
+  mapThrownKnown(info: ThrownInfo): ThrownInfo | undefined;
 }
 
 const DEFAULTS = {
@@ -202,8 +208,13 @@ export function createSourceMapper(options: SourceMapperOptions = {}): SourceMap
     });
   }
 
+  function mapFramesKnown(frames: readonly StackFrame[]): StackFrame[] | undefined {
+    return allKnown({ frames }) ? mapFramesSync(frames) : undefined;
+  }
+
   async function mapFrames(frames: readonly StackFrame[]): Promise<StackFrame[]> {
-    if (allKnown({ frames })) return mapFramesSync(frames);
+    const now = mapFramesKnown(frames);
+    if (now !== undefined) return now;
     try {
       const files = new Set<string>();
       for (const frame of frames) if (mappable(frame)) files.add(frame.file);
@@ -249,11 +260,16 @@ export function createSourceMapper(options: SourceMapperOptions = {}): SourceMap
     }
   }
 
-  async function mapThrown(info: ThrownInfo): Promise<ThrownInfo> {
+  function mapThrownKnown(info: ThrownInfo): ThrownInfo | undefined {
     // Reports from places seen before: every map is in memory, so no promise per frame or cause.
     const hit = info.causes.length === 0 ? known(info.frames) : undefined;
     if (hit !== undefined) return { ...info, frames: hit, causes: [] };
-    if (allKnown(info)) return mapThrownSync(info);
+    return allKnown(info) ? mapThrownSync(info) : undefined;
+  }
+
+  async function mapThrown(info: ThrownInfo): Promise<ThrownInfo> {
+    const now = mapThrownKnown(info);
+    if (now !== undefined) return now;
     const [frames, causes] = await Promise.all([mapFrames(info.frames), Promise.all(info.causes.map(mapThrown))]);
     return { ...info, frames, causes };
   }
@@ -262,7 +278,7 @@ export function createSourceMapper(options: SourceMapperOptions = {}): SourceMap
     return { ...info, frames: mapFramesSync(info.frames), causes: info.causes.map(mapThrownSync) };
   }
 
-  return { mapFrames, mapFramesSync, mapThrown, mapThrownSync };
+  return { mapFrames, mapFramesSync, mapThrown, mapThrownSync, mapFramesKnown, mapThrownKnown };
 }
 
 /** Frames with a file and line that were not mapped already (by us, or by Node's --enable-source-maps). */

@@ -37,24 +37,19 @@ export function toAttributeValue(
 ): AttributeConversion {
   const resolved = resolveLimits(limits);
   const tally = counts ?? emptyCutCounts();
-  const text = (raw: string): AttributeConversion => {
-    const out = cutString(raw, resolved.maxAttributeLength);
-    if (out !== raw) tally.strings += 1;
-    return { value: out };
-  };
   try {
     switch (typeof value) {
       case "string":
-        return text(value);
+        return textValue(value, resolved, tally);
       case "number":
         return { value: numberToJson(value) };
       case "boolean":
         return { value };
       case "bigint":
       case "symbol":
-        return text(String(value));
+        return textValue(String(value), resolved, tally);
       case "function":
-        return text(functionTag(value));
+        return textValue(functionTag(value), resolved, tally);
       case "undefined":
         return {};
       default:
@@ -65,8 +60,15 @@ export function toAttributeValue(
     }
   } catch (error) {
     tally.errors += 1;
-    return text(`[Threw: ${describeThrow(error)}]`);
+    return textValue(`[Threw: ${describeThrow(error)}]`, resolved, tally);
   }
+}
+
+/** A text attribute value, cut at the longest allowed (counted when it is). */
+function textValue(raw: string, limits: SafeJsonLimits, tally: CutCounts): AttributeConversion {
+  const out = cutString(raw, limits.maxAttributeLength);
+  if (out !== raw) tally.strings += 1;
+  return { value: out };
 }
 
 // When the body cannot be stringified at all (cycles, BigInt in annotations): keep everything but make it safe.

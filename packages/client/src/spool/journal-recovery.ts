@@ -1,9 +1,8 @@
 // Journals of processes that ended (journal.ts writes them): found, taken over by a rename, and read back to the
-// captures they left open; planted or altered lines never verify.
+// captures they left open; planted or altered lines never verify (journal-format.ts).
 import { lstatSync, readdirSync, readFileSync, renameSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
-import { JOURNAL_NAME, STALE_MS, journalName, pidNamespace } from "./journal.js";
-import { unseal } from "./spool-guard.js";
+import { JOURNAL_NAME, STALE_MS, journalName, pidNamespace, verifiedEntries } from "./journal-format.js";
 import { processAlive, processSession } from "./spool-files.js";
 
 /** Journals larger than this are not read back (rotation keeps ours under 1 MB or twice what is open; this bounds a planted one). */
@@ -64,13 +63,12 @@ export function orphanJournals(dir: string, key: Buffer, now: number = Date.now(
 function readJournal(file: string, text: string, key: Buffer): OrphanJournal {
   const open = new Map<string, unknown>();
   const settled = new Set<string>();
-  let corrupt = 0;
-  for (const line of text.split("\n")) {
-    if (line === "") continue;
-    const json = unseal(line, key);
+  // Lines that verify but say nothing a journal says.
+  let unknown = 0;
+  const corrupt = verifiedEntries(text, key, (json) => {
     let value: unknown;
     try {
-      value = json === undefined ? undefined : JSON.parse(json);
+      value = JSON.parse(json);
     } catch {
       value = undefined;
     }
@@ -84,10 +82,10 @@ function readJournal(file: string, text: string, key: Buffer): OrphanJournal {
       if (record !== null && typeof record === "object" && entry.r !== null && typeof entry.r === "object") Object.assign(record, entry.r);
     }
     else if (typeof entry?.u === "string") open.set(entry.u, entry.r);
-    else corrupt += 1;
-  }
+    else unknown += 1;
+  });
   const records = [...open].filter(([uuid]) => !settled.has(uuid)).map(([uuid, record]) => ({ uuid, record }));
-  return { file, records, corrupt };
+  return { file, records, corrupt: corrupt + unknown };
 }
 
 /** Removes a recovered journal. */

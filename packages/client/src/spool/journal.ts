@@ -1,10 +1,9 @@
 // The spool's write-ahead journal: every report captured and not settled yet, appended in group commits, so that a
 // kill -9 or a SIGTERM with Node's default action (no JavaScript runs) loses none of them. The next start recovers them
 // (journal-recovery.ts).
-import { closeSync, constants, fstatSync, ftruncateSync, futimesSync, openSync, readlinkSync, renameSync, unlinkSync, write as fsWrite, writeFileSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, ftruncateSync, futimesSync, openSync, renameSync, unlinkSync, write as fsWrite, writeFileSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { seal } from "./spool-guard.js";
-import { processSession } from "./spool-files.js";
+import { captureLine, commitBytes, HEARTBEAT_MS, journalName, patchLine, rewrittenBytes, settledLine } from "./journal-format.js";
 
 /** Lines wait at most this long before they are written, in one write for all of them. */
 const FLUSH_MS = 20;
@@ -27,38 +26,9 @@ const ROTATE_BYTES = 1024 * 1024;
  * created and removed for every report (a service with an error now and then) costs more than the report's write.
  */
 const IDLE_REMOVE_MS = 1000;
-/** An open journal's owner touches it this often, so that a journal untouched for STALE_MS has no owner. */
-const HEARTBEAT_MS = 30 * 1000;
-/**
- * A journal untouched this long is abandoned, whatever its pid says: its pid may be a live process of another
- * pid namespace (two containers sharing a volume are both pid 1) or a later process with the same pid.
- */
-export const STALE_MS = 3 * HEARTBEAT_MS;
-// `journal-<pid>-<session>-n<pid namespace>.log`, and `-r<n>` for one taken over from an ended process while it is
-// recovered. A pid tells whether a process runs only inside the same pid namespace.
-export const JOURNAL_NAME = /^journal-(\d+)-([0-9a-f]+)(?:-n(\d+))?(?:-r\d+)?\.log$/;
-
-let namespaceOfProcess: string | undefined;
-
-/** This process's pid namespace (Linux), or "" where it cannot be told; read at first use. */
-export function pidNamespace(): string {
-  if (namespaceOfProcess !== undefined) return namespaceOfProcess;
-  try {
-    namespaceOfProcess = /\[(\d+)\]/.exec(readlinkSync("/proc/self/ns/pid"))?.[1] ?? "";
-  } catch {
-    namespaceOfProcess = "";
-  }
-  return namespaceOfProcess;
-}
-
-/** This process's journal file name, with `suffix` before the extension. */
-export function journalName(suffix = ""): string {
-  return `journal-${process.pid}-${processSession()}${pidNamespace() ? `-n${pidNamespace()}` : ""}${suffix}.log`;
-}
-
 export interface JournalOptions {
   dir: string;
-  /** The spool's key: every line is sealed with it, so a planted line is never recovered. */
+  /** The spool's key: every commit is sealed with it, so a planted line is never recovered. */
   key: Buffer;
   /** The folder checks of the spool: false means the folder is no longer safe to write in. */
   safe(): boolean;
@@ -83,11 +53,6 @@ export interface Journal {
   close(): void;
   /** Captures written and not settled yet. */
   open(): number;
-}
-
-/** A capture's journal text, before it is sealed. */
-function captureLine(uuid: string, record: () => unknown): string {
-  return JSON.stringify({ u: uuid, r: record() });
 }
 
 /** The journal this process appends to, in the spool folder. Never throws. */
@@ -170,38 +135,50 @@ function openJournal(options: JournalOptions): Journal {
     return fd;
   }
 
-  /** The lines of everything waiting, which then counts as written. */
   /**
-   * The lines of what waits, which then counts as written: line by line (one record too large for a string is
-   * skipped, not the batch), and no more than `budgetMs` of work when the application's own call pays for it.
+   * The commit of what waits, which then counts as written: line by line (one record too large for a string is
+   * skipped, not the batch), sealed once for all, and no more than `budgetMs` of work when the application's own
+   * call pays for it. Each capture keeps its line's bytes (a view into the commit) for a rewrite.
    */
   function take(budgetMs = Infinity): Buffer | undefined {
     const started = performance.now();
-    const lines: Buffer[] = [];
-    const line = (make: () => string, what: string): Buffer | undefined => {
+    const lines: string[] = [];
+    // The captures of this commit, by their line's index in `lines`.
+    const captures: Array<{ record: () => unknown; line: Buffer | undefined } | undefined> = [];
+    const line = (make: () => string, what: string): boolean => {
       try {
-        const bytes = Buffer.from(`${seal(make(), key)}\n`, "utf8");
-        lines.push(bytes);
-        return bytes;
+        lines.push(make());
+        return true;
       } catch (error) {
         debug(`journal: ${what} not written (${(error as Error).message})`);
-        return undefined;
+        return false;
       }
     };
     for (const [uuid, { record }] of waiting) {
       waiting.delete(uuid);
-      written.set(uuid, { record, line: line(() => captureLine(uuid, record), `report ${uuid}`) });
+      const entry = { record, line: undefined };
+      written.set(uuid, entry);
+      if (line(() => captureLine(uuid, record), `report ${uuid}`)) captures.push(entry);
       if (performance.now() - started > budgetMs) break;
     }
     for (const [uuid, patch] of patches) {
       if (waiting.has(uuid)) continue;
       patches.delete(uuid);
-      line(() => JSON.stringify({ p: uuid, r: patch() }), `the count of report ${uuid}`);
+      if (line(() => patchLine(uuid, patch), `the count of report ${uuid}`)) captures.push(undefined);
     }
-    if (settled.length > 0) line(() => JSON.stringify({ d: settled }), "settlements");
+    if (settled.length > 0) line(() => settledLine(settled), "settlements");
     settled = [];
     if (waiting.size > 0) schedule();
-    return lines.length === 0 ? undefined : Buffer.concat(lines);
+    if (lines.length === 0) return undefined;
+    try {
+      const views: (Buffer | undefined)[] = [];
+      const bytes = commitBytes(lines, key, views);
+      for (let i = 0; i < captures.length; i++) if (captures[i] !== undefined) captures[i]!.line = views[i];
+      return bytes;
+    } catch (error) {
+      debug(`journal: a commit of ${lines.length} lines not written (${(error as Error).message})`);
+      return undefined;
+    }
   }
 
   /** When the timer fires (performance.now()); Infinity with none. */
@@ -291,19 +268,20 @@ function openJournal(options: JournalOptions): Journal {
    * Each keeps the line it was written with, made again only when a patch came since (the patches go with the old file).
    */
   function rewrite(): void {
-    const lines: Buffer[] = [];
+    const entries: Array<{ line: Buffer | undefined }> = [];
     for (const [uuid, entry] of written) {
       if (entry.line === undefined || patched.has(uuid)) {
         try {
-          entry.line = Buffer.from(`${seal(captureLine(uuid, entry.record), key)}\n`, "utf8");
+          entry.line = Buffer.from(captureLine(uuid, entry.record), "utf8");
         } catch {
           entry.line = undefined; // left out, as when it was first written
         }
       }
-      if (entry.line !== undefined) lines.push(entry.line);
+      if (entry.line !== undefined) entries.push(entry);
     }
+    // One commit of them all; each line's bytes are then a view into it, so the older commits' buffers go.
+    const data = rewrittenBytes(entries, key);
     patched.clear();
-    const data = Buffer.concat(lines);
     const temp = `${path}.tmp`;
     writeFileSync(temp, data, { mode: 0o600, flag: "w" });
     renameSync(temp, path);

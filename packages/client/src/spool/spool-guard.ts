@@ -133,7 +133,7 @@ export function unseal(sealed: string, key: Buffer): string | undefined {
 }
 
 /** Compares two hex MACs of equal length in time that does not depend on where they differ. */
-function sameText(a: string, b: string): boolean {
+export function sameText(a: string, b: string): boolean {
   if (a.length !== b.length) return false;
   let diff = 0;
   for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
@@ -146,7 +146,8 @@ const JS_MAC_LIMIT = 64 * 1024;
 // node:crypto's HMAC once the client has loaded node:crypto (a report's uuid does); before that (the fatal-error
 // record written at initialize) the same HMAC in JavaScript, so that initialize does not load node:crypto. A long
 // text (a spooled report or a journal replayed at start) loads node:crypto: the main thread is not held up by it.
-function mac(text: string, key: Buffer): string {
+/** HMAC-SHA256 of `text` under `key`, in hex. */
+export function mac(text: string, key: Buffer): string {
   const crypto = loadedCrypto() ?? (text.length > JS_MAC_LIMIT ? lazyCrypto() : undefined);
   return crypto !== undefined ? crypto.createHmac("sha256", key).update(text, "utf8").digest("hex") : hmacSha256Hex(key, text);
 }

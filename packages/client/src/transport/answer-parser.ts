@@ -2,10 +2,13 @@
 // Content-Length, chunked encoding, or the end of the connection.
 import { connectionDefaults } from "../defaults.js";
 
-/** The server's answer: status, headers (names in lower case, in an object without prototype) and at most `keepBodyBytes` of the body. */
+/**
+ * The server's answer: status, headers (names in lower case, in a frozen object without prototype, shared by the
+ * answers with the same head) and at most `keepBodyBytes` of the body.
+ */
 export interface Answer {
   status: number;
-  headers: Record<string, string>;
+  headers: Readonly<Record<string, string>>;
   body: Buffer;
 }
 
@@ -42,8 +45,13 @@ function owned(data: Buffer, chunk: Buffer): Buffer {
   return data.buffer === chunk.buffer ? Buffer.from(data) : data;
 }
 
-/** The last final answer head read, and what it said. */
-let lastHead: { text: string; status: number; headers: Record<string, string>; keepAlive: boolean; stage: Stage; left: number } | undefined;
+/** The headers of an answer whose head is not read yet. */
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze(headerTable());
+
+/** The last final answer head read, and what it said (its headers frozen: every answer with this head shares them). */
+let lastHead:
+  | { text: string; status: number; headers: Readonly<Record<string, string>>; keepAlive: boolean; keepAliveMs: number | undefined; stage: Stage; left: number }
+  | undefined;
 /** Heads longer than this are read each time (an answer head is usually a few hundred characters). */
 const LAST_HEAD_CHARS = 1024;
 
@@ -52,8 +60,9 @@ export class AnswerParser {
   private stage = Stage.Head;
   private pending: Buffer | undefined; // bytes not yet parsed (head or chunk-size lines)
   private status = 0;
-  private headers: Record<string, string> = headerTable();
+  private headers: Readonly<Record<string, string>> = NO_HEADERS;
   private keepAlive = true;
+  private keepAliveMs: number | undefined;
   private left = 0; // body bytes left: of the whole body (Length) or of this chunk (ChunkData)
   private readonly kept: Buffer[] = [];
   private keptBytes = 0;
@@ -135,22 +144,27 @@ export class AnswerParser {
 
   /**
    * Takes the status and headers, and sets how the body is delimited; an interim (1xx) answer is skipped. A server
-   * answers a burst with the same head again and again: the head read last is not read again (its headers copied).
+   * answers a burst with the same head again and again: the head read last is not read again (its headers shared).
    */
   private parseHead(text: string): void {
     const last = lastHead;
     if (last !== undefined && last.text === text) {
       this.status = last.status;
-      this.headers = Object.assign(headerTable(), last.headers);
+      this.headers = last.headers;
       this.keepAlive = last.keepAlive;
+      this.keepAliveMs = last.keepAliveMs;
       this.stage = last.stage;
       this.left = last.left;
       return;
     }
     this.readHead(text);
-    // Only a final answer's head is kept (an interim one leaves the stage at Head), and only a short one.
-    if (this.stage !== Stage.Head && text.length <= LAST_HEAD_CHARS) {
-      lastHead = { text, status: this.status, headers: Object.assign(headerTable(), this.headers), keepAlive: this.keepAlive, stage: this.stage, left: this.left };
+    if (this.stage === Stage.Head) return; // an interim answer, skipped
+    Object.freeze(this.headers);
+    this.keepAliveMs = keepAliveHint(this.headers["keep-alive"]);
+    // Only a short head is kept for the next answer.
+    if (text.length <= LAST_HEAD_CHARS) {
+      const { status, headers, keepAlive, keepAliveMs, stage, left } = this;
+      lastHead = { text, status, headers, keepAlive, keepAliveMs, stage, left };
     }
   }
 
@@ -213,7 +227,7 @@ export class AnswerParser {
 
   /** The answer is complete; bytes after it mean the connection cannot be trusted with another request. */
   private complete(rest: Buffer): Parsed {
-    return { answer: this.answer(), reusable: this.keepAlive && rest.length === 0, keepAliveMs: keepAliveHint(this.headers["keep-alive"]) };
+    return { answer: this.answer(), reusable: this.keepAlive && rest.length === 0, keepAliveMs: this.keepAliveMs };
   }
 }
 

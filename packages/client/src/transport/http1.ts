@@ -5,14 +5,14 @@ import type { Socket } from "node:net";
 import type { SecureContext, TLSSocket } from "node:tls";
 import { lazyNet, lazyTls } from "../builtins.js";
 import { connectionDefaults } from "../defaults.js";
-import { AnswerParser, type Answer, type Parsed } from "./answer-parser.js";
+import { Active, type ConnectionLimits, type Ends } from "./active-exchange.js";
+import type { Answer, Parsed } from "./answer-parser.js";
 import { dialProxy, openTunnel, type ProxyRoute } from "./proxy.js";
 import { trustedContext } from "./trust.js";
 
 export type { Answer } from "./answer-parser.js";
 
-/** The limits of one connection; see `connectionDefaults` in options.ts. */
-export type ConnectionLimits = Omit<typeof connectionDefaults, "maxHeadBytes">;
+export type { ConnectionLimits } from "./active-exchange.js";
 
 export interface PoolOptions {
   /** Connections open at most; requests beyond wait for one, first come first served. */
@@ -102,75 +102,6 @@ function readInto(buffer: Buffer, to: { link?: Link }): { buffer: Buffer; callba
   };
 }
 
-/** How an exchange on its connection can end: each is called at most once in all. */
-interface Ends {
-  succeed(parsed: Parsed): void;
-  /** Ends the exchange with an error. */
-  fail(error: Error): void;
-  /** The connection broke: the exchange may be retried on a fresh one. */
-  lost(error: Error): void;
-}
-
-/** An exchange on its connection: parses the answer, runs the head and body timeouts, says how it ended. */
-class Active {
-  private readonly parser: AnswerParser;
-  /** The whole body went out: only then may the connection carry another request. */
-  written = false;
-  /** A byte of the answer came: the server saw the request, so it is never retried. */
-  received = false;
-  private inBody = false;
-
-  constructor(
-    keepBodyBytes: number,
-    private readonly conn: Conn,
-    private readonly limits: ConnectionLimits,
-    private readonly ends: Ends,
-  ) {
-    this.parser = new AnswerParser(keepBodyBytes);
-    conn.setTimeout(limits.headTimeoutMs);
-  }
-
-  data(chunk: Buffer): void {
-    this.received = true;
-    let result: Parsed | undefined;
-    try {
-      result = this.parser.push(chunk);
-    } catch (error) {
-      return this.ends.fail(error as Error);
-    }
-    if (result !== undefined) return this.ends.succeed({ ...result, reusable: result.reusable && this.written });
-    if (!this.inBody && this.parser.inBody()) {
-      this.inBody = true;
-      this.conn.setTimeout(this.limits.bodyTimeoutMs);
-    }
-  }
-
-  timedOut(): void {
-    this.ends.fail(
-      new Error(this.inBody ? `no answer body bytes for ${this.limits.bodyTimeoutMs} ms` : `no answer head within ${this.limits.headTimeoutMs} ms`),
-    );
-  }
-
-  lost(error: Error): void {
-    this.ends.lost(error);
-  }
-
-  ended(): void {
-    const answer = this.parser.end();
-    if (answer !== undefined) this.ends.succeed({ answer, reusable: false, keepAliveMs: undefined });
-  }
-
-  closed(): void {
-    const answer = this.parser.end();
-    if (answer !== undefined) this.ends.succeed({ answer, reusable: false, keepAliveMs: undefined });
-    else this.ends.lost(new Error("the connection closed before the answer"));
-  }
-
-  fail(error: Error): void {
-    this.ends.fail(error);
-  }
-}
-
 export class ConnectionPool {
   private readonly host: string;
   private readonly port: number;
@@ -211,61 +142,71 @@ export class ConnectionPool {
 
   /** Starts one exchange: on an idle connection, a new one, or the first to come free. */
   exchange(request: ExchangeRequest): Exchange {
+    const pool = this;
     let link: Link | undefined;
     let done = false;
     let retried = false;
-    let fail!: (error: Error) => void;
+    // Methods, not arrows under names: the build gives a function bound to a name its name when it is made (one
+    // defineProperty per closure), and these are made for every request. They are also the ends its Active calls.
+    let ends!: Ends & { start(got: Link): void };
     const answer = new Promise<Answer>((resolve, reject) => {
-      fail = (error) => {
-        if (done) return;
-        done = true;
-        if (link) {
-          link.current = undefined;
-          link.conn.destroy(); // its "close" frees the slot and wakes a waiting request
-        }
-        reject(error);
+      ends = {
+        fail(error: Error): void {
+          if (done) return;
+          done = true;
+          if (link) {
+            link.current = undefined;
+            link.conn.destroy(); // its "close" frees the slot and wakes a waiting request
+          }
+          reject(error);
+        },
+        succeed({ answer: result, reusable, keepAliveMs }: Parsed): void {
+          if (done) return;
+          done = true;
+          if (link) {
+            link.current = undefined;
+            if (reusable) pool.release(link, keepAliveMs);
+            else link.conn.destroy();
+          }
+          resolve(result);
+        },
+        start(got: Link): void {
+          link = got;
+          got.uses += 1;
+          const active = new Active(request.keepBodyBytes, got.conn, pool.limits, ends);
+          got.current = active;
+          if (got.conn.destroyed) return active.closed();
+          send(got.conn, active, request);
+        },
+        // A reused connection that breaks before any byte of the answer was most likely closed by the server
+        // while the request was on its way: sent again at once, once, on a fresh connection. The server saw
+        // nothing of it, or at worst stores the report twice under one uuid, which it drops as a duplicate.
+        lost(error: Error): void {
+          const dead = link;
+          if (done || retried || dead === undefined || dead.uses < 2 || dead.current?.received !== false || pool.destroyed) return ends.fail(error);
+          retried = true;
+          dead.current = undefined;
+          dead.handedOver = true;
+          dead.conn.destroy();
+          pool.links.delete(dead);
+          const at = pool.idle.indexOf(dead);
+          if (at >= 0) pool.idle.splice(at, 1);
+          pool.open -= 1;
+          pool.connect((fresh) => (fresh instanceof Error ? ends.fail(fresh) : done ? pool.release(fresh, undefined) : ends.start(fresh)));
+        },
       };
-      const succeed = ({ answer: result, reusable, keepAliveMs }: Parsed): void => {
-        if (done) return;
-        done = true;
-        if (link) {
-          link.current = undefined;
-          if (reusable) this.release(link, keepAliveMs);
-          else link.conn.destroy();
-        }
-        resolve(result);
-      };
-      const start = (got: Link): void => {
-        link = got;
-        got.uses += 1;
-        const active = new Active(request.keepBodyBytes, got.conn, this.limits, { succeed, fail, lost });
-        got.current = active;
-        if (got.conn.destroyed) return active.closed();
-        send(got.conn, active, request);
-      };
-      // A reused connection that breaks before any byte of the answer was most likely closed by the server
-      // while the request was on its way: sent again at once, once, on a fresh connection. The server saw
-      // nothing of it, or at worst stores the report twice under one uuid, which it drops as a duplicate.
-      const lost = (error: Error): void => {
-        const dead = link;
-        if (done || retried || dead === undefined || dead.uses < 2 || dead.current?.received !== false || this.destroyed) return fail(error);
-        retried = true;
-        dead.current = undefined;
-        dead.handedOver = true;
-        dead.conn.destroy();
-        this.links.delete(dead);
-        const at = this.idle.indexOf(dead);
-        if (at >= 0) this.idle.splice(at, 1);
-        this.open -= 1;
-        this.connect((fresh) => (fresh instanceof Error ? fail(fresh) : done ? this.release(fresh, undefined) : start(fresh)));
-      };
-      this.acquire((got) => {
-        if (got instanceof Error) return fail(got);
-        if (done) return this.release(got, undefined); // destroyed while waiting: the connection is still good
-        start(got);
+      pool.acquire((got) => {
+        if (got instanceof Error) return ends.fail(got);
+        if (done) return pool.release(got, undefined); // destroyed while waiting: the connection is still good
+        ends.start(got);
       });
     });
-    return { answer, destroy: (reason) => fail(reason) };
+    return {
+      answer,
+      destroy(reason) {
+        ends.fail(reason);
+      },
+    };
   }
 
   /** Closes every connection; exchanges in flight end with an error, later ones fail at once. */

@@ -171,24 +171,45 @@ export function postReport(url: string, payload: Payload, options: PostOptions):
     let settled = false;
     let pool: ConnectionPool | undefined = options.pool;
 
-    const finish = (result: TransportResult): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      options.cancel?.delete(onCancel);
-      if (result.kind === "error") exchange?.destroy(new Error(result.reason));
-      if (pool !== options.pool) pool?.destroy();
-      for (const file of files) if ("handle" in file) file.handle.close().catch(() => undefined);
-      resolve(skipped.length > 0 ? { ...result, skipped } : result);
+    // Methods, not arrows under names: the build gives every function bound to a name its name when it is made
+    // (a defineProperty per closure), and these are made for every request.
+    const on = {
+      finish(result: TransportResult): void {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        options.cancel?.delete(on.cancel);
+        if (result.kind === "error") exchange?.destroy(new Error(result.reason));
+        if (pool !== options.pool) pool?.destroy();
+        for (const file of files) if ("handle" in file) file.handle.close().catch(() => undefined);
+        resolve(skipped.length > 0 ? { ...result, skipped } : result);
+      },
+      fail(reason: string, timeout = false): void {
+        on.finish({ kind: "error", reason, timeout });
+      },
+      cancel(): void {
+        on.fail("aborted");
+      },
+      send(request: ExchangeRequest): void {
+        exchange = connections.exchange(request);
+        exchange.answer.then(
+          (answer) => on.finish(responseResult(answer)),
+          // A proxy refusing the tunnel's credentials is as final as a server's 401: it becomes a 407 answer. Only
+          // the proxy answers CONNECT, so a 401 there is about its credentials too (tinyproxy answers wrong ones so).
+          (error: unknown) =>
+            error instanceof ProxyRefusal && (error.status === 407 || error.status === 401)
+              ? on.finish({ kind: "response", status: 407, body: "" })
+              : on.fail(errorText(error)),
+        );
+      },
     };
-    const fail = (reason: string, timeout = false): void => finish({ kind: "error", reason, timeout });
-    const onCancel = (): void => fail("aborted");
+    const { fail, send } = on;
 
     // Neither the deadline nor the connection keeps the process alive: an application that is done may end,
     // and the client's exit flush decides how long to wait for reports still on their way.
-    const timer = setTimeout(() => fail(`timed out after ${options.timeoutMs} ms`, true), options.timeoutMs);
+    const timer = setTimeout(() => on.fail(`timed out after ${options.timeoutMs} ms`, true), options.timeoutMs);
     timer.unref();
-    options.cancel?.add(onCancel);
+    options.cancel?.add(on.cancel);
 
     let target: URL;
     try {
@@ -202,17 +223,6 @@ export function postReport(url: string, payload: Payload, options: PostOptions):
     const search = duplicates === "" ? target.search : target.search.length > 1 ? `${target.search}&${duplicates}` : `?${duplicates}`;
     const connections = (pool ??= createPool(url, { ...options, maxSockets: 1 }));
     const forwarding = connections.forwarding();
-
-    const send = (request: ExchangeRequest): void => {
-      exchange = connections.exchange(request);
-      exchange.answer.then(
-        (answer) => finish(responseResult(answer)),
-        // A proxy refusing the tunnel's credentials is as final as a server's 401: it becomes a 407 answer. Only
-        // the proxy answers CONNECT, so a 401 there is about its credentials too (tinyproxy answers wrong ones so).
-        (error: unknown) =>
-          error instanceof ProxyRefusal && (error.status === 407 || error.status === 401) ? finish({ kind: "response", status: 407, body: "" }) : fail(errorText(error)),
-      );
-    };
 
     // The body's pieces are written as they are, with the head: strings and shared bytes, never joined.
     if (payload.attachments.length === 0) {

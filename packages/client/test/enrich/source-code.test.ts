@@ -214,3 +214,26 @@ test("a place's result is shared while no file changes; another place, other opt
   assert.match(reader.collectSync([...place], opts).sourceCode[c]!.text, /changed 10/);
   assert.deepEqual(reads, [c, d, c]);
 });
+
+test("collectKnown gives nothing until every file is in memory, then what collect gives; another place its own lines", async () => {
+  const e = join(dir, "e.js");
+  const f = join(dir, "f.js");
+  writeFileSync(e, numbered(30));
+  writeFileSync(f, numbered(30));
+  const { reads, readFile } = countingReads();
+  const reader = createSourceReader({ readFile });
+  const place = [Object.freeze({ funcName: "f", file: e, line: 10 }), Object.freeze({ funcName: "g", file: f, line: 20 })];
+  assert.equal(reader.collectKnown(place, opts), undefined, "no file read yet");
+  assert.deepEqual(reads, [], "asking reads nothing");
+  await reader.collect([place[0]!], opts); // e only: f is still missing
+  assert.equal(reader.collectKnown(place, opts), undefined, "f not read yet");
+  const read = await reader.collect(place, opts);
+  const known = reader.collectKnown([...place], opts)!;
+  assert.deepEqual(known, read);
+  assert.equal(known.sourceCode[f]!.startLine, 18);
+  // Another place over the same files, in memory now: made without a read, with its own lines.
+  const other = reader.collectKnown([Object.freeze({ funcName: "h", file: e, line: 25 })], opts)!;
+  assert.equal(other.sourceCode[e]!.startLine, 23);
+  assert.equal(other.sourceCode[f], undefined);
+  assert.deepEqual(reads, [e, f]);
+});

@@ -268,3 +268,22 @@ test("a place's mapped frames are shared while no map changes; another place, or
   assert.deepEqual(lines(mapper.mapFramesSync([...place])), [7, 8]);
   assert.deepEqual(lines((await mapper.mapThrown({ type: "Error", message: "m", stack: undefined, frames: [...place], extra: {}, causes: [] })).frames), [7, 8]);
 });
+
+test("mapThrownKnown and mapFramesKnown give nothing until every map is in memory, then what the async calls give", async () => {
+  const { stack, cause } = runFixture(fx.bundleExternal);
+  const info = describeThrown(Object.assign(new Error("greeting failed"), { stack, cause: Object.assign(new RangeError("x"), { stack: cause }) }));
+  const { reads, readFile } = counting();
+  const mapper = createSourceMapper({ readFile });
+  assert.equal(mapper.mapThrownKnown(info), undefined, "no map read yet");
+  assert.equal(mapper.mapFramesKnown(info.frames), undefined);
+  assert.deepEqual(reads, [], "asking reads nothing");
+  const mapped = await mapper.mapThrown(info);
+  const known = mapper.mapThrownKnown(info)!;
+  assert.deepEqual(known, mapped);
+  assertOriginal(known.causes[0]!.frames, fx.bundleExternal);
+  assert.deepEqual(mapper.mapFramesKnown(info.causes[0]!.frames), mapped.causes[0]!.frames);
+  // Another stack over the same files is mapped for itself: its own frames, not the other place's.
+  const fewer = { ...info, frames: info.frames.slice(1), causes: [] };
+  const other = mapper.mapThrownKnown(fewer)!;
+  assert.deepEqual(other.frames, mapped.frames.slice(1));
+});

@@ -1,13 +1,16 @@
-// The write-ahead journal: lines sealed and written in group commits, settled ones not recovered, a live process's
-// journal left alone, planted or altered lines never recovered, and a journal with nothing open kept small.
+// The write-ahead journal: lines written in group commits, each commit sealed once (the lines sealed one by one of
+// earlier versions still read), settled ones not recovered, a live process's journal left alone, planted or altered
+// lines never recovered, and a journal with nothing open kept small.
 import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createSpool } from "../../src/spool/spool.js";
 import { orphanJournals } from "../../src/spool/journal-recovery.js";
-import { runNode } from "../helpers/child.js";
+import { journalName, verifiedEntries } from "../../src/spool/journal-format.js";
+import { seal } from "../../src/spool/spool-guard.js";
+import { collect, runNode, startNode } from "../helpers/child.js";
 
 function dir(t: TestContext): string {
   const d = mkdtempSync(join(tmpdir(), "bt-journal-"));
@@ -16,6 +19,12 @@ function dir(t: TestContext): string {
 }
 const journals = (d: string): string[] => readdirSync(d).filter((f) => f.startsWith("journal-"));
 const key = (d: string): Buffer => Buffer.from(readFileSync(join(d, ".key"), "utf8"), "hex");
+/** A journal's lines, seal lines apart: what its commits say, and how many commits were sealed. */
+function linesOf(text: string): { entries: string[]; seals: number } {
+  const lines = text.split("\n").filter((line) => line !== "");
+  const seals = lines.filter((line) => /^\{"s":"[0-9a-f]{64}"\}$/.test(line)).length;
+  return { entries: lines.filter((line) => !line.startsWith('{"s":')), seals };
+}
 
 /** Runs `body` in a child process with `j`, the journal of the spool folder `d`; resolves to how the child ended. */
 function inChild(d: string, body: string): ReturnType<typeof runNode> {
@@ -34,7 +43,9 @@ test("captures are written within the group-commit delay, settled ones are marke
   journal.settle("b");
   journal.flushSync();
   assert.equal(journals(d).length, 1);
-  assert.equal(readFileSync(join(d, journals(d)[0]!), "utf8").trim().split("\n").length, 4, "three captures and one settlement");
+  const written = linesOf(readFileSync(join(d, journals(d)[0]!), "utf8"));
+  assert.equal(written.entries.length, 4, "three captures and one settlement");
+  assert.equal(written.seals, 2, "two group commits, each sealed once");
   assert.deepEqual(orphanJournals(d, key(d)), [], "this process's own journal is not an orphan");
   assert.equal(journal.open(), 2);
   journal.settle("a");
@@ -185,9 +196,17 @@ test("written anew, the journal keeps each open capture's line as first made; on
   journal.add("late", record("late"));
   await new Promise((resolve) => setTimeout(resolve, 120)); // the group commit (patch and late), then the rewrite
   const file = join(d, journals(d)[0]!);
-  const lines = readFileSync(file, "utf8").split("\n").filter((line) => line !== "");
-  // Written anew: one line per open capture, no patch line left.
+  const text = readFileSync(file, "utf8");
+  const { entries: lines, seals } = linesOf(text);
+  // Written anew: one line per open capture, no patch line left, sealed as one commit that verifies.
   assert.equal(lines.length, 302);
+  assert.equal(seals, 1);
+  const read: string[] = [];
+  assert.equal(verifiedEntries(text, key(d), (json) => read.push(json)), 0);
+  assert.deepEqual(read, lines);
+  // Each capture's kept line is its own: every open capture once, under its own uuid.
+  const uuids = lines.map((line) => (JSON.parse(line) as { u: string }).u).sort();
+  assert.deepEqual(uuids, ["carrier", "late", ...Array.from({ length: 300 }, (_, i) => `open-${i}`)].sort());
   assert.ok(lines.every((line) => line.startsWith('{"u":')), "only capture lines after the rewrite");
   for (let i = 0; i < 300; i++) assert.equal(made.get(`open-${i}`), 1, `open-${i} made again`);
   assert.equal(made.get("carrier"), 2);
@@ -221,4 +240,50 @@ test("with nothing open the journal is emptied at once and kept for the next cap
   const child = await inChild(e, `j.add("x", () => ({})); j.flushSync(); j.settle("x");`);
   assert.equal(child.code, 0, child.stderr);
   assert.deepEqual(journals(e), []);
+});
+
+/** The name this process's journal would have, for a pid that has ended: a journal left by a process that is gone. */
+async function endedProcessJournal(): Promise<string> {
+  const child = startNode(["-e", "0"]);
+  const pid = child.pid!;
+  await collect(child);
+  return journalName().replace(`journal-${process.pid}-`, `journal-${pid}-`);
+}
+
+test("a journal an earlier version wrote, every line sealed on its own, is still recovered; its planted lines are not", async (t) => {
+  const d = dir(t);
+  createSpool({ dir: d });
+  const k = key(d);
+  const file = await endedProcessJournal();
+  const line = (value: unknown): string => `${seal(JSON.stringify(value), k)}\n`;
+  writeFileSync(
+    join(d, file),
+    line({ u: "old-1", r: { v: 1 } }) + line({ u: "old-2", r: { v: 2 } }) + line({ u: "old-3", r: { v: 3 } }) +
+      line({ d: ["old-2"] }) + line({ p: "old-3", r: { v: 4 } }) + '{"u":"planted","r":{},"mac":"' + "0".repeat(64) + '"}\n',
+    { mode: 0o600 },
+  );
+  const [orphan, ...more] = orphanJournals(d, k);
+  assert.deepEqual(more, []);
+  assert.deepEqual(orphan!.records.sort((a, b) => a.uuid.localeCompare(b.uuid)), [
+    { uuid: "old-1", record: { v: 1 } },
+    { uuid: "old-3", record: { v: 4 } },
+  ]);
+  assert.equal(orphan!.corrupt, 1);
+});
+
+test("one altered line fails its whole commit, whose captures are not recovered; other commits are; a commit cut short is not", async (t) => {
+  const d = dir(t);
+  createSpool({ dir: d });
+  const child = await inChild(d, `j.add("first", () => ({ v: 1 })); j.flushSync();
+     j.add("second", () => ({ v: 2 })); j.add("second-b", () => ({ v: 22 })); j.flushSync();
+     j.add("third", () => ({ v: 3 })); j.flushSync(); process.kill(process.pid, "SIGKILL");`);
+  assert.equal(child.signal, "SIGKILL", child.stderr);
+  const path = join(d, journals(d)[0]!);
+  const text = readFileSync(path, "utf8");
+  assert.equal(linesOf(text).seals, 3);
+  // A planted count in the second commit, and a last commit whose seal line never made it to the disk.
+  writeFileSync(path, text.replace('"v":22', '"v":99') + '{"u":"torn","r":{"v":4}}\n');
+  const [orphan] = orphanJournals(d, key(d));
+  assert.deepEqual(orphan!.records.map((r) => r.uuid).sort(), ["first", "third"]);
+  assert.equal(orphan!.corrupt, 3, "the altered commit's two lines and the unsealed one");
 });

@@ -1,0 +1,130 @@
+// The journal on disk: its file's name, and its lines. A group commit is its lines (a capture, a patch of one, the settlements), each a JSON
+// value, then one seal line holding the MAC (HMAC-SHA256 under the spool's key) of the commit's bytes before it: one
+// MAC per commit, not one per line. Journals written with a MAC inside each line (by earlier versions) are still read.
+import { lazyCrypto } from "../builtins.js";
+import { readlinkSync } from "node:fs";
+import { mac, sameText, unseal } from "./spool-guard.js";
+import { processSession } from "./spool-files.js";
+
+/** An open journal's owner touches it this often, so that a journal untouched for STALE_MS has no owner. */
+export const HEARTBEAT_MS = 30 * 1000;
+/**
+ * A journal untouched this long is abandoned, whatever its pid says: its pid may be a live process of another
+ * pid namespace (two containers sharing a volume are both pid 1) or a later process with the same pid.
+ */
+export const STALE_MS = 3 * HEARTBEAT_MS;
+// `journal-<pid>-<session>-n<pid namespace>.log`, and `-r<n>` for one taken over from an ended process while it is
+// recovered. A pid tells whether a process runs only inside the same pid namespace.
+export const JOURNAL_NAME = /^journal-(\d+)-([0-9a-f]+)(?:-n(\d+))?(?:-r\d+)?\.log$/;
+
+let namespaceOfProcess: string | undefined;
+
+/** This process's pid namespace (Linux), or "" where it cannot be told; read at first use. */
+export function pidNamespace(): string {
+  if (namespaceOfProcess !== undefined) return namespaceOfProcess;
+  try {
+    namespaceOfProcess = /\[(\d+)\]/.exec(readlinkSync("/proc/self/ns/pid"))?.[1] ?? "";
+  } catch {
+    namespaceOfProcess = "";
+  }
+  return namespaceOfProcess;
+}
+
+/** This process's journal file name, with `suffix` before the extension. */
+export function journalName(suffix = ""): string {
+  return `journal-${process.pid}-${processSession()}${pidNamespace() ? `-n${pidNamespace()}` : ""}${suffix}.log`;
+}
+
+/** A commit's seal line, after its lines. */
+const SEAL_LINE = /^\{"s":"([0-9a-f]{64})"\}$/;
+
+/** A capture's journal line (with its newline), not sealed yet. */
+export function captureLine(uuid: string, record: () => unknown): string {
+  return `${JSON.stringify({ u: uuid, r: record() })}\n`;
+}
+
+/** The new count of a written capture, as its journal line. */
+export function patchLine(uuid: string, patch: () => Record<string, unknown>): string {
+  return `${JSON.stringify({ p: uuid, r: patch() })}\n`;
+}
+
+/** One line for all the settlements of a commit. */
+export function settledLine(uuids: readonly string[]): string {
+  return `${JSON.stringify({ d: uuids })}\n`;
+}
+
+/**
+ * A group commit's bytes: `lines` (each ending in a newline) and their seal line. `views` gets, for each line, the
+ * bytes it takes in the result (a view, no copy): a rewrite of the journal writes an open capture's line again.
+ */
+export function commitBytes(lines: readonly string[], key: Buffer, views?: (Buffer | undefined)[]): Buffer {
+  const text = lines.join("");
+  const bytes = Buffer.from(`${text}{"s":"${mac(text, key)}"}\n`, "utf8");
+  if (views !== undefined) {
+    let at = 0;
+    for (const line of lines) {
+      const end = at + Buffer.byteLength(line, "utf8");
+      views.push(bytes.subarray(at, end));
+      at = end;
+    }
+  }
+  return bytes;
+}
+
+/**
+ * The journal text's entries that verify, in order, as JSON text: each commit's lines once its seal line verifies,
+ * and lines sealed one by one (the earlier format). Returns how many lines did not verify (planted, altered, or a
+ * commit cut short by the end of the file).
+ */
+export function verifiedEntries(text: string, key: Buffer, entry: (json: string) => void): number {
+  let corrupt = 0;
+  // The lines since the last seal line, and where they start in `text`.
+  let group: string[] = [];
+  let groupStart = 0;
+  let at = 0;
+  while (at < text.length) {
+    let end = text.indexOf("\n", at);
+    if (end < 0) end = text.length;
+    const line = text.slice(at, end);
+    const next = end + 1;
+    if (line !== "") {
+      const sealed = SEAL_LINE.exec(line);
+      if (sealed !== null) {
+        if (group.length > 0 && sameText(mac(text.slice(groupStart, at), key), sealed[1]!)) for (const json of group) entry(json);
+        else corrupt += group.length;
+        group = [];
+        groupStart = next;
+      } else {
+        const old = group.length === 0 ? unseal(line, key) : undefined;
+        if (old !== undefined) {
+          entry(old);
+          groupStart = next;
+        } else group.push(line);
+      }
+    } else if (group.length === 0) groupStart = next;
+    at = next;
+  }
+  return corrupt + group.length;
+}
+
+/**
+ * A rewritten journal's one commit: the lines of `entries` (each its line's bytes) and their seal line. Each entry's
+ * line becomes a view into the result, so the buffers of the commits they were first written in can go.
+ */
+export function rewrittenBytes(entries: ReadonlyArray<{ line: Buffer | undefined }>, key: Buffer): Buffer {
+  const hmac = lazyCrypto().createHmac("sha256", key);
+  const pieces: Buffer[] = [];
+  for (const entry of entries) {
+    hmac.update(entry.line!);
+    pieces.push(entry.line!);
+  }
+  pieces.push(Buffer.from(`{"s":"${hmac.digest("hex")}"}\n`, "latin1"));
+  const bytes = Buffer.concat(pieces);
+  let at = 0;
+  for (const entry of entries) {
+    const length = entry.line!.length;
+    entry.line = bytes.subarray(at, at + length);
+    at += length;
+  }
+  return bytes;
+}
