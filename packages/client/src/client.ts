@@ -262,13 +262,19 @@ export class BacktraceClient {
       journal?.add(report.uuid, () => loadJournalRecord().journalRecord(report));
       this.exit.opened();
       const outcome = this.pipeline.push(report, key);
-      const settled = (): void => {
-        journal?.settle(report.uuid);
-        this.exit.settled();
-      };
+      const settled = this.settledFor(journal, report.uuid);
       void outcome.then(settled, settled);
       return outcome;
     });
+  }
+
+  /** What runs once a report is settled: its journal line goes, and the exit path counts one pending report fewer. */
+  private settledFor(journal: Journal | undefined, uuid: string): () => void {
+    // Returned unnamed: a function bound to a name gets that name set at run time in the bundle, at each report.
+    return () => {
+      journal?.settle(uuid);
+      this.exit.settled();
+    };
   }
 
   /** @internal A report still to be decided (an answer not finished): pending until released; the exit path decides it first. */
