@@ -1,7 +1,6 @@
 // The zero-code setup behind `node --import backtrace-ts/register` and `--require`: the default client from the environment, or one line on stderr.
 // Kept small on purpose: without an endpoint nothing else loads (no main bundle, no node:worker_threads, no package.json read).
-import { writeSync } from "node:fs";
-import { isMainThread } from "../builtins.js";
+import { isMainThread, requireFs } from "../builtins.js";
 
 /** What register needs of the package's main entry, loaded only once an endpoint is set. */
 export type Initialize = () => unknown;
@@ -9,10 +8,13 @@ export type Initialize = () => unknown;
 // Once per process, whichever build (or both) was preloaded.
 const DONE = Symbol.for("backtrace-ts.registered");
 
-/** stderr without creating `process.stderr` (its stream costs about half a millisecond to set up), as Node writes it: synchronously. */
+/**
+ * stderr without creating `process.stderr` (its stream costs about half a millisecond to set up), as Node writes it:
+ * synchronously. node:fs is required, not imported: in the ES module build an import of it costs about 3 ms.
+ */
 function stderrLine(text: string): void {
   try {
-    writeSync(2, `${text}\n`);
+    requireFs().writeSync(2, `${text}\n`);
   } catch {
     // stderr closed or full: the line is advice, the application must not notice.
   }

@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { runNode } from "../helpers/child.js";
 import { startReceiver } from "../helpers/http-receiver.js";
 import { makeProject } from "../helpers/project.js";
@@ -108,4 +109,10 @@ test("without an endpoint, register loads nothing more: not the main bundle, not
   } finally {
     project.remove();
   }
+});
+
+test("the ES module build of register links no built-in but node:module (an import of node:fs alone adds about 3 ms to start-up)", () => {
+  const source = readFileSync(new URL("../../dist/register.mjs", import.meta.url), "utf8");
+  const imported = [...source.matchAll(/\bimport\s*(?:[\w${}\s,*]+?\s*from\s*)?["']([^"']+)["']/g)].map((match) => match[1]);
+  assert.deepEqual(imported, ["node:module"]);
 });
