@@ -2,8 +2,8 @@
 // running, or in which system call. Sitting in the main event loop's own wait is idle, and needs no ping; anything
 // else may be a stall. Node's main loop waits in epoll from the same native frame for the whole life of the process,
 // and a loop run inside a callback (spawnSync's) waits deeper on the stack, so the idle wait is known by its
-// descriptor and stack pointer, learned from the process itself.
-import { closeSync, openSync, readSync } from "node:fs";
+// descriptor and stack pointer, learned from the process itself: a wait that a ping wakes at once.
+import { closeSync, openSync, readFileSync, readSync } from "node:fs";
 
 /** The epoll wait calls by architecture: epoll_wait, epoll_pwait, epoll_pwait2 (x64); epoll_pwait, epoll_pwait2 (arm64). */
 const EPOLL_WAITS: Partial<Record<string, readonly number[]>> = { x64: [232, 281, 441], arm64: [22, 441] };
@@ -31,47 +31,69 @@ export function parseSyscallLine(line: string): ThreadState {
   }
 }
 
+/** What a reading says: the idle main loop; an epoll wait that may be the loop's (not learned yet); anything else. */
+export type Reading = "idle" | "candidate" | "other";
+
+type Wait = { fd: bigint; sp: bigint };
+
 /**
- * Which readings are the main loop waiting idle. An epoll wait is a candidate; it becomes the idle wait once it is
- * read again at the next look, with the ping sent at the first answered in between (the loop turned, and came back to
- * the same wait). A wait higher on the stack (a larger stack pointer) replaces a learned one the same way: a wait found
- * inside a callback is always deeper than the loop's own, so the loop's own wins as soon as it is seen.
+ * Which readings are the main loop waiting idle. An epoll wait not known yet is a candidate. It is learned only from
+ * what a loop run inside a callback cannot do: the ping sent while the thread sat in it is answered at once (a ping wakes
+ * the main loop's wait; spawnSync's loop answers nothing until it returns), and the thread is read back in the same
+ * wait of the same epoll instance right after the answer (`confirm`). Reading the same wait again at a later look proves
+ * nothing: spawnSync called again from the same place waits at the same depth on a new epoll opened at the same number.
+ * A wait higher on the stack (a larger stack pointer) than a learned one may replace it the same way; a wait at or
+ * below it is never idle (a loop inside a callback always waits deeper than the main loop's own).
  */
 export class IdleWait {
-  private learned: { fd: bigint; sp: bigint } | undefined;
-  private candidate: { fd: bigint; sp: bigint } | undefined;
+  private learned: Wait | undefined;
+  private candidate: Wait | undefined;
 
   constructor(private readonly epollWaits: readonly number[]) {}
 
-  /**
-   * Is this reading the idle main loop? Called only at looks where the last ping was answered; `pinged` says whether
-   * the previous call's answer led to a ping (so that this call comes after the loop answered it).
-   */
-  idle(state: ThreadState, pinged: boolean): boolean {
-    if (state.kind !== "syscall" || !this.epollWaits.includes(state.nr)) {
-      this.candidate = undefined;
-      return false;
-    }
-    const wait = { fd: state.arg0, sp: state.sp };
-    const same = (other: { fd: bigint; sp: bigint } | undefined): boolean => other !== undefined && other.fd === wait.fd && other.sp === wait.sp;
-    if (same(this.learned)) return true;
-    if (this.learned !== undefined && wait.sp < this.learned.sp) {
-      this.candidate = undefined;
-      return false;
-    }
-    if (pinged && same(this.candidate)) {
-      this.learned = wait;
-      this.candidate = undefined;
-      return true;
-    }
+  private wait(state: ThreadState): Wait | undefined {
+    return state.kind === "syscall" && this.epollWaits.includes(state.nr) ? { fd: state.arg0, sp: state.sp } : undefined;
+  }
+
+  /** What this reading is; a candidate is kept for `confirm`. */
+  look(state: ThreadState): Reading {
+    this.candidate = undefined;
+    const wait = this.wait(state);
+    if (wait === undefined) return "other";
+    const learned = this.learned;
+    if (learned !== undefined && learned.fd === wait.fd && learned.sp === wait.sp) return "idle";
+    if (learned !== undefined && wait.sp <= learned.sp) return "other";
     this.candidate = wait;
-    return false;
+    return "candidate";
+  }
+
+  /**
+   * A reading taken right after the ping sent at the last `look` (a candidate) was answered at once; `sameInstance`:
+   * the epoll descriptor still names the instance it named at that look. True when the candidate is learned.
+   */
+  confirm(state: ThreadState, sameInstance: boolean): boolean {
+    const candidate = this.candidate;
+    this.candidate = undefined;
+    const wait = this.wait(state);
+    if (candidate === undefined || wait === undefined || !sameInstance || wait.fd !== candidate.fd || wait.sp !== candidate.sp) return false;
+    this.learned = candidate;
+    return true;
+  }
+
+  /** The descriptor of the candidate kept by the last `look`. */
+  candidateFd(): bigint | undefined {
+    return this.candidate?.fd;
   }
 }
 
 export interface MainThreadProbe {
-  /** Is the main thread's loop waiting idle now? `pinged`: see IdleWait.idle. */
-  idle(pinged: boolean): boolean;
+  /** Where the main thread is now: waiting idle in its loop, in an epoll wait that may be the loop's, or anywhere else. */
+  look(): Reading;
+  /**
+   * Called only right after the ping sent at a "candidate" look was answered at once (within a few ms): reads the thread
+   * again, and learns the candidate as the idle wait if the thread is back in it, on the same epoll instance.
+   */
+  confirm(): boolean;
   close(): void;
 }
 
@@ -103,17 +125,40 @@ export function openMainThreadProbe(): MainThreadProbe | undefined {
     return undefined;
   }
   const waits = new IdleWait(epollWaits);
+  // An epoll instance as Linux describes it: the files it watches, with their inodes. A loop made inside a callback
+  // watches pipes of its own, made with it: a new instance at the same descriptor number reads otherwise.
+  const instance = (fd: bigint | undefined): string | undefined => {
+    if (fd === undefined) return undefined;
+    try {
+      return readFileSync(`/proc/self/fdinfo/${fd}`, "latin1");
+    } catch {
+      return undefined;
+    }
+  };
+  let candidateInstance: string | undefined;
   // The idle loop's line is the same at every look while no timer is due (its wait has no timeout then): it is
   // compared as bytes, and only another line is parsed. A look is what an idle process pays: it does the least.
   const idleLine = Buffer.alloc(buffer.length);
   let idleLength = -1;
   return {
-    idle(pinged) {
+    look() {
+      candidateInstance = undefined;
       const length = read();
-      if (length === idleLength && buffer.compare(idleLine, 0, length, 0, length) === 0) return true;
-      const idle = waits.idle(state(length), pinged);
-      if (idle) idleLength = buffer.copy(idleLine, 0, 0, length);
-      return idle;
+      if (length === idleLength && buffer.compare(idleLine, 0, length, 0, length) === 0) return "idle";
+      const reading = waits.look(state(length));
+      if (reading === "idle") idleLength = buffer.copy(idleLine, 0, 0, length);
+      if (reading === "candidate") candidateInstance = instance(waits.candidateFd());
+      return reading;
+    },
+    confirm() {
+      const fd = waits.candidateFd();
+      const before = candidateInstance;
+      candidateInstance = undefined;
+      const length = read();
+      const reading = state(length);
+      const learned = waits.confirm(reading, before !== undefined && instance(fd) === before);
+      if (learned) idleLength = buffer.copy(idleLine, 0, 0, length);
+      return learned;
     },
     close: () => closeSync(fd),
   };

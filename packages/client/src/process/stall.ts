@@ -56,6 +56,8 @@ export function startStallWatchdog(options: StallOptions): (() => void) | undefi
   worker.on("message", (message: WatchdogMessage) => {
     if (typeof message === "number") {
       Atomics.store(slots, ANSWERED, message);
+      // The watchdog may be waiting for this answer (it learns the idle loop's wait from how fast it comes).
+      Atomics.notify(slots, ANSWERED);
       return;
     }
     if (message?.kind !== "stalled") return;

@@ -47,12 +47,12 @@ test("real readings: the idle loop is learned and is idle; Atomics.wait, spawnSy
     assert.notEqual(child.arg0, idle1.arg0, "spawnSync waits on an epoll of its own");
     assert.ok(child.sp < idle1.sp, "deeper on the stack than the main loop's wait");
     const waits = new IdleWait(process.arch === "arm64" ? [22, 441] : [232, 281, 441]);
-    assert.equal(waits.idle(idle1, false), false, "first seen: not yet known");
-    assert.equal(waits.idle(idle2, true), true, "seen again after a turn of the loop: the idle wait");
-    assert.equal(waits.idle(futex, true), false, "Atomics.wait");
-    assert.equal(waits.idle(child, true), false, "spawnSync");
-    assert.equal(waits.idle(busy, true), false, "a busy loop");
-    assert.equal(waits.idle(idle2, false), true);
+    assert.equal(waits.look(idle1), "candidate", "first seen: not yet known");
+    assert.equal(waits.confirm(idle2, true), true, "read back in it at once after the answer: the idle wait");
+    assert.equal(waits.look(futex), "other", "Atomics.wait");
+    assert.equal(waits.look(child), "other", "spawnSync");
+    assert.equal(waits.look(busy), "other", "a busy loop");
+    assert.equal(waits.look(idle2), "idle");
   } finally {
     await worker.terminate();
   }
@@ -63,7 +63,8 @@ test("openMainThreadProbe opens the main thread's file where Linux has it, and a
   if (process.platform !== "linux") return assert.equal(probe, undefined);
   assert.ok(probe !== undefined);
   // Read from the main thread itself, the reading is "running" (it is reading): never idle.
-  assert.equal(probe.idle(true), false);
+  assert.equal(probe.look(), "other");
+  assert.equal(probe.confirm(), false, "no candidate: nothing learned");
   probe.close();
 });
 
@@ -75,24 +76,30 @@ test("the main thread's syscall line is read as running, blocked outside a call,
   assert.deepEqual(parseSyscallLine(""), { kind: "unknown" });
 });
 
-test("the idle wait is learned from two readings around an answered ping, and a wait deeper on the stack (a loop inside a callback) is never idle", () => {
+test("the idle wait is learned only when the thread is read back in it, on the same epoll instance, right after a prompt answer; a wait at or below a learned one is never idle", () => {
   const wait = (fd: bigint, sp: bigint): ThreadState => ({ kind: "syscall", nr: 281, arg0: fd, sp });
   const waits = new IdleWait([232, 281]);
-  assert.equal(waits.idle(wait(14n, 1000n), false), false, "a candidate: pinged");
-  assert.equal(waits.idle(wait(14n, 1000n), true), true, "again after the answer: learned");
-  assert.equal(waits.idle(wait(14n, 1000n), false), true);
-  assert.equal(waits.idle({ kind: "running" }, false), false, "running: maybe a stall");
-  assert.equal(waits.idle({ kind: "syscall", nr: 202, arg0: 14n, sp: 1000n }, true), false, "another call (a futex): maybe a stall");
-  assert.equal(waits.idle(wait(23n, 800n), true), false, "a deeper wait (spawnSync's loop)");
-  assert.equal(waits.idle(wait(23n, 800n), true), false, "deeper: never learned");
-  assert.equal(waits.idle(wait(14n, 1000n), false), true, "the idle loop still is");
+  assert.equal(waits.look(wait(14n, 1000n)), "candidate", "a candidate: pinged");
+  assert.equal(waits.candidateFd(), 14n);
+  assert.equal(waits.confirm(wait(14n, 1000n), false), false, "another epoll instance at that number (a new loop of spawnSync's): not learned");
+  assert.equal(waits.look(wait(14n, 1000n)), "candidate", "still a candidate");
+  assert.equal(waits.confirm({ kind: "running" }, true), false, "not back in the wait yet: not learned");
+  assert.equal(waits.confirm(wait(14n, 1000n), true), false, "confirm only once per look");
+  assert.equal(waits.look(wait(14n, 1000n)), "candidate");
+  assert.equal(waits.confirm(wait(14n, 1000n), true), true, "back in it, same instance: learned");
+  assert.equal(waits.look(wait(14n, 1000n)), "idle");
+  assert.equal(waits.look({ kind: "running" }), "other", "running: maybe a stall");
+  assert.equal(waits.candidateFd(), undefined);
+  assert.equal(waits.look({ kind: "syscall", nr: 202, arg0: 14n, sp: 1000n }), "other", "another call (a futex): maybe a stall");
+  assert.equal(waits.look(wait(23n, 800n)), "other", "a deeper wait (spawnSync's loop)");
+  assert.equal(waits.confirm(wait(23n, 800n), true), false, "deeper: never learned");
+  assert.equal(waits.look(wait(23n, 1000n)), "other", "another descriptor at the same depth: never idle");
+  assert.equal(waits.look(wait(14n, 1000n)), "idle", "the idle loop still is");
 
   const first = new IdleWait([281]);
-  assert.equal(first.idle(wait(23n, 800n), false), false);
-  assert.equal(first.idle(wait(23n, 800n), false), false, "not after an answered ping: not learned");
-  assert.equal(first.idle(wait(23n, 800n), true), true, "learned (a nested wait seen twice around a turn of the loop)");
-  assert.equal(first.idle(wait(14n, 1000n), true), false, "a higher wait: a candidate");
-  assert.equal(first.idle(wait(14n, 1000n), true), true, "replaces it");
-  assert.equal(first.idle(wait(23n, 800n), true), false, "the deeper one is no longer idle");
+  assert.equal(first.look(wait(23n, 800n)), "candidate");
+  assert.equal(first.confirm(wait(23n, 800n), true), true, "learned (say a nested loop that answered at once)");
+  assert.equal(first.look(wait(14n, 1000n)), "candidate", "a higher wait: a candidate");
+  assert.equal(first.confirm(wait(14n, 1000n), true), true, "replaces it");
+  assert.equal(first.look(wait(23n, 800n)), "other", "the deeper one is no longer idle");
 });
-
