@@ -122,6 +122,22 @@ test("a main thread that sits in spawnSync's loop poll after poll, then hangs in
   }
 });
 
+test("a crash whose synchronous send holds the main thread past the threshold (a slow endpoint) gives the crash report and no stall report", async () => {
+  const receiver = await startReceiver({ script: () => ({ delayMs: 1500 }) });
+  try {
+    const spool = mkdtempSync(join(tmpdir(), "bt-stall-"));
+    const result = await runNode([join(FIXTURES, "stall-crash.cjs")], { env: { BT_LIB: LIB, BT_ENDPOINT: `http://127.0.0.1:${receiver.port}`, BT_SPOOL: spool } });
+    assert.notEqual(result.code, 0, "the crash ends the process");
+    await receiver.waitFor(1);
+    // A stall report, if any, was posted by the watchdog while the crash report waited for its answer.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const classifiers = receiver.requests.map((request) => (request.report as Body).classifiers[0]);
+    assert.deepEqual(classifiers, ["Error"], "the crash report alone: the client's own way out is no stall");
+  } finally {
+    await receiver.close();
+  }
+});
+
 test("the watchdog's looks: a ping unanswered for a whole threshold is a stall, reported once; after an answer a ping goes out unless the main thread is surely idle", () => {
   const watch = new LoopWatch(1000);
   const idle = (): boolean => true;
