@@ -59,8 +59,9 @@ function cpuMs(): number {
 
 /** How long the watchdog waits for the answer to a ping sent while the main thread sat in an epoll wait not known yet. */
 const PROMPT_MS = 50;
-/** After that answer, how long the main loop is given to go back to its wait before it is read again. */
+/** After that answer, the main thread is read again this often, at most SETTLE_READS times, until it waits again. */
 const SETTLE_MS = 0.25;
+const SETTLE_READS = 8;
 
 /** Set by the last quiet test: the main thread sat in an epoll wait that may be its loop's (see `learn`). */
 let candidate = false;
@@ -92,14 +93,17 @@ function quietTest(): () => boolean {
 /**
  * The ping just sent found the main thread in an epoll wait not known yet. The main loop's own wait is woken by the
  * ping and answers at once; a loop inside a callback (spawnSync's) answers only once it returned. So: wait a little
- * for the answer, and if it came, read the thread again as soon as its loop is back in its wait (see IdleWait.confirm).
+ * for the answer, and if it came, read the thread again once its loop is back in a wait (see IdleWait.confirm): a few
+ * reads within 2 ms, only while the idle wait is being learned.
  */
 function learn(ping: number, where: MainThreadProbe): void {
   candidate = false;
   Atomics.wait(slots, ANSWERED, ping - 1, Math.min(PROMPT_MS, data.thresholdMs / 2));
   if (Atomics.load(slots, ANSWERED) < ping) return;
-  if (Atomics.wait(slots, STOP, 0, SETTLE_MS) !== "timed-out" || stopped()) return;
-  where.confirm();
+  for (let read = 0; read < SETTLE_READS; read++) {
+    if (Atomics.wait(slots, STOP, 0, SETTLE_MS) !== "timed-out" || stopped()) return;
+    if (where.confirm() !== undefined) return;
+  }
 }
 
 /**

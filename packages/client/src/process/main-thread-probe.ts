@@ -68,14 +68,18 @@ export class IdleWait {
   }
 
   /**
-   * A reading taken right after the ping sent at the last `look` (a candidate) was answered at once; `sameInstance`:
-   * the epoll descriptor still names the instance it named at that look. True when the candidate is learned.
+   * A reading taken right after the ping sent at the last `look` (a candidate) was answered at once. True when the
+   * candidate is learned: the thread is back in the same wait, and `sameInstance` says the epoll descriptor still names
+   * the instance it named at that look; false when it is elsewhere waiting (the candidate is dropped); undefined while it
+   * is not waiting in epoll at all (still running the loop's turn: read again a little later).
    */
-  confirm(state: ThreadState, sameInstance: boolean): boolean {
+  confirm(state: ThreadState, sameInstance: () => boolean): boolean | undefined {
     const candidate = this.candidate;
-    this.candidate = undefined;
+    if (candidate === undefined) return false;
     const wait = this.wait(state);
-    if (candidate === undefined || wait === undefined || !sameInstance || wait.fd !== candidate.fd || wait.sp !== candidate.sp) return false;
+    if (wait === undefined) return undefined;
+    this.candidate = undefined;
+    if (wait.fd !== candidate.fd || wait.sp !== candidate.sp || !sameInstance()) return false;
     this.learned = candidate;
     return true;
   }
@@ -91,9 +95,10 @@ export interface MainThreadProbe {
   look(): Reading;
   /**
    * Called only right after the ping sent at a "candidate" look was answered at once (within a few ms): reads the thread
-   * again, and learns the candidate as the idle wait if the thread is back in it, on the same epoll instance.
+   * again, and learns the candidate as the idle wait if the thread is back in it, on the same epoll instance (true);
+   * undefined while the thread is not back in any epoll wait yet (call again a little later).
    */
-  confirm(): boolean;
+  confirm(): boolean | undefined;
   close(): void;
 }
 
@@ -153,11 +158,10 @@ export function openMainThreadProbe(): MainThreadProbe | undefined {
     confirm() {
       const fd = waits.candidateFd();
       const before = candidateInstance;
-      candidateInstance = undefined;
       const length = read();
-      const reading = state(length);
-      const learned = waits.confirm(reading, before !== undefined && instance(fd) === before);
-      if (learned) idleLength = buffer.copy(idleLine, 0, 0, length);
+      const learned = waits.confirm(state(length), () => before !== undefined && instance(fd) === before);
+      if (learned !== undefined) candidateInstance = undefined;
+      if (learned === true) idleLength = buffer.copy(idleLine, 0, 0, length);
       return learned;
     },
     close: () => closeSync(fd),

@@ -48,7 +48,7 @@ test("real readings: the idle loop is learned and is idle; Atomics.wait, spawnSy
     assert.ok(child.sp < idle1.sp, "deeper on the stack than the main loop's wait");
     const waits = new IdleWait(process.arch === "arm64" ? [22, 441] : [232, 281, 441]);
     assert.equal(waits.look(idle1), "candidate", "first seen: not yet known");
-    assert.equal(waits.confirm(idle2, true), true, "read back in it at once after the answer: the idle wait");
+    assert.equal(waits.confirm(idle2, () => true), true, "read back in it at once after the answer: the idle wait");
     assert.equal(waits.look(futex), "other", "Atomics.wait");
     assert.equal(waits.look(child), "other", "spawnSync");
     assert.equal(waits.look(busy), "other", "a busy loop");
@@ -68,6 +68,49 @@ test("openMainThreadProbe opens the main thread's file where Linux has it, and a
   probe.close();
 });
 
+test("real readings: two spawnSync calls from the same place wait alike (same descriptor number, same stack pointer) on different epoll instances", async () => {
+  if (process.platform !== "linux") return;
+  // Reads the syscall line, then the fdinfo of the descriptor it names, while the main thread waits in the child.
+  const worker = new Worker(
+    `
+const { parentPort } = require("node:worker_threads");
+const { openSync, readSync, readFileSync } = require("node:fs");
+const fd = openSync("/proc/self/task/" + process.pid + "/syscall", "r");
+const buffer = Buffer.alloc(256);
+const sleep = new Int32Array(new SharedArrayBuffer(4));
+parentPort.on("message", () => {
+  Atomics.wait(sleep, 0, 0, 200);
+  const line = buffer.toString("latin1", 0, readSync(fd, buffer, 0, 256, 0));
+  let info = "";
+  try { info = readFileSync("/proc/self/fdinfo/" + BigInt(line.split(" ")[1]), "latin1"); } catch {}
+  parentPort.postMessage({ line, info });
+});`,
+    { eval: true },
+  );
+  try {
+    const poll = (): void => void spawnSync(process.execPath, ["-e", "setTimeout(() => {}, 600)"]);
+    const sample = async (): Promise<{ line: string; info: string }> => {
+      const reading = new Promise<{ line: string; info: string }>((resolve) => worker.once("message", resolve));
+      // From an immediate each time: the same native and JavaScript stack below the call, as an application's poll has.
+      setImmediate(() => {
+        worker.postMessage(0);
+        poll();
+      });
+      return reading;
+    };
+    const first = await sample();
+    const second = await sample();
+    const [a, b] = [parseSyscallLine(first.line), parseSyscallLine(second.line)];
+    if (a.kind !== "syscall" || b.kind !== "syscall") throw new Error(`unexpected readings: ${first.line} ${second.line}`);
+    assert.equal(a.arg0, b.arg0, "the new epoll opens at the same number");
+    assert.equal(a.sp, b.sp, "at the same depth of the stack");
+    assert.ok(first.info.includes("tfd:"), first.info);
+    assert.notEqual(first.info, second.info, "the instances watch files of their own: told apart");
+  } finally {
+    await worker.terminate();
+  }
+});
+
 test("the main thread's syscall line is read as running, blocked outside a call, or a call with its descriptor and stack pointer", () => {
   assert.deepEqual(parseSyscallLine("running\n"), { kind: "running" });
   assert.deepEqual(parseSyscallLine("-1 0x7ffe7942c470 0x7efecd326cae\n"), { kind: "outside" });
@@ -79,27 +122,32 @@ test("the main thread's syscall line is read as running, blocked outside a call,
 test("the idle wait is learned only when the thread is read back in it, on the same epoll instance, right after a prompt answer; a wait at or below a learned one is never idle", () => {
   const wait = (fd: bigint, sp: bigint): ThreadState => ({ kind: "syscall", nr: 281, arg0: fd, sp });
   const waits = new IdleWait([232, 281]);
+  const same = (): boolean => true;
+  const other = (): boolean => false;
   assert.equal(waits.look(wait(14n, 1000n)), "candidate", "a candidate: pinged");
   assert.equal(waits.candidateFd(), 14n);
-  assert.equal(waits.confirm(wait(14n, 1000n), false), false, "another epoll instance at that number (a new loop of spawnSync's): not learned");
+  assert.equal(waits.confirm(wait(14n, 1000n), other), false, "another epoll instance at that number (a new loop of spawnSync's): not learned");
   assert.equal(waits.look(wait(14n, 1000n)), "candidate", "still a candidate");
-  assert.equal(waits.confirm({ kind: "running" }, true), false, "not back in the wait yet: not learned");
-  assert.equal(waits.confirm(wait(14n, 1000n), true), false, "confirm only once per look");
-  assert.equal(waits.look(wait(14n, 1000n)), "candidate");
-  assert.equal(waits.confirm(wait(14n, 1000n), true), true, "back in it, same instance: learned");
+  assert.equal(waits.confirm({ kind: "running" }, same), undefined, "not back in a wait yet: read again");
+  assert.equal(waits.confirm({ kind: "outside" }, same), undefined);
+  assert.equal(waits.confirm(wait(14n, 1000n), same), true, "back in it, same instance: learned");
+  assert.equal(waits.confirm(wait(14n, 1000n), same), false, "confirm only once per look");
   assert.equal(waits.look(wait(14n, 1000n)), "idle");
   assert.equal(waits.look({ kind: "running" }), "other", "running: maybe a stall");
   assert.equal(waits.candidateFd(), undefined);
   assert.equal(waits.look({ kind: "syscall", nr: 202, arg0: 14n, sp: 1000n }), "other", "another call (a futex): maybe a stall");
   assert.equal(waits.look(wait(23n, 800n)), "other", "a deeper wait (spawnSync's loop)");
-  assert.equal(waits.confirm(wait(23n, 800n), true), false, "deeper: never learned");
+  assert.equal(waits.confirm(wait(23n, 800n), same), false, "deeper: never learned");
   assert.equal(waits.look(wait(23n, 1000n)), "other", "another descriptor at the same depth: never idle");
   assert.equal(waits.look(wait(14n, 1000n)), "idle", "the idle loop still is");
 
   const first = new IdleWait([281]);
   assert.equal(first.look(wait(23n, 800n)), "candidate");
-  assert.equal(first.confirm(wait(23n, 800n), true), true, "learned (say a nested loop that answered at once)");
+  assert.equal(first.confirm(wait(23n, 900n), same), false, "another wait (a new loop deeper or higher): dropped");
+  assert.equal(first.confirm(wait(23n, 800n), same), false, "dropped: nothing to confirm until the next look");
+  assert.equal(first.look(wait(23n, 800n)), "candidate");
+  assert.equal(first.confirm(wait(23n, 800n), same), true, "learned (say a nested loop that answered at once)");
   assert.equal(first.look(wait(14n, 1000n)), "candidate", "a higher wait: a candidate");
-  assert.equal(first.confirm(wait(14n, 1000n), true), true, "replaces it");
+  assert.equal(first.confirm(wait(14n, 1000n), same), true, "replaces it");
   assert.equal(first.look(wait(23n, 800n)), "other", "the deeper one is no longer idle");
 });
