@@ -109,8 +109,8 @@ test("a main thread that sits in spawnSync's loop poll after poll, then hangs in
     const result = await runNode([join(FIXTURES, "stall-polling.cjs")], { env: { BT_LIB: LIB, BT_ENDPOINT: `http://127.0.0.1:${receiver.port}`, BT_SPOOL: spool } });
     assert.equal(result.code, 0, result.stderr);
     await receiver.waitFor(1);
-    // The report after the hang is made 100 ms after it: a stall report, if any, is out by the time it arrives.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // The report after the hang is made 1.5 s after it: a stall report, if any, is out by the time it arrives.
+    await new Promise((resolve) => setTimeout(resolve, 300));
     const bodies = receiver.requests.map((request) => request.report as Body);
     const seen = bodies.map((body) => (body.classifiers[0] === "EventLoopStall" ? `stall ${String(body.attributes["eventLoopStall.seconds"])}` : String(body.attributes["error.message"])));
     const stalls = bodies.filter((body) => body.classifiers[0] === "EventLoopStall");
