@@ -3,7 +3,7 @@
 // else may be a stall. Node's main loop waits in epoll from the same native frame for the whole life of the process,
 // and a loop run inside a callback (spawnSync's) waits deeper on the stack, so the idle wait is known by its
 // descriptor and stack pointer, learned from the process itself: a wait that a ping wakes at once.
-import { closeSync, openSync, readFileSync, readSync } from "node:fs";
+import { closeSync, openSync, readSync } from "node:fs";
 
 /** The epoll wait calls by architecture: epoll_wait, epoll_pwait, epoll_pwait2 (x64); epoll_pwait, epoll_pwait2 (arm64). */
 const EPOLL_WAITS: Partial<Record<string, readonly number[]>> = { x64: [232, 281, 441], arm64: [22, 441] };
@@ -90,6 +90,29 @@ export class IdleWait {
   }
 }
 
+/**
+ * The files an epoll instance watches, from its /proc/self/fdinfo text: inode and device of each, anonymous inodes
+ * (eventfd, timerfd, which every instance shares, the epoll's own "ino") left out. A loop made inside a callback
+ * watches pipes made with it (its signal pipe at least), so a new instance at the same descriptor number shares none of
+ * the files the old one watched, while the main loop's instance keeps its own for its whole life.
+ */
+export function watchedFiles(text: string): Set<string> {
+  const files = new Set<string>();
+  const own = /^ino:\s*(\d+)/m.exec(text)?.[1];
+  const anonymous = own === undefined ? undefined : Number(own).toString(16);
+  for (const match of text.matchAll(/^tfd:.*?\bino:([0-9a-f]+)\s+sdev:([0-9a-f]+)/gm)) {
+    if (match[1] !== anonymous) files.add(`${match[1]}:${match[2]}`);
+  }
+  return files;
+}
+
+/** Whether two readings of an epoll's fdinfo share a watched file: the same instance (see watchedFiles). */
+export function sharesAFile(before: ReadonlySet<string>, after: ReadonlySet<string> | undefined): boolean {
+  if (after === undefined) return false;
+  for (const file of before) if (after.has(file)) return true;
+  return false;
+}
+
 export interface MainThreadProbe {
   /** Where the main thread is now: waiting idle in its loop, in an epoll wait that may be the loop's, or anywhere else. */
   look(): Reading;
@@ -130,17 +153,22 @@ export function openMainThreadProbe(): MainThreadProbe | undefined {
     return undefined;
   }
   const waits = new IdleWait(epollWaits);
-  // An epoll instance as Linux describes it: the files it watches, with their inodes. A loop made inside a callback
-  // watches pipes of its own, made with it: a new instance at the same descriptor number reads otherwise.
-  const instance = (fd: bigint | undefined): string | undefined => {
+  // An epoll instance as Linux describes it: the files it watches. At most the first 64 KB are read (a server's main loop
+  // may watch thousands of sockets): enough to find a file the two readings share.
+  const info = Buffer.alloc(64 * 1024);
+  const instance = (fd: bigint | undefined): Set<string> | undefined => {
     if (fd === undefined) return undefined;
+    let file: number | undefined;
     try {
-      return readFileSync(`/proc/self/fdinfo/${fd}`, "latin1");
+      file = openSync(`/proc/self/fdinfo/${fd}`, "r");
+      return watchedFiles(info.toString("latin1", 0, readSync(file, info, 0, info.length, 0)));
     } catch {
       return undefined;
+    } finally {
+      if (file !== undefined) closeSync(file);
     }
   };
-  let candidateInstance: string | undefined;
+  let candidateInstance: Set<string> | undefined;
   // The idle loop's line is the same at every look while no timer is due (its wait has no timeout then): it is
   // compared as bytes, and only another line is parsed. A look is what an idle process pays: it does the least.
   const idleLine = Buffer.alloc(buffer.length);
@@ -159,7 +187,7 @@ export function openMainThreadProbe(): MainThreadProbe | undefined {
       const fd = waits.candidateFd();
       const before = candidateInstance;
       const length = read();
-      const learned = waits.confirm(state(length), () => before !== undefined && instance(fd) === before);
+      const learned = waits.confirm(state(length), () => before !== undefined && sharesAFile(before, instance(fd)));
       if (learned !== undefined) candidateInstance = undefined;
       if (learned === true) idleLength = buffer.copy(idleLine, 0, 0, length);
       return learned;

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { Worker } from "node:worker_threads";
-import { IdleWait, openMainThreadProbe, parseSyscallLine, type ThreadState } from "../../src/process/main-thread-probe.js";
+import { IdleWait, openMainThreadProbe, parseSyscallLine, sharesAFile, watchedFiles, type ThreadState } from "../../src/process/main-thread-probe.js";
 
 // The worker reads the main thread's syscall line 200 ms after each request, and posts it (delivered once the main loop turns).
 const SAMPLER = `
@@ -89,23 +89,28 @@ parentPort.on("message", () => {
   );
   try {
     const poll = (): void => void spawnSync(process.execPath, ["-e", "setTimeout(() => {}, 600)"]);
-    const sample = async (): Promise<{ line: string; info: string }> => {
+    const sample = async (block: () => void): Promise<{ line: string; info: string }> => {
       const reading = new Promise<{ line: string; info: string }>((resolve) => worker.once("message", resolve));
       // From an immediate each time: the same native and JavaScript stack below the call, as an application's poll has.
       setImmediate(() => {
         worker.postMessage(0);
-        poll();
+        block();
       });
       return reading;
     };
-    const first = await sample();
-    const second = await sample();
+    const idle1 = await sample(() => undefined);
+    const idle2 = await sample(() => undefined);
+    const first = await sample(poll);
+    const second = await sample(poll);
+    assert.ok(sharesAFile(watchedFiles(idle1.info), watchedFiles(idle2.info)), `the main loop's instance, read twice: ${idle1.info}`);
     const [a, b] = [parseSyscallLine(first.line), parseSyscallLine(second.line)];
     if (a.kind !== "syscall" || b.kind !== "syscall") throw new Error(`unexpected readings: ${first.line} ${second.line}`);
     assert.equal(a.arg0, b.arg0, "the new epoll opens at the same number");
     assert.equal(a.sp, b.sp, "at the same depth of the stack");
     assert.ok(first.info.includes("tfd:"), first.info);
-    assert.notEqual(first.info, second.info, "the instances watch files of their own: told apart");
+    assert.ok(watchedFiles(first.info).size > 0, first.info);
+    assert.ok(!sharesAFile(watchedFiles(first.info), watchedFiles(second.info)), `the instances watch files of their own: told apart\n${first.info}\n${second.info}`);
+    assert.ok(!sharesAFile(watchedFiles(idle1.info), watchedFiles(second.info)), "nor is either the main loop's");
   } finally {
     await worker.terminate();
   }
@@ -150,4 +155,17 @@ test("the idle wait is learned only when the thread is read back in it, on the s
   assert.equal(first.look(wait(14n, 1000n)), "candidate", "a higher wait: a candidate");
   assert.equal(first.confirm(wait(14n, 1000n), same), true, "replaces it");
   assert.equal(first.look(wait(23n, 800n)), "other", "the deeper one is no longer idle");
+});
+
+test("an epoll's watched files are read from its fdinfo, anonymous inodes (eventfd, shared by every instance) left out", () => {
+  const info = (files: string): string => `pos:\t0\nflags:\t02000002\nmnt_id:\t17\nino:\t1039\n${files}`;
+  const loop = info("tfd:       21 events:       19 data:               15  pos:0 ino:40f sdev:10\ntfd:       19 events:       19 data:               13  pos:0 ino:2c5d2f sdev:f\n");
+  assert.deepEqual([...watchedFiles(loop)], ["2c5d2f:f"], "the eventfd (ino 0x40f = 1039, the epoll's own) is left out");
+  const later = info("tfd:       19 events:       1d data:               13  pos:0 ino:2c5d2f sdev:f\ntfd:       40 events:       19 data:               28  pos:0 ino:2c7000 sdev:9\n");
+  assert.equal(sharesAFile(watchedFiles(loop), watchedFiles(later)), true, "a socket more, the signal pipe still there: the same instance");
+  const child = info("tfd:       23 events:       19 data:               17  pos:0 ino:2c6060 sdev:f\ntfd:       25 events:       19 data:               19  pos:0 ino:40f sdev:10\n");
+  const next = info("tfd:       23 events:       19 data:               17  pos:0 ino:2c6070 sdev:f\ntfd:       25 events:       19 data:               19  pos:0 ino:40f sdev:10\n");
+  assert.equal(sharesAFile(watchedFiles(child), watchedFiles(next)), false, "a new loop at the same numbers, its own pipes: another instance");
+  assert.equal(sharesAFile(watchedFiles(info("")), watchedFiles(info(""))), false, "nothing watched: never taken for the same");
+  assert.equal(sharesAFile(watchedFiles(loop), undefined), false, "unreadable: not the same");
 });
