@@ -284,7 +284,8 @@ export class BacktraceClient {
   }
 
   /** Waits until every pending report is sent or spooled, at most `timeout` seconds (default `exitTimeout`). */
-  flush(timeout: number = this.#options.exitTimeout): Promise<boolean> {
+  async flush(timeout: number = this.#options.exitTimeout): Promise<boolean> {
+    // Async: whatever goes wrong, even a call without its client, rejects; nothing throws where flush is called.
     return this.exit.flush(timeout);
   }
 

@@ -87,3 +87,16 @@ test("a crash report is counted: captured and sent, or spooled when the endpoint
   const afterDown = JSON.parse(down.stdout) as { captured: number; sent: number; spooled: number; failed: number };
   assert.deepEqual([afterDown.captured, afterDown.sent, afterDown.spooled, afterDown.failed], [1, 0, 1, 1]);
 });
+
+test("flush is an async method: called without its client (passed as a callback) it rejects, it never throws where it is called", async (t) => {
+  const r = await startReceiver();
+  t.after(() => r.close());
+  const client = new BacktraceClient({ endpoint: r.url, token: "t", spool: false, disableGlobalHandler: true });
+  t.after(() => client.finalize());
+  const unbound = client.flush as (timeout?: number) => Promise<boolean>;
+  let returned: Promise<boolean> | undefined;
+  assert.doesNotThrow(() => {
+    returned = unbound();
+  });
+  await assert.rejects(returned!, TypeError);
+});

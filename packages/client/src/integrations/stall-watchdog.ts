@@ -57,20 +57,29 @@ function cpuMs(): number {
   return (used.user + used.system) / 1000;
 }
 
+/** How long the watchdog waits for the answer to a ping sent while the main thread sat in an epoll wait not known yet. */
+const PROMPT_MS = 50;
+/** After that answer, the main thread is read again this often, at most SETTLE_READS times, until it waits again. */
+const SETTLE_MS = 0.25;
+const SETTLE_READS = 8;
+
+/** Set by the last quiet test: the main thread sat in an epoll wait that may be its loop's (see `learn`). */
+let candidate = false;
+
 /**
  * How a look knows the main thread is surely not stalled: from its syscall file where Linux has one (one read; an idle
  * main thread is then never pinged), else from the process's CPU time and a ping every few thresholds.
  */
 function quietTest(): () => boolean {
   if (probe !== undefined) {
-    const idle = probe;
-    let pinged = false;
+    const where = probe;
     return () => {
-      const quiet = idle.idle(pinged);
-      pinged = !quiet;
-      return quiet;
+      const reading = where.look();
+      candidate = reading === "candidate";
+      return reading === "idle";
     };
   }
+  candidate = false;
   const byCpu = new QuietByCpu(data.thresholdMs);
   let before = cpuMs();
   return () => {
@@ -79,6 +88,22 @@ function quietTest(): () => boolean {
     before = now;
     return byCpu.quiet(used);
   };
+}
+
+/**
+ * The ping just sent found the main thread in an epoll wait not known yet. The main loop's own wait is woken by the
+ * ping and answers at once; a loop inside a callback (spawnSync's) answers only once it returned. So: wait a little
+ * for the answer, and if it came, read the thread again once its loop is back in a wait (see IdleWait.confirm): a few
+ * reads within 2 ms, only while the idle wait is being learned.
+ */
+function learn(ping: number, where: MainThreadProbe): void {
+  candidate = false;
+  Atomics.wait(slots, ANSWERED, ping - 1, Math.min(PROMPT_MS, data.thresholdMs / 2));
+  if (Atomics.load(slots, ANSWERED) < ping) return;
+  for (let read = 0; read < SETTLE_READS; read++) {
+    if (Atomics.wait(slots, STOP, 0, SETTLE_MS) !== "timed-out" || stopped()) return;
+    if (where.confirm() !== undefined) return;
+  }
 }
 
 /**
@@ -94,7 +119,10 @@ function watch(): void {
     const timeout = loop.wait(now(), Atomics.load(slots, ANSWERED));
     if (Atomics.wait(slots, STOP, 0, timeout) !== "timed-out" || stopped()) return;
     const look = loop.look(now(), Atomics.load(slots, ANSWERED), quiet);
-    if (look.ping !== undefined) port?.postMessage(look.ping);
+    if (look.ping !== undefined) {
+      port?.postMessage(look.ping);
+      if (candidate && probe !== undefined) learn(look.ping, probe);
+    }
     if (look.stalledMs === undefined || look.since === undefined) continue;
     // Delivered when the main loop turns again, which is the stall's end: the main thread takes its length from there.
     tell({ kind: "stalled", since: look.since });

@@ -34,7 +34,8 @@ function workerSource(file: string): string {
 /**
  * Starts the watchdog; returns the function that stops it, or undefined when no worker could start.
  * Never keeps the process alive: the worker is unreferenced, and the main thread has no timer for it. The main
- * thread runs JavaScript for the watchdog only to answer a ping: when the process used CPU, or every few thresholds.
+ * thread runs JavaScript for the watchdog only to answer a ping: on Linux when it is not waiting idle in its loop,
+ * elsewhere when the process used CPU or every few thresholds.
  */
 export function startStallWatchdog(options: StallOptions): (() => void) | undefined {
   const thresholdMs = Math.max(1, Math.round(options.thresholdSeconds * 1000));
@@ -56,6 +57,8 @@ export function startStallWatchdog(options: StallOptions): (() => void) | undefi
   worker.on("message", (message: WatchdogMessage) => {
     if (typeof message === "number") {
       Atomics.store(slots, ANSWERED, message);
+      // The watchdog may be waiting for this answer (it learns the idle loop's wait from how fast it comes).
+      Atomics.notify(slots, ANSWERED);
       return;
     }
     if (message?.kind !== "stalled") return;

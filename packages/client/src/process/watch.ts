@@ -40,11 +40,21 @@ export function watchProcess(
   debug: ((message: string) => void) | undefined,
 ): ProcessWatch {
   const undo: Array<() => void> = [];
+  /** Stops the stall watchdog, if one runs: a crash's synchronous way out holds the main thread, and is no stall. */
+  let stopStall: (() => void) | undefined;
   const background = (report: BacktraceReport): void => void host.send(report).catch(() => undefined);
   if (!options.disableGlobalHandler) {
     undo.push(
       installCrashHandlers({
-        onFatal: (error, kind: CrashKind) => host.reportFatal(markWorkerOutOfMemory(internalReport(host).setException(error, kind), error)),
+        onFatal: (error, kind: CrashKind) => {
+          try {
+            stopStall?.();
+          } catch {
+            // The crash report matters more than the watchdog's end.
+          }
+          stopStall = undefined;
+          host.reportFatal(markWorkerOutOfMemory(internalReport(host).setException(error, kind), error));
+        },
         onNonFatal: (error, kind) => background(internalReport(host).setException(error, kind)),
         debug,
       }),
@@ -75,7 +85,13 @@ export function watchProcess(
       onEnded: (seconds) => host.setAttribute("eventLoopStall.lastSeconds", seconds),
       debug,
     });
-    if (stop) undo.push(stop);
+    if (stop) {
+      stopStall = stop;
+      undo.push(() => {
+        stopStall?.();
+        stopStall = undefined;
+      });
+    }
   }
   return {
     started() {

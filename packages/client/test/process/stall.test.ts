@@ -102,6 +102,42 @@ test("stalls in blocking calls that use no CPU (Atomics.wait, spawnSync's own lo
   }
 });
 
+test("a main thread that sits in spawnSync's loop poll after poll, then hangs in one for 2 s: the hang is reported (no poll's wait is taken for the idle loop)", async () => {
+  const receiver = await startReceiver();
+  try {
+    const spool = mkdtempSync(join(tmpdir(), "bt-stall-"));
+    const result = await runNode([join(FIXTURES, "stall-polling.cjs")], { env: { BT_LIB: LIB, BT_ENDPOINT: `http://127.0.0.1:${receiver.port}`, BT_SPOOL: spool } });
+    assert.equal(result.code, 0, result.stderr);
+    await receiver.waitFor(1);
+    // The report after the hang is made 1.5 s after it: a stall report, if any, is out by the time it arrives.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const bodies = receiver.requests.map((request) => request.report as Body);
+    const seen = bodies.map((body) => (body.classifiers[0] === "EventLoopStall" ? `stall ${String(body.attributes["eventLoopStall.seconds"])}` : String(body.attributes["error.message"])));
+    const stalls = bodies.filter((body) => body.classifiers[0] === "EventLoopStall");
+    assert.equal(stalls.length, 1, `one stall, the hung poll: ${seen.join(", ")}`);
+    const seconds = stalls[0]!.attributes["eventLoopStall.seconds"] as number;
+    assert.ok(seconds >= 0.5 && seconds < 2, `reported ${seconds} s after the ping: found before the 2 s hang ended`);
+  } finally {
+    await receiver.close();
+  }
+});
+
+test("a crash whose synchronous send holds the main thread past the threshold (a slow endpoint) gives the crash report and no stall report", async () => {
+  const receiver = await startReceiver({ script: () => ({ delayMs: 1500 }) });
+  try {
+    const spool = mkdtempSync(join(tmpdir(), "bt-stall-"));
+    const result = await runNode([join(FIXTURES, "stall-crash.cjs")], { env: { BT_LIB: LIB, BT_ENDPOINT: `http://127.0.0.1:${receiver.port}`, BT_SPOOL: spool } });
+    assert.notEqual(result.code, 0, "the crash ends the process");
+    await receiver.waitFor(1);
+    // A stall report, if any, was posted by the watchdog while the crash report waited for its answer.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const classifiers = receiver.requests.map((request) => (request.report as Body).classifiers[0]);
+    assert.deepEqual(classifiers, ["Error"], "the crash report alone: the client's own way out is no stall");
+  } finally {
+    await receiver.close();
+  }
+});
+
 test("the watchdog's looks: a ping unanswered for a whole threshold is a stall, reported once; after an answer a ping goes out unless the main thread is surely idle", () => {
   const watch = new LoopWatch(1000);
   const idle = (): boolean => true;
