@@ -1,8 +1,9 @@
-// Where the main thread is, read by the stall watchdog from Linux's /proc/self/task/<pid>/syscall without waking it:
-// running, or in which system call. Sitting in the main event loop's own wait is idle, and needs no ping; anything
-// else may be a stall. Node's main loop waits in epoll from the same native frame for the whole life of the process,
-// and a loop run inside a callback (spawnSync's) waits deeper on the stack, so the idle wait is known by its
-// descriptor and stack pointer, learned from the process itself: a wait that a ping wakes at once.
+// Where the main thread is, read by the stall watchdog from Linux's /proc/self/syscall (the thread group leader's:
+// the main thread's, whichever thread reads it) without waking it: running, or in which system call. Sitting in the
+// main event loop's own wait is idle, and needs no ping; anything else may be a stall. Node's main loop waits in epoll
+// from the same native frame for the whole life of the process, and a loop run inside a callback (spawnSync's) waits
+// deeper on the stack, so the idle wait is known by its descriptor and stack pointer, learned from the process
+// itself: a wait that a ping wakes at once.
 import { closeSync, openSync, readSync } from "node:fs";
 
 /** The epoll wait calls by architecture: epoll_wait, epoll_pwait, epoll_pwait2 (x64); epoll_pwait, epoll_pwait2 (arm64). */
@@ -126,16 +127,17 @@ export interface MainThreadProbe {
 }
 
 /**
- * Opens the main thread's syscall file once (the main thread's task id is the process id); undefined where there is
- * none or it cannot be read (not Linux, another architecture, a /proc that hides it): the watchdog then falls back to
- * the process's CPU time and a ping every few thresholds. Each look is then one read of that file.
+ * Opens the main thread's syscall file once (/proc/self/syscall: the thread group leader's, also in a PID namespace
+ * that shares the host's /proc); undefined where there is none or it cannot be read (not Linux, another architecture,
+ * a /proc that hides it): the watchdog then falls back to the process's CPU time and a ping every few thresholds.
+ * Each look is then one read of that file.
  */
 export function openMainThreadProbe(): MainThreadProbe | undefined {
   const epollWaits = EPOLL_WAITS[process.arch];
   if (process.platform !== "linux" || epollWaits === undefined) return undefined;
   let fd: number;
   try {
-    fd = openSync(`/proc/self/task/${process.pid}/syscall`, "r");
+    fd = openSync("/proc/self/syscall", "r");
   } catch {
     return undefined;
   }

@@ -10,7 +10,7 @@ import { IdleWait, openMainThreadProbe, parseSyscallLine, sharesAFile, watchedFi
 const SAMPLER = `
 const { parentPort } = require("node:worker_threads");
 const { openSync, readSync } = require("node:fs");
-const fd = openSync("/proc/self/task/" + process.pid + "/syscall", "r");
+const fd = openSync("/proc/self/syscall", "r");
 const buffer = Buffer.alloc(256);
 const sleep = new Int32Array(new SharedArrayBuffer(4));
 parentPort.on("message", () => {
@@ -75,7 +75,7 @@ test("real readings: two spawnSync calls from the same place wait alike (same de
     `
 const { parentPort } = require("node:worker_threads");
 const { openSync, readSync, readFileSync } = require("node:fs");
-const fd = openSync("/proc/self/task/" + process.pid + "/syscall", "r");
+const fd = openSync("/proc/self/syscall", "r");
 const buffer = Buffer.alloc(256);
 const sleep = new Int32Array(new SharedArrayBuffer(4));
 parentPort.on("message", () => {
