@@ -40,17 +40,17 @@ function bodyOf(request: ReceivedRequest | undefined): Body {
 }
 
 /**
- * What differs between any two runs made equal: GC lines (their number and timings), addresses, the report's
- * name, and the native frames below the heading (where the allocation that failed came from varies from run
- * to run, with the library or without).
+ * What differs between any two runs made equal: the last GCs V8 prints (their number, timings, where its buffer
+ * cuts), addresses, the report's name, and the native frames below the heading (where the allocation that failed
+ * came from varies from run to run, with the library or without).
  */
 function normalize(stderr: string): string {
   const heading = "----- Native stack trace -----";
   const cut = stderr.indexOf(heading);
   const head = cut === -1 ? stderr : stderr.slice(0, cut + heading.length);
   return head
-    .replace(/^\[\d+:0x[0-9a-f]+\].*$/gm, "[gc]")
-    .replace(/(\[gc\]\n+)+/g, "[gc]\n\n")
+    // V8 prints its last GCs from a ring buffer of text: their number varies, and the first can be cut mid-line.
+    .replace(/(<--- Last few GCs --->\n)[\s\S]*?\n*(?=<--- JS stacktrace --->|FATAL ERROR)/g, "$1[gc]\n\n")
     .replace(/0x[0-9a-f]+/g, "0x")
     .replace(/report\.\d{8}\.\d{6}\.\d+\.\d+\.\d+\.json/g, "report.json");
 }
