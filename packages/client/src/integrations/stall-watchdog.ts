@@ -73,12 +73,24 @@ let candidate = false;
 function quietTest(): () => boolean {
   if (probe !== undefined) {
     const where = probe;
+    let byCpu: (() => boolean) | undefined;
     return () => {
+      if (byCpu !== undefined) return byCpu();
       const reading = where.look();
       candidate = reading === "candidate";
-      return reading === "idle";
+      if (reading !== "unlearnable") return reading === "idle";
+      // The idle wait cannot be learned here: the CPU-time looks from now on, not a ping at every look.
+      probe = undefined;
+      where.close();
+      byCpu = quietByCpu();
+      return byCpu();
     };
   }
+  return quietByCpu();
+}
+
+/** The looks where the main thread cannot be read: from the process's CPU time (QuietByCpu). */
+function quietByCpu(): () => boolean {
   candidate = false;
   const byCpu = new QuietByCpu(data.thresholdMs);
   let before = cpuMs();

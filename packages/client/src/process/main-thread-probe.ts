@@ -32,8 +32,15 @@ export function parseSyscallLine(line: string): ThreadState {
   }
 }
 
-/** What a reading says: the idle main loop; an epoll wait that may be the loop's (not learned yet); anything else. */
-export type Reading = "idle" | "candidate" | "other";
+/**
+ * What a reading says: the idle main loop; an epoll wait that may be the loop's (not learned yet); anything else; or
+ * that the idle wait cannot be learned in this process (LEARN_TRIES prompt answers in a row not confirmed, with none
+ * learned): the watchdog then looks as where there is no syscall file, rather than ping at every look.
+ */
+export type Reading = "idle" | "candidate" | "other" | "unlearnable";
+
+/** Confirmations that fail in a row, with no wait learned, before the idle wait is given up on. */
+export const LEARN_TRIES = 8;
 
 type Wait = { fd: bigint; sp: bigint };
 
@@ -49,6 +56,7 @@ type Wait = { fd: bigint; sp: bigint };
 export class IdleWait {
   private learned: Wait | undefined;
   private candidate: Wait | undefined;
+  private failed = 0;
 
   constructor(private readonly epollWaits: readonly number[]) {}
 
@@ -62,6 +70,7 @@ export class IdleWait {
     const wait = this.wait(state);
     if (wait === undefined) return "other";
     const learned = this.learned;
+    if (learned === undefined && this.failed >= LEARN_TRIES) return "unlearnable";
     if (learned !== undefined && learned.fd === wait.fd && learned.sp === wait.sp) return "idle";
     if (learned !== undefined && wait.sp <= learned.sp) return "other";
     this.candidate = wait;
@@ -80,8 +89,12 @@ export class IdleWait {
     const wait = this.wait(state);
     if (wait === undefined) return undefined;
     this.candidate = undefined;
-    if (wait.fd !== candidate.fd || wait.sp !== candidate.sp || !sameInstance()) return false;
+    if (wait.fd !== candidate.fd || wait.sp !== candidate.sp || !sameInstance()) {
+      this.failed++;
+      return false;
+    }
     this.learned = candidate;
+    this.failed = 0;
     return true;
   }
 

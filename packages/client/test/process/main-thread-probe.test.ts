@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { Worker } from "node:worker_threads";
-import { IdleWait, openMainThreadProbe, parseSyscallLine, sharesAFile, watchedFiles, type ThreadState } from "../../src/process/main-thread-probe.js";
+import { IdleWait, LEARN_TRIES, openMainThreadProbe, parseSyscallLine, sharesAFile, watchedFiles, type ThreadState } from "../../src/process/main-thread-probe.js";
 
 // The worker reads the main thread's syscall line 200 ms after each request, and posts it (delivered once the main loop turns).
 const SAMPLER = `
@@ -168,4 +168,25 @@ test("an epoll's watched files are read from its fdinfo, anonymous inodes (event
   assert.equal(sharesAFile(watchedFiles(child), watchedFiles(next)), false, "a new loop at the same numbers, its own pipes: another instance");
   assert.equal(sharesAFile(watchedFiles(info("")), watchedFiles(info(""))), false, "nothing watched: never taken for the same");
   assert.equal(sharesAFile(watchedFiles(loop), undefined), false, "unreadable: not the same");
+});
+
+test("an idle wait that cannot be learned (LEARN_TRIES prompt answers in a row not confirmed) is given up on: the CPU-time looks, not a ping at every look", () => {
+  const wait = (fd: bigint, sp: bigint): ThreadState => ({ kind: "syscall", nr: 281, arg0: fd, sp });
+  const other = (): boolean => false;
+  const waits = new IdleWait([281]);
+  for (let i = 0; i < LEARN_TRIES - 1; i++) {
+    assert.equal(waits.look(wait(14n, 1000n)), "candidate");
+    assert.equal(waits.confirm(wait(14n, 1000n), other), false, "no watched file in common: not learned");
+  }
+  assert.equal(waits.look(wait(14n, 1000n)), "candidate", "one try left");
+  assert.equal(waits.confirm(wait(14n, 1000n), () => true), true, "learned at the last try: the count starts again");
+  assert.equal(waits.look(wait(14n, 1000n)), "idle");
+
+  const never = new IdleWait([281]);
+  for (let i = 0; i < LEARN_TRIES; i++) {
+    assert.equal(never.look(wait(14n, 1000n)), "candidate");
+    assert.equal(never.confirm(wait(14n, 1000n), other), false);
+  }
+  assert.equal(never.look({ kind: "running" }), "other", "not a wait: as before");
+  assert.equal(never.look(wait(14n, 1000n)), "unlearnable", "given up on");
 });
