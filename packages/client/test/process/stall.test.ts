@@ -5,8 +5,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { runNode } from "../helpers/child.js";
-import { startReceiver } from "../helpers/http-receiver.js";
+import { runNode, type ChildResult } from "../helpers/child.js";
+import { withReceiver, type Receiver, type ReceiverOptions } from "../helpers/http-receiver.js";
 import { stallContext } from "../../src/process/stall.js";
 import { LoopWatch, QUIET_LOOKS, QuietByCpu } from "../../src/process/stall-channel.js";
 
@@ -22,11 +22,17 @@ interface Body {
   mainThread: string;
 }
 
-test("a main thread stuck for 3 s with stallThreshold 1 gives one EventLoopStall report, top frame the busy function, with its breadcrumbs and scope", async () => {
-  const receiver = await startReceiver();
-  try {
+/** Runs a fixture of test/fixtures/stall against a receiver of its own (and a spool folder), then `check`s what came. */
+function runFixture(fixture: string, check: (result: ChildResult, receiver: Receiver) => Promise<void>, receiverOptions?: ReceiverOptions): Promise<void> {
+  return withReceiver(async (receiver) => {
     const spool = mkdtempSync(join(tmpdir(), "bt-stall-"));
-    const result = await runNode([APP], { env: { BT_LIB: LIB, BT_ENDPOINT: `http://127.0.0.1:${receiver.port}`, BT_SPOOL: spool } });
+    const result = await runNode([join(FIXTURES, fixture)], { env: { BT_LIB: LIB, BT_ENDPOINT: `http://127.0.0.1:${receiver.port}`, BT_SPOOL: spool } });
+    await check(result, receiver);
+  }, receiverOptions);
+}
+
+test("a main thread stuck for 3 s with stallThreshold 1 gives one EventLoopStall report, top frame the busy function, with its breadcrumbs and scope", () =>
+  runFixture("stall-app.cjs", async (result, receiver) => {
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stderr, "", "nothing printed");
     await receiver.waitFor(2);
@@ -45,29 +51,20 @@ test("a main thread stuck for 3 s with stallThreshold 1 gives one EventLoopStall
     const after = bodies.find((body) => body.classifiers[0] === "Message")!;
     assert.equal(typeof after.attributes["eventLoopStall.lastSeconds"], "number", "the stall's end noted in the next report");
     assert.ok(receiver.requests.every((r) => r.validation?.valid !== false));
-  } finally {
-    await receiver.close();
-  }
-});
+  }));
 
 test("the main thread's context is JSON, leaving out what does not serialize", () => {
   const report = { getAttributes: () => ({ a: 1 }), getAnnotations: () => ({ big: 10n }) };
   assert.deepEqual(JSON.parse(stallContext(report, () => [{ message: "m" }])), { attributes: { a: 1 }, breadcrumbs: [{ message: "m" }] });
 });
 
-test("blocks of a fifth of the threshold are not stalls: none is reported", async () => {
-  const receiver = await startReceiver();
-  try {
-    const spool = mkdtempSync(join(tmpdir(), "bt-stall-"));
-    const result = await runNode([join(FIXTURES, "stall-short.cjs")], { env: { BT_LIB: LIB, BT_ENDPOINT: `http://127.0.0.1:${receiver.port}`, BT_SPOOL: spool } });
+test("blocks of a fifth of the threshold are not stalls: none is reported", () =>
+  runFixture("stall-short.cjs", async (result, receiver) => {
     assert.equal(result.code, 0, result.stderr);
     await receiver.waitFor(1);
     const classifiers = receiver.requests.map((request) => (request.report as Body).classifiers[0]);
     assert.deepEqual(classifiers, ["Message"], "the closing report alone");
-  } finally {
-    await receiver.close();
-  }
-});
+  }));
 
 test("an idle process with the watchdog runs no callback on its main thread for it, and ends by itself", async () => {
   const spool = mkdtempSync(join(tmpdir(), "bt-stall-"));
@@ -83,11 +80,8 @@ test("an idle process with the watchdog runs no callback on its main thread for 
   assert.ok(idle.callbacks <= 1, `callbacks run meanwhile: ${idle.callbacks} (${idle.kinds.join(", ")})`);
 });
 
-test("stalls in blocking calls that use no CPU (Atomics.wait, spawnSync's own loop) are found within two thresholds, one report each", async () => {
-  const receiver = await startReceiver();
-  try {
-    const spool = mkdtempSync(join(tmpdir(), "bt-stall-"));
-    const result = await runNode([join(FIXTURES, "stall-blocking.cjs")], { env: { BT_LIB: LIB, BT_ENDPOINT: `http://127.0.0.1:${receiver.port}`, BT_SPOOL: spool } });
+test("stalls in blocking calls that use no CPU (Atomics.wait, spawnSync's own loop) are found within two thresholds, one report each", () =>
+  runFixture("stall-blocking.cjs", async (result, receiver) => {
     assert.equal(result.code, 0, result.stderr);
     await receiver.waitFor(4);
     const bodies = receiver.requests.map((request) => request.report as Body);
@@ -97,16 +91,10 @@ test("stalls in blocking calls that use no CPU (Atomics.wait, spawnSync's own lo
       const seconds = body.attributes["eventLoopStall.seconds"] as number;
       assert.ok(seconds >= 1 && seconds < 3, `reported ${seconds} s after the ping: found before the 3 s block ended`);
     }
-  } finally {
-    await receiver.close();
-  }
-});
+  }));
 
-test("a main thread that sits in spawnSync's loop poll after poll, then hangs in one for 2 s: the hang is reported (no poll's wait is taken for the idle loop)", async () => {
-  const receiver = await startReceiver();
-  try {
-    const spool = mkdtempSync(join(tmpdir(), "bt-stall-"));
-    const result = await runNode([join(FIXTURES, "stall-polling.cjs")], { env: { BT_LIB: LIB, BT_ENDPOINT: `http://127.0.0.1:${receiver.port}`, BT_SPOOL: spool } });
+test("a main thread that sits in spawnSync's loop poll after poll, then hangs in one for 2 s: the hang is reported (no poll's wait is taken for the idle loop)", () =>
+  runFixture("stall-polling.cjs", async (result, receiver) => {
     assert.equal(result.code, 0, result.stderr);
     await receiver.waitFor(1);
     // The report after the hang is made 1.5 s after it: a stall report, if any, is out by the time it arrives.
@@ -117,26 +105,17 @@ test("a main thread that sits in spawnSync's loop poll after poll, then hangs in
     assert.equal(stalls.length, 1, `one stall, the hung poll: ${seen.join(", ")}`);
     const seconds = stalls[0]!.attributes["eventLoopStall.seconds"] as number;
     assert.ok(seconds >= 0.5 && seconds < 2, `reported ${seconds} s after the ping: found before the 2 s hang ended`);
-  } finally {
-    await receiver.close();
-  }
-});
+  }));
 
-test("a crash whose synchronous send holds the main thread past the threshold (a slow endpoint) gives the crash report and no stall report", async () => {
-  const receiver = await startReceiver({ script: () => ({ delayMs: 1500 }) });
-  try {
-    const spool = mkdtempSync(join(tmpdir(), "bt-stall-"));
-    const result = await runNode([join(FIXTURES, "stall-crash.cjs")], { env: { BT_LIB: LIB, BT_ENDPOINT: `http://127.0.0.1:${receiver.port}`, BT_SPOOL: spool } });
+test("a crash whose synchronous send holds the main thread past the threshold (a slow endpoint) gives the crash report and no stall report", () =>
+  runFixture("stall-crash.cjs", async (result, receiver) => {
     assert.notEqual(result.code, 0, "the crash ends the process");
     await receiver.waitFor(1);
     // A stall report, if any, was posted by the watchdog while the crash report waited for its answer.
     await new Promise((resolve) => setTimeout(resolve, 300));
     const classifiers = receiver.requests.map((request) => (request.report as Body).classifiers[0]);
     assert.deepEqual(classifiers, ["Error"], "the crash report alone: the client's own way out is no stall");
-  } finally {
-    await receiver.close();
-  }
-});
+  }, { script: () => ({ delayMs: 1500 }) }));
 
 test("the watchdog's looks: a ping unanswered for a whole threshold is a stall, reported once; after an answer a ping goes out unless the main thread is surely idle", () => {
   const watch = new LoopWatch(1000);
