@@ -63,9 +63,6 @@ const PROMPT_MS = 50;
 const SETTLE_MS = 0.25;
 const SETTLE_READS = 8;
 
-/** Set by the last quiet test: the main thread sat in an epoll wait that may be its loop's (see `learn`). */
-let candidate = false;
-
 /**
  * How a look knows the main thread is surely not stalled: from its syscall file where Linux has one (one read; an idle
  * main thread is then never pinged), else from the process's CPU time and a ping every few thresholds.
@@ -77,7 +74,6 @@ function quietTest(): () => boolean {
     return () => {
       if (byCpu !== undefined) return byCpu();
       const reading = where.look();
-      candidate = reading === "candidate";
       if (reading !== "unlearnable") return reading === "idle";
       // The idle wait cannot be learned here: the CPU-time looks from now on, not a ping at every look.
       probe = undefined;
@@ -91,7 +87,6 @@ function quietTest(): () => boolean {
 
 /** The looks where the main thread cannot be read: from the process's CPU time (QuietByCpu). */
 function quietByCpu(): () => boolean {
-  candidate = false;
   const byCpu = new QuietByCpu(data.thresholdMs);
   let before = cpuMs();
   return () => {
@@ -109,7 +104,6 @@ function quietByCpu(): () => boolean {
  * reads within 2 ms, only while the idle wait is being learned.
  */
 function learn(ping: number, where: MainThreadProbe): void {
-  candidate = false;
   Atomics.wait(slots, ANSWERED, ping - 1, Math.min(PROMPT_MS, data.thresholdMs / 2));
   if (Atomics.load(slots, ANSWERED) < ping) return;
   for (let read = 0; read < SETTLE_READS; read++) {
@@ -133,7 +127,8 @@ function watch(): void {
     const look = loop.look(now(), Atomics.load(slots, ANSWERED), quiet);
     if (look.ping !== undefined) {
       port?.postMessage(look.ping);
-      if (candidate && probe !== undefined) learn(look.ping, probe);
+      // The look that made this ping found the main thread in an epoll wait not known yet.
+      if (probe?.hasCandidate()) learn(look.ping, probe);
     }
     if (look.stalledMs === undefined || look.since === undefined) continue;
     // Delivered when the main loop turns again, which is the stall's end: the main thread takes its length from there.

@@ -136,6 +136,8 @@ export interface MainThreadProbe {
    * undefined while the thread is not back in any epoll wait yet (call again a little later).
    */
   confirm(): boolean | undefined;
+  /** Whether the last `look` found a candidate that `confirm` has not settled yet. */
+  hasCandidate(): boolean;
   close(): void;
 }
 
@@ -207,6 +209,7 @@ export function openMainThreadProbe(): MainThreadProbe | undefined {
       if (learned === true) idleLength = buffer.copy(idleLine, 0, 0, length);
       return learned;
     },
+    hasCandidate: () => waits.candidateFd() !== undefined,
     close: () => closeSync(fd),
   };
 }
