@@ -3,6 +3,7 @@
 // of ended processes, the spool, fatal-error reports); a little later, the code that builds reports loaded.
 import type { BacktraceReport, ReportContext } from "../capture/report.js";
 import type { FatalCounts } from "../deliver/counters.js";
+import { errorText } from "../errors.js";
 import { dynamicAttributes, processStaticAttributes } from "../enrich/attributes.js";
 import type { ResolvedOptions } from "../options.js";
 import type { DropReason } from "../outcome.js";
@@ -74,7 +75,7 @@ export function watchClient(client: WatchedClient, options: ResolvedOptions, spo
   setImmediate(() => {
     if (client.closed()) return;
     if (spool) stopRecovery = startRecovery(spool, client, (message) => debug?.(message));
-    client.replay().catch((error) => debug?.(`replay failed: ${String(error)}`));
+    client.replay().catch((error) => debug?.(`replay failed: ${errorText(error)}`));
     watch.started();
   });
   // The code that builds and sends reports is the package's second file, loaded at the first report. A process that
@@ -85,7 +86,7 @@ export function watchClient(client: WatchedClient, options: ResolvedOptions, spo
     try {
       client.preload();
     } catch (error) {
-      debug?.(`the code that builds reports could not be loaded: ${String(error)}`);
+      debug?.(`the code that builds reports could not be loaded: ${errorText(error)}`);
     }
   }, PRELOAD_MS).unref();
   const watch = watchProcess(
