@@ -143,28 +143,27 @@ function openJournal(options: JournalOptions): Journal {
   function take(budgetMs = Infinity): Buffer | undefined {
     const started = performance.now();
     const lines: string[] = [];
-    // The captures of this commit, by their line's index in `lines`.
-    const captures: Array<{ record: () => unknown; line: Buffer | undefined } | undefined> = [];
-    const line = (make: () => string, what: string): boolean => {
+    // For each line of `lines`, the capture whose line it is (a rewrite writes it again), if any.
+    const owners: Array<{ line: Buffer | undefined } | undefined> = [];
+    const line = (make: () => string, what: string, owner?: { line: Buffer | undefined }): void => {
       try {
         lines.push(make());
-        return true;
+        owners.push(owner);
       } catch (error) {
         debug(`journal: ${what} not written (${(error as Error).message})`);
-        return false;
       }
     };
     for (const [uuid, { record }] of waiting) {
       waiting.delete(uuid);
       const entry = { record, line: undefined };
       written.set(uuid, entry);
-      if (line(() => captureLine(uuid, record), `report ${uuid}`)) captures.push(entry);
+      line(() => captureLine(uuid, record), `report ${uuid}`, entry);
       if (performance.now() - started > budgetMs) break;
     }
     for (const [uuid, patch] of patches) {
       if (waiting.has(uuid)) continue;
       patches.delete(uuid);
-      if (line(() => patchLine(uuid, patch), `the count of report ${uuid}`)) captures.push(undefined);
+      line(() => patchLine(uuid, patch), `the count of report ${uuid}`);
     }
     if (settled.length > 0) line(() => settledLine(settled), "settlements");
     settled = [];
@@ -173,7 +172,9 @@ function openJournal(options: JournalOptions): Journal {
     try {
       const views: (Buffer | undefined)[] = [];
       const bytes = commitBytes(lines, key, views);
-      for (let i = 0; i < captures.length; i++) if (captures[i] !== undefined) captures[i]!.line = views[i];
+      owners.forEach((owner, i) => {
+        if (owner !== undefined) owner.line = views[i];
+      });
       return bytes;
     } catch (error) {
       debug(`journal: a commit of ${lines.length} lines not written (${(error as Error).message})`);
