@@ -115,16 +115,16 @@ function learn(ping: number, where: MainThreadProbe): void {
 /**
  * Sleeps a threshold at a time (woken early only by STOP); never polls. At each look: the last ping answered; a ping
  * when the main thread may be stalled; a stall when a ping went unanswered. A look is what the watchdog costs an idle
- * process (one wake per threshold), so it does the least it can: one read of the clock and one of the main thread's
- * state, and the ping is a bare number.
+ * process (one wake per threshold), so it does the least it can: one read of the main thread's state (the clock only
+ * when a ping is out or goes out), and the ping is a bare number.
  */
 function watch(): void {
   const quiet = quietTest();
   const port = lazyWorkers().parentPort;
   for (;;) {
-    const timeout = loop.wait(now(), Atomics.load(slots, ANSWERED));
+    const timeout = loop.wait(Atomics.load(slots, ANSWERED), now);
     if (Atomics.wait(slots, STOP, 0, timeout) !== "timed-out" || stopped()) return;
-    const look = loop.look(now(), Atomics.load(slots, ANSWERED), quiet);
+    const look = loop.look(Atomics.load(slots, ANSWERED), quiet, now);
     if (look.ping !== undefined) {
       port?.postMessage(look.ping);
       // The look that made this ping found the main thread in an epoll wait not known yet.

@@ -51,6 +51,9 @@ export const QUIET_LOOKS = 4;
 /** Without that file, a threshold in which the process used more than this share of it in CPU may hide a stall: the main thread is pinged. */
 export const BUSY_SHARE = 0.05;
 
+/** A look with nothing to do: one shared object, not one made per look. */
+const NOTHING: Look = Object.freeze({});
+
 export interface Look {
   /** Send this ping now. */
   ping?: number;
@@ -79,22 +82,28 @@ export class LoopWatch {
     return this.sent;
   }
 
-  look(now: number, answered: number, quiet: () => boolean): Look {
+  /**
+   * The look after a wait. `clock` (ms since base) is read only when the look needs the time: an idle look (no ping out,
+   * the main thread quiet) is what an idle process pays at every threshold, and does the least it can.
+   */
+  look(answered: number, quiet: () => boolean, clock: () => number): Look {
     if (answered < this.sent) {
-      if (this.reported || now - this.sentAt < this.thresholdMs) return {};
+      if (this.reported) return NOTHING;
+      const now = clock();
+      if (now - this.sentAt < this.thresholdMs) return NOTHING;
       this.reported = true;
       return { stalledMs: now - this.sentAt, since: this.sentAt };
     }
     this.reported = false;
-    if (quiet()) return {};
+    if (quiet()) return NOTHING;
     this.sent++;
-    this.sentAt = now;
+    this.sentAt = clock();
     return { ping: this.sent };
   }
 
-  /** ms until the next look: a threshold after the ping while one is out, else a threshold. */
-  wait(now: number, answered: number): number {
-    return answered < this.sent && !this.reported ? Math.max(1, this.sentAt + this.thresholdMs - now) : this.thresholdMs;
+  /** ms until the next look: a threshold after the ping while one is out, else a threshold (the clock is then not read). */
+  wait(answered: number, clock: () => number): number {
+    return answered < this.sent && !this.reported ? Math.max(1, this.sentAt + this.thresholdMs - clock()) : this.thresholdMs;
   }
 }
 

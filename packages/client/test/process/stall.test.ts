@@ -122,15 +122,24 @@ test("the watchdog's looks: a ping unanswered for a whole threshold is a stall, 
   const idle = (): boolean => true;
   const unsure = (): boolean => false;
   assert.equal(watch.start(0), 1, "the first ping at the start");
-  assert.equal(watch.wait(400, 0), 600, "the next look a threshold after the ping");
-  assert.deepEqual(watch.look(999, 0, unsure), {}, "not a whole threshold yet");
-  assert.deepEqual(watch.look(1000, 0, unsure), { stalledMs: 1000, since: 0 }, "unanswered for a threshold: a stall");
-  assert.deepEqual(watch.look(2000, 0, unsure), {}, "the same stall, reported already");
-  assert.equal(watch.wait(2000, 0), 1000);
-  assert.deepEqual(watch.look(3000, 1, idle), {}, "answered, idle: no ping");
-  assert.deepEqual(watch.look(4000, 1, unsure), { ping: 2 }, "answered, not sure: a ping");
-  assert.deepEqual(watch.look(4999, 1, unsure), {}, "out for less than a threshold");
-  assert.deepEqual(watch.look(5000, 1, unsure), { stalledMs: 1000, since: 4000 }, "a new stall");
+  // The clock a look is given counts its reads: an idle look (no ping out, the main thread quiet) never reads it.
+  let reads = 0;
+  const at = (ms: number) => (): number => {
+    reads++;
+    return ms;
+  };
+  assert.equal(watch.wait(0, at(400)), 600, "the next look a threshold after the ping");
+  assert.deepEqual(watch.look(0, unsure, at(999)), {}, "not a whole threshold yet");
+  assert.deepEqual(watch.look(0, unsure, at(1000)), { stalledMs: 1000, since: 0 }, "unanswered for a threshold: a stall");
+  assert.deepEqual(watch.look(0, unsure, at(2000)), {}, "the same stall, reported already");
+  assert.equal(watch.wait(0, at(2000)), 1000);
+  reads = 0;
+  assert.equal(watch.wait(1, at(2500)), 1000, "answered: a threshold");
+  assert.deepEqual(watch.look(1, idle, at(3000)), {}, "answered, idle: no ping");
+  assert.equal(reads, 0, "an idle look reads no clock");
+  assert.deepEqual(watch.look(1, unsure, at(4000)), { ping: 2 }, "answered, not sure: a ping");
+  assert.deepEqual(watch.look(1, unsure, at(4999)), {}, "out for less than a threshold");
+  assert.deepEqual(watch.look(1, unsure, at(5000)), { stalledMs: 1000, since: 4000 }, "a new stall");
 });
 
 test("without the syscall file: a look is quiet unless the process used 5 % of a threshold in CPU, and every QUIET_LOOKS-th is not", () => {
