@@ -62,3 +62,21 @@ test("a worker's out-of-memory report recovered from the journal after a kill -9
     await receiver.close();
   }
 });
+
+test("a worker started before initialize that dies of out of memory unhandled is still reported as OutOfMemory (its thread id unknown)", async () => {
+  const receiver = await startReceiver();
+  try {
+    const env = { BT_LIB: LIB, BT_ENDPOINT: receiver.url, BT_SPOOL: mkdtempSync(join(tmpdir(), "bt-worker-")), BEFORE: "1" };
+    const result = await runNode([APP], { env });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /Error \[ERR_WORKER_OUT_OF_MEMORY\]/);
+    await receiver.waitFor(1);
+    assert.equal(receiver.requests.length, 1, "one report");
+    const body = receiver.requests[0]!.report as { classifiers: string[]; attributes: Record<string, unknown> };
+    assert.deepEqual(body.classifiers, ["OutOfMemory"]);
+    assert.equal(body.attributes["error.type"], "Unhandled exception");
+    assert.equal(body.attributes["worker.threadId"], undefined, "the library never saw the worker");
+  } finally {
+    await receiver.close();
+  }
+});
