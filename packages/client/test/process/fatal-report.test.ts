@@ -170,3 +170,32 @@ test("process.report set up by the application, or a --report flag, is left alon
   assert.equal(reportConfiguredElsewhere(base, ["--report-on-fatalerror"], undefined), true);
   assert.equal(reportConfiguredElsewhere(base, [], "--report-directory=/x"), true);
 });
+
+test("initialize called a second time (a new default client, the previous one finalized) keeps fatal error reports on, with the new client's attributes", async () => {
+  const receiver = await startReceiver();
+  const spool = mkdtempSync(join(tmpdir(), "bt-fatal-twice-"));
+  const options = JSON.stringify({ endpoint: receiver.url, token: "t0k3n", spool });
+  try {
+    const crashed = await runNode([
+      "--max-old-space-size=32",
+      "-e",
+      `const bt = require(${JSON.stringify(LIB)}); const o = ${options};
+       bt.initialize(o); bt.initialize({ ...o, attributes: { second: "yes" } });
+       setTimeout(() => { process.stdout.write(process.report.directory + "\\n"); const kept = []; for (;;) kept.push(new Array(1000).fill(1)); }, 300);`,
+    ]);
+    assert.equal(crashed.signal, "SIGABRT", crashed.stderr);
+    assert.equal(crashed.stdout.trim(), join(spool, "fatal"), "the report still goes to the spool after the first client's finalize");
+    const next = await runNode(["-e", `require(${JSON.stringify(LIB)}).initialize(${options}); setTimeout(() => {}, 1500);`]);
+    assert.equal(next.code, 0, next.stderr);
+    await receiver.waitFor(1);
+    const body = bodyOf(receiver.requests[0]);
+    assert.deepEqual(body.classifiers, ["OutOfMemory"]);
+    assert.equal(body.attributes["second"], "yes", "the second client's attributes were recorded");
+    // And once every client is finalized, process.report is Node's default again.
+    const ended = await runNode(["-e", `const bt = require(${JSON.stringify(LIB)}); const o = ${options}; bt.initialize(o); bt.initialize(o);
+       setTimeout(async () => { await bt.finalize(); process.stdout.write(JSON.stringify([process.report.directory, process.report.reportOnFatalError])); }, 100);`]);
+    assert.equal(ended.stdout, JSON.stringify(["", false]), ended.stderr);
+  } finally {
+    await receiver.close();
+  }
+});
