@@ -62,6 +62,16 @@ function setByUs(settings: ReportSettings, list: Owners["list"]): boolean {
   return !reportConfiguredElsewhere({ ...settings, directory: "", reportOnFatalError: false }, [], "");
 }
 
+/**
+ * Where Node's command line (node, its own flags, then the script, then the application's arguments) has the script.
+ * With code given by -e/-p (their value is one of Node's flags) there is no script: what follows Node's flags is the
+ * application's, so the index is that of the last flag.
+ */
+export function scriptIndexOf(execArgv: readonly string[]): number {
+  const evaluated = execArgv.some((flag) => /^(?:-[ep]|-pe|-ep|--eval|--print)(?:=|$)/.test(flag));
+  return evaluated ? execArgv.length : 1 + execArgv.length;
+}
+
 export interface FatalSetup {
   /** The folder reports are written to and read from. */
   dir: string;
@@ -102,8 +112,7 @@ export function setupFatalReports(options: FatalSetupOptions): FatalSetup | unde
     const startedAt = Math.max((options.now ?? Date.now)(), shared.lastStart + 1);
     const own = { path: undefined as string | undefined };
     const record = (attributes: Record<string, unknown>): void => {
-      // Node's command line: node, its own flags, then the script; what follows is the application's.
-      own.path = writeProcessRecord(dir, { pid: process.pid, startedAt, scriptIndex: 1 + process.execArgv.length, attributes }, key) ?? own.path;
+      own.path = writeProcessRecord(dir, { pid: process.pid, startedAt, scriptIndex: scriptIndexOf(process.execArgv), attributes }, key) ?? own.path;
     };
     if (!setByUs(report, shared.list) && reportConfiguredElsewhere(report)) {
       options.debug?.("process.report is configured by the application: fatal error reports are left to it");
