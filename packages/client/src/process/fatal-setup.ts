@@ -2,6 +2,7 @@
 import { rmSync } from "node:fs";
 import { resolve } from "node:path";
 import { splitNodeOptions } from "./crash.js";
+import { evaluatesCode } from "../enrich/attributes.js";
 import { openFatalFolder, pruneProcessRecords, writeProcessRecord } from "../spool/fatal-folder.js";
 import { loadKey } from "../spool/spool-guard.js";
 
@@ -68,8 +69,7 @@ function setByUs(settings: ReportSettings, list: Owners["list"]): boolean {
  * application's, so the index is that of the last flag.
  */
 export function scriptIndexOf(execArgv: readonly string[]): number {
-  const evaluated = execArgv.some((flag) => /^(?:-[ep]|-pe|-ep|--eval|--print)(?:=|$)/.test(flag));
-  return evaluated ? execArgv.length : 1 + execArgv.length;
+  return evaluatesCode(execArgv) ? execArgv.length : 1 + execArgv.length;
 }
 
 export interface FatalSetup {
