@@ -206,14 +206,15 @@ test("initialize called a second time (a new default client, the previous one fi
   }
 });
 
-test("a process run with -e (no script file) sends none of its application's arguments", async () => {
+test("a process run with -e (no script file) sends none of its application's arguments, nor its working folder", async () => {
   const receiver = await startReceiver();
   const spool = mkdtempSync(join(tmpdir(), "bt-fatal-eval-"));
   const options = JSON.stringify({ endpoint: receiver.url, token: "t0k3n", spool });
   const secret = "positional-s3cr3t-0452";
   try {
     const code = `require(${JSON.stringify(LIB)}).initialize(${options}); setTimeout(() => { const kept = []; for (;;) kept.push(new Array(1000).fill(1)); }, 200);`;
-    const crashed = await runNode(["--max-old-space-size=32", "-e", code, secret, "--", `--token=${secret}`]);
+    const cwd = mkdtempSync(join(tmpdir(), "bt-working-folder-"));
+    const crashed = await runNode(["--max-old-space-size=32", "-e", code, secret, "--", `--token=${secret}`], { cwd });
     assert.equal(crashed.signal, "SIGABRT", crashed.stderr);
     const next = await runNode(["-e", `require(${JSON.stringify(LIB)}).initialize(${options}); setTimeout(() => {}, 1500);`]);
     assert.equal(next.code, 0, next.stderr);
@@ -223,6 +224,7 @@ test("a process run with -e (no script file) sends none of its application's arg
     assert.equal(summary.commandLine.length, 4, "node and its flags (the code is the value of -e)");
     assert.equal(summary.droppedArguments, 3);
     assert.ok(!receiver.requests[0]!.body.toString().includes(secret), "no argument of the application in what is sent");
+    assert.ok(!receiver.requests[0]!.body.toString().includes(cwd), "nor the folder it ran in (it may be the user's home)");
   } finally {
     await receiver.close();
   }
