@@ -1,12 +1,15 @@
 // A captured report as a journal line (JSON-safe, cheap to make) and back: what lets a report outlive a kill -9.
 import { BacktraceReport, internalReport, type ErrorType, type LogLine, type ReportSender } from "../capture/report.js";
 import type { Breadcrumb } from "../capture/breadcrumbs.js";
+import type { WireThread } from "../body.js";
 import { resolveLimits, toSafeJson } from "../serialize/safe-json.js";
 
 /** How deep a cause chain is kept in a journal line. */
 const MAX_CAUSES = 5;
 /** Bounds of what a journal line keeps of the application's values: those of a report body. */
 const LIMITS = resolveLimits({ maxDepth: 8, maxStringLength: 8192, maxItems: 200, maxKeys: 200 });
+/** Bounds of the extra threads kept (wire threads the library made: a native stack of a few dozen frames). */
+const THREAD_LIMITS = resolveLimits({ maxDepth: 5, maxStringLength: 1024, maxItems: 1000, maxKeys: 50 });
 
 interface ThrownRecord {
   name: string;
@@ -33,6 +36,12 @@ export interface JournalRecord {
   b?: { entries: Breadcrumb[]; dropped: number };
   /** Duplicates merged into it so far (see `duplicatesPatch`). */
   c?: { count: number; first: number; last: number };
+  /** The classifier when it is not the error's type (a worker out of memory, a fatal error's report). */
+  x?: string;
+  /** The thread the report is about, when it is not the one that built it. */
+  h?: { id: string; name: string };
+  /** Threads sent besides the faulting one (a fatal error's native stack). */
+  w?: unknown;
 }
 
 /** The journal's patch for a report that stands for more occurrences now: the next start sends the count too. */
@@ -80,6 +89,9 @@ export function journalRecord(report: BacktraceReport): JournalRecord {
   if (typeof stack === "string") record.s = stack;
   if (report.breadcrumbs) record.b = report.breadcrumbs;
   if (report.duplicates) record.c = { ...report.duplicates };
+  if (report.classifier !== undefined) record.x = report.classifier;
+  if (report.thread) record.h = { id: report.thread.id, name: report.thread.name };
+  if (report.extraThreads) record.w = toSafeJson(report.extraThreads, THREAD_LIMITS);
   return record;
 }
 
@@ -122,5 +134,23 @@ export function restoreReport(uuid: string, value: unknown, sender: ReportSender
   if (c && Number.isSafeInteger(c.count) && c.count > 1 && typeof c.first === "number" && typeof c.last === "number") {
     report.duplicates = { count: c.count, first: c.first, last: c.last };
   }
+  if (typeof record.x === "string") report.classifier = record.x;
+  const h = record.h;
+  if (h && typeof h.id === "string" && typeof h.name === "string") report.thread = { id: h.id, name: h.name };
+  const threads = wireThreads(record.w);
+  if (threads) report.extraThreads = threads;
   return report;
+}
+
+/** Extra threads read back: only entries shaped as wire threads (a name, a fault flag, frames with a function name). */
+function wireThreads(value: unknown): Record<string, WireThread> | undefined {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+  const threads: Record<string, WireThread> = {};
+  for (const [id, thread] of Object.entries(value as Record<string, unknown>)) {
+    const t = thread as Partial<WireThread> | null;
+    if (typeof t !== "object" || t === null || typeof t.name !== "string" || typeof t.fault !== "boolean" || !Array.isArray(t.stack)) continue;
+    const stack = t.stack.filter((frame): frame is WireThread["stack"][number] => typeof frame === "object" && frame !== null && typeof (frame as { funcName?: unknown }).funcName === "string");
+    threads[id] = { name: t.name, fault: t.fault, stack };
+  }
+  return Object.keys(threads).length > 0 ? threads : undefined;
 }

@@ -20,6 +20,11 @@ export const readText: ReadText = (path) => {
 
 const sysnames: Record<string, string> = { linux: "Linux", darwin: "Mac OS", win32: "Windows" };
 
+/** True when Node runs code given on its command line (-e, -p and their long forms): then there is no script. */
+export function evaluatesCode(execArgv: readonly string[]): boolean {
+  return execArgv.some((flag) => /^(?:-[ep]|-pe|-ep|--eval|--print)(?:=|$)/.test(flag));
+}
+
 /** Name and version of the application, from the nearest package.json above the entry script, then the working folder. */
 export function applicationInfo(
   entry: string | undefined,
@@ -77,7 +82,8 @@ export function processStaticAttributes(): Attributes {
 
 /** Attributes that do not change while the process runs. Computed once, lazily, off the caller's path. */
 export function staticAttributes(read: ReadText = readText): Attributes {
-  const app = applicationInfo(process.argv[1], process.cwd(), read);
+  // With -e or -p there is no script: process.argv[1] is then the application's first argument.
+  const app = applicationInfo(evaluatesCode(process.execArgv) ? undefined : process.argv[1], process.cwd(), read);
   const cpus = safe(() => osCpus(), []);
   return {
     "backtrace.agent": AGENT,

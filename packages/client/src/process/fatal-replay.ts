@@ -75,12 +75,13 @@ function cleanWorker(value: unknown): Json | undefined {
   };
 }
 
-/** The parts of a diagnostic report that are sent; `environmentVariables`, network interfaces and arguments are not. */
+/** The parts of a diagnostic report that are sent; `environmentVariables`, network interfaces, arguments and the working folder are not. */
 export function fatalAnnotations(report: Json, scriptIndex: number | undefined): Json {
   const header = object(report["header"]) ?? {};
   const commandLine = safeCommandLine(header["commandLine"], scriptIndex);
   const summary: Json = {};
-  for (const key of ["event", "trigger", "dumpEventTime", "processId", "threadId", "cwd", "nodejsVersion", "arch", "platform", "osName", "osRelease", "osMachine", "host", "reportVersion"]) {
+  // Not the working folder: it may be the user's home, and no other report sends it.
+  for (const key of ["event", "trigger", "dumpEventTime", "processId", "threadId", "nodejsVersion", "arch", "platform", "osName", "osRelease", "osMachine", "host", "reportVersion"]) {
     if (header[key] !== undefined) summary[key] = header[key];
   }
   summary["commandLine"] = commandLine.kept;

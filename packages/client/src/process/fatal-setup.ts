@@ -2,6 +2,7 @@
 import { rmSync } from "node:fs";
 import { resolve } from "node:path";
 import { splitNodeOptions } from "./crash.js";
+import { evaluatesCode } from "../enrich/attributes.js";
 import { openFatalFolder, pruneProcessRecords, writeProcessRecord } from "../spool/fatal-folder.js";
 import { loadKey } from "../spool/spool-guard.js";
 
@@ -36,6 +37,39 @@ export function reportConfiguredElsewhere(
     settings.compact ||
     settings.signal !== "SIGUSR2"
   );
+}
+
+/**
+ * The clients of this process whose set-up is on, oldest first, shared by every loaded copy of the library: the last
+ * one's folder is `process.report.directory`. A client started while another's set-up is on takes it over (a second
+ * `initialize()` finalizes the first client after the new one started), and the set-up ends with the last of them.
+ */
+interface Owners {
+  list: Array<{ dir: string }>;
+  /** The last record's start time: two clients started in the same millisecond get records of their own. */
+  lastStart: number;
+}
+
+function owners(): Owners {
+  const key = Symbol.for("backtrace-ts.fatal-report-owners");
+  const holder = globalThis as Record<symbol, Owners | undefined>;
+  return (holder[key] ??= { list: [], lastStart: 0 });
+}
+
+/** True when `process.report` holds exactly what the latest of our clients set: it is ours to take over. */
+function setByUs(settings: ReportSettings, list: Owners["list"]): boolean {
+  const latest = list[list.length - 1];
+  if (latest === undefined || settings.directory !== latest.dir || !settings.reportOnFatalError) return false;
+  return !reportConfiguredElsewhere({ ...settings, directory: "", reportOnFatalError: false }, [], "");
+}
+
+/**
+ * Where Node's command line (node, its own flags, then the script, then the application's arguments) has the script.
+ * With code given by -e/-p (their value is one of Node's flags) there is no script: what follows Node's flags is the
+ * application's, so the index is that of the last flag.
+ */
+export function scriptIndexOf(execArgv: readonly string[]): number {
+  return evaluatesCode(execArgv) ? execArgv.length : 1 + execArgv.length;
 }
 
 export interface FatalSetup {
@@ -74,19 +108,22 @@ export function setupFatalReports(options: FatalSetupOptions): FatalSetup | unde
       return undefined;
     }
     const key = options.key ?? loadKey(spoolDir, process.getuid?.());
-    const startedAt = (options.now ?? Date.now)();
+    const shared = owners();
+    const startedAt = Math.max((options.now ?? Date.now)(), shared.lastStart + 1);
     const own = { path: undefined as string | undefined };
     const record = (attributes: Record<string, unknown>): void => {
-      // Node's command line: node, its own flags, then the script; what follows is the application's.
-      own.path = writeProcessRecord(dir, { pid: process.pid, startedAt, scriptIndex: 1 + process.execArgv.length, attributes }, key) ?? own.path;
+      own.path = writeProcessRecord(dir, { pid: process.pid, startedAt, scriptIndex: scriptIndexOf(process.execArgv), attributes }, key) ?? own.path;
     };
-    if (reportConfiguredElsewhere(report)) {
+    if (!setByUs(report, shared.list) && reportConfiguredElsewhere(report)) {
       options.debug?.("process.report is configured by the application: fatal error reports are left to it");
       return undefined;
     }
+    shared.lastStart = startedAt;
     pruneProcessRecords(dir, own.path);
     report.directory = dir;
     report.reportOnFatalError = true;
+    const owner = { dir };
+    shared.list.push(owner);
     let timer: NodeJS.Timeout | undefined;
     return {
       dir,
@@ -112,9 +149,18 @@ export function setupFatalReports(options: FatalSetupOptions): FatalSetup | unde
       uninstall() {
         clearTimeout(timer);
         try {
-          if (report.directory === dir && report.reportOnFatalError) {
-            report.reportOnFatalError = false;
-            report.directory = "";
+          const latest = shared.list[shared.list.length - 1] === owner;
+          const ours = setByUs(report, shared.list);
+          const at = shared.list.indexOf(owner);
+          if (at >= 0) shared.list.splice(at, 1);
+          // Only the latest client's values are in place; an earlier client's end leaves them to the clients still on.
+          if (latest && ours) {
+            const next = shared.list[shared.list.length - 1];
+            if (next !== undefined) report.directory = next.dir;
+            else {
+              report.reportOnFatalError = false;
+              report.directory = "";
+            }
           }
           if (own.path !== undefined) rmSync(own.path, { force: true });
         } catch {

@@ -76,7 +76,9 @@ export function startStallWatchdog(options: StallOptions): (() => void) | undefi
   return () => {
     Atomics.store(slots, STOP, 1);
     Atomics.notify(slots, STOP);
-    delete (globalThis as Record<symbol, unknown>)[Symbol.for(CONTEXT_KEY)];
+    // Only our own: a client started since (a second initialize()) put its own there, which its watchdog reads.
+    const holder = globalThis as Record<symbol, unknown>;
+    if (holder[Symbol.for(CONTEXT_KEY)] === context) delete holder[Symbol.for(CONTEXT_KEY)];
     worker.terminate().catch(() => undefined);
   };
 }

@@ -41,10 +41,17 @@ export function installWorkerWatch(onNonFatal: (error: Error) => void): () => vo
   return () => void unsubscribe(CHANNEL, onWorker);
 }
 
-/** Marks a report of a worker's out-of-memory error: classifier OutOfMemory, the worker's thread id and limits. */
+/**
+ * Marks a report of a worker's out-of-memory error: classifier OutOfMemory, the worker's thread id and limits. A worker
+ * started before the watch (before initialize) was never seen: its error is known by its code alone, without the id.
+ */
 export function markWorkerOutOfMemory(report: BacktraceReport, error: unknown): BacktraceReport {
-  const info = typeof error === "object" && error !== null ? origins.get(error) : undefined;
-  if (info === undefined) return report;
+  if (typeof error !== "object" || error === null) return report;
+  const info = origins.get(error);
+  if (info === undefined) {
+    if ((error as { code?: unknown }).code === "ERR_WORKER_OUT_OF_MEMORY") report.classifier = "OutOfMemory";
+    return report;
+  }
   report.classifier = "OutOfMemory";
   report.setAttribute("worker.threadId", info.threadId);
   report.setAnnotation("Worker resource limits", info.resourceLimits);

@@ -17,7 +17,7 @@ export interface ProcessRecord {
   pid: number;
   /** Epoch ms the record was written (the process's start, for matching a report to it). */
   startedAt: number;
-  /** Index in Node's command line of the script: what follows it (the application's own arguments) is never sent. */
+  /** Index in Node's command line of the script (of the last of Node's flags when there is none: -e, -p): what follows it (the application's own arguments) is never sent. */
   scriptIndex: number;
   /** The attributes the process would have sent: the default ones and the client's. */
   attributes: Record<string, unknown>;

@@ -346,8 +346,9 @@ function openJournal(options: JournalOptions): Journal {
     settle(uuid) {
       patches.delete(uuid);
       patched.delete(uuid);
-      if (waiting.delete(uuid)) return;
-      if (!written.delete(uuid)) return;
+      // Settled before its group commit: never written, no settlement to write.
+      const unwritten = waiting.delete(uuid);
+      if (!unwritten && !written.delete(uuid)) return;
       if (written.size === 0 && waiting.size === 0) {
         // The last open capture: the journal is emptied now, not at a timer a process that is ending may never run
         // (its settlements unwritten, the next start would send the reports again).
@@ -358,6 +359,7 @@ function openJournal(options: JournalOptions): Journal {
         if (!inFlight) rotate();
         return;
       }
+      if (unwritten) return;
       settled.push(uuid);
       schedule();
     },

@@ -1,7 +1,7 @@
 // A report's journal record: attributes, annotations and an error's own fields as toSafeJson makes them, an empty one too.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { journalRecord } from "../../src/assemble/journal-record.js";
+import { journalRecord, restoreReport } from "../../src/assemble/journal-record.js";
 import { BacktraceReport } from "../../src/capture/report.js";
 import { toSafeJson } from "../../src/serialize/safe-json.js";
 
@@ -20,4 +20,19 @@ test("empty attributes, annotations and error fields are {} as toSafeJson gives 
   // Only symbol keys: left out, as JSON leaves them out.
   const symbols = new BacktraceReport().setException(Object.assign(new Error("s"), { [Symbol("only")]: 1 }));
   assert.deepEqual(journalRecord(symbols).e?.extra, {});
+});
+
+test("the classifier, the thread a report is about and its extra threads come back from the journal (a fatal error's report, a worker out of memory)", () => {
+  const report = new BacktraceReport().setException(new Error("Allocation failed - JavaScript heap out of memory"), "Crash");
+  report.classifier = "OutOfMemory";
+  report.thread = { id: "main", name: "main" };
+  report.extraThreads = { "main-native": { name: "main (native)", fault: false, stack: [{ funcName: "node::OOMErrorHandler", native: true, library: "node" }] } };
+  const line = JSON.parse(JSON.stringify(journalRecord(report))) as unknown;
+  const back = restoreReport(report.uuid, line, { send: () => Promise.reject(new Error("not sent")) } as never)!;
+  assert.equal(back.classifier, "OutOfMemory");
+  assert.deepEqual(back.thread, { id: "main", name: "main" });
+  assert.deepEqual(back.extraThreads, report.extraThreads);
+  // A report with none of them gets none back.
+  const plain = restoreReport("u", JSON.parse(JSON.stringify(journalRecord(new BacktraceReport().setException(new Error("x"))))) as unknown, {} as never)!;
+  assert.deepEqual([plain.classifier, plain.thread, plain.extraThreads], [undefined, undefined, undefined]);
 });

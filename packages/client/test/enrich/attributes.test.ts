@@ -85,3 +85,19 @@ test("dynamic attributes are read at most once per interval, with process age al
   assert.equal(reads, process.platform === "linux" ? 2 : 0);
   assert.equal(typeof later["process.age"], "number");
 });
+
+test("code run with -e or -p has no script: the application is not named after its first argument", async () => {
+  const { runNode } = await import("../helpers/child.js");
+  const cwd = mkdtempSync(join(tmpdir(), "bt-eval-app-"));
+  const module = JSON.stringify(new URL("../../src/enrich/attributes.ts", import.meta.url).href);
+  const code = `import(${module}).then((m) => process.stdout.write(String(m.staticAttributes().application)))`;
+  // tsx by its full address: the child runs in a folder of its own, where the package cannot be found by name.
+  const tsx = import.meta.resolve("tsx");
+  const evaluated = await runNode(["--import", tsx, "-e", code, "some-argument"], { cwd });
+  assert.equal(evaluated.code, 0, evaluated.stderr);
+  assert.equal(evaluated.stdout, "node", "no package.json, no script: Node's name");
+  const printed = await runNode(["--import", tsx, "-p", `${code}; ""`, "other-argument"], { cwd });
+  assert.equal(printed.code, 0, printed.stderr);
+  // -p prints its expression's value (an empty line) before the application's name.
+  assert.equal(printed.stdout.trim(), "node");
+});

@@ -9,7 +9,7 @@ import { buildSync } from "esbuild";
 import { runNode } from "../helpers/child.js";
 import { startReceiver, type ReceivedRequest } from "../helpers/http-receiver.js";
 import { fatalClassifier, javascriptStackText, safeCommandLine } from "../../src/process/fatal-replay.js";
-import { reportConfiguredElsewhere } from "../../src/process/fatal-setup.js";
+import { reportConfiguredElsewhere, scriptIndexOf } from "../../src/process/fatal-setup.js";
 import { reportUuid } from "../../src/spool/fatal-folder.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
@@ -160,6 +160,12 @@ test("the JavaScript stack text keeps only frame lines, and a report without one
 test("the command line keeps node, its flags and the script; without the process's record only the executable", () => {
   assert.deepEqual(safeCommandLine(["node", "--max-old-space-size=32", "app.js", "--token", "x"], 2), { kept: ["node", "--max-old-space-size=32", "app.js"], dropped: 2 });
   assert.deepEqual(safeCommandLine(["node", "app.js", "secret"], undefined), { kept: ["node"], dropped: 2 });
+  // Where the script is, from Node's own flags: after them, or nowhere when the code is a flag's value.
+  assert.equal(scriptIndexOf(["--max-old-space-size=32"]), 2);
+  for (const flags of [["-e", "code"], ["--eval=code"], ["-pe", "code"], ["--print", "code"], ["--max-old-space-size=32", "-p", "code"]]) {
+    assert.equal(scriptIndexOf(flags), flags.length, flags.join(" "));
+  }
+  assert.equal(scriptIndexOf(["--experimental-vm-modules"]), 2, "a flag that only starts like --eval is not it");
 });
 
 test("process.report set up by the application, or a --report flag, is left alone", () => {
@@ -169,4 +175,57 @@ test("process.report set up by the application, or a --report flag, is left alon
   assert.equal(reportConfiguredElsewhere({ ...base, reportOnUncaughtException: true }, [], undefined), true);
   assert.equal(reportConfiguredElsewhere(base, ["--report-on-fatalerror"], undefined), true);
   assert.equal(reportConfiguredElsewhere(base, [], "--report-directory=/x"), true);
+});
+
+test("initialize called a second time (a new default client, the previous one finalized) keeps fatal error reports on, with the new client's attributes", async () => {
+  const receiver = await startReceiver();
+  const spool = mkdtempSync(join(tmpdir(), "bt-fatal-twice-"));
+  const options = JSON.stringify({ endpoint: receiver.url, token: "t0k3n", spool });
+  try {
+    const crashed = await runNode([
+      "--max-old-space-size=32",
+      "-e",
+      `const bt = require(${JSON.stringify(LIB)}); const o = ${options};
+       bt.initialize(o); bt.initialize({ ...o, attributes: { second: "yes" } });
+       setTimeout(() => { process.stdout.write(process.report.directory + "\\n"); const kept = []; for (;;) kept.push(new Array(1000).fill(1)); }, 300);`,
+    ]);
+    assert.equal(crashed.signal, "SIGABRT", crashed.stderr);
+    assert.equal(crashed.stdout.trim(), join(spool, "fatal"), "the report still goes to the spool after the first client's finalize");
+    const next = await runNode(["-e", `require(${JSON.stringify(LIB)}).initialize(${options}); setTimeout(() => {}, 1500);`]);
+    assert.equal(next.code, 0, next.stderr);
+    await receiver.waitFor(1);
+    const body = bodyOf(receiver.requests[0]);
+    assert.deepEqual(body.classifiers, ["OutOfMemory"]);
+    assert.equal(body.attributes["second"], "yes", "the second client's attributes were recorded");
+    // And once every client is finalized, process.report is Node's default again.
+    const ended = await runNode(["-e", `const bt = require(${JSON.stringify(LIB)}); const o = ${options}; bt.initialize(o); bt.initialize(o);
+       setTimeout(async () => { await bt.finalize(); process.stdout.write(JSON.stringify([process.report.directory, process.report.reportOnFatalError])); }, 100);`]);
+    assert.equal(ended.stdout, JSON.stringify(["", false]), ended.stderr);
+  } finally {
+    await receiver.close();
+  }
+});
+
+test("a process run with -e (no script file) sends none of its application's arguments, nor its working folder", async () => {
+  const receiver = await startReceiver();
+  const spool = mkdtempSync(join(tmpdir(), "bt-fatal-eval-"));
+  const options = JSON.stringify({ endpoint: receiver.url, token: "t0k3n", spool });
+  const secret = "positional-s3cr3t-0452";
+  try {
+    const code = `require(${JSON.stringify(LIB)}).initialize(${options}); setTimeout(() => { const kept = []; for (;;) kept.push(new Array(1000).fill(1)); }, 200);`;
+    const cwd = mkdtempSync(join(tmpdir(), "bt-working-folder-"));
+    const crashed = await runNode(["--max-old-space-size=32", "-e", code, secret, "--", `--token=${secret}`], { cwd });
+    assert.equal(crashed.signal, "SIGABRT", crashed.stderr);
+    const next = await runNode(["-e", `require(${JSON.stringify(LIB)}).initialize(${options}); setTimeout(() => {}, 1500);`]);
+    assert.equal(next.code, 0, next.stderr);
+    await receiver.waitFor(1);
+    const body = bodyOf(receiver.requests[0]);
+    const summary = body.annotations["Diagnostic report"] as { commandLine: string[]; droppedArguments: number };
+    assert.equal(summary.commandLine.length, 4, "node and its flags (the code is the value of -e)");
+    assert.equal(summary.droppedArguments, 3);
+    assert.ok(!receiver.requests[0]!.body.toString().includes(secret), "no argument of the application in what is sent");
+    assert.ok(!receiver.requests[0]!.body.toString().includes(cwd), "nor the folder it ran in (it may be the user's home)");
+  } finally {
+    await receiver.close();
+  }
 });

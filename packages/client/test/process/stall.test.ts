@@ -53,6 +53,16 @@ test("a main thread stuck for 3 s with stallThreshold 1 gives one EventLoopStall
     assert.ok(receiver.requests.every((r) => r.validation?.valid !== false));
   }));
 
+test("after a second initialize, the new client's stall report carries its attributes (the finalized client's watchdog leaves them alone)", () =>
+  runFixture("stall-twice.cjs", async (result, receiver) => {
+    assert.equal(result.code, 0, result.stderr);
+    await receiver.waitFor(1);
+    const stalls = receiver.requests.map((request) => request.report as Body).filter((body) => body.classifiers[0] === "EventLoopStall");
+    assert.equal(stalls.length, 1, "one report: the finalized client's watchdog is stopped");
+    assert.equal(stalls[0]!.threads["main"]!.stack[0]!.funcName, "busyAfterTheSecondInitialize");
+    assert.equal(stalls[0]!.attributes["client"], "second");
+  }));
+
 test("the main thread's context is JSON, leaving out what does not serialize", () => {
   const report = { getAttributes: () => ({ a: 1 }), getAnnotations: () => ({ big: 10n }) };
   assert.deepEqual(JSON.parse(stallContext(report, () => [{ message: "m" }])), { attributes: { a: 1 }, breadcrumbs: [{ message: "m" }] });

@@ -242,6 +242,22 @@ test("with nothing open the journal is emptied at once and kept for the next cap
   assert.deepEqual(journals(e), []);
 });
 
+test("a process that ends right after its last settlement leaves nothing open, when the last captures settled before their group commit", async (t) => {
+  // One report written and still open, a second captured after it (its group commit waits); both sent, the second
+  // first: the first one's settlement must not wait for a timer an ending process never runs.
+  const d = dir(t);
+  createSpool({ dir: d });
+  const child = await inChild(d, `j.add("early", () => ({})); j.flushSync(); j.add("late", () => ({})); j.settle("late"); j.settle("early");`);
+  assert.equal(child.code, 0, child.stderr);
+  assert.deepEqual(orphanJournals(d, key(d)).flatMap((orphan) => orphan.records.map((r) => r.uuid)), [], "nothing to send again at the next start");
+  // The same with the written one settled first.
+  const e = dir(t);
+  createSpool({ dir: e });
+  const other = await inChild(e, `j.add("early", () => ({})); j.flushSync(); j.add("late", () => ({})); j.settle("early"); j.settle("late");`);
+  assert.equal(other.code, 0, other.stderr);
+  assert.deepEqual(orphanJournals(e, key(e)).flatMap((orphan) => orphan.records.map((r) => r.uuid)), []);
+});
+
 /** The name this process's journal would have, for a pid that has ended: a journal left by a process that is gone. */
 async function endedProcessJournal(): Promise<string> {
   const child = startNode(["-e", "0"]);
