@@ -12,7 +12,7 @@ import type { ResolvedOptions } from "../options.js";
 import { createSpool } from "../spool/spool.js";
 import { postReport } from "../transport/post.js";
 import { openMainThreadProbe, type MainThreadProbe } from "../process/main-thread-probe.js";
-import { ANSWERED, LoopWatch, QuietByCpu, sinceBase, STOP, type WatchdogData, type WatchdogMessage } from "../process/stall-channel.js";
+import { ANSWERED, LoopWatch, QuietByCpu, REPORTING, sinceBase, STOP, type WatchdogData, type WatchdogMessage } from "../process/stall-channel.js";
 
 let data: WatchdogData;
 let slots: Int32Array;
@@ -131,6 +131,8 @@ function watch(): void {
       if (probe?.hasCandidate()) learn(look.ping, probe);
     }
     if (look.stalledMs === undefined || look.since === undefined) continue;
+    // Until the report is out, an application whose loop empties meanwhile is held open (stall.ts, on beforeExit).
+    Atomics.store(slots, REPORTING, 1);
     // Delivered when the main loop turns again, which is the stall's end: the main thread takes its length from there.
     tell({ kind: "stalled", since: look.since });
     // The inspector's answers arrive on this thread's event loop: leave the loop, come back when done.
@@ -140,6 +142,8 @@ function watch(): void {
       .catch(() => undefined)
       .finally(() => {
         clearInterval(alive);
+        Atomics.store(slots, REPORTING, 0);
+        tell({ kind: "reported" });
         // The report's own work is not the application's: the next look counts from here (watch reads the CPU anew).
         setImmediate(watch);
       });

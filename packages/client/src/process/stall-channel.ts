@@ -4,7 +4,8 @@
 /** Int32 slots of the shared buffer. */
 export const STOP = 0; // 1 once the watchdog must end; the watchdog sleeps on this slot
 export const ANSWERED = 1; // the last ping the main thread answered (from its event loop)
-export const SLOTS = 2;
+export const REPORTING = 2; // 1 from a stall's detection until its report is out: the main thread's loop must not end meanwhile
+export const SLOTS = 3;
 
 /** The global the watchdog thread's own code puts its data under before it loads the bundle (see stall.ts). */
 export const HANDOVER_KEY = "backtrace-ts.stall-watchdog";
@@ -44,7 +45,9 @@ export type WatchdogMessage =
   /** A ping, its sequence number alone (the cheapest message to send and read): answered by writing it to ANSWERED, which says the loop turned after it was sent. */
   | number
   /** A stall was found; delivered at the main loop's first turn after it, which is its end. `since`: ms since base. */
-  | { kind: "stalled"; since: number };
+  | { kind: "stalled"; since: number }
+  /** The stall's report is out (sent, spooled or given up on); REPORTING is 0 again before this is sent. */
+  | { kind: "reported" };
 
 /** Without the main thread's syscall file, an idle look pings it at least once in this many thresholds (stalls that use no CPU: blocking calls). */
 export const QUIET_LOOKS = 4;

@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Worker } from "node:worker_threads";
 import { lazyWorkers } from "../builtins.js";
-import { ANSWERED, CONTEXT_KEY, HANDOVER_KEY, SLOTS, sinceBase, STOP, type WatchdogData, type WatchdogMessage } from "./stall-channel.js";
+import { ANSWERED, CONTEXT_KEY, HANDOVER_KEY, REPORTING, SLOTS, sinceBase, STOP, type WatchdogData, type WatchdogMessage } from "./stall-channel.js";
 
 export interface StallOptions extends Omit<WatchdogData, "shared" | "base" | "thresholdMs" | "contextKey"> {
   thresholdSeconds: number;
@@ -31,9 +31,13 @@ function workerSource(file: string): string {
   return `globalThis[Symbol.for(${JSON.stringify(HANDOVER_KEY)})] = require("node:worker_threads").workerData; require(${JSON.stringify(file)});`;
 }
 
+/** Beyond the report's own timeout, how long a stall's report may hold an ending process: the pause and the build. */
+const HOLD_EXTRA_MS = 3000;
+
 /**
  * Starts the watchdog; returns the function that stops it, or undefined when no worker could start.
- * Never keeps the process alive: the worker is unreferenced, and the main thread has no timer for it. The main
+ * Never keeps the process alive, but for a stall's report on its way when the application's loop empties (until the
+ * watchdog says it is out): the worker is unreferenced, and the main thread has no timer for it. The main
  * thread runs JavaScript for the watchdog only to answer a ping: on Linux when it is not waiting idle in its loop,
  * elsewhere when the process used CPU or every few thresholds.
  */
@@ -61,6 +65,7 @@ export function startStallWatchdog(options: StallOptions): (() => void) | undefi
       Atomics.notify(slots, ANSWERED);
       return;
     }
+    if (message?.kind === "reported") return release();
     if (message?.kind !== "stalled") return;
     try {
       // This runs at the first turn of the loop after the stall: its end.
@@ -71,9 +76,33 @@ export function startStallWatchdog(options: StallOptions): (() => void) | undefi
   });
   // After the listeners: a first 'message' listener refs the worker's port again.
   worker.unref();
+  // A stall's report may still be on its way when the application's loop empties (a stall in a blocking call is read
+  // once the call returned, and the application may have nothing left to do): the process is held open until the
+  // watchdog says it is out, as it waits for its other reports; at most HOLD_MS, whatever the watchdog does.
+  let held: NodeJS.Timeout | undefined;
+  const release = (): void => {
+    if (held === undefined) return;
+    clearTimeout(held);
+    held = undefined;
+    worker.unref();
+  };
+  let gaveUp = false;
+  const hold = (): void => {
+    if (held !== undefined || gaveUp || Atomics.load(slots, REPORTING) === 0) return;
+    worker.ref();
+    held = setTimeout(() => {
+      // Held once at most that long: the next beforeExit ends the process.
+      gaveUp = true;
+      debug?.("a stall's report was not out in time: the process ends without waiting for it (it is in the spool if it got there)");
+      release();
+    }, options.timeoutMs + HOLD_EXTRA_MS);
+  };
+  process.on("beforeExit", hold);
   // The watchdog evaluates this on the paused main thread, where the scope of the blocked code is current.
   (globalThis as Record<symbol, unknown>)[Symbol.for(CONTEXT_KEY)] = context;
   return () => {
+    process.off("beforeExit", hold);
+    release();
     Atomics.store(slots, STOP, 1);
     Atomics.notify(slots, STOP);
     // Only our own: a client started since (a second initialize()) put its own there, which its watchdog reads.

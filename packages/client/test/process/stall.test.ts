@@ -1,7 +1,7 @@
 // The event loop stall watchdog against a real child process whose main thread is stuck in a busy loop.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -116,6 +116,18 @@ test("a main thread that sits in spawnSync's loop poll after poll, then hangs in
     const seconds = stalls[0]!.attributes["eventLoopStall.seconds"] as number;
     assert.ok(seconds >= 0.5 && seconds < 2, `reported ${seconds} s after the ping: found before the 2 s hang ended`);
   }));
+
+test("a stall that ends just before the application does: the process waits for the stall's report, which is sent, not left in the spool", () =>
+  withReceiver(async (receiver) => {
+    const spool = mkdtempSync(join(tmpdir(), "bt-stall-"));
+    const result = await runNode([join(FIXTURES, "stall-then-exit.cjs")], { env: { BT_LIB: LIB, BT_ENDPOINT: `http://127.0.0.1:${receiver.port}`, BT_SPOOL: spool } });
+    assert.equal(result.code, 0, result.stderr);
+    const classifiers = receiver.requests.map((request) => (request.report as Body).classifiers[0]);
+    assert.deepEqual(classifiers, ["EventLoopStall"], "the stall's report, received before the process ended");
+    // The spool's reports (the fatal folder holds the process's attribute record, kept for a crash until the next start).
+    const left = readdirSync(spool, { recursive: true }).filter((name) => String(name).endsWith(".json") && !String(name).startsWith("fatal"));
+    assert.deepEqual(left, [], "answered before the exit: nothing left to send at the next start");
+  }, { script: () => ({ delayMs: 800 }) }));
 
 test("a crash whose synchronous send holds the main thread past the threshold (a slow endpoint) gives the crash report and no stall report", () =>
   runFixture("stall-crash.cjs", async (result, receiver) => {
