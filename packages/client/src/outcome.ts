@@ -54,7 +54,7 @@ export type LossReason =
   | FailReason
   /** A spooled record deleted past the spool's bounds (oldest first). */
   | "spool-full"
-  /** A spool record set aside as unreadable (in the spool's `corrupt/` folder). */
+  /** A spool record set aside as unreadable (in the spool's `corrupt/` folder), or a crash's diagnostic report that cannot be read (cut short by the crash), removed. */
   | "spool-corrupt";
 
 export type SendOutcome =

@@ -6,6 +6,8 @@ export interface FatalCounts {
   sent: number;
   spooled: number;
   lost: number;
+  /** Diagnostic reports of earlier crashes that could not be read (cut short by the crash): removed, never sent. */
+  unreadable: number;
 }
 
 /** The sum: counts only grow, whatever delivery was replaced. The spool's own counts are taken once. */
@@ -29,5 +31,6 @@ export function totalCounters(current: DeliveryCounters, retired: readonly Deliv
   total.spooled += fatal.spooled;
   total.failed += fatal.spooled + fatal.lost;
   if (fatal.lost > 0) total.dropped.exit = (total.dropped.exit ?? 0) + fatal.lost;
+  if (fatal.unreadable > 0) total.dropped["spool-corrupt"] = (total.dropped["spool-corrupt"] ?? 0) + fatal.unreadable;
   return total;
 }

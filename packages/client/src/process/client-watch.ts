@@ -48,7 +48,7 @@ export interface ClientWatch {
 
 /** Installs the process watch for `client`; `debug` is undefined unless `debugBacktrace`. */
 export function watchClient(client: WatchedClient, options: ResolvedOptions, spool: Spool | undefined, debug: ((message: string) => void) | undefined): ClientWatch {
-  const fatal: FatalCounts = { sent: 0, spooled: 0, lost: 0 };
+  const fatal: FatalCounts = { sent: 0, spooled: 0, lost: 0, unreadable: 0 };
   let stopRecovery: (() => void) | undefined;
   /** The process ends when this returns: the report is built, spooled and sent synchronously, within `exitTimeout`. */
   const reportFatal = (report: BacktraceReport): void => {
@@ -93,6 +93,9 @@ export function watchClient(client: WatchedClient, options: ResolvedOptions, spo
     {
       ...client,
       reportFatal,
+      fatalUnreadable: () => {
+        fatal.unreadable += 1;
+      },
       breadcrumbs: (report) => client.breadcrumbsOf(report).entries,
       // The default attributes as read (the report made from the record converts and redacts them, as it does the
       // client's): the code that converts them for a report is not loaded for the record.

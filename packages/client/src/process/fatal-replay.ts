@@ -176,7 +176,7 @@ function releaseStaleClaims(dir: string): void {
  * same uuid). Never rejects; resolves to how many reports were handed to the client. Used by the client at
  * start and by `npx backtrace-ts spool replay`.
  */
-export async function replayFatalReports(client: ReportSender, spoolDir: string, debug?: (message: string) => void): Promise<number> {
+export async function replayFatalReports(client: ReportSender, spoolDir: string, debug?: (message: string) => void, onUnreadable?: () => void): Promise<number> {
   let handed = 0;
   try {
     const root = resolve(spoolDir);
@@ -204,7 +204,8 @@ export async function replayFatalReports(client: ReportSender, spoolDir: string,
       } catch (error) {
         // A file that is not a diagnostic report (cut short by the crash) can never be sent.
         keep = false;
-        debug?.(`fatal report ${name} could not be read: ${(error as Error).message}`);
+        onUnreadable?.();
+        debug?.(`fatal report ${name} could not be read: ${(error as Error).message}; removed, counted in dropped["spool-corrupt"]`);
       }
       try {
         if (keep) renameSync(path, join(dir, name));

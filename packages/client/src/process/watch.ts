@@ -13,6 +13,8 @@ import { installWorkerWatch, markWorkerOutOfMemory } from "./worker-watch.js";
 export interface WatchHost extends ReportSender {
   /** The process ends when this returns: build, spool and send synchronously. */
   reportFatal(report: BacktraceReport): void;
+  /** A diagnostic report of an earlier crash could not be read (cut short by the crash): it is removed, and counted. */
+  fatalUnreadable(): void;
   /** The breadcrumbs a report made now would carry (for the stall watchdog, read on the paused main thread). */
   breadcrumbs(report: BacktraceReport): unknown[];
   /** What a report of this process carries as attributes: the defaults, initialize's and the client's. */
@@ -99,7 +101,7 @@ export function watchProcess(
       // The replay's code is loaded only when there is a report to replay.
       if (spoolDir === undefined || !fatalReportsWaiting(spoolDir)) return;
       try {
-        void loadFatalReplay().replayFatalReports(host, spoolDir, debug);
+        void loadFatalReplay().replayFatalReports(host, spoolDir, debug, () => host.fatalUnreadable());
       } catch (error) {
         debug?.(`fatal error reports not replayed: ${errorText(error)}`);
       }

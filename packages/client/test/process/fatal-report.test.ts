@@ -1,7 +1,7 @@
 // Out of memory and other fatal errors: Node's diagnostic report written into the spool by a real crashing child, sent by the next start.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -135,6 +135,26 @@ test("the JavaScript stack of a diagnostic report is source-mapped to the TypeSc
     assert.equal(top.funcName, "allocateUntilFull");
     assert.equal(top.library, source, "mapped to the original TypeScript file");
     assert.ok(!receiver.requests.some((request) => request.body.toString("utf8").includes(SECRET)));
+  } finally {
+    await receiver.close();
+  }
+});
+
+test("a diagnostic report cut short by the crash is never sent: removed at the next start, and counted", async () => {
+  const receiver = await startReceiver();
+  const spool = mkdtempSync(join(tmpdir(), "bt-fatal-cut-"));
+  const env = { BT_LIB: LIB, BT_ENDPOINT: `http://127.0.0.1:${receiver.port}`, BT_SPOOL: spool };
+  try {
+    // A first run makes the spool and its fatal folder; then a crash's report, cut short, is left in it.
+    await runNode([join(FIXTURES, "replay.cjs")], { env });
+    const cut = join(spool, "fatal", "report.20261201.101010.4242.0.001.json");
+    writeFileSync(cut, '{"header":{"event":"Allocation failed - JavaScript heap out of memory","processId":4242', { mode: 0o600 });
+    const next = await runNode([join(FIXTURES, "replay-counters.cjs")], { env });
+    assert.equal(next.code, 0, next.stderr);
+    const counters = JSON.parse(next.stdout.trim().split("\n").pop()!) as { dropped: Record<string, number> };
+    assert.equal(counters.dropped["spool-corrupt"], 1, "counted where unreadable spool records are");
+    assert.equal(existsSync(cut), false, "removed");
+    assert.equal(receiver.requests.length, 0, "nothing sent");
   } finally {
     await receiver.close();
   }
