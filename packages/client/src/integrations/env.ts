@@ -15,6 +15,9 @@ export const ENV_VARIABLES = {
   BACKTRACE_DISABLE_GLOBAL_HANDLER: "disableGlobalHandler",
   BACKTRACE_SPOOL: "spool",
   BACKTRACE_PROXY: "proxy",
+  BACKTRACE_STALL_THRESHOLD: "stallThreshold",
+  BACKTRACE_RATE_LIMIT: "rateLimit",
+  BACKTRACE_SAMPLE_RATE: "sampleRate",
 } as const satisfies Record<string, keyof BacktraceOptions>;
 
 type Variable = keyof typeof ENV_VARIABLES;
@@ -43,6 +46,13 @@ function flag(variable: Variable, text: string): boolean {
 function seconds(variable: Variable, text: string): number {
   const value = text.trim() === "" ? Number.NaN : Number(text);
   if (!Number.isFinite(value) || value <= 0) bad(variable, ErrorCodes.INVALID_NUMBER, "a number of seconds greater than 0");
+  return value;
+}
+
+/** A number whose range the option's own check judges (its error then names the variable, see withEnvOptions). */
+function numeric(variable: Variable, text: string): number {
+  const value = text.trim() === "" ? Number.NaN : Number(text);
+  if (!Number.isFinite(value)) bad(variable, ErrorCodes.INVALID_NUMBER, "a number");
   return value;
 }
 
@@ -109,6 +119,13 @@ export function readEnvOptions(
   if (spool !== undefined) options.spool = FALSE.has(spool.trim().toLowerCase()) ? false : spool;
   const proxy = read("BACKTRACE_PROXY");
   if (proxy !== undefined) options.proxy = FALSE.has(proxy.trim().toLowerCase()) ? false : proxy.trim();
+  // The settings a register-only set-up (--import backtrace-ts/register) has no other way to give.
+  const stall = read("BACKTRACE_STALL_THRESHOLD");
+  if (stall !== undefined) options.stallThreshold = numeric("BACKTRACE_STALL_THRESHOLD", stall);
+  const rateLimit = read("BACKTRACE_RATE_LIMIT");
+  if (rateLimit !== undefined) options.rateLimit = numeric("BACKTRACE_RATE_LIMIT", rateLimit);
+  const sampleRate = read("BACKTRACE_SAMPLE_RATE");
+  if (sampleRate !== undefined) options.sampleRate = numeric("BACKTRACE_SAMPLE_RATE", sampleRate);
   return { options, sources };
 }
 

@@ -21,6 +21,9 @@ test("reads every BACKTRACE_* variable into its option", () => {
       BACKTRACE_DISABLE_GLOBAL_HANDLER: "1",
       BACKTRACE_SPOOL: "/var/spool/bt",
       BACKTRACE_PROXY: "http://proxy:3128",
+      BACKTRACE_STALL_THRESHOLD: "2",
+      BACKTRACE_RATE_LIMIT: "600",
+      BACKTRACE_SAMPLE_RATE: "0.25",
     },
     noPackage,
   );
@@ -34,6 +37,9 @@ test("reads every BACKTRACE_* variable into its option", () => {
     disableGlobalHandler: true,
     spool: "/var/spool/bt",
     proxy: "http://proxy:3128",
+    stallThreshold: 2,
+    rateLimit: 600,
+    sampleRate: 0.25,
   });
   assert.equal(sources.timeout, "BACKTRACE_TIMEOUT");
 });
@@ -64,6 +70,9 @@ for (const [variable, value, code] of [
   ["BACKTRACE_TIMEOUT", "soon", "BT_INVALID_NUMBER"],
   ["BACKTRACE_EXIT_TIMEOUT", "-1", "BT_INVALID_NUMBER"],
   ["BACKTRACE_DISABLE_GLOBAL_HANDLER", "2", "BT_INVALID_OPTION"],
+  ["BACKTRACE_STALL_THRESHOLD", "soon", "BT_INVALID_NUMBER"],
+  ["BACKTRACE_RATE_LIMIT", "lots", "BT_INVALID_NUMBER"],
+  ["BACKTRACE_SAMPLE_RATE", "half", "BT_INVALID_NUMBER"],
 ] as const) {
   test(`${variable}=${value} fails with a BacktraceConfigError naming the variable, not echoing the value`, () => {
     assert.throws(
@@ -99,6 +108,18 @@ test("an option the client refuses is blamed on the variable that gave it", () =
       }
     },
     (e: unknown) => e instanceof BacktraceConfigError && e.option === "BACKTRACE_TOKEN",
+  );
+  // A number out of its option's range: the option's own check, blamed on the variable.
+  const rate = withEnvOptions(undefined, { BACKTRACE_ENDPOINT: "http://127.0.0.1:1", BACKTRACE_TOKEN: "t", BACKTRACE_SAMPLE_RATE: "1.5" }, noPackage);
+  assert.throws(
+    () => {
+      try {
+        new BacktraceClient(rate.options);
+      } catch (caught) {
+        throw blameVariable(caught, rate.sources);
+      }
+    },
+    (e: unknown) => e instanceof BacktraceConfigError && e.option === "BACKTRACE_SAMPLE_RATE" && e.code === "BT_INVALID_NUMBER",
   );
 });
 

@@ -11,7 +11,7 @@ const attrs = (report: unknown): Record<string, unknown> => (report as { attribu
 const clean = {
   BACKTRACE_ENDPOINT: undefined, BACKTRACE_TOKEN: undefined, BACKTRACE_ATTRIBUTES: undefined, BACKTRACE_DEBUG: undefined,
   BACKTRACE_TIMEOUT: undefined, BACKTRACE_EXIT_TIMEOUT: undefined, BACKTRACE_DISABLE_GLOBAL_HANDLER: undefined,
-  BACKTRACE_SPOOL: "off", BACKTRACE_PROXY: undefined,
+  BACKTRACE_SPOOL: "off", BACKTRACE_PROXY: undefined, BACKTRACE_STALL_THRESHOLD: undefined, BACKTRACE_RATE_LIMIT: undefined, BACKTRACE_SAMPLE_RATE: undefined,
 };
 
 for (const { name, flag, type, file } of [
