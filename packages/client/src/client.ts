@@ -248,10 +248,11 @@ export class BacktraceClient {
       // A report can be merged only into one waiting to be built: with none waiting, its fingerprint (which formats
       // the error's stack) is not made on the caller's path, but later, if a possible duplicate comes while it waits.
       // A report with data of its own (attributes, attachments, ...) never merges: it neither waits for duplicates nor is fingerprinted.
-      // Nor does one that already stands for several occurrences (restored from the journal): merged, it would count as one.
-      const aggregating = this.#options.aggregateDuplicates && report.ownDataEmpty() && report.duplicates === undefined;
+      const aggregating = this.#options.aggregateDuplicates && report.ownDataEmpty();
       const key = !aggregating ? undefined : this.pipeline.waiting() > 0 ? this.aggregation.key(report) : () => this.aggregation.key(report);
-      const merged = typeof key !== "string" ? undefined : this.aggregation.merge(report, key, this.pipeline, this.journal);
+      // One that already stands for several occurrences (restored from the journal) takes duplicates but is not merged
+      // into another: there it would count as one.
+      const merged = typeof key !== "string" || report.duplicates !== undefined ? undefined : this.aggregation.merge(report, key, this.pipeline, this.journal);
       if (merged) return merged;
       // Crashes are never limited; an occurrence merged above costs nothing and is always counted.
       const limited = report.errorType === "Unhandled exception" || report.errorType === "Crash" ? undefined : this.limits.admit();
