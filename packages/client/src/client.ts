@@ -314,10 +314,14 @@ export class BacktraceClient {
    */
   counters(): ClientCounters {
     const total = this.exit.deliveryCounters(this.watch.fatal);
+    const aggregation = this.aggregation.counts();
+    // Occurrences merged into reports lost after they were spooled: rejected when replayed, or evicted from a full spool.
+    const lostLater = total.mergedLost + (this.spool?.counters().evictedMerged ?? 0);
     return {
       ...total,
       captured: this.stats.captured,
-      ...this.aggregation.counts(),
+      merged: aggregation.merged,
+      mergedLost: aggregation.mergedLost + lostLater,
       trimmed: total.trimmed + this.stats.trimmed,
       discarded: { ...this.stats.discarded },
       spoolDisabled: this.stats.spoolDisabled,
