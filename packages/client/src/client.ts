@@ -340,6 +340,7 @@ export class BacktraceClient {
 
   private discard(report: BacktraceReport, reason: DropReason): SendOutcome {
     this.countDiscard(reason);
+    this.aggregation.lostWith(report);
     this.debug(`report ${report.uuid} dropped: ${reason}`);
     return { status: "dropped", uuid: report.uuid, reason };
   }
