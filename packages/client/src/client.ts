@@ -248,7 +248,11 @@ export class BacktraceClient {
       // A report can be merged only into one waiting to be built: with none waiting, its fingerprint (which formats
       // the error's stack) is not made on the caller's path, but later, if a possible duplicate comes while it waits.
       // A report with data of its own (attributes, attachments, ...) never merges: it neither waits for duplicates nor is fingerprinted.
-      const aggregating = this.#options.aggregateDuplicates && report.ownDataEmpty();
+      // Nor does a report object sent a second time take duplicates: it has the uuid of its first sending, which a server
+      // drops as a copy, and the occurrences merged into it would go with it. The duplicates make a report of their own.
+      const again = report.handed;
+      report.handed = true;
+      const aggregating = this.#options.aggregateDuplicates && report.ownDataEmpty() && !again;
       const key = !aggregating ? undefined : this.pipeline.waiting() > 0 ? this.aggregation.key(report) : () => this.aggregation.key(report);
       // One that already stands for several occurrences (restored from the journal) takes duplicates but is not merged
       // into another: there it would count as one.
