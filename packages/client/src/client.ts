@@ -248,9 +248,15 @@ export class BacktraceClient {
       // A report can be merged only into one waiting to be built: with none waiting, its fingerprint (which formats
       // the error's stack) is not made on the caller's path, but later, if a possible duplicate comes while it waits.
       // A report with data of its own (attributes, attachments, ...) never merges: it neither waits for duplicates nor is fingerprinted.
-      const aggregating = this.#options.aggregateDuplicates && report.ownDataEmpty();
+      // Nor does a report object sent a second time take duplicates: it has the uuid of its first sending, which a server
+      // drops as a copy, and the occurrences merged into it would go with it. The duplicates make a report of their own.
+      const again = report.handed;
+      report.handed = true;
+      const aggregating = this.#options.aggregateDuplicates && report.ownDataEmpty() && !again;
       const key = !aggregating ? undefined : this.pipeline.waiting() > 0 ? this.aggregation.key(report) : () => this.aggregation.key(report);
-      const merged = typeof key !== "string" ? undefined : this.aggregation.merge(report, key, this.pipeline, this.journal);
+      // One that already stands for several occurrences (restored from the journal) takes duplicates but is not merged
+      // into another: there it would count as one.
+      const merged = typeof key !== "string" || report.duplicates !== undefined ? undefined : this.aggregation.merge(report, key, this.pipeline, this.journal);
       if (merged) return merged;
       // Crashes are never limited; an occurrence merged above costs nothing and is always counted.
       const limited = report.errorType === "Unhandled exception" || report.errorType === "Crash" ? undefined : this.limits.admit();
@@ -312,10 +318,14 @@ export class BacktraceClient {
    */
   counters(): ClientCounters {
     const total = this.exit.deliveryCounters(this.watch.fatal);
+    const aggregation = this.aggregation.counts();
+    // Occurrences merged into reports lost after they were spooled: rejected when replayed, or evicted from a full spool.
+    const lostLater = total.mergedLost + (this.spool?.counters().evictedMerged ?? 0);
     return {
       ...total,
       captured: this.stats.captured,
-      ...this.aggregation.counts(),
+      merged: aggregation.merged,
+      mergedLost: aggregation.mergedLost + lostLater,
       trimmed: total.trimmed + this.stats.trimmed,
       discarded: { ...this.stats.discarded },
       spoolDisabled: this.stats.spoolDisabled,
@@ -334,6 +344,7 @@ export class BacktraceClient {
 
   private discard(report: BacktraceReport, reason: DropReason): SendOutcome {
     this.countDiscard(reason);
+    this.aggregation.lostWith(report);
     this.debug(`report ${report.uuid} dropped: ${reason}`);
     return { status: "dropped", uuid: report.uuid, reason };
   }

@@ -77,6 +77,11 @@ export interface DeliveryCounters {
   trimmed: number;
   /** Reports lost for good, by reason. */
   dropped: Partial<Record<LossReason, number>>;
+  /**
+   * Occurrences merged into spooled reports that were rejected when replayed, beyond each report's own one (which
+   * `dropped` counts). The client's counters add those of reports evicted from a full spool.
+   */
+  mergedLost: number;
   /** Reports waiting in memory (queued or in backoff). */
   queued: number;
   /** Requests in flight. */

@@ -19,7 +19,19 @@ export interface Aggregation {
   key(report: BacktraceReport): string | undefined;
   /** Merges the report into the waiting one of the same key; its outcome then, or undefined when none waits. */
   merge(report: BacktraceReport, key: string, pipeline: Pipeline, journal: Journal | undefined): Promise<SendOutcome> | undefined;
+  /**
+   * The report is dropped now (at exit with nothing to spool it to, by beforeSend, a build failure): the occurrences
+   * merged into it are counted lost at once, not when its outcome settles, which at exit never comes.
+   */
+  lostWith(report: BacktraceReport): void;
   counts(): AggregationCounts;
+}
+
+/** The occurrences merged into one sending of a report, and whether they were counted lost already. */
+interface Carried {
+  merged: number;
+  counted: boolean;
+  outcome: Promise<SendOutcome>;
 }
 
 export function createAggregation(config: { enabled: boolean; debug?: ((message: string) => void) | undefined }): Aggregation {
@@ -37,7 +49,14 @@ export function createAggregation(config: { enabled: boolean; debug?: ((message:
   // Every occurrence merged into one report gets the same promise, made with the first: a storm holds one promise and
   // one reaction per report sent, not one per occurrence until that report settles. Kept by the sending's own outcome, not
   // by the report: a report object sent again is another sending, which settles (and loses its occurrences) on its own.
-  const carried = new WeakMap<Promise<SendOutcome>, { merged: number; outcome: Promise<SendOutcome> }>();
+  const carried = new WeakMap<Promise<SendOutcome>, Carried>();
+  // The same entries by report, for a loss known at once; the latest sending's.
+  const byReport = new WeakMap<BacktraceReport, Carried>();
+  const countLost = (entry: Carried): void => {
+    if (entry.counted) return;
+    entry.counted = true;
+    counts.mergedLost += entry.merged;
+  };
 
   return {
     key(report) {
@@ -54,16 +73,21 @@ export function createAggregation(config: { enabled: boolean; debug?: ((message:
       config.debug?.(`report ${report.uuid} merged into ${into.report.uuid} (${into.report.duplicates?.count ?? 1} occurrences)`);
       let entry = carried.get(into.outcome);
       if (entry === undefined) {
-        const made = { merged: 0, outcome: into.outcome };
+        const made: Carried = { merged: 0, counted: false, outcome: into.outcome };
         made.outcome = into.outcome.then((outcome) => {
           // Read when it settles: every occurrence merged into it by then (none is merged once it is being built).
-          if (lost(outcome)) counts.mergedLost += made.merged;
+          if (lost(outcome)) countLost(made);
           return outcome;
         });
         carried.set(into.outcome, (entry = made));
+        byReport.set(into.report, made);
       }
       entry.merged++;
       return entry.outcome;
+    },
+    lostWith(report) {
+      const entry = byReport.get(report);
+      if (entry) countLost(entry);
     },
     counts: () => ({ ...counts }),
   };

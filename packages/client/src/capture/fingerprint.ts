@@ -28,25 +28,44 @@ export function topFrames(stack: string): string {
   return end < 0 ? stack.slice(at) : stack.slice(at, end);
 }
 
-/** Own fields of an Error besides its message and stack (code, errno, syscall, path); undefined when one is not a scalar. */
+/**
+ * Own fields of an Error besides its message and stack (code, errno, syscall, path); undefined when one is not a scalar.
+ * Text is normalised like the message; a number or a boolean (a status code, an errno, a flag) is kept as it is.
+ */
 function extraFields(error: Error): string | undefined {
   let out = "";
   for (const key of Object.keys(error)) {
     const value = (error as unknown as Record<string, unknown>)[key];
     if (value !== null && typeof value === "object") return undefined;
     if (typeof value === "function" || typeof value === "symbol") return undefined;
-    out += `\u0001${key}=${normaliseMessage(String(value))}`;
+    out += `\u0001${key}=${typeof value === "string" ? normaliseMessage(value) : `${typeof value}:${String(value)}`}`;
   }
   return out;
+}
+
+/** The name of the error's class: the report's type is that class's name when `name` is left at "Error". */
+function className(error: Error): string {
+  const ctor: unknown = (Object.getPrototypeOf(error) as { constructor?: unknown } | null)?.constructor;
+  const name = typeof ctor === "function" ? (ctor as { name?: unknown }).name : undefined;
+  return typeof name === "string" ? name : "";
 }
 
 /**
  * The report's fingerprint, or undefined when it must not be merged: a thrown value that is not an Error, an error
  * with a cause or structured fields, or a report with attributes, annotations, attachments or log lines of its own
  * (those may differ between occurrences and would be lost). Scope and client context are compared by identity by
- * the caller. Reads `error.stack`, which V8 formats once; building the report would read it anyway.
+ * the caller. Reads `error.stack`, which V8 formats once; building the report would read it anyway. Never throws: an
+ * error whose fields cannot be read (a throwing getter, a hostile proxy) is not merged, and is built and sent as any other.
  */
 export function fingerprint(report: BacktraceReport): string | undefined {
+  try {
+    return print(report);
+  } catch {
+    return undefined;
+  }
+}
+
+function print(report: BacktraceReport): string | undefined {
   if (!report.ownDataEmpty()) return undefined;
   const kind = `${report.errorType}\u0000${report.classifier ?? ""}`;
   if (report.hasError) {
@@ -54,9 +73,12 @@ export function fingerprint(report: BacktraceReport): string | undefined {
     if (!(error instanceof Error) || "cause" in error || error instanceof AggregateError) return undefined;
     const stack = error.stack;
     if (typeof stack !== "string") return undefined;
+    // A message that is not text is shown as the report builds it (inspected): two objects would read alike here.
+    const message: unknown = error.message;
+    if (typeof message !== "string") return undefined;
     const extra = extraFields(error);
     if (extra === undefined) return undefined;
-    return `${kind}\u0000${String(error.name)}\u0000${normaliseMessage(String(error.message))}${extra}\u0000${topFrames(stack)}`;
+    return `${kind}\u0000${String(error.name)}\u0000${className(error)}\u0000${normaliseMessage(message)}${extra}\u0000${topFrames(stack)}`;
   }
   const stack = report.callSite?.stack;
   if (report.message === undefined || typeof stack !== "string") return undefined;

@@ -125,6 +125,8 @@ export class BacktraceReport {
    * the count (this one included) and the first and last time, in seconds since the epoch.
    */
   duplicates: { count: number; first: number; last: number } | undefined = undefined;
+  /** @internal True once the report was handed to a client: a second sending has the same uuid (see `BacktraceClient.send`). */
+  handed = false;
 
   /** A report for `client`, or for the default client set up by `initialize`. It carries the stack of where it is made. */
   constructor(client?: ReportSender) {

@@ -21,6 +21,7 @@ export function totalCounters(current: DeliveryCounters, retired: readonly Deliv
     total.failed += counts.failed;
     total.trimmed += counts.trimmed;
     total.queued += counts.queued;
+    total.mergedLost += counts.mergedLost;
     total.inFlight += counts.inFlight;
     for (const [reason, n] of Object.entries(counts.dropped) as Array<[LossReason, number]>) {
       // Every delivery of a client shares its spool: those counts are in the current one already.

@@ -74,6 +74,8 @@ export function createDelivery(config: DeliveryConfig): Delivery {
 
   const counters = { sent: 0, retried: 0, spooled: 0, replayed: 0, failed: 0, trimmed: 0 };
   const dropped: Partial<Record<LossReason, number>> = {};
+  /** Occurrences merged into replayed records that were dropped, beyond each record's own. */
+  let mergedLost = 0;
 
   const jobs = createJobQueue<Job>(clearTimer);
   const requests = createRequests({
@@ -124,7 +126,10 @@ export function createDelivery(config: DeliveryConfig): Delivery {
     transient,
     stopEndpoint,
     trim: smallerPayload,
-    drop,
+    drop: (reason, duplicates) => {
+      drop(reason);
+      mergedLost += Math.max(0, (duplicates ?? 1) - 1);
+    },
     pump,
   });
 
@@ -354,7 +359,7 @@ export function createDelivery(config: DeliveryConfig): Delivery {
     const fromSpool = spool?.counters();
     if (fromSpool?.evicted) all["spool-full"] = (all["spool-full"] ?? 0) + fromSpool.evicted;
     if (fromSpool?.corrupt) all["spool-corrupt"] = (all["spool-corrupt"] ?? 0) + fromSpool.corrupt;
-    return { ...counters, dropped: all, queued: jobs.queued(), inFlight: requests.active() };
+    return { ...counters, dropped: all, mergedLost, queued: jobs.queued(), inFlight: requests.active() };
   }
 
   async function close(): Promise<void> {

@@ -13,10 +13,10 @@ export interface ReportLimits {
 
 /** `perMinute` 0 is no limit; `sampleRate` 1 keeps every report. */
 export function createReportLimits(perMinute: number, sampleRate: number): ReportLimits {
-  // Times of the last `perMinute` reports admitted, in a ring: a sliding minute, never more in any 60 s.
-  const times = new Float64Array(perMinute > 0 ? perMinute : 0);
-  let next = 0;
-  let filled = 0;
+  // Times of the reports admitted in the last minute, oldest first from `head`: never more than `perMinute` in any
+  // 60 s. Held as they come, so memory follows what is admitted, never the option (a limit of 1e12 allocates nothing).
+  let times: number[] = [];
+  let head = 0;
   let rateLimited = 0;
   let sampled = 0;
   return {
@@ -26,13 +26,16 @@ export function createReportLimits(perMinute: number, sampleRate: number): Repor
         return "sampled-out";
       }
       if (perMinute > 0) {
-        if (filled === perMinute && now - times[next]! < MINUTE_MS) {
+        while (head < times.length && now - times[head]! >= MINUTE_MS) head++;
+        if (times.length - head >= perMinute) {
           rateLimited++;
           return "rate-limited";
         }
-        times[next] = now;
-        next = (next + 1) % perMinute;
-        if (filled < perMinute) filled++;
+        if (head > 1024 && head * 2 > times.length) {
+          times = times.slice(head);
+          head = 0;
+        }
+        times.push(now);
       }
       return undefined;
     },

@@ -31,7 +31,8 @@ export interface ReplayHost {
   stopEndpoint(status: number): void;
   /** A much smaller body after a 413, or undefined when it cannot be made. */
   trim(payload: Payload): Payload | undefined;
-  drop(reason: LossReason): void;
+  /** A record lost for good; `duplicates` is the occurrences it stood for when more than one. */
+  drop(reason: LossReason, duplicates?: number): void;
   /** Lets delivery start more requests (a slot was freed or a pass began or ended). */
   pump(): void;
 }
@@ -144,13 +145,13 @@ export function createReplay(host: ReplayHost): Replay {
           }
           await spool.remove(entry);
           debug(`spooled report ${payload.uuid} rejected: ${describeResult(result)}`);
-          host.drop("too-large");
+          host.drop("too-large", payload.duplicates);
           return true;
         }
         case "drop":
           await spool.remove(entry);
           debug(`spooled report ${payload.uuid} rejected: ${describeResult(result)}`);
-          host.drop(decision.reason);
+          host.drop(decision.reason, payload.duplicates);
           return true;
       }
     }

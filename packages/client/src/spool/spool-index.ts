@@ -11,6 +11,8 @@ export interface SpoolEntry {
   file: string;
   uuid: string;
   bytes: number;
+  /** Occurrences the record stands for when duplicates were merged into it (> 1), when known (written by this process). */
+  duplicates?: number | undefined;
 }
 
 export interface SpoolIndexOptions {
@@ -31,6 +33,8 @@ export interface SpoolIndex {
   readonly entries: readonly SpoolEntry[];
   /** Oldest records deleted to stay within maxRecords / maxBytes, or to make room on a full disk. */
   readonly evicted: number;
+  /** Occurrences merged into the evicted records, beyond each record's own one (of the records whose count is known). */
+  readonly evictedMerged: number;
   /** Forgets every record (the folder is no longer used). */
   clear(): void;
   /** Reads the folder again; throws when it cannot be read, and the index is then unchanged. */
@@ -48,6 +52,11 @@ export function createSpoolIndex({ dir, maxRecords, maxBytes, debug, now, claims
   let index: SpoolEntry[] = [];
   let indexBytes = 0;
   let evicted = 0;
+  let evictedMerged = 0;
+  const evict = (entry: SpoolEntry): void => {
+    evicted += 1;
+    evictedMerged += Math.max(0, (entry.duplicates ?? 1) - 1);
+  };
 
   const forget = (file: string): void => {
     const at = index.findIndex((entry) => entry.file === file);
@@ -63,6 +72,9 @@ export function createSpoolIndex({ dir, maxRecords, maxBytes, debug, now, claims
     },
     get evicted() {
       return evicted;
+    },
+    get evictedMerged() {
+      return evictedMerged;
     },
     clear() {
       index = [];
@@ -102,6 +114,9 @@ export function createSpoolIndex({ dir, maxRecords, maxBytes, debug, now, claims
           // Removed meanwhile.
         }
       }
+      // The counts of records this process wrote are kept: the file's name does not say them.
+      const counts = new Map(index.filter((entry) => entry.duplicates !== undefined).map((entry) => [entry.file, entry.duplicates]));
+      for (const entry of entries) if (counts.has(entry.file)) entry.duplicates = counts.get(entry.file);
       entries.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
       indexBytes = entries.reduce((sum, e) => sum + e.bytes, 0);
       index = entries;
@@ -113,7 +128,7 @@ export function createSpoolIndex({ dir, maxRecords, maxBytes, debug, now, claims
         const oldest = index.shift();
         if (!oldest) break;
         indexBytes -= oldest.bytes;
-        evicted += 1;
+        evict(oldest);
         try {
           unlinkSync(join(dir, oldest.file));
         } catch {
@@ -148,7 +163,7 @@ export function createSpoolIndex({ dir, maxRecords, maxBytes, debug, now, claims
         forget(oldest.file);
         freed += pages(oldest.bytes);
         removed += 1;
-        evicted += 1;
+        evict(oldest);
         debug(`spool: disk full, dropped oldest report ${oldest.uuid} to make room`);
       }
       return removed;

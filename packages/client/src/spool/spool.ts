@@ -17,6 +17,8 @@ export interface SpoolCounters {
   written: number;
   /** Oldest records deleted to stay within maxRecords / maxBytes. */
   evicted: number;
+  /** Occurrences merged into the evicted records beyond each one's own (records written by this process). */
+  evictedMerged: number;
   /** Records that could not be written (disk full, record larger than maxBytes, spool disabled). */
   failed: number;
   /** Records moved to `corrupt/`. */
@@ -184,7 +186,7 @@ export function createSpool(options: SpoolOptions): Spool {
       debug(`spool: could not write report ${payload.uuid}: ${failure.message}`);
       return false;
     }
-    added({ file: record.file, uuid: safeUuid(payload.uuid), bytes: record.bytes });
+    added({ file: record.file, uuid: safeUuid(payload.uuid), bytes: record.bytes, duplicates: payload.duplicates });
     return true;
   }
 
@@ -209,7 +211,7 @@ export function createSpool(options: SpoolOptions): Spool {
       debug(`spool: could not write report ${payload.uuid}: ${(error as Error).message}`);
       return false;
     }
-    added({ file: record.file, uuid: safeUuid(payload.uuid), bytes: record.bytes });
+    added({ file: record.file, uuid: safeUuid(payload.uuid), bytes: record.bytes, duplicates: payload.duplicates });
     return true;
   }
 
@@ -349,6 +351,6 @@ export function createSpool(options: SpoolOptions): Spool {
       indexOnce();
       return index.entries.length;
     },
-    counters: () => ({ written: counters.written, evicted: index.evicted, failed: counters.failed, corrupt: counters.corrupt }),
+    counters: () => ({ written: counters.written, evicted: index.evicted, evictedMerged: index.evictedMerged, failed: counters.failed, corrupt: counters.corrupt }),
   };
 }

@@ -168,24 +168,28 @@ test("occurrences merged into one report share its one settlement; those of a lo
     { script: (n: number) => (n === 0 ? { status: 400 } : { status: 200 }) },
   ));
 
-test("a report sent again carries the occurrences merged into it this time: they settle with this sending, and are counted lost with it", () =>
+test("a report object sent again (its first sending's uuid) takes no duplicates: those thrown meanwhile make a report of their own", () =>
   withReceiver(
     async (receiver) => {
       const client = clientFor(receiver);
-      const errors = [0, 1, 2].map((i) => notFound(i)); // one place: duplicates
+      const errors = [0, 1, 2, 3].map((i) => notFound(i)); // one place: duplicates
       const report = new BacktraceReport(client).setException(errors[0]);
       const first = [client.send(report), client.sendException(errors[1])];
       const sent = await Promise.all(first);
-      assert.ok(sent.every((o) => o.status === "sent"), JSON.stringify(sent));
-      const again = [client.send(report), client.sendException(errors[2])];
-      const refused = await Promise.all(again);
+      assert.ok(sent.every((o) => o.status === "sent" && o.uuid === report.uuid), JSON.stringify(sent));
+      const again = await Promise.all([client.send(report), client.sendException(errors[2]), client.sendException(errors[3])]);
       await client.finalize();
-      assert.equal(receiver.requests.length, 2);
-      assert.equal(refused[0]!.status, "failed");
-      assert.equal(refused[1]!.status, "failed", "the occurrence merged into the second sending settles with it, not with the first");
+      // A server keeps one report per uuid: what was merged into the second sending would have been dropped with it.
+      assert.equal(again[0]!.uuid, report.uuid);
+      assert.notEqual(again[1]!.uuid, report.uuid, "the duplicates thrown meanwhile are not merged into the report sent again");
+      assert.equal(again[2]!.uuid, again[1]!.uuid, "they merge with each other");
+      assert.equal(receiver.requests.length, 3);
+      const fresh = receiver.requests.find((r) => (r.report as { uuid: string }).uuid === again[1]!.uuid);
+      assert.equal(duplicateCount(fresh!.url), 2);
+      assert.ok(again.every((o) => o.status === "failed"), JSON.stringify(again));
       const counters = client.counters();
       assert.equal(counters.merged, 2);
-      assert.equal(counters.mergedLost, 1);
+      assert.equal(counters.mergedLost, 1, "the one merged into the rejected fresh report");
     },
     { script: (n: number) => (n === 0 ? { status: 200 } : { status: 400 }) },
   ));

@@ -56,3 +56,16 @@ test("what was dropped rides along as an attribute on the next report built", ()
     assert.equal(bodies[0]!.attributes["dropped.rateLimited"], undefined);
     assert.equal(bodies[1]!.attributes["dropped.rateLimited"], 2);
   }));
+
+test("a rate limit far above any real rate is accepted: the client starts, sends, and holds only what it admitted", () =>
+  withReceiver(async (receiver) => {
+    for (const rateLimit of [1e12, Number.MAX_SAFE_INTEGER]) {
+      const client = new BacktraceClient({ endpoint: receiver.url, token: "t", spool: false, disableGlobalHandler: true, rateLimit });
+      assert.equal((await client.sendReport("one")).status, "sent");
+      await client.finalize();
+    }
+    // The sliding minute holds its admitted times as they come, and lets go of those older than a minute.
+    const limits = createReportLimits(1e12, 1);
+    for (let t = 0; t < 5000; t++) assert.equal(limits.admit(t * 100), undefined);
+    assert.equal(limits.takeDropped(), undefined);
+  }));
