@@ -36,7 +36,8 @@ interface Carried {
 
 export function createAggregation(config: { enabled: boolean; debug?: ((message: string) => void) | undefined }): Aggregation {
   const counts: AggregationCounts = { merged: 0, mergedLost: 0 };
-  // A report's scope and the client state it was made with are compared by identity: the key holds their numbers.
+  // A report's scope (and the version of its values then) and the client state it was made with are compared by
+  // identity: the key holds their numbers.
   const ids = new WeakMap<object, number>();
   let nextId = 0;
   const idOf = (value: object | undefined): number => {
@@ -62,7 +63,7 @@ export function createAggregation(config: { enabled: boolean; debug?: ((message:
     key(report) {
       if (!config.enabled) return undefined;
       const print = loadFingerprint().fingerprint(report);
-      return print === undefined ? undefined : `${idOf(report.scope)}:${idOf(report.context)}:${print}`;
+      return print === undefined ? undefined : `${idOf(report.scope)}.${report.scopeVersion}:${idOf(report.context)}:${print}`;
     },
     merge(report, key, pipeline, journal) {
       const into = pipeline.merge(key, Math.floor(Date.now() / 1000));

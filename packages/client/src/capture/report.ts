@@ -109,8 +109,12 @@ export class BacktraceReport {
   private readonly sender: ReportSender | undefined;
   /** @internal The client's attributes and annotations when the report was made. */
   readonly context: ReportContext | undefined;
-  /** @internal The scope the report was made in: read now, not when it is sent. */
+  /** @internal The scope the report was made in (its breadcrumbs are taken when it is handed to the client). */
   readonly scope: Scope | undefined;
+  /** @internal The scope chain's attributes and annotations when the report was made (a scope may change before it is built). */
+  private scopeValues: { attributes: Record<string, unknown>; annotations: Record<string, unknown> } | undefined = undefined;
+  /** @internal The chain's versions then ("" outside every scope): reports of one scope at one version carry the same values. */
+  scopeVersion = "";
   /** @internal The breadcrumbs sent with it, taken when it is handed to the client. */
   breadcrumbs: { entries: Breadcrumb[]; dropped: number } | undefined = undefined;
   /** @internal The classifier when it is not the error's type (out of memory, an event loop stall). */
@@ -134,6 +138,18 @@ export class BacktraceReport {
     try {
       this.context = (client ?? getDefaultSender())?.reportContext?.();
       this.scope = currentScope();
+      if (this.scope !== undefined) {
+        const chain = scopeChain(this.scope);
+        const attributes: Record<string, unknown> = {};
+        const annotations: Record<string, unknown> = {};
+        for (const scope of chain) {
+          // Values the integrations know only later are getters on the scope: read now, with the others.
+          Object.assign(attributes, scope.attributes);
+          Object.assign(annotations, scope.annotations);
+        }
+        this.scopeValues = { attributes, annotations };
+        this.scopeVersion = chain.map((scope) => scope.version).join(".");
+      }
     } catch {
       this.skippedInputs++;
     }
@@ -174,8 +190,7 @@ export class BacktraceReport {
 
   /** @internal The client's (set after initialize), the scope's and the report's own, in that order; undefined removes. */
   layeredAttributes(): Record<string, unknown> {
-    const out: Record<string, unknown> = { ...this.context?.attributes };
-    for (const scope of scopeChain(this.scope)) Object.assign(out, scope.attributes);
+    const out: Record<string, unknown> = { ...this.context?.attributes, ...this.scopeValues?.attributes };
     return Object.assign(out, this.attributes);
   }
 
@@ -214,8 +229,7 @@ export class BacktraceReport {
 
   /** The annotations the report will carry (a copy): the client's, the scope's and its own. */
   getAnnotations(): Record<string, unknown> {
-    const out: Record<string, unknown> = { ...this.context?.annotations };
-    for (const scope of scopeChain(this.scope)) Object.assign(out, scope.annotations);
+    const out: Record<string, unknown> = { ...this.context?.annotations, ...this.scopeValues?.annotations };
     return Object.assign(out, this.annotations);
   }
 

@@ -25,6 +25,8 @@ export function userAttributes(user: User | null | undefined): Record<string, un
 export class Scope {
   /** @internal */ readonly attributes: Record<string, unknown> = {};
   /** @internal */ readonly annotations: Record<string, unknown> = {};
+  /** @internal Changes made to the values above so far: a report made at another version may carry other values. */
+  version = 0;
   /** @internal Entries added inside this scope (and its async continuations), made on the first one. */
   breadcrumbs: BreadcrumbStore | undefined = undefined;
 
@@ -35,11 +37,13 @@ export class Scope {
   ) {}
 
   setAttribute(key: string, value: unknown): this {
+    this.version++;
     this.attributes[String(key)] = value;
     return this;
   }
 
   setAttributes(values: Record<string, unknown>): this {
+    this.version++;
     try {
       for (const key of Object.keys(values)) this.attributes[key] = values[key];
     } catch {
@@ -50,11 +54,13 @@ export class Scope {
 
   /** Hides an attribute of the client (or of an outer scope) from reports made inside this scope. */
   removeAttribute(key: string): this {
+    this.version++;
     this.attributes[String(key)] = undefined;
     return this;
   }
 
   setAnnotation(key: string, value: unknown): this {
+    this.version++;
     this.annotations[String(key)] = value;
     return this;
   }

@@ -106,7 +106,10 @@ export function fillScope(scope: Scope, facts: RequestFacts, options: Integratio
   for (const [key, value] of Object.entries(annotations)) scope.setAnnotation(key, value);
   for (const [key, read] of Object.entries(live)) {
     // A value the application sets later (through the scope) replaces the getter.
-    const set = (value: unknown): void => void Object.defineProperty(scope.attributes, key, { value, writable: true, enumerable: true, configurable: true });
+    const set = (value: unknown): void => {
+      scope.version++;
+      Object.defineProperty(scope.attributes, key, { value, writable: true, enumerable: true, configurable: true });
+    };
     Object.defineProperty(scope.attributes, key, { enumerable: true, configurable: true, get: () => safely(read), set });
   }
 }

@@ -104,6 +104,35 @@ test("nested scopes layer over the outer one and the client; a report made outsi
   }
 });
 
+test("a report carries its scope's values as they were when it was made, and one made after a change is never merged into it", async () => {
+  const receiver = await startReceiver();
+  const client = new BacktraceClient({ endpoint: receiver.url, token: "t", spool: false, disableGlobalHandler: true });
+  const EACH = 30;
+  try {
+    // In one synchronous run: past the first few, each report still waits to be built when the next comes (a duplicate of
+    // a waiting one is merged into it).
+    client.withScope((scope) => {
+      const fail = (): Error => new Error("payment 12 declined");
+      scope.setAttribute("step", "charge").setAnnotation("cart", { items: 1 });
+      for (let i = 0; i < EACH; i++) void client.sendException(fail());
+      scope.setAttribute("step", "refund").setAnnotation("cart", { items: 2 });
+      for (let i = 0; i < EACH; i++) void client.sendException(fail());
+    });
+    await client.flush();
+    const occurrences: Record<string, number> = {};
+    for (const request of receiver.requests) {
+      const body = request.report as Body;
+      const key = `${String(body.attributes["step"])} ${(body.annotations["cart"] as { items: number }).items}`;
+      occurrences[key] = (occurrences[key] ?? 0) + Number(new URL(request.url, "http://x").searchParams.get("_mod_duplicate") ?? 1);
+    }
+    assert.deepEqual(occurrences, { "charge 1": EACH, "refund 2": EACH }, "each report with the values of its own occurrences");
+    assert.ok(receiver.requests.length < 2 * EACH, "duplicates at one version were merged");
+  } finally {
+    await client.finalize();
+    await receiver.close();
+  }
+});
+
 for (const crash of ["exception", "rejection"] as const) {
   test(`an unhandled ${crash} thrown inside a scope carries the scope's values`, async () => {
     const receiver = await startReceiver();
