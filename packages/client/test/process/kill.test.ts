@@ -2,12 +2,11 @@
 // least 100 ms before the signal arrives by the next run, with its uuid, and the process dies of the signal as it would.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { rmSync } from "node:fs";
 import type { ChildProcess } from "node:child_process";
 import { BacktraceClient } from "../../src/index.js";
-import { startReceiver, type Receiver } from "../helpers/http-receiver.js";
+import type { Receiver } from "../helpers/http-receiver.js";
 import { collect } from "../helpers/child.js";
-import { spoolRecords, startNode, tempDir, waitUntil } from "../fixtures/crash/child.js";
+import { killAndRestart, spoolRecords, startNode, waitUntil } from "../fixtures/crash/child.js";
 
 type Endpoint = "answering" | "down" | "hanging";
 
@@ -36,17 +35,7 @@ cells.push({ signal: "SIGKILL", endpoint: "down", queueSize: 10 });
 for (const { signal, endpoint, queueSize } of cells) {
   {
     test(`${signal} during a burst, endpoint ${endpoint}${queueSize ? `, queueSize ${queueSize}` : ""}: every report sent 100 ms before the signal arrives by the next run`, async (t) => {
-      const spool = tempDir("kill");
-      let next: BacktraceClient | undefined;
-      // The next run's client finishes with the folder before it goes.
-      t.after(async () => {
-        await next?.finalize();
-        rmSync(spool, { recursive: true, force: true });
-      });
-      const good = await startReceiver();
-      t.after(() => good.close());
-      const hanging = await startReceiver({ script: () => ({ hang: true }) });
-      t.after(() => hanging.close());
+      const { spool, good, hanging, nextRun } = await killAndRestart(t, "kill");
       const url = endpoint === "answering" ? good.url : endpoint === "hanging" ? hanging.url : "http://127.0.0.1:9";
 
       const child = startNode(["burst.cjs"], { BT_ENDPOINT: url, BT_SPOOL: spool, BURST: "2000", BT_QUEUE_SIZE: queueSize === undefined ? undefined : String(queueSize) });
@@ -65,7 +54,7 @@ for (const { signal, endpoint, queueSize } of cells) {
       assert.ok(expected.length > 0, "reports were sent before the signal");
 
       // The next run, with an endpoint that answers, sends what the killed one left.
-      next = new BacktraceClient({ endpoint: good.url, token: "t0k3n", spool, spoolMaxRecords: 5000, disableGlobalHandler: true, exitTimeout: 10 });
+      const next = nextRun(new BacktraceClient({ endpoint: good.url, token: "t0k3n", spool, spoolMaxRecords: 5000, disableGlobalHandler: true, exitTimeout: 10 }));
       const arrived = (): Set<string> => new Set(uuidOf(good));
       await waitUntil(() => expected.every((uuid) => arrived().has(uuid)), 30_000, `${expected.length} reports to arrive`).catch(() => undefined);
       const missing = expected.filter((uuid) => !arrived().has(uuid));

@@ -2,25 +2,14 @@
 // occurrence arrives once (restored reports are not merged into each other, which would count each of them as one).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { rmSync } from "node:fs";
 import { BacktraceClient } from "../../src/index.js";
-import { startReceiver } from "../helpers/http-receiver.js";
 import { collect } from "../helpers/child.js";
-import { startNode, tempDir, waitUntil } from "../fixtures/crash/child.js";
+import { killAndRestart, startNode, waitUntil } from "../fixtures/crash/child.js";
 
 const duplicateCount = (url: string): number => Number(new URL(url, "http://x").searchParams.get("_mod_duplicate") ?? 1);
 
 test("kill -9 after a storm against a hanging endpoint: the next start delivers every occurrence, each counted once", async (t) => {
-  const spool = tempDir("storm");
-  let next: BacktraceClient | undefined;
-  t.after(async () => {
-    await next?.finalize();
-    rmSync(spool, { recursive: true, force: true });
-  });
-  const good = await startReceiver();
-  t.after(() => good.close());
-  const hanging = await startReceiver({ script: () => ({ hang: true }) });
-  t.after(() => hanging.close());
+  const { spool, good, hanging, nextRun } = await killAndRestart(t, "storm");
 
   const storm = 3000;
   const child = startNode(["storm.cjs"], { BT_ENDPOINT: hanging.url, BT_SPOOL: spool, STORM: String(storm) });
@@ -34,7 +23,7 @@ test("kill -9 after a storm against a hanging endpoint: the next start delivers 
   assert.equal((await ended).signal, "SIGKILL");
   assert.ok(hanging.requests.length > 0, "reports were pending at the endpoint when the process died");
 
-  next = new BacktraceClient({ endpoint: good.url, token: "t0k3n", spool, disableGlobalHandler: true });
+  const next = nextRun(new BacktraceClient({ endpoint: good.url, token: "t0k3n", spool, disableGlobalHandler: true }));
   const count = (): number => {
     const byUuid = new Map(good.requests.map((r) => [String((r.report as { uuid?: unknown }).uuid), duplicateCount(r.url)]));
     return [...byUuid.values()].reduce((sum, n) => sum + n, 0);
