@@ -43,15 +43,18 @@ function flag(variable: Variable, text: string): boolean {
   return bad(variable, ErrorCodes.INVALID_OPTION, "true or false (1/0, yes/no, on/off)");
 }
 
+/** The number a variable's text reads as; NaN for blanks (which Number reads as 0). */
+const toNumber = (text: string): number => (text.trim() === "" ? Number.NaN : Number(text));
+
 function seconds(variable: Variable, text: string): number {
-  const value = text.trim() === "" ? Number.NaN : Number(text);
+  const value = toNumber(text);
   if (!Number.isFinite(value) || value <= 0) bad(variable, ErrorCodes.INVALID_NUMBER, "a number of seconds greater than 0");
   return value;
 }
 
 /** A number whose range the option's own check judges (its error then names the variable, see withEnvOptions). */
 function numeric(variable: Variable, text: string): number {
-  const value = text.trim() === "" ? Number.NaN : Number(text);
+  const value = toNumber(text);
   if (!Number.isFinite(value)) bad(variable, ErrorCodes.INVALID_NUMBER, "a number");
   return value;
 }
@@ -120,12 +123,10 @@ export function readEnvOptions(
   const proxy = read("BACKTRACE_PROXY");
   if (proxy !== undefined) options.proxy = FALSE.has(proxy.trim().toLowerCase()) ? false : proxy.trim();
   // The settings a register-only set-up (--import backtrace-ts/register) has no other way to give.
-  const stall = read("BACKTRACE_STALL_THRESHOLD");
-  if (stall !== undefined) options.stallThreshold = numeric("BACKTRACE_STALL_THRESHOLD", stall);
-  const rateLimit = read("BACKTRACE_RATE_LIMIT");
-  if (rateLimit !== undefined) options.rateLimit = numeric("BACKTRACE_RATE_LIMIT", rateLimit);
-  const sampleRate = read("BACKTRACE_SAMPLE_RATE");
-  if (sampleRate !== undefined) options.sampleRate = numeric("BACKTRACE_SAMPLE_RATE", sampleRate);
+  for (const variable of ["BACKTRACE_STALL_THRESHOLD", "BACKTRACE_RATE_LIMIT", "BACKTRACE_SAMPLE_RATE"] as const) {
+    const value = read(variable);
+    if (value !== undefined) options[ENV_VARIABLES[variable]] = numeric(variable, value);
+  }
   return { options, sources };
 }
 
