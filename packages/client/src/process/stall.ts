@@ -78,18 +78,16 @@ export function startStallWatchdog(options: StallOptions): (() => void) | undefi
   worker.unref();
   // A stall's report may still be on its way when the application's loop empties (a stall in a blocking call is read
   // once the call returned, and the application may have nothing left to do): the process is held open until the
-  // watchdog says it is out, as it waits for its other reports; at most HOLD_MS, whatever the watchdog does.
+  // watchdog says it is out, as it waits for its other reports; at most the report's timeout and HOLD_EXTRA_MS, whatever
+  // the watchdog does. The hold is a timer: while it is on, the loop runs, and delivers the watchdog's messages.
   let held: NodeJS.Timeout | undefined;
   const release = (): void => {
-    if (held === undefined) return;
     clearTimeout(held);
     held = undefined;
-    worker.unref();
   };
   let gaveUp = false;
   const hold = (): void => {
     if (held !== undefined || gaveUp || Atomics.load(slots, REPORTING) === 0) return;
-    worker.ref();
     held = setTimeout(() => {
       // Held once at most that long: the next beforeExit ends the process.
       gaveUp = true;
