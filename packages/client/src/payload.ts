@@ -49,6 +49,11 @@ export interface Payload {
   duplicates?: number | undefined;
 }
 
+/** Occurrences a report stood for beyond its own one: what its loss takes besides itself (`duplicates` as on Payload). */
+export function mergedBeyondOwn(duplicates: number | undefined): number {
+  return Math.max(0, (duplicates ?? 1) - 1);
+}
+
 /** The `_mod_duplicate` query parameter a Backtrace server counts merged occurrences by; "" for a single occurrence. */
 export function duplicateQuery(payload: Payload): string {
   const n = payload.duplicates;

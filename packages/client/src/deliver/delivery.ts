@@ -8,7 +8,7 @@ import { timerMs } from "../timers.js";
 import { retryDelay, type RetryOptions } from "./retry.js";
 import type { Spool } from "../spool/spool.js";
 import { createSpoolWrites } from "./spool-writes.js";
-import { jsonBody, jsonText, type JsonBody } from "../payload.js";
+import { jsonBody, jsonText, mergedBeyondOwn, type JsonBody } from "../payload.js";
 import type { NetworkOptions, TransportResult } from "../transport/post.js";
 import type { Payload } from "../payload.js";
 import type { DeliveryCounters, FailReason, LossReason, SendOutcome } from "../outcome.js";
@@ -128,7 +128,7 @@ export function createDelivery(config: DeliveryConfig): Delivery {
     trim: smallerPayload,
     drop: (reason, duplicates) => {
       drop(reason);
-      mergedLost += Math.max(0, (duplicates ?? 1) - 1);
+      mergedLost += mergedBeyondOwn(duplicates);
     },
     pump,
   });

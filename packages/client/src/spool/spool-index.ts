@@ -3,6 +3,7 @@
 // past the bounds, and deleted to make room for a record on a full disk.
 import { readdirSync, renameSync, statSync, statfsSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
+import { mergedBeyondOwn } from "../payload.js";
 import { TEMP_PREFIX } from "./record-io.js";
 import { recordUuid, staleClaim } from "./spool-files.js";
 
@@ -55,7 +56,7 @@ export function createSpoolIndex({ dir, maxRecords, maxBytes, debug, now, claims
   let evictedMerged = 0;
   const evict = (entry: SpoolEntry): void => {
     evicted += 1;
-    evictedMerged += Math.max(0, (entry.duplicates ?? 1) - 1);
+    evictedMerged += mergedBeyondOwn(entry.duplicates);
   };
 
   const forget = (file: string): void => {
