@@ -8,12 +8,10 @@ import { captureLine, commitBytes, HEARTBEAT_MS, journalName, patchLine, rewritt
 /** Lines wait at most this long before they are written, in one write for all of them. */
 const FLUSH_MS = 20;
 /**
- * A merged duplicate's new count alone waits longer: in a steady trickle of duplicates every group commit is two wakes
- * of the event loop (the timer, the write's callback), which cost more than the merge. Still well within the 100 ms
- * after which a kill must lose nothing.
+ * A capture, or a merged duplicate's new count, waiting this long is written at once, even from inside an
+ * application's synchronous loop. A count waits no longer than a capture: in a storm of one error nearly every
+ * occurrence is a count, and a kill must lose none sent 50 ms before it.
  */
-const PATCH_MS = 80;
-/** A capture waiting this long is written at once, even from inside an application's synchronous loop. */
 const MAX_LAG_MS = 50;
 /** Work a synchronous write may take inside the application's call (at most one per 50 ms): what is left waits. */
 const SYNC_BUDGET_MS = 10;
@@ -101,8 +99,9 @@ function openJournal(options: JournalOptions): Journal {
   // Written captures whose line no longer says all (a patch came since): a rewrite makes their line again.
   const patched = new Set<string>();
   let settled: string[] = [];
-  // Patches of written records, not written yet.
+  // Patches of written records, not written yet, and when the oldest of them came.
   const patches = new Map<string, () => Record<string, unknown>>();
+  let patchedSince: number | undefined;
   let fd: number | undefined;
   let failed = false;
   let bytes = 0;
@@ -165,6 +164,7 @@ function openJournal(options: JournalOptions): Journal {
       patches.delete(uuid);
       line(() => patchLine(uuid, patch), `the count of report ${uuid}`);
     }
+    if (patches.size === 0) patchedSince = undefined;
     if (settled.length > 0) line(() => settledLine(settled), "settlements");
     settled = [];
     if (waiting.size > 0) schedule();
@@ -221,7 +221,7 @@ function openJournal(options: JournalOptions): Journal {
       if (offset + count < buffer.length) return write(file, buffer, offset + count);
       inFlight = false;
       if (waiting.size > 0 || settled.length > 0) schedule();
-      else if (patches.size > 0) schedule(PATCH_MS);
+      else if (patches.size > 0) schedule();
       else rotate();
     });
   }
@@ -291,6 +291,7 @@ function openJournal(options: JournalOptions): Journal {
     fd = undefined;
     settled = [];
     patches.clear();
+    patchedSince = undefined;
     openFile();
   }
 
@@ -339,9 +340,15 @@ function openJournal(options: JournalOptions): Journal {
     },
     patch(uuid, patch) {
       if (failed || waiting.has(uuid) || !written.has(uuid)) return;
+      const at = now();
       patches.set(uuid, patch);
       patched.add(uuid);
-      schedule(PATCH_MS);
+      patchedSince ??= at;
+      // As for captures: inside a synchronous loop of duplicates the oldest count not written bounds the wait.
+      if (at - patchedSince >= MAX_LAG_MS && at - lastSync >= MAX_LAG_MS) {
+        lastSync = at;
+        flushSync(SYNC_BUDGET_MS);
+      } else schedule();
     },
     settle(uuid) {
       patches.delete(uuid);
