@@ -59,8 +59,18 @@ export function safeCommandLine(commandLine: unknown, scriptIndex: number | unde
   const all = Array.isArray(commandLine) ? commandLine.filter((arg): arg is string => typeof arg === "string") : [];
   // Without the record of the process, only the executable is known not to be an argument of the application.
   const keep = scriptIndex === undefined ? 1 : scriptIndex + 1;
-  return { kept: all.slice(0, keep), dropped: Math.max(0, all.length - keep) };
+  // Code given by -e/-p is the application's own text, as a script file's content is (which is never sent): its flag stays, the code goes.
+  const kept = all.slice(0, keep).map((arg, i, args) => {
+    if (i > 0 && CODE_FLAG.test(args[i - 1]!)) return CODE_LEFT_OUT;
+    const joined = /^(--eval|--print)=/.exec(arg);
+    return joined ? `${joined[1]}=${CODE_LEFT_OUT}` : arg;
+  });
+  return { kept, dropped: Math.max(0, all.length - keep) };
 }
+
+/** The flags whose value is the code Node runs (no script file). */
+const CODE_FLAG = /^(?:-[ep]|-pe|-ep|--eval|--print)$/;
+const CODE_LEFT_OUT = "[code left out]";
 
 /** A worker's sub-report without what may hold secrets (its environment, its own workers'). */
 function cleanWorker(value: unknown): Json | undefined {
@@ -125,6 +135,11 @@ export function fatalReport(sender: ReportSender, name: string, content: string,
     // The age is that of the crashed process, not of the one sending its report.
     if (Number.isFinite(stamp) && stamp >= record.startedAt) report.setAttribute("process.age", Math.floor((stamp - record.startedAt) / 1000));
   }
+  // The crashed process's id, not the sender's: a process that died before its first turn recorded no defaults.
+  const pid = Number(header["processId"]);
+  if (Number.isSafeInteger(pid) && pid > 0) report.setAttribute("process.id", pid);
+  // Nor is the sender's session that of the crashed process: without a recorded one, none.
+  if (record?.attributes["application.session"] === undefined) report.setAttribute("application.session", null);
   report.setAttribute("error.message", message);
   report.setDictAnnotations(fatalAnnotations(parsed, record?.scriptIndex));
   return report;

@@ -89,6 +89,10 @@ test("a process that runs out of heap is reported at the next start: OutOfMemory
     assert.equal(body.attributes["error.type"], "Crash");
     assert.match(String(body.attributes["error.message"]), /heap out of memory/);
     assert.equal(body.attributes["release"], "r-17", "the attributes the crashed process recorded at initialize");
+    // It died before its first turn (before its defaults were recorded): its id, not the sender's, and no session of the sender's.
+    const crashedPid = Number(/^report\.\d{8}\.\d{6}\.(\d+)\./.exec(files[0]!)?.[1]);
+    assert.equal(body.attributes["process.id"], crashedPid, "the crashed process's id");
+    assert.equal(body.attributes["application.session"], undefined, "not the session of the process that sent it");
     assert.match(body.uuid, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     const main = body.threads["main"]!.stack;
     if (wroteStack) {
@@ -180,6 +184,9 @@ test("the JavaScript stack text keeps only frame lines, and a report without one
 test("the command line keeps node, its flags and the script; without the process's record only the executable", () => {
   assert.deepEqual(safeCommandLine(["node", "--max-old-space-size=32", "app.js", "--token", "x"], 2), { kept: ["node", "--max-old-space-size=32", "app.js"], dropped: 2 });
   assert.deepEqual(safeCommandLine(["node", "app.js", "secret"], undefined), { kept: ["node"], dropped: 2 });
+  // The code of -e/-p is the application's text: left out, its flag kept.
+  assert.deepEqual(safeCommandLine(["node", "--max-old-space-size=32", "-e", "const k = 1", "arg"], 3), { kept: ["node", "--max-old-space-size=32", "-e", "[code left out]"], dropped: 1 });
+  assert.deepEqual(safeCommandLine(["node", "--print=k", "-pe", "k"], 3), { kept: ["node", "--print=[code left out]", "-pe", "[code left out]"], dropped: 0 });
   // Where the script is, from Node's own flags: after them, or nowhere when the code is a flag's value.
   assert.equal(scriptIndexOf(["--max-old-space-size=32"]), 2);
   for (const flags of [["-e", "code"], ["--eval=code"], ["-pe", "code"], ["--print", "code"], ["--max-old-space-size=32", "-p", "code"]]) {
@@ -232,7 +239,8 @@ test("a process run with -e (no script file) sends none of its application's arg
   const options = JSON.stringify({ endpoint: receiver.url, token: "t0k3n", spool });
   const secret = "positional-s3cr3t-0452";
   try {
-    const code = `require(${JSON.stringify(LIB)}).initialize(${options}); setTimeout(() => { const kept = []; for (;;) kept.push(new Array(1000).fill(1)); }, 200);`;
+    const inCode = "in-code-s3cr3t-7781";
+    const code = `const apiKey = "${inCode}"; require(${JSON.stringify(LIB)}).initialize(${options}); setTimeout(() => { const kept = []; for (;;) kept.push(new Array(1000).fill(1)); }, 200);`;
     const cwd = mkdtempSync(join(tmpdir(), "bt-working-folder-"));
     const crashed = await runNode(["--max-old-space-size=32", "-e", code, secret, "--", `--token=${secret}`], { cwd });
     assert.equal(crashed.signal, "SIGABRT", crashed.stderr);
@@ -241,7 +249,9 @@ test("a process run with -e (no script file) sends none of its application's arg
     await receiver.waitFor(1);
     const body = bodyOf(receiver.requests[0]);
     const summary = body.annotations["Diagnostic report"] as { commandLine: string[]; droppedArguments: number };
-    assert.equal(summary.commandLine.length, 4, "node and its flags (the code is the value of -e)");
+    assert.deepEqual(summary.commandLine.slice(1), ["--max-old-space-size=32", "-e", "[code left out]"], "node and its flags; the code, the value of -e, left out");
+    assert.ok(!receiver.requests[0]!.body.toString().includes(inCode), "nothing of the code given on the command line");
+    assert.equal(body.attributes["application.session"] !== undefined, true, "a process that lived past its first turn recorded its session");
     assert.equal(summary.droppedArguments, 3);
     assert.ok(!receiver.requests[0]!.body.toString().includes(secret), "no argument of the application in what is sent");
     assert.ok(!receiver.requests[0]!.body.toString().includes(cwd), "nor the folder it ran in (it may be the user's home)");
