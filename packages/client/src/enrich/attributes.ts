@@ -139,6 +139,9 @@ const statusNames: Record<string, string> = {
   nonvoluntary_ctxt_switches: "sched.cs.involuntary",
 };
 
+/** The attributes read from /proc/self/status: the state of the process that builds a report. */
+export const PROCESS_STATUS_ATTRIBUTES: readonly string[] = Object.values(statusNames);
+
 /** Parses `Key: value [kB]` lines (as in /proc/meminfo and /proc/self/status) into named attributes; kB become bytes. */
 export function parseProcFile(text: string, names: Record<string, string>): Attributes {
   const out: Attributes = {};

@@ -3,6 +3,7 @@ import { readFileSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { WireFrame, WireThread } from "../body.js";
 import { internalReport, type BacktraceReport, type ReportSender } from "../capture/report.js";
+import { PROCESS_STATUS_ATTRIBUTES } from "../enrich/attributes.js";
 import type { SendOutcome } from "../outcome.js";
 import { CLAIM, findProcessRecord, listReports, openFatalFolder, reportPid, reportUuid, writtenByThisProcess, type ProcessRecord } from "../spool/fatal-folder.js";
 import { loadKey } from "../spool/spool-guard.js";
@@ -140,6 +141,14 @@ export function fatalReport(sender: ReportSender, name: string, content: string,
   if (Number.isSafeInteger(pid) && pid > 0) report.setAttribute("process.id", pid);
   // Nor is the sender's session that of the crashed process: without a recorded one, none.
   if (record?.attributes["application.session"] === undefined) report.setAttribute("application.session", null);
+  // The process's memory at its death, from the diagnostic report. What is read from /proc/self/status for other
+  // reports would be the sending process's now, or the crashed one's at its first turn: left out.
+  for (const name of PROCESS_STATUS_ATTRIBUTES) report.setAttribute(name, null);
+  const usage = object(parsed["resourceUsage"]) ?? {};
+  for (const [field, name] of [["rss", "vm.rss.size"], ["maxRss", "vm.rss.peak"]] as const) {
+    const bytes = Number(usage[field]);
+    if (Number.isSafeInteger(bytes) && bytes > 0) report.setAttribute(name, bytes);
+  }
   report.setAttribute("error.message", message);
   report.setDictAnnotations(fatalAnnotations(parsed, record?.scriptIndex));
   return report;

@@ -78,7 +78,11 @@ test("a process that runs out of heap is reported at the next start: OutOfMemory
     assert.equal(statSync(fatal).mode & 0o777, 0o700);
     assert.equal(receiver.requests.length, 0, "nothing could be sent by the dying process");
     // What this Node wrote as the JavaScript stack at out of memory (docs/crash-handling.md: Node 20, 22 and 24 write none).
-    const written = (JSON.parse(readFileSync(join(fatal, files[0]!), "utf8")) as { javascriptStack: { message: string; stack: string[] } }).javascriptStack;
+    const diagnostic = JSON.parse(readFileSync(join(fatal, files[0]!), "utf8")) as {
+      javascriptStack: { message: string; stack: string[] };
+      resourceUsage: { rss: number; maxRss: number };
+    };
+    const written = diagnostic.javascriptStack;
     const wroteStack = written.stack.some((line) => line.startsWith("at "));
 
     const next = await runNode([join(FIXTURES, "replay.cjs")], { env });
@@ -93,6 +97,11 @@ test("a process that runs out of heap is reported at the next start: OutOfMemory
     const crashedPid = Number(/^report\.\d{8}\.\d{6}\.(\d+)\./.exec(files[0]!)?.[1]);
     assert.equal(body.attributes["process.id"], crashedPid, "the crashed process's id");
     assert.equal(body.attributes["application.session"], undefined, "not the session of the process that sent it");
+    // Its memory at its death, from the diagnostic report; none of the sending process's own figures.
+    assert.equal(body.attributes["vm.rss.size"], diagnostic.resourceUsage.rss);
+    assert.equal(body.attributes["vm.rss.peak"], diagnostic.resourceUsage.maxRss);
+    assert.ok(diagnostic.resourceUsage.rss > 32 * 1024 * 1024, "a full 32 MB heap and more");
+    for (const name of ["vm.vma.size", "vm.data.size", "process.thread.count", "sched.cs.voluntary"]) assert.equal(body.attributes[name], undefined, name);
     assert.match(body.uuid, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     const main = body.threads["main"]!.stack;
     if (wroteStack) {
