@@ -1,6 +1,6 @@
 // Adapter for backtrace-ts (this repository's client, packages/client, built into dist/; loaded
 // from the snapshot `npm run bench` takes, see lib/builds.mjs).
-import { readFileSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { importPackage, packageDir } from "../lib/builds.mjs";
@@ -10,9 +10,35 @@ export const pkg = "backtrace-ts";
 export const sourceContext = "contextLineCount (default 200) lines around each frame, source maps applied";
 
 // Each process gets its own spool folder, removed at exit, so that no run replays another's
-// spooled reports and nothing is left in the user's cache folder.
-const spool = join(tmpdir(), `backtrace-ts-bench-spool-${process.pid}`);
-process.once("exit", () => rmSync(spool, { recursive: true, force: true }));
+// spooled reports and nothing is left in the user's cache folder. A process killed with SIGKILL (the
+// service's children) runs no exit handler: the folders of processes that are gone are removed by the
+// next process that loads this adapter, and by the benchmark's own process when it ends, after its children.
+const root = join(tmpdir(), "backtrace-ts-bench-spools");
+const spool = join(root, String(process.pid));
+
+function removeGone() {
+  let names;
+  try {
+    names = readdirSync(root);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(name);
+    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+    } catch (error) {
+      if (error.code === "ESRCH") rmSync(join(root, name), { recursive: true, force: true });
+    }
+  }
+}
+
+removeGone();
+process.once("exit", () => {
+  rmSync(spool, { recursive: true, force: true });
+  removeGone();
+});
 
 let bt;
 
