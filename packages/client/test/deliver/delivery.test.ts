@@ -130,9 +130,14 @@ test("a 401 stops sending to the endpoint and keeps every report in the spool, w
 });
 
 test("a server that accepts and never answers: each try ends at the deadline, then the report is spooled", async (t) => {
-  const r = await receiver(t, { script: () => ({ hang: true }) });
+  let tries = 0;
+  const r = await receiver(t, { script: () => ((tries += 1), { hang: true }) });
   const spool = spoolIn(t);
-  const d = delivery(t, { url: r.url, spool, timeoutMs: 200, retry: { ...fastRetry, maxAttempts: 2, baseDelayMs: 60_000, maxDelayMs: 10 } });
+  // The failure schedules a replay probe as short as the retries' delay (10 ms here), which would claim the record (a
+  // claimed record is listed by no one) and try it again: once the last try has reached the server, the delivery's
+  // timers are held, so that the spool is read as the failure left it.
+  const held = (callback: () => void, ms: number): unknown => (tries >= 2 ? setTimeout(() => undefined, 60_000).unref() : setTimeout(callback, ms));
+  const d = delivery(t, { url: r.url, spool, timeoutMs: 200, retry: { ...fastRetry, maxAttempts: 2, baseDelayMs: 60_000, maxDelayMs: 10 }, setTimeout: held });
   const sent = payload();
   const outcome = await d.submit(sent);
   assert.equal(outcome.status, "failed");
