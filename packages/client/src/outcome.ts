@@ -23,7 +23,7 @@ export type FailReason =
   | "redirected"
   /** A bug in delivery while handling the answer; not spooled. Counted: `failed`, `dropped`. */
   | "internal-error"
-  /** Not built yet when the process ended; built and written to the spool synchronously (always `spooled: true`). Not counted. */
+  /** Not built yet when the process ended; built and written to the spool synchronously (always `spooled: true`). Not counted. A report already built then (queued, in backoff or in flight) is written to the spool too; with no spool, or when that write fails, it is lost and counted in `dropped` under this reason (its outcome never settles: nothing runs after 'exit'). */
   | "exit";
 
 /** Why a report was dropped before delivery (status "dropped"; counted in `counters().discarded`). */
@@ -78,8 +78,9 @@ export interface DeliveryCounters {
   /** Reports lost for good, by reason. */
   dropped: Partial<Record<LossReason, number>>;
   /**
-   * Occurrences merged into spooled reports that were rejected when replayed, beyond each report's own one (which
-   * `dropped` counts). The client's counters add those of reports evicted from a full spool.
+   * Occurrences merged into spooled reports that were rejected when replayed, or into reports lost at the process's
+   * end (`dropped.exit`), beyond each report's own one (which `dropped` counts). The client's counters add those of
+   * reports evicted from a full spool.
    */
   mergedLost: number;
   /** Reports waiting in memory (queued or in backoff). */

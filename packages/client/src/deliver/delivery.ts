@@ -46,7 +46,9 @@ export interface Delivery {
   /**
    * For the process 'exit' event: writes every report still in memory (queued, in backoff, in flight,
    * waiting for its spool write) to the spool synchronously, for the next start to replay with the same
-   * uuid. Returns how many were written (counted as spooled); 0 without a spool. Changes nothing else.
+   * uuid. Returns how many were written (counted as spooled). What is not written (no spool, a failed write) is lost
+   * with the process and counted now, since its outcome never settles after 'exit': `dropped.exit`, and the
+   * occurrences merged into it in `mergedLost`. Changes nothing else.
    */
   spoolPendingSync(): number;
 }
@@ -379,9 +381,8 @@ export function createDelivery(config: DeliveryConfig): Delivery {
   }
 
   function spoolPendingSync(): number {
-    if (!spool) return 0;
     // Records being replayed go back under their own names, for the next run to send.
-    spool.releaseAllSync();
+    spool?.releaseAllSync();
     const seen = new Set<string>();
     let written = 0;
     for (const payload of [...jobs.all().map((job) => job.payload), ...writes.payloads()]) {
@@ -389,11 +390,15 @@ export function createDelivery(config: DeliveryConfig): Delivery {
       seen.add(payload.uuid);
       let ok = false;
       try {
-        ok = spool.writeSync(payload);
+        ok = spool?.writeSync(payload) === true;
       } catch {
         ok = false;
       }
       if (ok) written += 1;
+      else {
+        drop("exit");
+        mergedLost += mergedBeyondOwn(payload.duplicates);
+      }
     }
     counters.spooled += written;
     return written;

@@ -267,6 +267,30 @@ test("queue overflow without a spool is dropped and counted", async (t) => {
   assert.deepEqual(d.counters().dropped, { "queue-full": 2 });
 });
 
+test("at the process's end, reports in flight or queued with no spool to write them to are counted lost, with the occurrences merged into them", async (t) => {
+  const r = await receiver(t, { script: () => ({ hang: true }) });
+  const d = delivery(t, { url: r.url, timeoutMs: 60_000, concurrency: 2 });
+  const reports = [{ ...payload(), duplicates: 5 }, payload(), { ...payload(), duplicates: 10 }];
+  for (const p of reports) void d.submit(p);
+  await r.waitFor(2);
+  assert.deepEqual([d.counters().inFlight, d.counters().queued], [2, 1], "two in flight, one queued behind them");
+  assert.equal(d.spoolPendingSync(), 0, "nothing written: there is no spool");
+  assert.deepEqual(d.counters().dropped, { exit: 3 });
+  assert.equal(d.counters().mergedLost, 4 + 9, "the occurrences the two merged reports stood for beyond their own");
+});
+
+test("at the process's end, reports in flight are written to the spool, and none is counted lost", async (t) => {
+  const r = await receiver(t, { script: () => ({ hang: true }) });
+  const spool = spoolIn(t);
+  const d = delivery(t, { url: r.url, spool, timeoutMs: 60_000 });
+  const sent = { ...payload(), duplicates: 3 };
+  void d.submit(sent);
+  await r.waitFor(1);
+  assert.equal(d.spoolPendingSync(), 1);
+  assert.deepEqual([d.counters().dropped, d.counters().mergedLost], [{}, 0]);
+  assert.deepEqual((await spool.list()).map((e) => e.uuid), [sent.uuid]);
+});
+
 test("flush answers false at its deadline; close spools what is pending", async (t) => {
   const r = await receiver(t, { script: () => ({ hang: true }) });
   const spool = spoolIn(t);
