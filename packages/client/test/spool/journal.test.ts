@@ -54,6 +54,24 @@ test("captures are written within the group-commit delay, settled ones are marke
   assert.deepEqual(journals(d), [], "a closed journal with nothing open is removed");
 });
 
+test("closed while a group commit's write is in flight: the file is closed after the write, and removed with nothing open", async (t) => {
+  const d = dir(t);
+  const journal = createSpool({ dir: d }).journal()!;
+  journal.add("a", () => ({ n: 1 }));
+  // A timer of the same delay as the group commit's runs right after it, in the same turn: its write is queued on
+  // the thread pool and cannot have reported back yet.
+  await new Promise<void>((resolve) =>
+    setTimeout(() => {
+      journal.settle("a");
+      journal.close();
+      resolve();
+    }, 20),
+  );
+  const deadline = Date.now() + 10_000;
+  while (journals(d).length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.deepEqual(journals(d), [], "a closed journal with nothing open is removed, once its write is done");
+});
+
 test("a settled report is never written when it settles before its group commit", (t) => {
   const d = dir(t);
   const journal = createSpool({ dir: d }).journal()!;
