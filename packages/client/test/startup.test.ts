@@ -140,8 +140,9 @@ test("a large spooled report verified at the next start is MACed by node:crypto,
   t.after(() => receiver.close());
   const spool = join(dir, "spool");
   const init = `const bt = require(${CLIENT_INDEX});\n` +
-    `bt.initialize({ endpoint: process.env.BT_ENDPOINT, token: "t", spool: ${JSON.stringify(spool)}, disableGlobalHandler: true, timeout: 0.5, exitTimeout: 2 });\n`;
-  // About 370 KB spooled: no network for this run.
+    `bt.initialize({ endpoint: process.env.BT_ENDPOINT, token: "t", spool: ${JSON.stringify(spool)}, disableGlobalHandler: true, timeout: 5, exitTimeout: 2 });\n`;
+  // About 370 KB spooled: no network for this run. The next run's request has 5 s: one timed out on a busy machine
+  // would be sent again, and the receiver would count two.
   const first = init + `bt.sendException(new Error("large"), { attributes: Object.fromEntries(Array.from({ length: 400 }, (_, i) => ["a" + i, "x".repeat(900)])) });\n`;
   assert.equal((await runScript(dir, "first.cjs", first, { env: { BT_ENDPOINT: "http://127.0.0.1:9" } })).code, 0);
   const next = init + `setTimeout(() => { console.log(JSON.stringify({ loaded: process.moduleLoadList.includes("NativeModule crypto") })); bt.flush(2); }, 1500);\n`;
