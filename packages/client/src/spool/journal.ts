@@ -115,8 +115,11 @@ function openJournal(options: JournalOptions): Journal {
   let lastSync = 0;
   /** Set by close(): a file opened by close's last flush gets no heartbeat. */
   let ended = false;
+  /** Set by close() while a group commit's write is in flight: the file is closed (and maybe removed) once it is done. */
+  let closing = false;
 
   function openFile(): number | undefined {
+    if (closing) return undefined;
     if (fd !== undefined || failed) return fd;
     try {
       if (!options.safe()) throw new Error("the spool folder is not safe");
@@ -215,11 +218,13 @@ function openJournal(options: JournalOptions): Journal {
       if (error) {
         inFlight = false;
         debug(`journal: write failed (${error.message})`);
+        if (closing) closeFile();
         return;
       }
       bytes += count;
       if (offset + count < buffer.length) return write(file, buffer, offset + count);
       inFlight = false;
+      if (closing) return closeFile();
       if (waiting.size > 0 || settled.length > 0) schedule();
       else if (patches.size > 0) schedule();
       else rotate();
@@ -312,6 +317,19 @@ function openJournal(options: JournalOptions): Journal {
     }
   }
 
+  /** The end of close(): the file closed, and removed when nothing in it is open. */
+  function closeFile(): void {
+    closing = false;
+    if (fd === undefined) return;
+    try {
+      closeSync(fd);
+      if (written.size === 0) unlinkSync(path);
+    } catch {
+      // Left for the next start, which finds nothing open in it.
+    }
+    fd = undefined;
+  }
+
   function flushSync(budgetMs = Infinity): void {
     const file = openFile();
     if (file === undefined) return;
@@ -381,15 +399,12 @@ function openJournal(options: JournalOptions): Journal {
       timer = undefined;
       due = Number.POSITIVE_INFINITY;
       flushSync();
-      if (fd === undefined) return;
-      try {
-        closeSync(fd);
-        if (written.size === 0 && !inFlight) unlinkSync(path);
-      } catch {
-        // Left for the next start, which finds nothing open in it.
-      }
-      fd = undefined;
       failed = true;
+      if (fd === undefined) return;
+      // A group commit's write still on the thread pool writes to this descriptor: closed now, the write would fail
+      // (or go to a file opened meanwhile under the same number) and the journal stay behind.
+      if (inFlight) closing = true;
+      else closeFile();
     },
     open: () => written.size + waiting.size,
   };

@@ -1,7 +1,6 @@
 import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
@@ -11,6 +10,7 @@ import type { Payload } from "../../src/payload.js";
 import { jsonBody, jsonText } from "../../src/payload.js";
 import { reportJson, startReceiver, type Receiver, type ReceiverOptions } from "../helpers/http-receiver.js";
 import { collect, runNode, startNode } from "../helpers/child.js";
+import { reservedPort } from "../helpers/ports.js";
 
 // Short delays so retries happen within a test; the logic is the same as with the defaults.
 const fastRetry = { baseDelayMs: 20, maxDelayMs: 100, maxAttempts: 3 };
@@ -48,15 +48,6 @@ function uuidsOf(r: Receiver): string[] {
 
 function allValid(r: Receiver): void {
   for (const request of r.requests) assert.deepEqual(request.validation?.errors, []);
-}
-
-/** A port nothing listens on now, for a server started later. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 test("sends a report and resolves with the server's rxid", async (t) => {
@@ -161,7 +152,8 @@ test("a connection reset in the middle of the body is retried and the report arr
 });
 
 test("down then up: every report sent while the server was down arrives once it is up", async (t) => {
-  const port = await freePort();
+  // Down, then a receiver on the same port: one the system hands to no one meanwhile.
+  const port = await reservedPort();
   const url = `http://127.0.0.1:${port}/post?format=json&token=t0k3n`;
   const spool = spoolIn(t);
   const d = delivery(t, { url, spool, retry: { baseDelayMs: 20, maxDelayMs: 150, maxAttempts: 2 } });
@@ -306,7 +298,7 @@ test("flush answers false at its deadline; close spools what is pending", async 
 });
 
 test("retry timers do not keep the process alive", async () => {
-  const port = await freePort();
+  const port = await reservedPort();
   const source = new URL("../../src/deliver/delivery.ts", import.meta.url).href;
   const script = `
     import { createDelivery } from ${JSON.stringify(source)};
@@ -323,8 +315,10 @@ test("retry timers do not keep the process alive", async () => {
 });
 
 test("at-least-once: an answer lost to the deadline means the same report, same uuid, is sent again", async (t) => {
-  const r = await receiver(t, { script: (i) => (i === 0 ? { delayMs: 400 } : undefined) });
-  const d = delivery(t, { url: r.url, timeoutMs: 200 });
+  // The first answer never comes (it is lost past the deadline); the deadline leaves the resend room on a loaded
+  // machine, where a 200 ms one could pass under the resend too and make a third request.
+  const r = await receiver(t, { script: (i) => (i === 0 ? { hang: true } : undefined) });
+  const d = delivery(t, { url: r.url, timeoutMs: 1500 });
   const sent = payload();
   assert.equal((await d.submit(sent)).status, "sent");
   assert.deepEqual(uuidsOf(r), [sent.uuid, sent.uuid]);

@@ -2,9 +2,10 @@
 import type { TestContext } from "node:test";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { reservedPort } from "./ports.js";
 
 export interface Tinyproxy {
   url: string;
@@ -14,17 +15,8 @@ export interface Tinyproxy {
   stop(): Promise<void>;
 }
 
-/** A port free now: bound on port 0, then released (tinyproxy cannot listen on port 0 itself). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+/** A port free now (tinyproxy cannot listen on port 0 itself), one the system hands to no one meanwhile. */
+export const freePort = reservedPort;
 
 function binary(): string {
   for (const path of ["/usr/bin/tinyproxy", "/usr/sbin/tinyproxy"]) if (existsSync(path)) return path;

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { startReceiver, type ReceivedRequest, type Receiver } from "../helpers/http-receiver.js";
+import { reservedPort } from "../helpers/ports.js";
 import { normalizeStderr, runNode, spoolRecords, startNode, tempDir, waitUntil, type ChildResult } from "../fixtures/crash/child.js";
 
 type Crash = "exception" | "rejection-error" | "rejection-string";
@@ -63,7 +64,9 @@ async function scenario(crash: Crash, mode: Mode, via: Via, server: Server): Pro
   const markDir = tempDir("mark");
   const mark = join(markDir, "crashed-at");
   let hang = server === "hanging";
-  const receiver = await startReceiver({ script: () => (hang ? { hang: true } : undefined) });
+  // Down, the receiver comes back on its port for the next run, while other scenarios start theirs on port 0: a port
+  // the system hands to no one meanwhile (one of theirs would otherwise get the report, and this one not start).
+  const receiver = await startReceiver({ script: () => (hang ? { hang: true } : undefined), ...(server === "down" ? { port: await reservedPort() } : {}) });
   const port = receiver.port;
   if (server === "down") await receiver.close();
   let later: Receiver | undefined;

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import * as bt from "../../src/index.js";
 import { startReceiver, withReceiver } from "../helpers/http-receiver.js";
+import { reservedPort } from "../helpers/ports.js";
 import { collect, runNode, startNode, type ChildResult } from "../helpers/child.js";
 
 // Child processes load the built package, as an application would.
@@ -90,7 +91,8 @@ test("a report in flight when the app calls process.exit() is spooled, and the n
   const { tmpdir } = await import("node:os");
   const { join } = await import("node:path");
   const spool = mkdtempSync(join(tmpdir(), "bt-exit-spool-"));
-  const hanging = await startReceiver({ script: () => ({ hang: true }) });
+  // The receiver of the next run comes back on this port: one the system hands to no one meanwhile.
+  const hanging = await startReceiver({ script: () => ({ hang: true }), port: await reservedPort() });
   const port = hanging.port;
   const init = `bt.initialize({ endpoint: "http://127.0.0.1:${port}", token: "t", disableGlobalHandler: true, spool: ${JSON.stringify(spool)},
     beforeSend: (report) => { console.log(report.uuid); return report; } })`;
@@ -141,9 +143,8 @@ test("reports made just before process.exit() are built and spooled at exit, and
   const { tmpdir } = await import("node:os");
   const { join } = await import("node:path");
   const spool = mkdtempSync(join(tmpdir(), "bt-exit-now-"));
-  const receiver = await startReceiver();
-  const port = receiver.port;
-  await receiver.close();
+  // Down for the first run, back on the same port for the next: one the system hands to no one meanwhile.
+  const port = await reservedPort();
   const init = `bt.initialize({ endpoint: "http://127.0.0.1:${port}", token: "t", disableGlobalHandler: true, spool: ${JSON.stringify(spool)} })`;
   try {
     const first = await run(["-e", `

@@ -26,6 +26,32 @@ function linesOf(text: string): { entries: string[]; seals: number } {
   return { entries: lines.filter((line) => !line.startsWith('{"s":')), seals };
 }
 
+/**
+ * Waits (10 s at most) until the folder's journal text passes `done`, and returns it: what a group commit (or a
+ * rewrite) leaves is read once it is on disk, not after a fixed wait that a stalled machine can outlast.
+ */
+async function journalWhen(d: string, done: (text: string) => boolean, what: string): Promise<string> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const [file] = journals(d);
+    const text = file ? readFileSync(join(d, file), "utf8") : "";
+    if (done(text)) return text;
+    if (Date.now() > deadline) assert.fail(`journal never had ${what}: ${linesOf(text).entries.length} lines, ${linesOf(text).seals} seals`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** Waits (10 s at most) until the folder has no journal. */
+async function gone(d: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (journals(d).length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
+/** Waits until the folder's journal holds this many lines and seals: a group commit is on disk. */
+async function committed(d: string, expected: { entries: number; seals: number }): Promise<void> {
+  await journalWhen(d, (text) => linesOf(text).entries.length === expected.entries && linesOf(text).seals === expected.seals, JSON.stringify(expected));
+}
+
 /** Runs `body` in a child process with `j`, the journal of the spool folder `d`; resolves to how the child ended. */
 function inChild(d: string, body: string): ReturnType<typeof runNode> {
   const spool = JSON.stringify(new URL("../../src/spool/spool.ts", import.meta.url).href);
@@ -39,7 +65,9 @@ test("captures are written within the group-commit delay, settled ones are marke
   journal.add("a", () => ({ n: 1 }));
   journal.add("b", () => ({ n: 2 }));
   journal.add("c", () => ({ n: 3 }));
-  await new Promise((resolve) => setTimeout(resolve, 60));
+  // The group commit is on disk (its timer ran and its write is done): a fixed wait could end with the write still in
+  // flight when the machine stalls, and the settlement below would then be written before the captures.
+  await committed(d, { entries: 3, seals: 1 });
   journal.settle("b");
   journal.flushSync();
   assert.equal(journals(d).length, 1);
@@ -51,7 +79,27 @@ test("captures are written within the group-commit delay, settled ones are marke
   journal.settle("a");
   journal.settle("c");
   journal.close();
+  // The first commit's data is on disk before its write's callback has run: a write still in flight at close()
+  // removes the file when it is done.
+  await gone(d);
   assert.deepEqual(journals(d), [], "a closed journal with nothing open is removed");
+});
+
+test("closed while a group commit's write is in flight: the file is closed after the write, and removed with nothing open", async (t) => {
+  const d = dir(t);
+  const journal = createSpool({ dir: d }).journal()!;
+  journal.add("a", () => ({ n: 1 }));
+  // A timer of the same delay as the group commit's runs right after it, in the same turn: its write is queued on
+  // the thread pool and cannot have reported back yet.
+  await new Promise<void>((resolve) =>
+    setTimeout(() => {
+      journal.settle("a");
+      journal.close();
+      resolve();
+    }, 20),
+  );
+  await gone(d);
+  assert.deepEqual(journals(d), [], "a closed journal with nothing open is removed, once its write is done");
 });
 
 test("a settled report is never written when it settles before its group commit", (t) => {
@@ -144,11 +192,13 @@ test("under steady load, with something always open, the journal is written anew
     if (round % 20 === 19) await new Promise((resolve) => setTimeout(resolve, 30));
     journal.settle(`s${round}`);
   }
-  await new Promise((resolve) => setTimeout(resolve, 80));
+  // The last settlements' commit, then the rewrite it leads to: waited for, not a fixed 80 ms.
+  const bound = 1024 * 1024 + 256 * 1024;
+  await journalWhen(d, (text) => Buffer.byteLength(text) < bound, "its size under the bound").catch(() => undefined);
   const [file] = journals(d);
   assert.ok(file);
   const size = statSync(join(d, file)).size;
-  assert.ok(size < 1024 * 1024 + 256 * 1024, `journal size ${size} after 2.4 MB of captures`);
+  assert.ok(size < bound, `journal size ${size} after 2.4 MB of captures`);
   // What is open is still there for a next start to find.
   const text = readFileSync(join(d, file), "utf8");
   assert.match(text, /"u":"always-open"/);
@@ -168,8 +218,9 @@ test("with more than its bound open (a burst faster than delivery), the journal 
     journal.add(`small-${round}`, () => ({ round }));
     await new Promise((resolve) => setTimeout(resolve, 30)); // one group commit, then the size check
   }
+  // The last round's commit is on disk (after a stall its write may still be in flight at the end of the 30 ms).
+  const text = await journalWhen(d, (t) => t.includes('"u":"small-24"'), "the last capture");
   // Written anew at most once (at the first commit past the bound): the settlements after it are all still there.
-  const text = readFileSync(join(d, journals(d)[0]!), "utf8");
   const settlements = text.split("\n").filter((line) => line.startsWith('{"d":')).length;
   assert.ok(settlements >= 23, `${settlements} of 25 settlement lines left: written anew at group commits`);
   for (const uuid of ["open-25", "open-399", "small-0", "small-24"]) assert.match(text, new RegExp(`"u":"${uuid}"`));
@@ -194,9 +245,8 @@ test("written anew, the journal keeps each open capture's line as first made; on
   count.n = 7;
   journal.patch("carrier", () => ({ c: { count: count.n } }));
   journal.add("late", record("late"));
-  await new Promise((resolve) => setTimeout(resolve, 120)); // the group commit (patch and late), then the rewrite
-  const file = join(d, journals(d)[0]!);
-  const text = readFileSync(file, "utf8");
+  // The group commit (patch and late), then the rewrite: waited for until the file is one sealed commit of 302 lines.
+  const text = await journalWhen(d, (t) => linesOf(t).seals === 1 && linesOf(t).entries.length === 302, "the rewrite");
   const { entries: lines, seals } = linesOf(text);
   // Written anew: one line per open capture, no patch line left, sealed as one commit that verifies.
   assert.equal(lines.length, 302);

@@ -159,19 +159,21 @@ test("an answer head over 64 KB is refused, also when it comes whole in one read
 });
 
 test("the connect, head and body timeouts end an exchange with an error naming each", async (t) => {
-  const limits = { connectTimeoutMs: 100, headTimeoutMs: 100, bodyTimeoutMs: 100 };
+  // Only the limit under test is short: the others are long, so that a stall of the machine (more than 100 ms
+  // between two steps of the exchange) cannot end it at an earlier step under another limit's name.
+  const long = { connectTimeoutMs: 30_000, headTimeoutMs: 30_000, bodyTimeoutMs: 30_000 };
   // TCP connects, the TLS handshake never comes: the connect timeout covers the handshake.
   const mute = await rawServer(t, () => undefined);
-  const tls = new ConnectionPool(mute.url.replace("http:", "https:"), { maxSockets: 1, ignoreSslCertificate: true, limits });
+  const tls = new ConnectionPool(mute.url.replace("http:", "https:"), { maxSockets: 1, ignoreSslCertificate: true, limits: { ...long, connectTimeoutMs: 100 } });
   t.after(() => tls.destroy());
   await assert.rejects(tls.exchange(request("c")).answer, /could not connect within 100 ms/);
 
-  const plain = new ConnectionPool(mute.url, { maxSockets: 1, ignoreSslCertificate: false, limits });
+  const plain = new ConnectionPool(mute.url, { maxSockets: 1, ignoreSslCertificate: false, limits: { ...long, headTimeoutMs: 100 } });
   t.after(() => plain.destroy());
   await assert.rejects(plain.exchange(request("h")).answer, /no answer head within 100 ms/);
 
   const stalling = await rawServer(t, () => "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
-  const body = new ConnectionPool(stalling.url, { maxSockets: 1, ignoreSslCertificate: false, limits });
+  const body = new ConnectionPool(stalling.url, { maxSockets: 1, ignoreSslCertificate: false, limits: { ...long, bodyTimeoutMs: 100 } });
   t.after(() => body.destroy());
   await assert.rejects(body.exchange(request("b")).answer, /no answer body bytes for 100 ms/);
 });
