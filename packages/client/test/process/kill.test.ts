@@ -6,21 +6,15 @@ import type { ChildProcess } from "node:child_process";
 import { BacktraceClient } from "../../src/index.js";
 import type { Receiver } from "../helpers/http-receiver.js";
 import { collect } from "../helpers/child.js";
-import { killAndRestart, spoolRecords, startNode, waitUntil } from "../fixtures/crash/child.js";
+import { killAndRestart, onStdoutPairs, spoolRecords, startNode, waitUntil } from "../fixtures/crash/child.js";
 
 type Endpoint = "answering" | "down" | "hanging";
 
 /** "<ms> <uuid>" lines printed so far by the burst. */
 function sends(child: ChildProcess): Array<{ at: number; uuid: string }> {
   const seen: Array<{ at: number; uuid: string }> = [];
-  let rest = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    const lines = (rest + chunk.toString()).split("\n");
-    rest = lines.pop() ?? "";
-    for (const line of lines) {
-      const [at, uuid] = line.split(" ");
-      if (at && uuid) seen.push({ at: Number(at), uuid });
-    }
+  onStdoutPairs(child, (at, uuid) => {
+    if (at && uuid) seen.push({ at: Number(at), uuid });
   });
   return seen;
 }

@@ -4,7 +4,7 @@ import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { BacktraceClient } from "../../src/index.js";
 import { collect } from "../helpers/child.js";
-import { killAndRestart, startNode, waitUntil } from "../fixtures/crash/child.js";
+import { killAndRestart, onStdoutPairs, startNode, waitUntil } from "../fixtures/crash/child.js";
 import type { Receiver } from "../helpers/http-receiver.js";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -60,14 +60,8 @@ async function stormThenSignal(t: TestContext, endpoint: "answering" | "hanging"
   const child = startNode(["storm-signal.cjs"], { BT_ENDPOINT: endpoint === "answering" ? good.url : hanging.url, BT_SPOOL: spool });
   const ended = collect(child, 20_000);
   const slices: Array<{ at: number; thrown: number }> = [];
-  let rest = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    const lines = (rest + chunk.toString()).split("\n");
-    rest = lines.pop() ?? "";
-    for (const line of lines) {
-      const [at, thrown] = line.split(" ").map(Number);
-      if (at !== undefined && thrown !== undefined) slices.push({ at, thrown });
-    }
+  onStdoutPairs(child, (at, thrown) => {
+    if (thrown !== undefined) slices.push({ at: Number(at), thrown: Number(thrown) });
   });
   await waitUntil(() => slices.length > 0, 10_000, "the storm to start");
   await new Promise((resolve) => setTimeout(resolve, 400 + Math.floor(Math.random() * 600)));
