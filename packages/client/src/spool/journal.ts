@@ -343,18 +343,23 @@ function openJournal(options: JournalOptions): Journal {
     }
   }
 
+  /**
+   * A line came at `at`; the oldest line not written yet came at `oldest`. Inside a long synchronous loop no timer
+   * runs: once that oldest line has waited MAX_LAG_MS, what waits is written now (at most once per MAX_LAG_MS).
+   */
+  function bounded(at: number, oldest: number | undefined): void {
+    if (oldest !== undefined && at - oldest >= MAX_LAG_MS && at - lastSync >= MAX_LAG_MS) {
+      lastSync = at;
+      flushSync(SYNC_BUDGET_MS);
+    } else schedule();
+  }
+
   return {
     add(uuid, record) {
       if (failed) return;
       const at = now();
       waiting.set(uuid, { at, record });
-      // Inside a long synchronous loop no timer runs: the oldest capture bounds how long lines may wait.
-      const oldest = waiting.values().next().value;
-      if (oldest !== undefined && at - oldest.at >= MAX_LAG_MS && at - lastSync >= MAX_LAG_MS) {
-        lastSync = at;
-        flushSync(SYNC_BUDGET_MS);
-      }
-      else schedule();
+      bounded(at, waiting.values().next().value?.at);
     },
     patch(uuid, patch) {
       if (failed || waiting.has(uuid) || !written.has(uuid)) return;
@@ -362,11 +367,7 @@ function openJournal(options: JournalOptions): Journal {
       patches.set(uuid, patch);
       patched.add(uuid);
       patchedSince ??= at;
-      // As for captures: inside a synchronous loop of duplicates the oldest count not written bounds the wait.
-      if (at - patchedSince >= MAX_LAG_MS && at - lastSync >= MAX_LAG_MS) {
-        lastSync = at;
-        flushSync(SYNC_BUDGET_MS);
-      } else schedule();
+      bounded(at, patchedSince);
     },
     settle(uuid) {
       patches.delete(uuid);
