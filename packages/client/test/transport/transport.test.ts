@@ -151,6 +151,41 @@ test("skips a missing attachment and a duplicate basename, and says so in the re
   );
 });
 
+test("attachments in memory go as multipart with the body known up front; with a file among them, the file is streamed", async (t) => {
+  const inMemory = [
+    { name: "bt-breadcrumbs-0", data: Buffer.from('[{"id":1,"message":"started"}]') },
+    { name: "notes.txt", data: Buffer.from("a note ✓") },
+  ];
+  const dir = mkdtempSync(join(tmpdir(), "bt-transport-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, "app.log"), "from the file\n");
+  const receiver = await startReceiver();
+  t.after(() => receiver.close());
+  const mixed = [...inMemory, { name: "notes.txt", data: Buffer.from("a second of the name") }, { name: "app.log", path: join(dir, "app.log") }];
+  const sent = [payload(inMemory), payload(inMemory), payload(mixed)];
+  const results = [];
+  for (const one of sent) results.push(await postReport(receiver.url, one, options));
+  assert.deepEqual(
+    results.map((result) => result.skipped?.map((s) => [s.name, s.reason])),
+    [undefined, undefined, [["notes.txt", "duplicate name"]]],
+  );
+  const boundaries = receiver.requests.map((request) => /boundary=(\S+)/.exec(request.headers["content-type"] ?? "")?.[1]);
+  assert.equal(new Set(boundaries).size, 3, "each request has a boundary of its own");
+  for (const [i, request] of receiver.requests.entries()) {
+    assert.equal(request.headers["content-length"], String(request.body.length));
+    assert.equal(request.parts?.[0]?.data.toString(), jsonText(sent[i]!.json));
+    assert.deepEqual(request.validation?.errors, []);
+  }
+  assert.deepEqual(
+    receiver.requests[2]?.parts?.map((part) => [part.name, part.data.toString()]).slice(1),
+    [
+      ["attachment_bt-breadcrumbs-0", '[{"id":1,"message":"started"}]'],
+      ["attachment_notes.txt", "a note ✓"],
+      ["attachment_app.log", "from the file\n"],
+    ],
+  );
+});
+
 test("sends JSON when every attachment is missing", async (t) => {
   const receiver = await startReceiver();
   t.after(() => receiver.close());
