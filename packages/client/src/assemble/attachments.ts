@@ -17,30 +17,77 @@ export interface BreadcrumbPart {
   dropped: number;
 }
 
+/** A breadcrumb's redacted JSON text as UTF-8 bytes, and how many values redaction replaced in it. */
+interface CrumbText {
+  of: Breadcrumb;
+  message: string;
+  attributes: Record<string, unknown> | undefined;
+  bytes: Buffer;
+  redactions: number;
+}
+
+/**
+ * Each breadcrumb's text, made once: a store's entries are never changed once recorded, and every report made while
+ * one is in the ring sends it again (a storm sends the same hundred with each report). Made again when a field of the
+ * entry no longer holds what it was made from (code with the report in hand, a beforeSend, changed it).
+ */
+const crumbTexts = new WeakMap<Breadcrumb, CrumbText>();
+
+function crumbText(crumb: Breadcrumb): CrumbText {
+  const known = crumbTexts.get(crumb);
+  if (known !== undefined && known.message === crumb.message && known.attributes === crumb.attributes && sameEntry(known.of, crumb)) return known;
+  const count = { values: 0 };
+  const out: Breadcrumb = { ...crumb, message: redactString(crumb.message, count) };
+  if (crumb.attributes !== undefined) out.attributes = redact(crumb.attributes, count) as Record<string, unknown>;
+  const made: CrumbText = { of: { ...crumb }, message: crumb.message, attributes: crumb.attributes, bytes: Buffer.from(JSON.stringify(out), "utf8"), redactions: count.values };
+  crumbTexts.set(crumb, made);
+  return made;
+}
+
+function sameEntry(a: Breadcrumb, b: Breadcrumb): boolean {
+  return a.id === b.id && a.timestamp === b.timestamp && a.type === b.type && a.level === b.level;
+}
+
+/** The last part made, with the entries and bound it was made from: the next report with the same ones takes it as it is. */
+let lastPart: { texts: CrumbText[]; dropped: number; maxBytes: number; part: BreadcrumbPart; redactions: number } | undefined;
+
 /** The breadcrumbs as Backtrace's JSON array, secrets redacted like attributes, the oldest left out past `maxBytes`. */
 export function breadcrumbPart(crumbs: { entries: readonly Breadcrumb[]; dropped: number } | undefined, maxBytes: number, count: RedactionCount): BreadcrumbPart {
   if (crumbs === undefined || crumbs.entries.length === 0) return { attachment: undefined, lastId: undefined, dropped: crumbs?.dropped ?? 0 };
-  const texts = crumbs.entries.map((crumb) => {
-    const out: Breadcrumb = { ...crumb, message: redactString(crumb.message, count) };
-    if (crumb.attributes !== undefined) out.attributes = redact(crumb.attributes, count) as Record<string, unknown>;
-    return JSON.stringify(out);
-  });
+  const { entries } = crumbs;
+  const texts = entries.map(crumbText);
+  const last = lastPart;
+  if (last !== undefined && last.dropped === crumbs.dropped && last.maxBytes === maxBytes && last.texts.length === texts.length && last.texts.every((text, i) => text === texts[i])) {
+    count.values += last.redactions;
+    return last.part;
+  }
+  let redactions = 0;
+  for (const text of texts) redactions += text.redactions;
+  count.values += redactions;
   // "[" + entries joined by "," + "]": drop from the oldest until it fits.
   let bytes = 1;
   let first = texts.length;
   while (first > 0) {
-    const next = Buffer.byteLength(texts[first - 1]!) + 1;
+    const next = texts[first - 1]!.bytes.length + 1;
     if (bytes + next > maxBytes) break;
     bytes += next;
     first--;
   }
-  const kept = texts.slice(first);
-  if (kept.length === 0) return { attachment: undefined, lastId: undefined, dropped: crumbs.dropped + texts.length };
-  return {
-    attachment: { name: BREADCRUMBS_ATTACHMENT, data: Buffer.from(`[${kept.join(",")}]`, "utf8") },
-    lastId: crumbs.entries[crumbs.entries.length - 1]!.id,
-    dropped: crumbs.dropped + first,
-  };
+  let part: BreadcrumbPart;
+  if (first === texts.length) part = { attachment: undefined, lastId: undefined, dropped: crumbs.dropped + texts.length };
+  else {
+    // The bytes joined once, with no string made in between.
+    const data = Buffer.allocUnsafeSlow(bytes);
+    let at = 0;
+    for (let i = first; i < texts.length; i++) {
+      data[at++] = i === first ? 0x5b : 0x2c; // "[" or ","
+      at += texts[i]!.bytes.copy(data, at);
+    }
+    data[at] = 0x5d; // "]"
+    part = { attachment: { name: BREADCRUMBS_ATTACHMENT, data }, lastId: entries[entries.length - 1]!.id, dropped: crumbs.dropped + first };
+  }
+  lastPart = { texts, dropped: crumbs.dropped, maxBytes, part, redactions };
+  return part;
 }
 
 /**

@@ -56,3 +56,38 @@ test("the attachment is Backtrace's JSON array, redacted, and cut from the oldes
   assert.equal(cut.dropped, 1 + 6 - kept.length);
   assert.equal(breadcrumbPart({ entries: [], dropped: 0 }, 100, { values: 0 }).attachment, undefined);
 });
+
+test("reports made from the same entries get the same attachment and redaction count; an entry changed since, or a new one, is sent as it is now", () => {
+  const store = new BreadcrumbStore({ ...limits, maxEntries: 10, maxMessageLength: 200 });
+  store.add("login with password=hunter22", { attributes: { token: "abc123def", kept: "plain" } });
+  store.add("second entry");
+  /** The part as a fresh build of the same entries gives it: each entry a new object, so nothing made before is taken. */
+  const fresh = (entries: ReturnType<typeof store.entries>, count: { values: number }) =>
+    breadcrumbPart({ entries: entries.map((crumb) => ({ ...crumb, ...(crumb.attributes ? { attributes: { ...crumb.attributes } } : {}) })), dropped: 0 }, 64 * 1024, count);
+  const counts = [{ values: 0 }, { values: 0 }, { values: 0 }];
+  const first = breadcrumbPart({ entries: store.entries(), dropped: 0 }, 64 * 1024, counts[0]!);
+  const again = breadcrumbPart({ entries: store.entries(), dropped: 0 }, 64 * 1024, counts[1]!);
+  const made = fresh(store.entries(), counts[2]!);
+  assert.equal(String(again.attachment?.data), String(made.attachment?.data));
+  assert.equal(String(first.attachment?.data), String(made.attachment?.data));
+  assert.deepEqual(counts.map((c) => c.values), [2, 2, 2], "the redactions are counted for every report");
+  assert.ok(!String(again.attachment?.data).includes("hunter22") && !String(again.attachment?.data).includes("abc123def"));
+
+  // Code holding the report (a beforeSend) changes an entry: the next report sends the entry as it is now.
+  const entries = store.entries();
+  entries[1]!.message = "changed by hand";
+  entries[0]!.attributes = { kept: "other" };
+  const changed = breadcrumbPart({ entries, dropped: 0 }, 64 * 1024, { values: 0 });
+  assert.equal(String(changed.attachment?.data), String(fresh(entries, { values: 0 }).attachment?.data));
+  assert.deepEqual((JSON.parse(String(changed.attachment?.data)) as Array<{ message: string }>).map((c) => c.message), ["login with password=[REDACTED]", "changed by hand"]);
+
+  // A new entry, and a smaller cap: each gives its own part.
+  store.add("third entry");
+  const grown = breadcrumbPart({ entries: store.entries(), dropped: 0 }, 64 * 1024, { values: 0 });
+  assert.deepEqual((JSON.parse(String(grown.attachment?.data)) as Array<{ message: string }>).map((c) => c.message).slice(1), ["changed by hand", "third entry"]);
+  const capped = breadcrumbPart({ entries: store.entries(), dropped: 0 }, 100, { values: 0 });
+  const cappedFresh = breadcrumbPart({ entries: store.entries().map((crumb) => ({ ...crumb })), dropped: 0 }, 100, { values: 0 });
+  assert.equal(String(capped.attachment?.data), String(cappedFresh.attachment?.data));
+  assert.equal(capped.dropped, cappedFresh.dropped);
+  assert.ok(capped.dropped > 0);
+});
