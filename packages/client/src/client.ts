@@ -265,7 +265,7 @@ export class BacktraceClient {
       this.exit.watch();
       // Written ahead within 50 ms: a kill -9 or a SIGTERM from now on loses nothing (the next start sends it).
       const journal = this.journal;
-      journal?.add(report.uuid, () => loadJournalRecord().journalRecord(report));
+      journal?.add(report.uuid, () => loadJournalRecord().journalRecordJson(report));
       this.exit.opened();
       const outcome = this.pipeline.push(report, key);
       const settled = this.settledFor(journal, report.uuid);

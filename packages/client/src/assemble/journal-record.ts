@@ -3,6 +3,7 @@ import { BacktraceReport, internalReport, type ErrorType, type LogLine, type Rep
 import type { Breadcrumb } from "../capture/breadcrumbs.js";
 import type { WireThread } from "../body.js";
 import { resolveLimits, toSafeJson } from "../serialize/safe-json.js";
+import { RecordJson } from "../spool/journal-format.js";
 
 /** How deep a cause chain is kept in a journal line. */
 const MAX_CAUSES = 5;
@@ -72,7 +73,7 @@ function thrownRecord(value: unknown, depth: number): ThrownRecord | undefined {
 }
 
 /** What the journal keeps of a report: everything its body is built from, read now. May throw (the journal skips it). */
-export function journalRecord(report: BacktraceReport): JournalRecord {
+export function journalRecord(report: BacktraceReport, withBreadcrumbs = true): JournalRecord {
   const record: JournalRecord = {
     t: report.timestamp,
     k: report.errorType,
@@ -87,12 +88,72 @@ export function journalRecord(report: BacktraceReport): JournalRecord {
   if (report.message !== undefined) record.m = report.message;
   const stack = report.callSite?.stack;
   if (typeof stack === "string") record.s = stack;
-  if (report.breadcrumbs) record.b = report.breadcrumbs;
+  if (report.breadcrumbs && withBreadcrumbs) record.b = report.breadcrumbs;
   if (report.duplicates) record.c = { ...report.duplicates };
   if (report.classifier !== undefined) record.x = report.classifier;
   if (report.thread) record.h = { id: report.thread.id, name: report.thread.name };
   if (report.extraThreads) record.w = toSafeJson(report.extraThreads, THREAD_LIMITS);
   return record;
+}
+
+/** A breadcrumb's JSON text as the journal keeps it (as recorded: the journal stays in the spool), with what it was made from. */
+interface CrumbJson {
+  id: number;
+  message: string;
+  timestamp: number;
+  type: string;
+  level: string;
+  attributes: Record<string, unknown> | undefined;
+  text: string;
+}
+
+/**
+ * Each breadcrumb's text, made once: entries are not changed once recorded, and each capture while one is in the
+ * ring writes it again (a storm of captures writes the same hundred in every line). Made again when a field no
+ * longer holds what it was made from.
+ */
+const crumbJsons = new WeakMap<Breadcrumb, CrumbJson>();
+
+function crumbJson(crumb: Breadcrumb): string {
+  const known = crumbJsons.get(crumb);
+  if (
+    known !== undefined &&
+    known.message === crumb.message &&
+    known.attributes === crumb.attributes &&
+    known.id === crumb.id &&
+    known.timestamp === crumb.timestamp &&
+    known.type === crumb.type &&
+    known.level === crumb.level
+  ) {
+    return known.text;
+  }
+  const { id, message, timestamp, type, level, attributes } = crumb;
+  const text = JSON.stringify(crumb);
+  crumbJsons.set(crumb, { id, message, timestamp, type, level, attributes, text });
+  return text;
+}
+
+/** The last breadcrumbs' entries joined: the next capture with the same entries (a storm between two log lines) takes it. */
+let lastEntries: { texts: string[]; joined: string } | undefined;
+
+function entriesJson(entries: readonly Breadcrumb[]): string {
+  const texts = entries.map(crumbJson);
+  const last = lastEntries;
+  if (last !== undefined && last.texts.length === texts.length && last.texts.every((text, i) => text === texts[i])) return last.joined;
+  const joined = texts.join(",");
+  lastEntries = { texts, joined };
+  return joined;
+}
+
+/**
+ * The journal's record of a report as its JSON text: `journalRecord`'s, with the breadcrumbs' part made of each
+ * entry's text made once. The same value once parsed (the breadcrumbs last). May throw (the journal skips it).
+ */
+export function journalRecordJson(report: BacktraceReport): RecordJson {
+  const rest = JSON.stringify(journalRecord(report, false));
+  const crumbs = report.breadcrumbs;
+  if (!crumbs) return new RecordJson(rest);
+  return new RecordJson(`${rest.slice(0, -1)},"b":{"entries":[${entriesJson(crumbs.entries)}],"dropped":${JSON.stringify(crumbs.dropped)}}}`);
 }
 
 function rebuildThrown(record: ThrownRecord): unknown {

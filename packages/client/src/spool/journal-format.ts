@@ -35,12 +35,20 @@ export function journalName(suffix = ""): string {
   return `journal-${process.pid}-${processSession()}${pidNamespace() ? `-n${pidNamespace()}` : ""}${suffix}.log`;
 }
 
-/** A commit's seal line, after its lines. */
+/** A commit's seal line, after its lines, and its length in bytes with its newline. */
 const SEAL_LINE = /^\{"s":"([0-9a-f]{64})"\}$/;
+const SEAL_BYTES = '{"s":"'.length + 64 + '"}\n'.length;
 
 /** A capture's journal line (with its newline), not sealed yet. */
 export function captureLine(uuid: string, record: () => unknown): string {
-  return `${JSON.stringify({ u: uuid, r: record() })}\n`;
+  const value = record();
+  if (value instanceof RecordJson) return `{"u":${JSON.stringify(uuid)},"r":${value.json}}\n`;
+  return `${JSON.stringify({ u: uuid, r: value })}\n`;
+}
+
+/** A record given as its JSON text already (journal-record.ts makes parts of it once for many records). */
+export class RecordJson {
+  constructor(readonly json: string) {}
 }
 
 /** The new count of a written capture, as its journal line. */
@@ -58,16 +66,18 @@ export function settledLine(uuids: readonly string[]): string {
  * bytes it takes in the result (a view, no copy): a rewrite of the journal writes an open capture's line again.
  */
 export function commitBytes(lines: readonly string[], key: Buffer, views?: (Buffer | undefined)[]): Buffer {
-  const text = lines.join("");
-  const bytes = Buffer.from(`${text}{"s":"${mac(text, key)}"}\n`, "utf8");
-  if (views !== undefined) {
-    let at = 0;
-    for (const line of lines) {
-      const end = at + Buffer.byteLength(line, "utf8");
-      views.push(bytes.subarray(at, end));
-      at = end;
-    }
+  // Each line encoded once, in place: those bytes are what the MAC is of, what is written, and (a view) what a
+  // rewrite writes again.
+  let length = 0;
+  for (const line of lines) length += Buffer.byteLength(line, "utf8");
+  const bytes = Buffer.allocUnsafe(length + SEAL_BYTES);
+  let at = 0;
+  for (const line of lines) {
+    const written = bytes.write(line, at, "utf8");
+    views?.push(bytes.subarray(at, at + written));
+    at += written;
   }
+  bytes.write(`{"s":"${mac(bytes.subarray(0, length), key)}"}\n`, length, "latin1");
   return bytes;
 }
 

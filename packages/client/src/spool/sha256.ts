@@ -66,8 +66,8 @@ export function sha256(data: Uint8Array): Uint8Array {
   return out;
 }
 
-/** HMAC-SHA256 of the UTF-8 of `text` under `key`, as lowercase hex. */
-export function hmacSha256Hex(key: Uint8Array, text: string): string {
+/** HMAC-SHA256 of `text` (its UTF-8 when it is a string) under `key`, as lowercase hex. */
+export function hmacSha256Hex(key: Uint8Array, text: string | Uint8Array): string {
   const block = new Uint8Array(64);
   block.set(key.length > 64 ? sha256(key) : key);
   const inner = new Uint8Array(64);
@@ -76,7 +76,7 @@ export function hmacSha256Hex(key: Uint8Array, text: string): string {
     inner[i] = block[i]! ^ 0x36;
     outer[i] = block[i]! ^ 0x5c;
   }
-  const message = Buffer.from(text, "utf8");
+  const message = typeof text === "string" ? Buffer.from(text, "utf8") : text;
   const first = new Uint8Array(64 + message.length);
   first.set(inner);
   first.set(message, 64);

@@ -147,7 +147,9 @@ const JS_MAC_LIMIT = 64 * 1024;
 // record written at initialize) the same HMAC in JavaScript, so that initialize does not load node:crypto. A long
 // text (a spooled report or a journal replayed at start) loads node:crypto: the main thread is not held up by it.
 /** HMAC-SHA256 of `text` under `key`, in hex. */
-export function mac(text: string, key: Buffer): string {
+export function mac(text: string | Uint8Array, key: Buffer): string {
   const crypto = loadedCrypto() ?? (text.length > JS_MAC_LIMIT ? lazyCrypto() : undefined);
-  return crypto !== undefined ? crypto.createHmac("sha256", key).update(text, "utf8").digest("hex") : hmacSha256Hex(key, text);
+  if (crypto === undefined) return hmacSha256Hex(key, text);
+  const hmac = crypto.createHmac("sha256", key);
+  return (typeof text === "string" ? hmac.update(text, "utf8") : hmac.update(text)).digest("hex");
 }
