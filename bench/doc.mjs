@@ -313,6 +313,7 @@ if (sv?.throughput) {
     const xs = (samples ?? []).filter((x) => typeof x === "number");
     return xs.length > 1 ? `${n(value, 1)} (${n(Math.min(...xs), 1)}–${n(Math.max(...xs), 1)})` : n(value, 1);
   };
+  const crumbs = sv.burstBreadcrumbs;
   p(
     "### Burst of 5,000: CPU per report against the floors",
     "The floors write a ~30 KB report body 5,000 times to the sink: over one bare keep-alive socket, one request at a time, and",
@@ -325,7 +326,16 @@ if (sv?.throughput) {
       ...Object.entries(floors).map(([w, v]) => [w, withSpread(v, sv.floorSamples?.[w]), ratioText(bare ? v / bare : null)]),
       ["backtrace-ts", withSpread(sv.burst?.cpuUsPerReport, sv.burst?.samples?.map((x) => x.cpuUsPerReport)), ratioText(bare && sv.burst ? sv.burst.cpuUsPerReport / bare : null)],
       ...(sv.burst?.compiledCpuUsPerReport ? [["backtrace-ts, code compiled", withSpread(sv.burst.compiledCpuUsPerReport, sv.burst.samples?.map((x) => x.compiledCpuUsPerReport)), ratioText(bare ? sv.burst.compiledCpuUsPerReport / bare : null)]] : []),
+      ...(crumbs ? [[`backtrace-ts, ${crumbs.breadcrumbs} breadcrumbs`, withSpread(crumbs.cpuUsPerReport, crumbs.samples?.map((x) => x.cpuUsPerReport)), ratioText(bare ? crumbs.cpuUsPerReport / bare : null)]] : []),
+      ...(crumbs?.compiledCpuUsPerReport ? [[`backtrace-ts, ${crumbs.breadcrumbs} breadcrumbs, code compiled`, withSpread(crumbs.compiledCpuUsPerReport, crumbs.samples?.map((x) => x.compiledCpuUsPerReport)), ratioText(bare ? crumbs.compiledCpuUsPerReport / bare : null)]] : []),
     ]),
+    ...(crumbs
+      ? [
+          `With ${crumbs.breadcrumbs} breadcrumbs: the same bursts after a service's ${crumbs.breadcrumbs} console lines, a ring full at the default \`maxEntries\`, so that each`,
+          `report carries them (its \`bt-breadcrumbs-0\` attachment, ${n(crumbs.bytesPerReport / 1000, 1)} KB a report on the wire in all, and its journal line); not judged, there to show what a`,
+          "service that logs pays.",
+        ]
+      : []),
     `Target: at most 1.5× the bare socket: ${bare && sv.burst ? (sv.burst.cpuUsPerReport <= 1.5 * bare ? "met" : "missed") : "not measured"}.`,
   );
   const crash = sv.crash ?? {};

@@ -56,6 +56,7 @@ const CONNECTIONS = 32;
 const FIXED_RATE = Number(args["fixed-rate"] ?? 2000); // requests/s offered in the fixed-rate cells (10 % errors)
 const BURST = 5000;
 const BURST_RUNS = Number(args["burst-runs"] ?? (quick ? 1 : 3)); // fresh processes per floor and for the burst
+const BURST_BREADCRUMBS = 100; // the second burst: a ring full of a logging service's lines (the default maxEntries)
 const FLUSH_MS = 30_000;
 const MAX_CAPTURE_TIMES = 200_000;
 const WARMUP_SHARE = Number(args["warmup-share"] ?? 10) / 100; // error share of the first warm-up second (when above the cell's)
@@ -438,6 +439,9 @@ async function burst() {
   // Aggregation off: the CPU per report here is that of building and sending whole reports (the service cells
   // measure aggregation).
   adapter.init({ url: process.env.SERVICE_URL, options: { aggregateDuplicates: false } });
+  // A service that logs (BURST_BREADCRUMBS lines before the burst): each report carries them, as its breadcrumbs
+  // attachment and in its journal line. This child's stdout goes nowhere.
+  for (let i = 0; i < Number(process.env.BURST_BREADCRUMBS ?? 0); i++) console.log(`GET /orders/${i} 200 in 3 ms for user ${i * 7}`);
   const place = (i) => new Error(`order ${i} failed`);
   adapter.capture(place(-1));
   await adapter.flush(5000);
@@ -504,6 +508,7 @@ async function main() {
     // the medians are judged, the samples kept.
     const floorSamples = { "bare socket": [], "node:http agent": [] };
     const burstSamples = [];
+    const breadcrumbSamples = [];
     for (let run = 0; run < (PARTS.has("burst") ? BURST_RUNS : 0); run++) {
       for (const way of Object.keys(floorSamples)) {
         const f = child("floor", { FLOOR_WAY: way, SERVICE_URL: sink.url, FLOOR_BYTES: String(bytes) });
@@ -511,38 +516,42 @@ async function main() {
         f.proc.kill();
       }
       if (!clients.includes("backtrace-ts")) continue;
-      await sink.reset();
-      const b = child("burst", { SERVICE_URL: sink.url });
-      const out = await b.next();
-      const stats = await sink.stats();
-      b.proc.kill();
-      // The sink counts both bursts; the first one's reports are what the client counted sent in it.
-      const firstSent = out.counters?.sent !== undefined && out.compiled ? out.counters.sent - out.compiled.sent - 1 : stats.reports;
-      burstSamples.push({
-        cpuUsPerReport: (out.cpuMs * 1000) / Math.max(1, firstSent),
-        delivered: firstSent,
-        compiledCpuUsPerReport: out.compiled ? (out.compiled.cpuMs * 1000) / Math.max(1, out.compiled.sent) : undefined,
-        compiledDelivered: out.compiled?.sent,
-        atSink: stats.reports,
-        bytesPerReport: stats.wireBytes.reduce((a, x) => a + x, 0) / Math.max(1, stats.wireBytes.length),
-      });
+      for (const [samples, crumbs] of [[burstSamples, 0], [breadcrumbSamples, BURST_BREADCRUMBS]]) {
+        await sink.reset();
+        const b = child("burst", { SERVICE_URL: sink.url, BURST_BREADCRUMBS: String(crumbs) });
+        const out = await b.next();
+        const stats = await sink.stats();
+        b.proc.kill();
+        // The sink counts both bursts; the first one's reports are what the client counted sent in it.
+        const firstSent = out.counters?.sent !== undefined && out.compiled ? out.counters.sent - out.compiled.sent - 1 : stats.reports;
+        samples.push({
+          cpuUsPerReport: (out.cpuMs * 1000) / Math.max(1, firstSent),
+          delivered: firstSent,
+          compiledCpuUsPerReport: out.compiled ? (out.compiled.cpuMs * 1000) / Math.max(1, out.compiled.sent) : undefined,
+          compiledDelivered: out.compiled?.sent,
+          atSink: stats.reports,
+          bytesPerReport: stats.wireBytes.reduce((a, x) => a + x, 0) / Math.max(1, stats.wireBytes.length),
+        });
+      }
     }
     if (PARTS.has("burst")) {
       result.floors = Object.fromEntries(Object.entries(floorSamples).map(([way, xs]) => [way, median(xs)]));
       result.floorSamples = floorSamples;
     }
-    if (burstSamples.length > 0) {
-      const mid = (key) => median(burstSamples.map((x) => x[key]).filter((x) => x !== undefined));
-      result.burst = {
+    const summary = (samples) => {
+      const mid = (key) => median(samples.map((x) => x[key]).filter((x) => x !== undefined));
+      return {
         cpuUsPerReport: mid("cpuUsPerReport"),
-        delivered: Math.min(...burstSamples.map((x) => x.delivered)),
+        delivered: Math.min(...samples.map((x) => x.delivered)),
         compiledCpuUsPerReport: mid("compiledCpuUsPerReport"),
-        compiledDelivered: Math.min(...burstSamples.map((x) => x.compiledDelivered ?? 0)),
+        compiledDelivered: Math.min(...samples.map((x) => x.compiledDelivered ?? 0)),
         atSink: mid("atSink"),
         bytesPerReport: mid("bytesPerReport"),
-        samples: burstSamples,
+        samples,
       };
-    }
+    };
+    if (burstSamples.length > 0) result.burst = summary(burstSamples);
+    if (breadcrumbSamples.length > 0) result.burstBreadcrumbs = { breadcrumbs: BURST_BREADCRUMBS, ...summary(breadcrumbSamples) };
     const down = await new Promise((resolve) => {
       const s = net.createServer();
       s.listen(0, "127.0.0.1", () => {
@@ -570,7 +579,7 @@ async function main() {
     );
   }
   if (PARTS.has("fixed")) printTable(`fixed rate ${FIXED_RATE} req/s, 10 % errors`, ["client", "req/s", "CPU µs/req", "p99 ms"], Object.entries(result.fixedRate10).map(([c, r]) => [c, r.rps?.toFixed(0), r.cpuUsPerRequest?.toFixed(1), r.p99Ms?.toFixed(1)]));
-  if (PARTS.has("burst")) printTable("burst of 5,000: CPU per report (µs)", ["way", "µs"], [...Object.entries(result.floors).map(([w, v]) => [w, v?.toFixed(1)]), ["backtrace-ts", result.burst?.cpuUsPerReport?.toFixed(1)], ["backtrace-ts, code compiled", result.burst?.compiledCpuUsPerReport?.toFixed(1)]]);
+  if (PARTS.has("burst")) printTable("burst of 5,000: CPU per report (µs)", ["way", "µs"], [...Object.entries(result.floors).map(([w, v]) => [w, v?.toFixed(1)]), ["backtrace-ts", result.burst?.cpuUsPerReport?.toFixed(1)], ["backtrace-ts, code compiled", result.burst?.compiledCpuUsPerReport?.toFixed(1)], [`backtrace-ts, ${BURST_BREADCRUMBS} breadcrumbs`, result.burstBreadcrumbs?.cpuUsPerReport?.toFixed(1)], [`backtrace-ts, ${BURST_BREADCRUMBS} breadcrumbs, code compiled`, result.burstBreadcrumbs?.compiledCpuUsPerReport?.toFixed(1)]]);
   if (PARTS.has("crash")) printTable("crash to exit (ms)", ["client", "up", "down", "never answering"], Object.entries(result.crash).map(([c, r]) => [c, r.up?.toFixed(0), r.down?.toFixed(0), r.hanging?.toFixed(0)]));
   emit(args, result);
 }
