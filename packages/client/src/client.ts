@@ -125,7 +125,7 @@ export class BacktraceClient {
         setAttribute: (key, value) => void this.setAttribute(key, value),
         captured: () => void this.stats.captured++,
         dropped: (reason) => this.countDiscard(reason),
-        restore: (uuid, record) => loadJournalRecord().restoreReport(uuid, record, this),
+        restore: (uuid, record, parts) => loadJournalRecord().restoreReport(uuid, record, this, parts),
         replay: () => this.exit.delivery.replay(),
         preload: loadAssemble,
       },

@@ -3,7 +3,7 @@ import { BacktraceReport, internalReport, type ErrorType, type LogLine, type Rep
 import type { Breadcrumb } from "../capture/breadcrumbs.js";
 import type { WireThread } from "../body.js";
 import { resolveLimits, toSafeJson } from "../serialize/safe-json.js";
-import { RecordJson } from "../spool/journal-format.js";
+import { RecordJson, type RecordPart } from "../spool/journal-format.js";
 
 /** How deep a cause chain is kept in a journal line. */
 const MAX_CAUSES = 5;
@@ -104,17 +104,19 @@ interface CrumbJson {
   type: string;
   level: string;
   attributes: Record<string, unknown> | undefined;
-  text: string;
+  /** Its journal part (journal-format.ts): its key, and its text. */
+  part: RecordPart;
 }
 
 /**
- * Each breadcrumb's text, made once: entries are not changed once recorded, and each capture while one is in the
- * ring writes it again (a storm of captures writes the same hundred in every line). Made again when a field no
+ * Each breadcrumb's text, made once: entries are not changed once recorded, and each capture made while one is in
+ * the ring holds it (a storm of captures, the same hundred in each). Made again, under a new key, when a field no
  * longer holds what it was made from.
  */
 const crumbJsons = new WeakMap<Breadcrumb, CrumbJson>();
+let crumbKeys = 0;
 
-function crumbJson(crumb: Breadcrumb): string {
+function crumbJson(crumb: Breadcrumb): RecordPart {
   const known = crumbJsons.get(crumb);
   if (
     known !== undefined &&
@@ -125,35 +127,47 @@ function crumbJson(crumb: Breadcrumb): string {
     known.type === crumb.type &&
     known.level === crumb.level
   ) {
-    return known.text;
+    return known.part;
   }
   const { id, message, timestamp, type, level, attributes } = crumb;
-  const text = JSON.stringify(crumb);
-  crumbJsons.set(crumb, { id, message, timestamp, type, level, attributes, text });
-  return text;
+  const part = { key: `c${(++crumbKeys).toString(36)}`, json: JSON.stringify(crumb) };
+  crumbJsons.set(crumb, { id, message, timestamp, type, level, attributes, part });
+  return part;
 }
 
-/** The last breadcrumbs' entries joined: the next capture with the same entries (a storm between two log lines) takes it. */
-let lastEntries: { texts: string[]; joined: string } | undefined;
+/** The last breadcrumbs' parts and their keys as JSON: the next capture with the same entries (a storm between two log lines) takes them. */
+let lastEntries: { parts: RecordPart[]; keys: string } | undefined;
 
-function entriesJson(entries: readonly Breadcrumb[]): string {
-  const texts = entries.map(crumbJson);
+function entryParts(entries: readonly Breadcrumb[]): { parts: RecordPart[]; keys: string } {
+  const parts = entries.map(crumbJson);
   const last = lastEntries;
-  if (last !== undefined && last.texts.length === texts.length && last.texts.every((text, i) => text === texts[i])) return last.joined;
-  const joined = texts.join(",");
-  lastEntries = { texts, joined };
-  return joined;
+  if (last !== undefined && last.parts.length === parts.length && last.parts.every((part, i) => part === parts[i])) return last;
+  return (lastEntries = { parts, keys: parts.map((part) => JSON.stringify(part.key)).join(",") });
 }
 
 /**
- * The journal's record of a report as its JSON text: `journalRecord`'s, with the breadcrumbs' part made of each
- * entry's text made once. The same value once parsed (the breadcrumbs last). May throw (the journal skips it).
+ * The journal's record of a report as its JSON text: `journalRecord`'s, with the breadcrumbs as the keys of their
+ * journal parts (each entry's text is written once per journal file, not in every capture's line), in order; the
+ * same record once restored. May throw (the journal skips it).
  */
 export function journalRecordJson(report: BacktraceReport): RecordJson {
   const rest = JSON.stringify(journalRecord(report, false));
   const crumbs = report.breadcrumbs;
   if (!crumbs) return new RecordJson(rest);
-  return new RecordJson(`${rest.slice(0, -1)},"b":{"entries":[${entriesJson(crumbs.entries)}],"dropped":${JSON.stringify(crumbs.dropped)}}}`);
+  const { parts, keys } = entryParts(crumbs.entries);
+  return new RecordJson(`${rest.slice(0, -1)},"b":{"entries":[${keys}],"dropped":${JSON.stringify(crumbs.dropped)}}}`, parts);
+}
+
+/** A record's breadcrumbs as the report had them: entries given by their part's key taken from `parts`; one not there is counted dropped. */
+function restoredBreadcrumbs(b: { entries: unknown[]; dropped?: unknown }, parts: ReadonlyMap<string, unknown> | undefined): { entries: Breadcrumb[]; dropped: number } {
+  const entries: Breadcrumb[] = [];
+  let dropped = typeof b.dropped === "number" ? b.dropped : 0;
+  for (const entry of b.entries) {
+    const crumb = typeof entry === "string" ? parts?.get(entry) : entry;
+    if (typeof crumb === "object" && crumb !== null && typeof (crumb as Breadcrumb).message === "string") entries.push(crumb as Breadcrumb);
+    else dropped += 1;
+  }
+  return { entries, dropped };
 }
 
 function rebuildThrown(record: ThrownRecord): unknown {
@@ -169,9 +183,10 @@ function rebuildThrown(record: ThrownRecord): unknown {
 
 /**
  * The report a journal line stands for, with its own uuid and time, for `sender` to send again; undefined when
- * the line is not a report's. The attributes and annotations it had when captured come with it.
+ * the line is not a report's. The attributes and annotations it had when captured come with it; breadcrumbs given by
+ * their part's key are taken from `parts` (its journal's).
  */
-export function restoreReport(uuid: string, value: unknown, sender: ReportSender): BacktraceReport | undefined {
+export function restoreReport(uuid: string, value: unknown, sender: ReportSender, parts?: ReadonlyMap<string, unknown>): BacktraceReport | undefined {
   if (typeof value !== "object" || value === null) return undefined;
   const record = value as Partial<JournalRecord>;
   if (typeof record.t !== "number" || typeof record.k !== "string") return undefined;
@@ -190,7 +205,7 @@ export function restoreReport(uuid: string, value: unknown, sender: ReportSender
   for (const data of Array.isArray(record.d) ? record.d : []) {
     if (typeof data?.name === "string" && typeof data.data === "string") report.addAttachment(data.name, Buffer.from(data.data, "base64"));
   }
-  if (record.b && Array.isArray(record.b.entries)) report.breadcrumbs = record.b;
+  if (record.b && Array.isArray(record.b.entries)) report.breadcrumbs = restoredBreadcrumbs(record.b, parts);
   const c = record.c;
   if (c && Number.isSafeInteger(c.count) && c.count > 1 && typeof c.first === "number" && typeof c.last === "number") {
     report.duplicates = { count: c.count, first: c.first, last: c.last };

@@ -7,8 +7,8 @@ import type { Spool } from "../spool/spool.js";
 
 export interface RecoveryHost extends ReportSender {
   send(report: BacktraceReport): Promise<SendOutcome>;
-  /** The report a journal line stands for (assemble/journal-record.ts), or undefined when it is not one. */
-  restore(uuid: string, record: unknown): BacktraceReport | undefined;
+  /** The report a journal line stands for (assemble/journal-record.ts), or undefined when it is not one; `parts` are its journal's. */
+  restore(uuid: string, record: unknown, parts: ReadonlyMap<string, unknown>): BacktraceReport | undefined;
 }
 
 /**
@@ -32,7 +32,7 @@ export async function recoverJournals(spool: Spool, host: RecoveryHost, debug: (
       if (spooled.has(safeUuid(uuid))) continue;
       let report: BacktraceReport | undefined;
       try {
-        report = host.restore(uuid, record);
+        report = host.restore(uuid, record, orphan.parts);
       } catch (error) {
         debug(`journal: report ${uuid} could not be restored (${errorText(error)})`);
       }

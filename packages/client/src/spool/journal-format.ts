@@ -41,14 +41,39 @@ const SEAL_BYTES = '{"s":"'.length + 64 + '"}\n'.length;
 
 /** A capture's journal line (with its newline), not sealed yet. */
 export function captureLine(uuid: string, record: () => unknown): string {
-  const value = record();
-  if (value instanceof RecordJson) return `{"u":${JSON.stringify(uuid)},"r":${value.json}}\n`;
-  return `${JSON.stringify({ u: uuid, r: value })}\n`;
+  return captureEntry(uuid, record).text;
 }
 
-/** A record given as its JSON text already (journal-record.ts makes parts of it once for many records). */
+/** A capture's journal line (with its newline) and the parts it refers to, which go before it in the file. */
+export function captureEntry(uuid: string, record: () => unknown): { text: string; parts: readonly RecordPart[] } {
+  const value = record();
+  if (value instanceof RecordJson) return { text: `{"u":${JSON.stringify(uuid)},"r":${value.json}}\n`, parts: value.parts };
+  return { text: `${JSON.stringify({ u: uuid, r: value })}\n`, parts: NO_PARTS };
+}
+
+/**
+ * JSON text that many records hold (a breadcrumb: every report made while it is in the ring): written once per
+ * journal file, on a line of its own before the first line that refers to it by `key`. Recovery hands the parts
+ * read back to whoever reads the records (journal-recovery.ts).
+ */
+export interface RecordPart {
+  key: string;
+  json: string;
+}
+
+const NO_PARTS: readonly RecordPart[] = [];
+
+/** A record given as its JSON text already (journal-record.ts makes parts of it once for many records), with the parts it refers to. */
 export class RecordJson {
-  constructor(readonly json: string) {}
+  constructor(
+    readonly json: string,
+    readonly parts: readonly RecordPart[] = NO_PARTS,
+  ) {}
+}
+
+/** A part's journal line (with its newline). */
+export function partLine(part: RecordPart): string {
+  return `{"i":${JSON.stringify(part.key)},"v":${part.json}}\n`;
 }
 
 /** The new count of a written capture, as its journal line. */

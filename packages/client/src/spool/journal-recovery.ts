@@ -13,6 +13,8 @@ let claims = 0;
 export interface OrphanJournal {
   file: string;
   records: Array<{ uuid: string; record: unknown }>;
+  /** The parts its records refer to (journal-format.ts `RecordPart`), read back by key; one whose commit did not verify is not there. */
+  parts: ReadonlyMap<string, unknown>;
   /** Lines that could not be read or did not verify. */
   corrupt: number;
 }
@@ -49,7 +51,7 @@ export function orphanJournals(dir: string, key: Buffer, now: number = Date.now(
       const claimed = journalName(`-r${++claims}`);
       renameSync(join(dir, file), join(dir, claimed));
       if (stat.size > MAX_READ_BYTES) {
-        out.push({ file: claimed, records: [], corrupt: 1 });
+        out.push({ file: claimed, records: [], parts: new Map(), corrupt: 1 });
         continue;
       }
       out.push(readJournal(claimed, readFileSync(join(dir, claimed), "utf8"), key));
@@ -62,6 +64,7 @@ export function orphanJournals(dir: string, key: Buffer, now: number = Date.now(
 
 function readJournal(file: string, text: string, key: Buffer): OrphanJournal {
   const open = new Map<string, unknown>();
+  const parts = new Map<string, unknown>();
   const settled = new Set<string>();
   // Lines that verify but say nothing a journal says.
   let unknown = 0;
@@ -72,7 +75,7 @@ function readJournal(file: string, text: string, key: Buffer): OrphanJournal {
     } catch {
       value = undefined;
     }
-    const entry = value as { u?: unknown; r?: unknown; d?: unknown; p?: unknown } | undefined;
+    const entry = value as { u?: unknown; r?: unknown; d?: unknown; p?: unknown; i?: unknown; v?: unknown } | undefined;
     if (typeof entry?.d === "string") settled.add(entry.d);
     else if (Array.isArray(entry?.d)) {
       for (const uuid of entry.d as unknown[]) if (typeof uuid === "string") settled.add(uuid);
@@ -82,10 +85,11 @@ function readJournal(file: string, text: string, key: Buffer): OrphanJournal {
       if (record !== null && typeof record === "object" && entry.r !== null && typeof entry.r === "object") Object.assign(record, entry.r);
     }
     else if (typeof entry?.u === "string") open.set(entry.u, entry.r);
+    else if (typeof entry?.i === "string") parts.set(entry.i, entry.v);
     else unknown += 1;
   });
   const records = [...open].filter(([uuid]) => !settled.has(uuid)).map(([uuid, record]) => ({ uuid, record }));
-  return { file, records, corrupt: corrupt + unknown };
+  return { file, records, parts, corrupt: corrupt + unknown };
 }
 
 /** Removes a recovered journal. */

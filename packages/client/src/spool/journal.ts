@@ -2,8 +2,9 @@
 // kill -9 or a SIGTERM with Node's default action (no JavaScript runs) loses none of them. The next start recovers them
 // (journal-recovery.ts).
 import { closeSync, constants, fstatSync, ftruncateSync, futimesSync, openSync, renameSync, unlinkSync, write as fsWrite, writeFileSync, writeSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { captureLine, commitBytes, HEARTBEAT_MS, journalName, patchLine, rewrittenBytes, settledLine } from "./journal-format.js";
+import { join } from "node:path";
+import { captureEntry, commitBytes, HEARTBEAT_MS, journalName, patchLine, rewrittenBytes, settledLine } from "./journal-format.js";
+import { FileParts } from "./journal-parts.js";
 
 /** Lines wait at most this long before they are written, in one write for all of them. */
 const FLUSH_MS = 20;
@@ -53,40 +54,15 @@ export interface Journal {
   open(): number;
 }
 
-/** The journal this process appends to, in the spool folder. Never throws. */
-export function createJournal(options: JournalOptions): Journal {
-  // Clients of one process over one folder share its journal (its name is the process's): each settling its own
-  // reports must not remove or truncate the file while another's are open in it.
-  const path = join(resolve(options.dir), journalName());
-  const found = sharedJournals.get(path);
-  if (found) {
-    found.refs += 1;
-    return handle(path, found);
-  }
-  const entry = { journal: openJournal(options), refs: 1 };
-  sharedJournals.set(path, entry);
-  return handle(path, entry);
+/** A capture written and not settled: its line (a view into the commit it went in), how to make it again, its parts' keys. */
+interface Written {
+  record: () => unknown;
+  line: Buffer | undefined;
+  parts: readonly string[];
 }
 
-const sharedJournals = new Map<string, { journal: Journal; refs: number }>();
-
-/** One client's hold on a shared journal: closing it closes the journal only when no other client holds it. */
-function handle(path: string, entry: { journal: Journal; refs: number }): Journal {
-  let closed = false;
-  return {
-    ...entry.journal,
-    close() {
-      if (closed) return;
-      closed = true;
-      entry.refs -= 1;
-      if (entry.refs > 0) return;
-      sharedJournals.delete(path);
-      entry.journal.close();
-    },
-  };
-}
-
-function openJournal(options: JournalOptions): Journal {
+/** The journal of this process in `options.dir` (one per folder: see journal-shared.ts). Never throws. */
+export function openJournal(options: JournalOptions): Journal {
   const { dir, key } = options;
   const debug = options.debug ?? (() => undefined);
   const now = options.now ?? Date.now;
@@ -95,7 +71,9 @@ function openJournal(options: JournalOptions): Journal {
   const waiting = new Map<string, { at: number; record: () => unknown }>();
   // Captures written and not settled, with the line written for each (a rewrite keeps only these) and how to make
   // it again; their settlements wait to be written, one sealed line for all those of a group commit.
-  const written = new Map<string, { record: () => unknown; line: Buffer | undefined }>();
+  const written = new Map<string, Written>();
+  // The parts (journal-format.ts) the current file holds.
+  const parts = new FileParts();
   // Written captures whose line no longer says all (a patch came since): a rewrite makes their line again.
   const patched = new Set<string>();
   let settled: string[] = [];
@@ -157,9 +135,19 @@ function openJournal(options: JournalOptions): Journal {
     };
     for (const [uuid, { record }] of waiting) {
       waiting.delete(uuid);
-      const entry = { record, line: undefined };
+      const entry: Written = { record, line: undefined, parts: [] };
       written.set(uuid, entry);
-      line(() => captureLine(uuid, record), `report ${uuid}`, entry);
+      line(
+        () => {
+          const made = captureEntry(uuid, record);
+          entry.parts = made.parts.map((part) => part.key);
+          // Its parts the file does not hold yet go before it.
+          parts.take(made.parts, (text) => void (lines.push(text), owners.push(undefined)));
+          return made.text;
+        },
+        `report ${uuid}`,
+        entry,
+      );
       if (performance.now() - started > budgetMs) break;
     }
     for (const [uuid, patch] of patches) {
@@ -178,8 +166,10 @@ function openJournal(options: JournalOptions): Journal {
       owners.forEach((owner, i) => {
         if (owner !== undefined) owner.line = views[i];
       });
+      parts.committed(true);
       return bytes;
     } catch (error) {
+      parts.committed(false);
       debug(`journal: a commit of ${lines.length} lines not written (${(error as Error).message})`);
       return undefined;
     }
@@ -243,6 +233,7 @@ function openJournal(options: JournalOptions): Journal {
         if (bytes > 0) ftruncateSync(fd, 0);
         bytes = 0;
         compacted = 0;
+        parts.clear();
         if (idleTimer === undefined) {
           idleTimer = setTimeout(removeIdle, IDLE_REMOVE_MS);
           idleTimer.unref();
@@ -263,6 +254,7 @@ function openJournal(options: JournalOptions): Journal {
     try {
       closeSync(fd);
       fd = undefined;
+      parts.clear();
       unlinkSync(path);
     } catch {
       // Left for the next start, which finds nothing open in it.
@@ -274,19 +266,24 @@ function openJournal(options: JournalOptions): Journal {
    * Each keeps the line it was written with, made again only when a patch came since (the patches go with the old file).
    */
   function rewrite(): void {
-    const entries: Array<{ line: Buffer | undefined }> = [];
+    const entries: Written[] = [];
     for (const [uuid, entry] of written) {
       if (entry.line === undefined || patched.has(uuid)) {
         try {
-          entry.line = Buffer.from(captureLine(uuid, entry.record), "utf8");
+          const made = captureEntry(uuid, entry.record);
+          entry.line = Buffer.from(made.text, "utf8");
+          entry.parts = made.parts.map((part) => part.key);
+          parts.know(made.parts);
         } catch {
           entry.line = undefined; // left out, as when it was first written
         }
       }
       if (entry.line !== undefined) entries.push(entry);
     }
-    // One commit of them all; each line's bytes are then a view into it, so the older commits' buffers go.
-    const data = rewrittenBytes(entries, key);
+    // One commit of them all, the parts they refer to first; each line's bytes are then a view into it, so the older
+    // commits' buffers go.
+    const kept = parts.keep(entries.map((entry) => entry.parts)).map((text) => ({ line: Buffer.from(text, "utf8") }));
+    const data = rewrittenBytes([...kept, ...entries], key);
     patched.clear();
     const temp = `${path}.tmp`;
     writeFileSync(temp, data, { mode: 0o600, flag: "w" });

@@ -2,7 +2,8 @@
 import { spoolDefaults } from "../defaults.js";
 import { accessSync, constants, mkdirSync, promises, readdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { createJournal, type Journal } from "./journal.js";
+import type { Journal } from "./journal.js";
+import { createJournal } from "./journal-shared.js";
 import { orphanJournals, removeJournal, type OrphanJournal } from "./journal-recovery.js";
 import { loadKey, refuseVirtualFolder, seal, unsafeFolder, unseal } from "./spool-guard.js";
 import { tempPath, writeRecordSync } from "./record-io.js";

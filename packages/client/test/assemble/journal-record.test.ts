@@ -39,7 +39,7 @@ test("the classifier, the thread a report is about and its extra threads come ba
   assert.deepEqual([plain.classifier, plain.thread, plain.extraThreads], [undefined, undefined, undefined]);
 });
 
-test("the journal's text of a record is the record: breadcrumbs made once per entry, an entry changed since written as it is now", () => {
+test("the journal's text of a record: breadcrumbs as keys of parts made once per entry, restored as the report had them; an entry changed since gets a part of its own", () => {
   const store = new BreadcrumbStore({ maxEntries: 10, maxMessageLength: 200, maxAttributeDepth: 2, maxBreadcrumbBytes: 4096 });
   store.add("first ✓", { attributes: { user: 7, path: "/orders" } });
   store.add("second");
@@ -48,24 +48,40 @@ test("the journal's text of a record is the record: breadcrumbs made once per en
     report.breadcrumbs = { entries: store.entries(), dropped: 3 };
     return report;
   };
-  /** The line as JSON.stringify of the record object makes it, parsed. */
-  const expected = (report: BacktraceReport): unknown => JSON.parse(JSON.stringify({ u: report.uuid, r: journalRecord(report) }));
-  const line = (report: BacktraceReport): unknown => JSON.parse(captureLine(report.uuid, () => journalRecordJson(report)));
-  for (let i = 0; i < 2; i++) {
-    const report = made();
-    assert.deepEqual(line(report), expected(report));
-  }
+  /** The journal's line and parts for a report, as recovery reads them back. */
+  const written = (report: BacktraceReport) => {
+    const json = journalRecordJson(report);
+    const line = JSON.parse(captureLine(report.uuid, () => json)) as { u: string; r: Record<string, unknown> & { b: { entries: unknown[] } } };
+    const parts = new Map(json.parts.map((part) => [part.key, JSON.parse(part.json) as unknown]));
+    return { line, parts, keys: json.parts.map((part) => part.key) };
+  };
+  const sender = { send: () => Promise.reject(new Error("not sent")) } as never;
+  const first = made();
+  const one = written(first);
+  // Everything but the breadcrumbs is the record's own; the breadcrumbs are keys, in order.
+  const { b: _b, ...withoutB } = JSON.parse(JSON.stringify(journalRecord(first))) as Record<string, unknown>;
+  const { b: keys, ...rest } = one.line.r;
+  assert.deepEqual(rest, withoutB);
+  assert.deepEqual(keys, { entries: one.keys, dropped: 3 });
+  assert.deepEqual(restoreReport(first.uuid, one.line.r, sender, one.parts)?.breadcrumbs, first.breadcrumbs);
+  // A second report with the same entries refers to the same parts.
+  assert.deepEqual(written(made()).keys, one.keys);
+
   const entries = store.entries();
-  entries[0]!.attributes = { user: 8 };
   entries[1]!.message = "changed by hand";
   store.add("third");
   const later = made();
-  const back = line(later) as { r: { b: { entries: Array<{ message: string }>; dropped: number } } };
-  assert.deepEqual(back, expected(later));
-  assert.deepEqual(back.r.b.entries.map((c) => c.message), ["first ✓", "changed by hand", "third"]);
-  const restored = restoreReport(later.uuid, back.r, { send: () => Promise.reject(new Error("not sent")) } as never)!;
-  assert.deepEqual(restored.breadcrumbs, later.breadcrumbs);
+  const two = written(later);
+  assert.equal(two.keys[0], one.keys[0], "an entry unchanged keeps its part");
+  assert.notEqual(two.keys[1], one.keys[1], "an entry changed since has a part of its own");
+  assert.deepEqual(restoreReport(later.uuid, two.line.r, sender, two.parts)?.breadcrumbs?.entries.map((c) => c.message), ["first ✓", "changed by hand", "third"]);
+  // A part not read back (its commit did not verify) is counted dropped; the rest come back.
+  const partial = new Map(two.parts);
+  partial.delete(two.keys[1]!);
+  assert.deepEqual(restoreReport(later.uuid, two.line.r, sender, partial)?.breadcrumbs, { entries: [later.breadcrumbs!.entries[0], later.breadcrumbs!.entries[2]], dropped: 4 });
+  // Lines of earlier versions hold the entries themselves.
+  assert.deepEqual(restoreReport(later.uuid, JSON.parse(JSON.stringify(journalRecord(later))) as unknown, sender)?.breadcrumbs, later.breadcrumbs);
   // Without breadcrumbs, the text is the record's.
   const plain = new BacktraceReport().setException(new Error("x"));
-  assert.deepEqual(line(plain), expected(plain));
+  assert.deepEqual(written(plain).line.r, JSON.parse(JSON.stringify(journalRecord(plain))));
 });
