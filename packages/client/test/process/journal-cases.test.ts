@@ -58,3 +58,43 @@ test("process.exit() while reports are being written to the spool: every one of 
   const arrived = new Set([...uuidsAt(slow), ...(await nextRun(spool, uuids.slice(1)))]);
   assert.deepEqual(uuids.filter((uuid) => !arrived.has(uuid)), []);
 });
+
+test("kill -9 with breadcrumbs: each report the next run sends carries the breadcrumbs it was captured with", async (t) => {
+  const spool = tempDir("journal-crumbs");
+  t.after(() => rmSync(spool, { recursive: true, force: true }));
+  const hanging = await startReceiver({ script: () => ({ hang: true }) });
+  t.after(() => hanging.close());
+  // Two reports share their first breadcrumbs; the second has one more, and one recorded with a secret.
+  const script = `const bt = require(${JSON.stringify(lib)});
+    const c = bt.initialize({ endpoint: ${JSON.stringify(hanging.url)}, token: "t", spool: ${JSON.stringify(spool)}, disableGlobalHandler: true, timeout: 60, aggregateDuplicates: false });
+    bt.addBreadcrumb("first ✓", { attributes: { step: 1 } });
+    bt.addBreadcrumb("second");
+    const a = c.createReport(); a.setException(new Error("report a")); void a.send();
+    bt.addBreadcrumb("third, password=hunter22");
+    const b = c.createReport(); b.setException(new Error("report b")); void b.send();
+    process.stdout.write(JSON.stringify([a.uuid, b.uuid]) + "\\n");
+    setTimeout(() => process.kill(process.pid, "SIGKILL"), 300);
+    setInterval(() => undefined, 1000);`;
+  const run = await runNode(["-e", script], {});
+  assert.equal(run.signal, "SIGKILL", run.stderr);
+  const [a, b] = JSON.parse(run.stdout.trim().split("\n").pop()!) as [string, string];
+  const good = await startReceiver();
+  t.after(() => good.close());
+  const next = new BacktraceClient({ endpoint: good.url, token: "t", spool, disableGlobalHandler: true });
+  t.after(() => next.finalize());
+  await waitUntil(() => uuidsAt(good).has(a) && uuidsAt(good).has(b), 20_000, "the two reports").catch(() => undefined);
+  const crumbsOf = (uuid: string): unknown => {
+    const request = good.requests.find((r) => (r.report as { uuid?: unknown } | undefined)?.uuid === uuid);
+    const part = request?.parts?.find((p) => p.name === "attachment_bt-breadcrumbs-0");
+    return part ? (JSON.parse(part.data.toString("utf8")) as Array<{ message: string; attributes?: unknown }>).map((c) => [c.message, c.attributes]) : undefined;
+  };
+  assert.deepEqual(crumbsOf(a), [
+    ["first ✓", { step: 1 }],
+    ["second", undefined],
+  ]);
+  assert.deepEqual(crumbsOf(b), [
+    ["first ✓", { step: 1 }],
+    ["second", undefined],
+    ["third, password=[REDACTED]", undefined],
+  ]);
+});
