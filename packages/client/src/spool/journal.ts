@@ -4,7 +4,7 @@
 import { closeSync, constants, fstatSync, ftruncateSync, futimesSync, openSync, renameSync, unlinkSync, write as fsWrite, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { captureEntry, commitBytes, HEARTBEAT_MS, journalName, patchLine, rewrittenBytes, settledLine } from "./journal-format.js";
-import { FileParts } from "./journal-parts.js";
+import { FileParts, type Commit } from "./journal-parts.js";
 
 /** Lines wait at most this long before they are written, in one write for all of them. */
 const FLUSH_MS = 20;
@@ -72,7 +72,7 @@ export function openJournal(options: JournalOptions): Journal {
   // Captures written and not settled, with the line written for each (a rewrite keeps only these) and how to make
   // it again; their settlements wait to be written, one sealed line for all those of a group commit.
   const written = new Map<string, Written>();
-  // The parts (journal-format.ts) the current file holds.
+  // The parts (journal-format.ts) the current file holds, and whether a failed write left it cut inside a commit.
   const parts = new FileParts();
   // Written captures whose line no longer says all (a patch came since): a rewrite makes their line again.
   const patched = new Set<string>();
@@ -120,9 +120,11 @@ export function openJournal(options: JournalOptions): Journal {
    * skipped, not the batch), sealed once for all, and no more than `budgetMs` of work when the application's own
    * call pays for it. Each capture keeps its line's bytes (a view into the commit) for a rewrite.
    */
-  function take(budgetMs = Infinity): Buffer | undefined {
+  function take(budgetMs = Infinity): Commit | undefined {
     const started = performance.now();
     const lines: string[] = [];
+    // The keys of the parts this commit holds: in the file once it is written whole (FileParts.written).
+    const commitParts = new Set<string>();
     // For each line of `lines`, the capture whose line it is (a rewrite writes it again), if any.
     const owners: Array<{ line: Buffer | undefined } | undefined> = [];
     const line = (make: () => string, what: string, owner?: { line: Buffer | undefined }): void => {
@@ -142,7 +144,7 @@ export function openJournal(options: JournalOptions): Journal {
           const made = captureEntry(uuid, record);
           entry.parts = made.parts.map((part) => part.key);
           // Its parts the file does not hold yet go before it.
-          parts.take(made.parts, (text) => void (lines.push(text), owners.push(undefined)));
+          parts.take(made.parts, commitParts, (text) => void (lines.push(text), owners.push(undefined)));
           return made.text;
         },
         `report ${uuid}`,
@@ -166,10 +168,8 @@ export function openJournal(options: JournalOptions): Journal {
       owners.forEach((owner, i) => {
         if (owner !== undefined) owner.line = views[i];
       });
-      parts.committed(true);
-      return bytes;
+      return parts.commit(bytes, commitParts);
     } catch (error) {
-      parts.committed(false);
       debug(`journal: a commit of ${lines.length} lines not written (${(error as Error).message})`);
       return undefined;
     }
@@ -197,23 +197,26 @@ export function openJournal(options: JournalOptions): Journal {
     if (inFlight) return schedule();
     const file = openFile();
     if (file === undefined) return;
-    const buffer = take(ASYNC_BUDGET_MS);
-    if (buffer === undefined) return rotate();
+    const commit = take(ASYNC_BUDGET_MS);
+    if (commit === undefined) return rotate();
     inFlight = true;
-    write(file, buffer, 0);
+    write(file, commit, 0);
   }
 
-  function write(file: number, buffer: Buffer, offset: number): void {
+  function write(file: number, commit: Commit, offset: number): void {
+    const buffer = commit.bytes;
     fsWrite(file, buffer, offset, buffer.length - offset, null, (error, count) => {
       if (error) {
         inFlight = false;
+        parts.failed();
         debug(`journal: write failed (${error.message})`);
         if (closing) closeFile();
         return;
       }
       bytes += count;
-      if (offset + count < buffer.length) return write(file, buffer, offset + count);
+      if (offset + count < buffer.length) return write(file, commit, offset + count);
       inFlight = false;
+      parts.written(commit);
       if (closing) return closeFile();
       if (waiting.size > 0 || settled.length > 0) schedule();
       else if (patches.size > 0) schedule();
@@ -288,6 +291,7 @@ export function openJournal(options: JournalOptions): Journal {
     const temp = `${path}.tmp`;
     writeFileSync(temp, data, { mode: 0o600, flag: "w" });
     renameSync(temp, path);
+    parts.rewritten();
     compacted = data.length;
     if (fd !== undefined) closeSync(fd);
     fd = undefined;
@@ -330,12 +334,15 @@ export function openJournal(options: JournalOptions): Journal {
   function flushSync(budgetMs = Infinity): void {
     const file = openFile();
     if (file === undefined) return;
-    const buffer = take(budgetMs);
-    if (buffer === undefined) return;
+    const commit = take(budgetMs);
+    if (commit === undefined) return;
+    const buffer = commit.bytes;
     try {
       for (let offset = 0; offset < buffer.length; ) offset += writeSync(file, buffer, offset, buffer.length - offset);
       bytes += buffer.length;
+      parts.written(commit);
     } catch (error) {
+      parts.failed();
       debug(`journal: write failed (${(error as Error).message})`);
     }
   }

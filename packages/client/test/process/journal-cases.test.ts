@@ -1,8 +1,11 @@
-// Cases found by trying to lose reports around the journal: two clients over one spool folder in one process, and
-// process.exit() while reports are still being written to the spool.
+// Cases found by trying to lose reports around the journal: two clients over one spool folder in one process,
+// process.exit() while reports are still being written to the spool, and a kill while a group commit waits for the
+// thread pool.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { rmSync } from "node:fs";
+import { join } from "node:path";
 import { BacktraceClient } from "../../src/index.js";
 import { startReceiver } from "../helpers/http-receiver.js";
 import { runNode, tempDir, waitUntil } from "../fixtures/crash/child.js";
@@ -96,5 +99,53 @@ test("kill -9 with breadcrumbs: each report the next run sends carries the bread
     ["first ✓", { step: 1 }],
     ["second", undefined],
     ["third, password=[REDACTED]", undefined],
+  ]);
+});
+
+test("kill -9 while a group commit waits behind a busy thread pool: the captures written meanwhile still carry their breadcrumbs", async (t) => {
+  const spool = tempDir("journal-pool");
+  const pipes = tempDir("journal-pool-fifo");
+  t.after(() => {
+    rmSync(spool, { recursive: true, force: true });
+    rmSync(pipes, { recursive: true, force: true });
+  });
+  const fifo = join(pipes, "fifo");
+  execFileSync("mkfifo", [fifo]);
+  const hanging = await startReceiver({ script: () => ({ hang: true }) });
+  t.after(() => hanging.close());
+  // The pool's one thread is held by an open of a pipe no one writes (as a slow DNS lookup holds one): the group commit
+  // of report a (its breadcrumbs' parts and its line) waits behind it. Reports b and c, captured inside a synchronous
+  // loop, are written by the synchronous commit of the 50 ms bound, and refer to the same breadcrumbs.
+  const script = `const bt = require(${JSON.stringify(lib)});
+    const c = bt.initialize({ endpoint: ${JSON.stringify(hanging.url)}, token: "t", spool: ${JSON.stringify(spool)}, disableGlobalHandler: true, timeout: 60, aggregateDuplicates: false });
+    bt.addBreadcrumb("first", { attributes: { step: 1 } });
+    bt.addBreadcrumb("second");
+    const a = c.createReport(); a.setException(new Error("report a")); void a.send();
+    require("node:fs").open(${JSON.stringify(fifo)}, "r", () => undefined);
+    setTimeout(() => {
+      const b = c.createReport(); b.setException(new Error("report b")); void b.send();
+      const until = performance.now() + 60; while (performance.now() < until);
+      const d = c.createReport(); d.setException(new Error("report c")); void d.send();
+      process.stdout.write(JSON.stringify([b.uuid, d.uuid]) + "\\n");
+      process.kill(process.pid, "SIGKILL");
+    }, 60);
+    setInterval(() => undefined, 1000);`;
+  const run = await runNode(["-e", script], { UV_THREADPOOL_SIZE: "1" });
+  assert.equal(run.signal, "SIGKILL", run.stderr);
+  const [b, c] = JSON.parse(run.stdout.trim().split("\n").pop()!) as [string, string];
+  const good = await startReceiver();
+  t.after(() => good.close());
+  const next = new BacktraceClient({ endpoint: good.url, token: "t", spool, disableGlobalHandler: true });
+  t.after(() => next.finalize());
+  await waitUntil(() => uuidsAt(good).has(b) && uuidsAt(good).has(c), 20_000, "reports b and c").catch(() => undefined);
+  const crumbsOf = (uuid: string): unknown => {
+    const request = good.requests.find((r) => (r.report as { uuid?: unknown } | undefined)?.uuid === uuid);
+    if (request === undefined) return "not recovered";
+    const part = request.parts?.find((p) => p.name === "attachment_bt-breadcrumbs-0");
+    return part ? (JSON.parse(part.data.toString("utf8")) as Array<{ message: string }>).map((crumb) => crumb.message) : "no breadcrumbs";
+  };
+  assert.deepEqual([crumbsOf(b), crumbsOf(c)], [
+    ["first", "second"],
+    ["first", "second"],
   ]);
 });
