@@ -160,7 +160,7 @@ export function createAssembler(config: AssemblerConfig): Assembler {
     }
     const wire = readyAttributes();
     const count = { values: wire.redactions };
-    const crumbs = breadcrumbPart(report.breadcrumbs, breadcrumbBytes, count);
+    const crumbs = breadcrumbPart(report.breadcrumbs, breadcrumbBytes, count, options.beforeSend !== undefined);
     const attached = attachmentsOf(report, crumbs.attachment, options.attachments, options.maxAttachmentBytes);
     const notes: Record<string, number> = {};
     const loader = loaderDropped.get(report);

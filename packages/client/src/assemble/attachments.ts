@@ -22,6 +22,8 @@ interface CrumbText {
   of: Breadcrumb;
   message: string;
   attributes: Record<string, unknown> | undefined;
+  /** A copy of what `attributes` held, for a report whose beforeSend may have changed them in place. */
+  held: unknown;
   bytes: Buffer;
   redactions: number;
 }
@@ -29,17 +31,28 @@ interface CrumbText {
 /**
  * Each breadcrumb's text, made once: a store's entries are never changed once recorded, and every report made while
  * one is in the ring sends it again (a storm sends the same hundred with each report). Made again when a field of the
- * entry no longer holds what it was made from (code with the report in hand, a beforeSend, changed it).
+ * entry no longer holds what it was made from (code with the report in hand, a beforeSend, changed it). After a
+ * beforeSend, what the attributes hold is compared too: it may have taken a value out of them in place (an e-mail
+ * an earlier report sent), and the text made then must not go with this report.
  */
 const crumbTexts = new WeakMap<Breadcrumb, CrumbText>();
 
-function crumbText(crumb: Breadcrumb): CrumbText {
+function crumbText(crumb: Breadcrumb, edited: boolean): CrumbText {
   const known = crumbTexts.get(crumb);
-  if (known !== undefined && known.message === crumb.message && known.attributes === crumb.attributes && sameEntry(known.of, crumb)) return known;
+  if (
+    known !== undefined &&
+    known.message === crumb.message &&
+    known.attributes === crumb.attributes &&
+    sameEntry(known.of, crumb) &&
+    (!edited || sameData(known.held, crumb.attributes, 0))
+  ) {
+    return known;
+  }
   const count = { values: 0 };
   const out: Breadcrumb = { ...crumb, message: redactString(crumb.message, count) };
   if (crumb.attributes !== undefined) out.attributes = redact(crumb.attributes, count) as Record<string, unknown>;
-  const made: CrumbText = { of: { ...crumb }, message: crumb.message, attributes: crumb.attributes, bytes: Buffer.from(JSON.stringify(out), "utf8"), redactions: count.values };
+  const bytes = Buffer.from(JSON.stringify(out), "utf8");
+  const made: CrumbText = { of: { ...crumb }, message: crumb.message, attributes: crumb.attributes, held: copyData(crumb.attributes, 0), bytes, redactions: count.values };
   crumbTexts.set(crumb, made);
   return made;
 }
@@ -48,14 +61,52 @@ function sameEntry(a: Breadcrumb, b: Breadcrumb): boolean {
   return a.id === b.id && a.timestamp === b.timestamp && a.type === b.type && a.level === b.level;
 }
 
+/** Deeper than any attributes an entry is recorded with: past it a value is not copied, nor found the same. */
+const MAX_DEPTH = 64;
+
+/** A copy of plain data (arrays, plain objects, primitives), as entries' attributes are recorded. */
+function copyData(value: unknown, depth: number): unknown {
+  if (typeof value !== "object" || value === null || depth > MAX_DEPTH) return value;
+  if (Array.isArray(value)) return value.map((item) => copyData(item, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) out[key] = copyData((value as Record<string, unknown>)[key], depth + 1);
+  return out;
+}
+
+/** True when `value` holds what `held` (a copyData copy) does; anything but plain data is never the same. */
+function sameData(held: unknown, value: unknown, depth: number): boolean {
+  if (typeof value !== "object" || value === null) return held === value;
+  if (typeof held !== "object" || held === null || depth > MAX_DEPTH) return false;
+  if (Array.isArray(value)) {
+    if (!Array.isArray(held) || held.length !== value.length) return false;
+    for (let i = 0; i < value.length; i++) if (!sameData(held[i], value[i], depth + 1)) return false;
+    return true;
+  }
+  if (Array.isArray(held) || Object.getPrototypeOf(value) !== Object.prototype) return false;
+  const keys = Object.keys(value);
+  if (keys.length !== Object.keys(held).length) return false;
+  for (const key of keys) {
+    if (!Object.hasOwn(held, key) || !sameData((held as Record<string, unknown>)[key], (value as Record<string, unknown>)[key], depth + 1)) return false;
+  }
+  return true;
+}
+
 /** The last part made, with the entries and bound it was made from: the next report with the same ones takes it as it is. */
 let lastPart: { texts: CrumbText[]; dropped: number; maxBytes: number; part: BreadcrumbPart; redactions: number } | undefined;
 
-/** The breadcrumbs as Backtrace's JSON array, secrets redacted like attributes, the oldest left out past `maxBytes`. */
-export function breadcrumbPart(crumbs: { entries: readonly Breadcrumb[]; dropped: number } | undefined, maxBytes: number, count: RedactionCount): BreadcrumbPart {
+/**
+ * The breadcrumbs as Backtrace's JSON array, secrets redacted like attributes, the oldest left out past `maxBytes`.
+ * `edited`: a beforeSend had the report (and its entries) in hand.
+ */
+export function breadcrumbPart(
+  crumbs: { entries: readonly Breadcrumb[]; dropped: number } | undefined,
+  maxBytes: number,
+  count: RedactionCount,
+  edited = false,
+): BreadcrumbPart {
   if (crumbs === undefined || crumbs.entries.length === 0) return { attachment: undefined, lastId: undefined, dropped: crumbs?.dropped ?? 0 };
   const { entries } = crumbs;
-  const texts = entries.map(crumbText);
+  const texts = entries.map((crumb) => crumbText(crumb, edited));
   const last = lastPart;
   if (last !== undefined && last.dropped === crumbs.dropped && last.maxBytes === maxBytes && last.texts.length === texts.length && last.texts.every((text, i) => text === texts[i])) {
     count.values += last.redactions;

@@ -3,6 +3,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { BreadcrumbStore, mergeBreadcrumbs } from "../../src/capture/breadcrumbs.js";
 import { breadcrumbPart, BREADCRUMBS_ATTACHMENT } from "../../src/assemble/attachments.js";
+import { BacktraceClient, BacktraceReport } from "../../src/index.js";
+import { startReceiver } from "../helpers/http-receiver.js";
 
 const limits = { maxEntries: 3, maxMessageLength: 10, maxAttributeDepth: 2, maxBreadcrumbBytes: 400 };
 
@@ -90,4 +92,38 @@ test("reports made from the same entries get the same attachment and redaction c
   assert.equal(String(capped.attachment?.data), String(cappedFresh.attachment?.data));
   assert.equal(capped.dropped, cappedFresh.dropped);
   assert.ok(capped.dropped > 0);
+});
+
+test("a beforeSend that removes a value from inside an entry's attributes: the report sent no longer has it, though an earlier report sent it", async (t) => {
+  const receiver = await startReceiver();
+  t.after(() => receiver.close());
+  const client = new BacktraceClient({
+    endpoint: receiver.url,
+    token: "t",
+    disableGlobalHandler: true,
+    spool: false,
+    aggregateDuplicates: false,
+    // Reports of EU users have the user's e-mail taken out of every breadcrumb, in place (through the report's
+    // internal field, which plain JavaScript reaches).
+    beforeSend: (report) => {
+      if (report.getAttributes()["region"] === "eu") {
+        for (const crumb of (report as unknown as BacktraceReport).breadcrumbs?.entries ?? []) {
+          const user = crumb.attributes?.["user"] as Record<string, unknown> | undefined;
+          if (user !== undefined) delete user["email"];
+          if (crumb.attributes !== undefined) delete crumb.attributes["email"];
+        }
+      }
+      return report;
+    },
+  });
+  t.after(() => client.finalize());
+  client.addBreadcrumb("signed in", { attributes: { email: "ann@example.com", user: { id: 7, email: "ann@example.com" } } });
+  await client.sendException(new Error("us"), { attributes: { region: "us" } });
+  await client.sendException(new Error("eu"), { attributes: { region: "eu" } });
+  const crumbsOf = (message: string): string => {
+    const request = receiver.requests.find((r) => JSON.stringify(r.report).includes(`"error.message":"${message}"`));
+    return request?.parts?.find((p) => p.name === `attachment_${BREADCRUMBS_ATTACHMENT}`)?.data.toString("utf8") ?? "none";
+  };
+  assert.match(crumbsOf("us"), /ann@example\.com/);
+  assert.deepEqual(JSON.parse(crumbsOf("eu")).map((crumb: { attributes?: unknown }) => crumb.attributes), [{ user: { id: 7 } }]);
 });
