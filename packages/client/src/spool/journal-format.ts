@@ -1,6 +1,7 @@
 // The journal on disk: its file's name, and its lines. A group commit is its lines (a capture, a patch of one, the settlements), each a JSON
 // value, then one seal line holding the MAC (HMAC-SHA256 under the spool's key) of the commit's bytes before it: one
 // MAC per commit, not one per line. Journals written with a MAC inside each line (by earlier versions) are still read.
+// A commit may be in a file twice (written again while the first write waited for the thread pool): it is read once.
 import { lazyCrypto } from "../builtins.js";
 import { readlinkSync } from "node:fs";
 import { mac, sameText, unseal } from "./spool-guard.js";
@@ -109,10 +110,11 @@ export function commitBytes(lines: readonly string[], key: Buffer, views?: (Buff
 /**
  * The journal text's entries that verify, in order, as JSON text: each commit's lines once its seal line verifies,
  * and lines sealed one by one (the earlier format). Returns how many lines did not verify (planted, altered, or a
- * commit cut short by the end of the file).
+ * commit cut short by the end of the file). A commit read already (the same bytes, so the same seal) is skipped.
  */
 export function verifiedEntries(text: string, key: Buffer, entry: (json: string) => void): number {
   let corrupt = 0;
+  const seen = new Set<string>();
   // The lines since the last seal line, and where they start in `text`.
   let group: string[] = [];
   let groupStart = 0;
@@ -125,8 +127,10 @@ export function verifiedEntries(text: string, key: Buffer, entry: (json: string)
     if (line !== "") {
       const sealed = SEAL_LINE.exec(line);
       if (sealed !== null) {
-        if (group.length > 0 && sameText(mac(text.slice(groupStart, at), key), sealed[1]!)) for (const json of group) entry(json);
-        else corrupt += group.length;
+        if (group.length > 0 && sameText(mac(text.slice(groupStart, at), key), sealed[1]!)) {
+          if (!seen.has(sealed[1]!)) for (const json of group) entry(json);
+          seen.add(sealed[1]!);
+        } else corrupt += group.length;
         group = [];
         groupStart = next;
       } else {

@@ -1,6 +1,6 @@
 // What one journal file holds besides its captures: its parts (journal-format.ts `RecordPart`), each written once,
-// before the first line that refers to it, and kept by a rewrite only while an open capture refers to it; and whether
-// a failed write left the file cut inside a commit.
+// before the first line that refers to it, and kept by a rewrite only while an open capture refers to it; whether a
+// failed write left the file cut inside a commit; and the commit in flight, written again once it waits too long.
 import { partLine, type RecordPart } from "./journal-format.js";
 
 /** A group commit as it is written: its bytes, and the keys of the parts it holds. */
@@ -32,6 +32,8 @@ export class FileParts {
   /** A write failed, maybe after writing part of its commit (a full disk): the file may end inside a line. */
   private torn = false;
   private failures = 0;
+  /** The commit whose write is on the thread pool, when it went, and whether it was handed out to be written again. */
+  private flying: { commit: Commit; at: number; copied: boolean } | undefined;
 
   /**
    * Hands `write` the line of each part of `parts` neither in the file nor in `commit` (the keys of the parts the
@@ -52,6 +54,24 @@ export class FileParts {
     return { bytes: this.torn ? Buffer.concat([RESYNC, bytes]) : bytes, parts, resync: this.torn, failures: this.failures };
   }
 
+  /** The commit's write went to the thread pool. */
+  sent(commit: Commit): void {
+    this.flying = { commit, at: performance.now(), copied: false };
+  }
+
+  /** True while the commit in flight has waited `lagMs` or more. */
+  late(lagMs: number): boolean {
+    return this.flying !== undefined && performance.now() - this.flying.at >= lagMs;
+  }
+
+  /** The commit in flight, once, when it has waited `lagMs`: to be written again synchronously (then `written`). */
+  stuck(lagMs: number): Commit | undefined {
+    const flying = this.flying;
+    if (flying === undefined || flying.copied || !this.late(lagMs)) return undefined;
+    flying.copied = true;
+    return flying.commit;
+  }
+
   /** The commit was written whole: its parts are in the file. */
   written(commit: Commit): void {
     for (const key of commit.parts) if (this.lines.has(key)) this.inFile.add(key);
@@ -59,7 +79,12 @@ export class FileParts {
     if (commit.resync && commit.failures === this.failures) this.torn = false;
   }
 
-  /** A write failed: its commit's parts are not in the file, and the file may end inside it. */
+  /** The thread pool's write of the commit in flight is done (then `written` or `failed`). */
+  landed(): void {
+    this.flying = undefined;
+  }
+
+  /** A write failed: its commit's parts are not in the file, which may end inside it. */
   failed(): void {
     this.torn = true;
     this.failures += 1;

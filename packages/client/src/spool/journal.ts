@@ -194,13 +194,48 @@ export function openJournal(options: JournalOptions): Journal {
   function flush(): void {
     timer = undefined;
     due = Number.POSITIVE_INFINITY;
-    if (inFlight) return schedule();
+    if (inFlight) {
+      // A write late on the thread pool: it, and what waits now, are written synchronously (see copyStuck).
+      if (parts.late(MAX_LAG_MS)) flushSync(ASYNC_BUDGET_MS);
+      return schedule();
+    }
     const file = openFile();
     if (file === undefined) return;
     const commit = take(ASYNC_BUDGET_MS);
     if (commit === undefined) return rotate();
     inFlight = true;
+    parts.sent(commit);
     write(file, commit, 0);
+    // Looked at again once it would be late, though nothing else comes.
+    schedule(MAX_LAG_MS);
+  }
+
+  /**
+   * The commit in flight written again, synchronously, once it has waited MAX_LAG_MS behind a busy thread pool (DNS
+   * lookups, a slow disk), so that a kill loses none of its captures. The pool's write may still land after it: the
+   * reader skips a commit it has read already (journal-format.ts).
+   */
+  function copyStuck(): void {
+    const stuck = fd === undefined ? undefined : parts.stuck(MAX_LAG_MS);
+    if (stuck === undefined) return;
+    try {
+      // Landed, its callback not run yet (the event loop was held): the file has its bytes past those counted.
+      if (fstatSync(fd!).size - bytes >= stuck.bytes.length) return;
+    } catch {
+      // Written again, to be sure.
+    }
+    writeCommit(fd!, stuck);
+  }
+
+  function writeCommit(file: number, commit: Commit): void {
+    try {
+      for (let offset = 0; offset < commit.bytes.length; ) offset += writeSync(file, commit.bytes, offset, commit.bytes.length - offset);
+      bytes += commit.bytes.length;
+      parts.written(commit);
+    } catch (error) {
+      parts.failed();
+      debug(`journal: write failed (${(error as Error).message})`);
+    }
   }
 
   function write(file: number, commit: Commit, offset: number): void {
@@ -208,14 +243,19 @@ export function openJournal(options: JournalOptions): Journal {
     fsWrite(file, buffer, offset, buffer.length - offset, null, (error, count) => {
       if (error) {
         inFlight = false;
+        parts.landed();
         parts.failed();
         debug(`journal: write failed (${error.message})`);
         if (closing) closeFile();
         return;
       }
       bytes += count;
-      if (offset + count < buffer.length) return write(file, commit, offset + count);
+      if (offset + count < buffer.length) {
+        parts.landed(); // in part: written again now, the copy would land inside it
+        return write(file, commit, offset + count);
+      }
       inFlight = false;
+      parts.landed();
       parts.written(commit);
       if (closing) return closeFile();
       if (waiting.size > 0 || settled.length > 0) schedule();
@@ -334,17 +374,9 @@ export function openJournal(options: JournalOptions): Journal {
   function flushSync(budgetMs = Infinity): void {
     const file = openFile();
     if (file === undefined) return;
+    copyStuck();
     const commit = take(budgetMs);
-    if (commit === undefined) return;
-    const buffer = commit.bytes;
-    try {
-      for (let offset = 0; offset < buffer.length; ) offset += writeSync(file, buffer, offset, buffer.length - offset);
-      bytes += buffer.length;
-      parts.written(commit);
-    } catch (error) {
-      parts.failed();
-      debug(`journal: write failed (${(error as Error).message})`);
-    }
+    if (commit !== undefined) writeCommit(file, commit);
   }
 
   /**

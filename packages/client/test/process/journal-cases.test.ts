@@ -1,7 +1,7 @@
 // Cases found by trying to lose reports around the journal: two clients over one spool folder in one process,
 // process.exit() while reports are still being written to the spool, and a kill while a group commit waits for the
 // thread pool.
-import { test } from "node:test";
+import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { rmSync } from "node:fs";
@@ -102,7 +102,13 @@ test("kill -9 with breadcrumbs: each report the next run sends carries the bread
   ]);
 });
 
-test("kill -9 while a group commit waits behind a busy thread pool: the captures written meanwhile still carry their breadcrumbs", async (t) => {
+/**
+ * Runs `body` in a child whose thread pool's one thread is held by an open of a pipe no one writes (as slow DNS lookups
+ * hold the pool): every asynchronous write of the journal waits behind it. `body` captures with client `c` (breadcrumbs
+ * "first" and "second" recorded), prints the uuids it expects back, and kills the process. Resolves to each uuid's
+ * breadcrumb messages as the next run sends it.
+ */
+async function poolHeldRun(t: TestContext, body: string): Promise<unknown[]> {
   const spool = tempDir("journal-pool");
   const pipes = tempDir("journal-pool-fifo");
   t.after(() => {
@@ -113,38 +119,66 @@ test("kill -9 while a group commit waits behind a busy thread pool: the captures
   execFileSync("mkfifo", [fifo]);
   const hanging = await startReceiver({ script: () => ({ hang: true }) });
   t.after(() => hanging.close());
-  // The pool's one thread is held by an open of a pipe no one writes (as a slow DNS lookup holds one): the group commit
-  // of report a (its breadcrumbs' parts and its line) waits behind it. Reports b and c, captured inside a synchronous
-  // loop, are written by the synchronous commit of the 50 ms bound, and refer to the same breadcrumbs.
   const script = `const bt = require(${JSON.stringify(lib)});
     const c = bt.initialize({ endpoint: ${JSON.stringify(hanging.url)}, token: "t", spool: ${JSON.stringify(spool)}, disableGlobalHandler: true, timeout: 60, aggregateDuplicates: false });
     bt.addBreadcrumb("first", { attributes: { step: 1 } });
     bt.addBreadcrumb("second");
-    const a = c.createReport(); a.setException(new Error("report a")); void a.send();
     require("node:fs").open(${JSON.stringify(fifo)}, "r", () => undefined);
-    setTimeout(() => {
-      const b = c.createReport(); b.setException(new Error("report b")); void b.send();
-      const until = performance.now() + 60; while (performance.now() < until);
-      const d = c.createReport(); d.setException(new Error("report c")); void d.send();
-      process.stdout.write(JSON.stringify([b.uuid, d.uuid]) + "\\n");
-      process.kill(process.pid, "SIGKILL");
-    }, 60);
+    const capture = (message) => { const r = c.createReport(); r.setException(new Error(message)); void r.send(); return r.uuid; };
+    ${body}
     setInterval(() => undefined, 1000);`;
   const run = await runNode(["-e", script], { UV_THREADPOOL_SIZE: "1" });
   assert.equal(run.signal, "SIGKILL", run.stderr);
-  const [b, c] = JSON.parse(run.stdout.trim().split("\n").pop()!) as [string, string];
+  const uuids = JSON.parse(run.stdout.trim().split("\n").pop()!) as string[];
   const good = await startReceiver();
   t.after(() => good.close());
   const next = new BacktraceClient({ endpoint: good.url, token: "t", spool, disableGlobalHandler: true });
   t.after(() => next.finalize());
-  await waitUntil(() => uuidsAt(good).has(b) && uuidsAt(good).has(c), 20_000, "reports b and c").catch(() => undefined);
-  const crumbsOf = (uuid: string): unknown => {
+  await waitUntil(() => uuids.every((uuid) => uuidsAt(good).has(uuid)), 20_000, "the reports").catch(() => undefined);
+  return uuids.map((uuid) => {
     const request = good.requests.find((r) => (r.report as { uuid?: unknown } | undefined)?.uuid === uuid);
     if (request === undefined) return "not recovered";
     const part = request.parts?.find((p) => p.name === "attachment_bt-breadcrumbs-0");
     return part ? (JSON.parse(part.data.toString("utf8")) as Array<{ message: string }>).map((crumb) => crumb.message) : "no breadcrumbs";
-  };
-  assert.deepEqual([crumbsOf(b), crumbsOf(c)], [
+  });
+}
+
+test("kill -9 while a group commit waits behind a busy thread pool: its captures, and those written meanwhile with their breadcrumbs, arrive", async (t) => {
+  // Report a's group commit (its breadcrumbs' parts and its line) waits behind the pool past the 50 ms bound; b and c,
+  // captured inside a synchronous loop, are written by the synchronous commit of that bound and refer to the same parts.
+  const crumbs = await poolHeldRun(
+    t,
+    `const a = capture("report a");
+    setTimeout(() => {
+      const b = capture("report b");
+      const until = performance.now() + 60; while (performance.now() < until);
+      const d = capture("report c");
+      process.stdout.write(JSON.stringify([a, b, d]) + "\\n");
+      process.kill(process.pid, "SIGKILL");
+    }, 60);`,
+  );
+  assert.deepEqual(crumbs, [
+    ["first", "second"],
+    ["first", "second"],
+    ["first", "second"],
+  ]);
+});
+
+test("kill -9 while the thread pool stays busy and the application is idle: reports captured 50 ms before it arrive", async (t) => {
+  // Nothing else is captured after a, nor in a synchronous loop after b: their group commits are written synchronously
+  // once late.
+  const crumbs = await poolHeldRun(
+    t,
+    `const a = capture("report a");
+    setTimeout(() => {
+      const b = capture("report b");
+      setTimeout(() => {
+        process.stdout.write(JSON.stringify([a, b]) + "\\n");
+        process.kill(process.pid, "SIGKILL");
+      }, 150);
+    }, 150);`,
+  );
+  assert.deepEqual(crumbs, [
     ["first", "second"],
     ["first", "second"],
   ]);

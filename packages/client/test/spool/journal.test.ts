@@ -353,3 +353,19 @@ test("one altered line fails its whole commit, whose captures are not recovered;
   assert.deepEqual(orphan!.records.map((r) => r.uuid).sort(), ["first", "third"]);
   assert.equal(orphan!.corrupt, 3, "the altered commit's two lines and the unsealed one");
 });
+
+test("a commit found twice in a journal (written again while its first write waited for the thread pool) is read once: a later patch stands", async (t) => {
+  const d = dir(t);
+  createSpool({ dir: d });
+  const child = await inChild(d, `j.add("r", () => ({ count: 1 })); j.flushSync();
+     j.patch("r", () => ({ count: 5 })); j.flushSync(); process.kill(process.pid, "SIGKILL");`);
+  assert.equal(child.signal, "SIGKILL", child.stderr);
+  const path = join(d, journals(d)[0]!);
+  const text = readFileSync(path, "utf8");
+  const first = text.slice(0, text.indexOf("\n", text.indexOf('{"s":')) + 1);
+  // The capture's commit again at the end, as the pool's write lands after the patch.
+  appendFileSync(path, first);
+  const [orphan] = orphanJournals(d, key(d));
+  assert.deepEqual(orphan!.records, [{ uuid: "r", record: { count: 5 } }]);
+  assert.equal(orphan!.corrupt, 0);
+});
