@@ -41,8 +41,8 @@ export class BacktraceClient {
   /** The token's forms, hidden from every debug line. */
   readonly #secrets: readonly string[];
   private readonly spool: Spool | undefined;
-  /** The spool's write-ahead journal: reports captured and not settled. */
-  private readonly journal: Journal | undefined;
+  /** The spool's write-ahead journal (reports captured and not settled), opened at the first report (see `journal()`). */
+  private openedJournal: Journal | undefined;
   private readonly assembler: Assembler;
   private readonly pipeline: Pipeline;
   /** Storm control (`aggregateDuplicates`) and `rateLimit`/`sampleRate`, before a report is built. */
@@ -74,7 +74,6 @@ export class BacktraceClient {
     });
     this.spool = openClientSpool(this.#options, debug);
     this.stats.spoolDisabled = this.spool?.enabled === false;
-    this.journal = this.spool?.journal();
     const assembler = this.assembler;
     this.context = new ClientContext({
       attributes: this.#options.attributes,
@@ -104,7 +103,8 @@ export class BacktraceClient {
     const closed = (): boolean => this.closed;
     this.exit = createClientExit(
       {
-        journal: this.journal,
+        // Only a journal opened (by a report) holds anything to write at exit.
+        journal: { flushSync: () => this.openedJournal?.flushSync() },
         pipeline: this.pipeline,
         assembler: this.assembler,
         spool: this.spool,
@@ -256,7 +256,7 @@ export class BacktraceClient {
       const key = !aggregating ? undefined : this.pipeline.waiting() > 0 ? this.aggregation.key(report) : () => this.aggregation.key(report);
       // One that already stands for several occurrences (restored from the journal) takes duplicates but is not merged
       // into another: there it would count as one.
-      const merged = typeof key !== "string" || report.duplicates !== undefined ? undefined : this.aggregation.merge(report, key, this.pipeline, this.journal);
+      const merged = typeof key !== "string" || report.duplicates !== undefined ? undefined : this.aggregation.merge(report, key, this.pipeline, this.journal());
       if (merged) return merged;
       // Crashes are never limited; an occurrence merged above costs nothing and is always counted.
       const limited = report.errorType === "Unhandled exception" || report.errorType === "Crash" ? undefined : this.limits.admit();
@@ -264,7 +264,7 @@ export class BacktraceClient {
       report.breadcrumbs ??= this.context.breadcrumbsOf(report);
       this.exit.watch();
       // Written ahead within 50 ms: a kill -9 or a SIGTERM from now on loses nothing (the next start sends it).
-      const journal = this.journal;
+      const journal = this.journal();
       journal?.add(report.uuid, () => loadJournalRecord().journalRecord(report));
       this.exit.opened();
       const outcome = this.pipeline.push(report, key);
@@ -272,6 +272,11 @@ export class BacktraceClient {
       void outcome.then(settled, settled);
       return outcome;
     });
+  }
+
+  /** The journal, opened at the first report that needs it: initialize does not pay for it, and nothing is in it before. */
+  private journal(): Journal | undefined {
+    return (this.openedJournal ??= this.spool?.journal());
   }
 
   /** What runs once a report is settled: its journal line goes, and the exit path counts one pending report fewer. */
@@ -307,8 +312,8 @@ export class BacktraceClient {
     this.exit.uninstall();
     this.watch.stopRecovery();
     process.off("exit", this.debugAtExit);
-    await this.exit.delivery.close();
-    this.journal?.close();
+    await this.exit.closeDelivery();
+    this.openedJournal?.close();
     this.debug(`finalized; counters: ${JSON.stringify(this.counters())}`);
   }
 

@@ -24,7 +24,7 @@ export interface ExitStages extends Omit<UnbuiltSpooling, "held" | "exitTimeoutS
 }
 
 export interface ClientExit {
-  /** The delivery reports go to now. */
+  /** The delivery reports go to now: made at its first use (a report, the spool's replay in the first turn), not at initialize. */
   readonly delivery: Delivery;
   /** The counts of every delivery the client had (those replaced at exit too) and of its crash reports. */
   deliveryCounters(fatal: FatalCounts): DeliveryCounters;
@@ -42,12 +42,19 @@ export interface ClientExit {
   hold(decide: () => void): () => void;
   /** Removes the exit listeners for good. */
   uninstall(): void;
+  /** Closes the delivery, if one was made: see `Delivery.close`. */
+  closeDelivery(): Promise<void>;
 }
 
 export function createClientExit(stages: ExitStages, exitTimeoutSeconds: number): ClientExit {
   const pipeline = stages.pipeline;
-  /** Replaced by a fresh one when the exit wait gives up on the old one's reports (they go to the spool). */
-  let delivery = stages.createDelivery();
+  /**
+   * Made at its first use: initialize does not pay for it, and until a report reaches it there is nothing in it to
+   * flush, spool or close. Replaced by a fresh one (made at its first use too) when the exit wait gives up on the old
+   * one's reports (they go to the spool).
+   */
+  let delivery: Delivery | undefined;
+  const current = (): Delivery => (delivery ??= stages.createDelivery());
   /** Deliveries replaced that way: their counts still belong to the client's. */
   const retired: Delivery[] = [];
   /** Deliveries given up at exit that are still writing what they held to the spool. */
@@ -68,7 +75,7 @@ export function createClientExit(stages: ExitStages, exitTimeoutSeconds: number)
   const flush = async (timeout: number): Promise<boolean> => {
     // A deadline that is NaN, negative or past what a timer holds is clamped: 0 only looks, it never waits.
     const ms = secondsToTimerMs(timeout);
-    if (ms === 0) return pipeline.pending() === 0 && (await delivery.flush(0));
+    if (ms === 0) return pipeline.pending() === 0 && (await (delivery?.flush(0) ?? true));
     const deadline = performance.now() + ms;
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
@@ -77,7 +84,7 @@ export function createClientExit(stages: ExitStages, exitTimeoutSeconds: number)
     clearTimeout(timer);
     // The report being built counts too: it is not in delivery's hands yet.
     if (pipeline.pending() > 0) return false;
-    return delivery.flush(Math.max(0, deadline - performance.now()));
+    return delivery?.flush(Math.max(0, deadline - performance.now())) ?? true;
   };
   const exit: ExitHandling = installExitHandling(
     {
@@ -91,12 +98,14 @@ export function createClientExit(stages: ExitStages, exitTimeoutSeconds: number)
       spoolDeliverySync: () => {
         // A delivery given up at the exit deadline may still hold spool writes that did not finish.
         for (const old of retired) old.spoolPendingSync();
-        delivery.spoolPendingSync();
+        delivery?.spoolPendingSync();
       },
       abandonDelivery: () => {
         const old = delivery;
+        // None made yet: what is pending was never built, and the exit path spools it itself.
+        if (old === undefined) return;
         retired.push(old);
-        delivery = stages.createDelivery();
+        delivery = undefined;
         closing++;
         void old.close().finally(() => {
           closing--;
@@ -108,10 +117,11 @@ export function createClientExit(stages: ExitStages, exitTimeoutSeconds: number)
   );
   return {
     get delivery() {
-      return delivery;
+      return current();
     },
     deliveryCounters(fatal) {
-      return totalCounters(delivery.counters(), retired.map((old) => old.counters()), fatal);
+      // The spool's counts (evictions, corrupt records) are the current delivery's: it is made for them.
+      return totalCounters(current().counters(), retired.map((old) => old.counters()), fatal);
     },
     pending,
     flush,
@@ -129,6 +139,9 @@ export function createClientExit(stages: ExitStages, exitTimeoutSeconds: number)
     },
     uninstall() {
       exit.uninstall();
+    },
+    async closeDelivery() {
+      await delivery?.close();
     },
   };
 }
