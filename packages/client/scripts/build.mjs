@@ -44,7 +44,7 @@ const banner = { js: '"use strict";var __backtrace_ts_dir=__dirname;' };
 // take those names from dist/lazy.cjs. That file holds the loaders' modules and what only they import; what the main
 // bundle has already (the report class, the spool, ...) it takes from the main bundle, which hands those names over
 // when it requires it, so no code is in both files and there is one instance of each module.
-const LOADERS = ["src/assemble/lazy.ts", "src/capture/lazy.ts", "src/enrich/lazy.ts", "src/process/lazy.ts", "src/integrations/lazy.ts", "src/serialize/lazy.ts", "src/transport/lazy.ts"];
+const LOADERS = ["src/assemble/lazy.ts", "src/capture/lazy.ts", "src/deliver/lazy.ts", "src/enrich/lazy.ts", "src/process/lazy.ts", "src/integrations/lazy.ts", "src/serialize/lazy.ts", "src/transport/lazy.ts"];
 const LAZY_FILE = "lazy.cjs";
 const absolute = (file) => join(process.cwd(), file);
 const relativeToPackage = (file) => relative(process.cwd(), file).split(sep).join("/");

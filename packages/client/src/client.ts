@@ -93,7 +93,7 @@ export class BacktraceClient {
       fail: (report, error, resolve, reject) => this.fail(report, error, resolve, reject),
       buildAhead: Math.max(8, this.#options.concurrency * 2),
       // While the endpoint fails, what waits in memory is bounded by queueSize; the rest is built and spooled.
-      holdLimit: () => (this.exit.delivery.failing() ? this.#options.queueSize : deliveryDefaults.holdLimit),
+      holdLimit: () => (this.exit.failing() ? this.#options.queueSize : deliveryDefaults.holdLimit),
       maxBacklog: deliveryDefaults.maxBacklog,
       windowMs: this.#options.aggregateDuplicates && !this.#options.beforeSend ? this.#options.aggregateWindow * 1000 : 0,
     });
@@ -126,7 +126,7 @@ export class BacktraceClient {
         captured: () => void this.stats.captured++,
         dropped: (reason) => this.countDiscard(reason),
         restore: (uuid, record) => loadJournalRecord().restoreReport(uuid, record, this),
-        replay: () => this.exit.delivery.replay(),
+        replay: () => this.exit.replay(),
         preload: loadAssemble,
       },
       this.#options,

@@ -50,7 +50,7 @@ test("import and initialize (spool, fatal-error record and all) load no node:cry
   assert.ok(unseal(seal('{"a":1}', key), key));
 });
 
-test("import and initialize leave the second file of the build (source maps, fatal-error replay, the stall watchdog) unloaded; the first report loads it", async (t) => {
+test("import, initialize, the counters and the first turn leave the second file of the build (delivery, source maps, fatal-error replay, the stall watchdog) unloaded; the first report loads it", async (t) => {
   const dir = scratchDir(t, "bt-startup-lazy-");
   const script =
     LAZY_LOADED +
@@ -58,10 +58,12 @@ test("import and initialize leave the second file of the build (source maps, fat
     `const afterImport = lazy();\n` +
     `bt.initialize({ endpoint: "http://127.0.0.1:9", token: "t", spool: ${JSON.stringify(join(dir, "spool"))}, timeout: 0.2, exitTimeout: 0.2 });\n` +
     `const afterInit = lazy();\n` +
-    `setTimeout(() => { const later = lazy(); bt.sendException(new Error("first")).then(() => console.log(JSON.stringify({ afterImport, afterInit, later, afterReport: lazy() }))); }, 100);\n`;
+    // The counters of a client that has sent nothing need no delivery, whose code is in the second file.
+    `const counted = bt.getClient().counters().sent === 0 && !lazy();\n` +
+    `setTimeout(() => { const later = lazy(); bt.sendException(new Error("first")).then(() => console.log(JSON.stringify({ afterImport, afterInit, counted, later, afterReport: lazy() }))); }, 100);\n`;
   const result = await runScript(dir, "app.cjs", script);
   assert.equal(result.code, 0, result.stderr);
-  assert.deepEqual(JSON.parse(result.stdout), { afterImport: false, afterInit: false, later: false, afterReport: true });
+  assert.deepEqual(JSON.parse(result.stdout), { afterImport: false, afterInit: false, counted: true, later: false, afterReport: true });
 });
 
 test("a process that lives on loads the second file a little after its start, so a crash later does not depend on reading it", async (t) => {

@@ -2,8 +2,9 @@
 // them, the decisions held for the exit path, and the client's delivery (made from its options), replaced by a fresh one
 // when the exit wait gives up on it.
 import { errorText } from "../errors.js";
-import { totalCounters, type FatalCounts } from "../deliver/counters.js";
-import { createDelivery, type Delivery } from "../deliver/delivery.js";
+import { deliveryCountersWithout, totalCounters, type FatalCounts } from "../deliver/counters.js";
+import type { Delivery } from "../deliver/delivery.js";
+import { loadDelivery } from "../deliver/lazy.js";
 import type { ResolvedOptions } from "../options.js";
 import type { DeliveryCounters } from "../outcome.js";
 import { loadSerialize } from "../serialize/lazy.js";
@@ -15,8 +16,9 @@ import { installExitHandling, type ExitHandling } from "./exit.js";
 import { HeldDecisions, spoolUnbuiltSync, type UnbuiltSpooling } from "./exit-spool.js";
 
 /** What of the client the exit path uses: its stages (the journal, the pipeline, the assembler, the spool) and three calls. */
-export interface ExitStages extends Omit<UnbuiltSpooling, "held" | "exitTimeoutSeconds" | "pipeline"> {
+export interface ExitStages extends Omit<UnbuiltSpooling, "held" | "exitTimeoutSeconds" | "pipeline" | "spool"> {
   pipeline: UnbuiltSpooling["pipeline"] & { idle(): Promise<void>; pending(): number };
+  spool: Spool | undefined;
   /** True once the client is finalized: nothing of it is pending then. */
   closed(): boolean;
   /** A new delivery: the first, and each one that replaces a delivery given up at exit. */
@@ -24,8 +26,15 @@ export interface ExitStages extends Omit<UnbuiltSpooling, "held" | "exitTimeoutS
 }
 
 export interface ClientExit {
-  /** The delivery reports go to now: made at its first use (a report, the spool's replay in the first turn), not at initialize. */
+  /**
+   * The delivery reports go to now: made at its first use (a report, a spool that holds records to replay), not at
+   * initialize; its code is in the package's second file.
+   */
   readonly delivery: Delivery;
+  /** Sends what the spool holds (the delivery's replay); without a delivery yet, only when the spool holds records. */
+  replay(): Promise<void>;
+  /** True while the endpoint fails (see `Delivery.failing`); false before a delivery is made. */
+  failing(): boolean;
   /** The counts of every delivery the client had (those replaced at exit too) and of its crash reports. */
   deliveryCounters(fatal: FatalCounts): DeliveryCounters;
   /** True while a report is not settled yet: unbuilt, queued, in flight, or being spooled at the exit deadline. */
@@ -120,8 +129,17 @@ export function createClientExit(stages: ExitStages, exitTimeoutSeconds: number)
       return current();
     },
     deliveryCounters(fatal) {
-      // The spool's counts (evictions, corrupt records) are the current delivery's: it is made for them.
-      return totalCounters(current().counters(), retired.map((old) => old.counters()), fatal);
+      // Before a delivery is made, its counts are the spool's alone (evictions, corrupt records): none is made for them.
+      const now = delivery?.counters() ?? deliveryCountersWithout(stages.spool);
+      return totalCounters(now, retired.map((old) => old.counters()), fatal);
+    },
+    async replay() {
+      // The delivery's code is loaded for a spool that holds records, not for every start: listing the folder is enough.
+      if (delivery === undefined && ((await stages.spool?.list())?.length ?? 0) === 0) return;
+      await current().replay();
+    },
+    failing() {
+      return delivery?.failing() ?? false;
     },
     pending,
     flush,
@@ -148,7 +166,7 @@ export function createClientExit(stages: ExitStages, exitTimeoutSeconds: number)
 
 /** The client's delivery, from its options and its spool. */
 export function deliveryFor(options: ResolvedOptions, spool: Spool | undefined, debug: ((message: string) => void) | undefined): Delivery {
-  return createDelivery({
+  return loadDelivery().createDelivery({
     url: options.submissionUrl,
     timeoutMs: options.timeout * 1000,
     ignoreSslCertificate: options.ignoreSslCertificate,

@@ -9,7 +9,7 @@ import type { ResolvedOptions } from "../options.js";
 import type { DropReason } from "../outcome.js";
 import type { Payload } from "../payload.js";
 import type { Spool } from "../spool/spool.js";
-import { deliverFatal } from "./fatal.js";
+import { loadFatal } from "./lazy.js";
 import { startRecovery, type RecoveryHost } from "./recovery.js";
 import { watchProcess, type WatchHost } from "./watch.js";
 
@@ -58,7 +58,7 @@ export function watchClient(client: WatchedClient, options: ResolvedOptions, spo
     report.breadcrumbs = client.breadcrumbsOf(report);
     const payload = client.prepareSync(report);
     if (payload === undefined) return void client.dropped("before-send");
-    const outcome = deliverFatal(payload, {
+    const outcome = loadFatal().deliverFatal(payload, {
       url: options.submissionUrl,
       ignoreSslCertificate: options.ignoreSslCertificate,
       proxy: options.proxy,
