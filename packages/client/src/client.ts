@@ -38,8 +38,8 @@ export class BacktraceClient {
    * no inspect, spread, JSON or key listing can reach it.
    */
   readonly #options: ResolvedOptions;
-  /** The token's forms, hidden from every debug line. */
-  readonly #secrets: readonly string[];
+  /** The token's forms, hidden from every debug line; worked out at the first one (there is none without `debugBacktrace`). */
+  #secrets: readonly string[] | undefined;
   private readonly spool: Spool | undefined;
   /** The spool's write-ahead journal (reports captured and not settled), opened at the first report (see `journal()`). */
   private openedJournal: Journal | undefined;
@@ -61,7 +61,6 @@ export class BacktraceClient {
   /** Checks the options at once: bad configuration throws a `BacktraceConfigError`. */
   constructor(options: BacktraceOptions) {
     this.#options = resolveOptions(options);
-    this.#secrets = urlSecrets(this.#options.submissionUrl);
     const debug = this.#options.debugBacktrace ? (message: string) => this.debug(message) : undefined;
     // A beforeSend may tell duplicates apart (or drop one and not another): with one, nothing is merged.
     this.aggregation = createAggregation({ enabled: this.#options.aggregateDuplicates && !this.#options.beforeSend, debug });
@@ -340,7 +339,7 @@ export class BacktraceClient {
   /** @internal */
   debug(message: string): void {
     // Every debug line passes here: an answer's body or an error may echo the request line and its token.
-    if (this.#options.debugBacktrace) process.stderr.write(`backtrace-ts: ${redactText(message, this.#secrets)}\n`);
+    if (this.#options.debugBacktrace) process.stderr.write(`backtrace-ts: ${redactText(message, (this.#secrets ??= urlSecrets(this.#options.submissionUrl)))}\n`);
   }
 
   private countDiscard(reason: DropReason): void {
