@@ -44,7 +44,7 @@ const banner = { js: '"use strict";var __backtrace_ts_dir=__dirname;' };
 // take those names from dist/lazy.cjs. That file holds the loaders' modules and what only they import; what the main
 // bundle has already (the report class, the spool, ...) it takes from the main bundle, which hands those names over
 // when it requires it, so no code is in both files and there is one instance of each module.
-const LOADERS = ["src/assemble/lazy.ts", "src/capture/lazy.ts", "src/enrich/lazy.ts", "src/process/lazy.ts", "src/integrations/lazy.ts", "src/serialize/lazy.ts", "src/transport/lazy.ts"];
+const LOADERS = ["src/assemble/lazy.ts", "src/capture/lazy.ts", "src/deliver/lazy.ts", "src/enrich/lazy.ts", "src/process/lazy.ts", "src/integrations/lazy.ts", "src/serialize/lazy.ts", "src/transport/lazy.ts"];
 const LAZY_FILE = "lazy.cjs";
 const absolute = (file) => join(process.cwd(), file);
 const relativeToPackage = (file) => relative(process.cwd(), file).split(sep).join("/");
@@ -178,10 +178,14 @@ function esmOver(cjsFile, names) {
 }
 const exportsOf = (file) => Object.keys(require(join(process.cwd(), "dist", file)));
 writeFileSync("dist/index.mjs", esmOver("index.cjs", exportsOf("index.cjs")));
-// The framework integrations, one bundle for the five subpaths: importing the main entry never loads it, and it
-// loads the main bundle only when it needs a client (register), reaching the default client through globalThis.
-await build({ ...common, entryPoints: ["src/integrations/frameworks.ts"], format: "cjs", outfile: "dist/integrations.cjs" });
-writeFileSync("dist/integrations.mjs", esmOver("integrations.cjs", exportsOf("integrations.cjs")));
+// The framework integrations, one bundle for the five subpaths: importing the main entry never loads it, and it never
+// loads the main bundle, reaching the default client and the request scope through globalThis. So it is built once per
+// module system: `import` of a subpath gets an ES module of its own, not a thin one over the CommonJS file, since starting
+// the CommonJS loader from an ES module (createRequire, resolution, the loader's first run) costs more than the code.
+// The two builds share their state (the default client, the scope storage) through globalThis, not their functions.
+for (const [format, outfile] of [["cjs", "dist/integrations.cjs"], ["esm", "dist/integrations.mjs"]]) {
+  await build({ ...common, entryPoints: ["src/integrations/frameworks.ts"], format, outfile });
+}
 // The command line tool: an ES module only (it is run, never imported).
 // Its code is in the main bundle's second file: the entry only loads the main bundle, asking it to run the command.
 await build({ ...common, entryPoints: ["src/integrations/cli-bin.ts"], format: "esm", outfile: "dist/cli.mjs" });

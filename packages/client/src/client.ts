@@ -38,11 +38,11 @@ export class BacktraceClient {
    * no inspect, spread, JSON or key listing can reach it.
    */
   readonly #options: ResolvedOptions;
-  /** The token's forms, hidden from every debug line. */
-  readonly #secrets: readonly string[];
+  /** The token's forms, hidden from every debug line; worked out at the first one (there is none without `debugBacktrace`). */
+  #secrets: readonly string[] | undefined;
   private readonly spool: Spool | undefined;
-  /** The spool's write-ahead journal: reports captured and not settled. */
-  private readonly journal: Journal | undefined;
+  /** The spool's write-ahead journal (reports captured and not settled), opened at the first report (see `journal()`). */
+  private openedJournal: Journal | undefined;
   private readonly assembler: Assembler;
   private readonly pipeline: Pipeline;
   /** Storm control (`aggregateDuplicates`) and `rateLimit`/`sampleRate`, before a report is built. */
@@ -61,7 +61,6 @@ export class BacktraceClient {
   /** Checks the options at once: bad configuration throws a `BacktraceConfigError`. */
   constructor(options: BacktraceOptions) {
     this.#options = resolveOptions(options);
-    this.#secrets = urlSecrets(this.#options.submissionUrl);
     const debug = this.#options.debugBacktrace ? (message: string) => this.debug(message) : undefined;
     // A beforeSend may tell duplicates apart (or drop one and not another): with one, nothing is merged.
     this.aggregation = createAggregation({ enabled: this.#options.aggregateDuplicates && !this.#options.beforeSend, debug });
@@ -74,7 +73,6 @@ export class BacktraceClient {
     });
     this.spool = openClientSpool(this.#options, debug);
     this.stats.spoolDisabled = this.spool?.enabled === false;
-    this.journal = this.spool?.journal();
     const assembler = this.assembler;
     this.context = new ClientContext({
       attributes: this.#options.attributes,
@@ -94,7 +92,7 @@ export class BacktraceClient {
       fail: (report, error, resolve, reject) => this.fail(report, error, resolve, reject),
       buildAhead: Math.max(8, this.#options.concurrency * 2),
       // While the endpoint fails, what waits in memory is bounded by queueSize; the rest is built and spooled.
-      holdLimit: () => (this.exit.delivery.failing() ? this.#options.queueSize : deliveryDefaults.holdLimit),
+      holdLimit: () => (this.exit.failing() ? this.#options.queueSize : deliveryDefaults.holdLimit),
       maxBacklog: deliveryDefaults.maxBacklog,
       windowMs: this.#options.aggregateDuplicates && !this.#options.beforeSend ? this.#options.aggregateWindow * 1000 : 0,
     });
@@ -104,7 +102,8 @@ export class BacktraceClient {
     const closed = (): boolean => this.closed;
     this.exit = createClientExit(
       {
-        journal: this.journal,
+        // Only a journal opened (by a report) holds anything to write at exit.
+        journal: { flushSync: () => this.openedJournal?.flushSync() },
         pipeline: this.pipeline,
         assembler: this.assembler,
         spool: this.spool,
@@ -126,7 +125,7 @@ export class BacktraceClient {
         captured: () => void this.stats.captured++,
         dropped: (reason) => this.countDiscard(reason),
         restore: (uuid, record, parts) => loadJournalRecord().restoreReport(uuid, record, this, parts),
-        replay: () => this.exit.delivery.replay(),
+        replay: () => this.exit.replay(),
         preload: loadAssemble,
       },
       this.#options,
@@ -256,7 +255,7 @@ export class BacktraceClient {
       const key = !aggregating ? undefined : this.pipeline.waiting() > 0 ? this.aggregation.key(report) : () => this.aggregation.key(report);
       // One that already stands for several occurrences (restored from the journal) takes duplicates but is not merged
       // into another: there it would count as one.
-      const merged = typeof key !== "string" || report.duplicates !== undefined ? undefined : this.aggregation.merge(report, key, this.pipeline, this.journal);
+      const merged = typeof key !== "string" || report.duplicates !== undefined ? undefined : this.aggregation.merge(report, key, this.pipeline, this.journal());
       if (merged) return merged;
       // Crashes are never limited; an occurrence merged above costs nothing and is always counted.
       const limited = report.errorType === "Unhandled exception" || report.errorType === "Crash" ? undefined : this.limits.admit();
@@ -264,7 +263,7 @@ export class BacktraceClient {
       report.breadcrumbs ??= this.context.breadcrumbsOf(report);
       this.exit.watch();
       // Written ahead within 50 ms: a kill -9 or a SIGTERM from now on loses nothing (the next start sends it).
-      const journal = this.journal;
+      const journal = this.journal();
       journal?.add(report.uuid, () => loadJournalRecord().journalRecordJson(report));
       this.exit.opened();
       const outcome = this.pipeline.push(report, key);
@@ -272,6 +271,11 @@ export class BacktraceClient {
       void outcome.then(settled, settled);
       return outcome;
     });
+  }
+
+  /** The journal, opened at the first report that needs it: initialize does not pay for it, and nothing is in it before. */
+  private journal(): Journal | undefined {
+    return (this.openedJournal ??= this.spool?.journal());
   }
 
   /** What runs once a report is settled: its journal line goes, and the exit path counts one pending report fewer. */
@@ -307,8 +311,8 @@ export class BacktraceClient {
     this.exit.uninstall();
     this.watch.stopRecovery();
     process.off("exit", this.debugAtExit);
-    await this.exit.delivery.close();
-    this.journal?.close();
+    await this.exit.closeDelivery();
+    this.openedJournal?.close();
     this.debug(`finalized; counters: ${JSON.stringify(this.counters())}`);
   }
 
@@ -335,7 +339,7 @@ export class BacktraceClient {
   /** @internal */
   debug(message: string): void {
     // Every debug line passes here: an answer's body or an error may echo the request line and its token.
-    if (this.#options.debugBacktrace) process.stderr.write(`backtrace-ts: ${redactText(message, this.#secrets)}\n`);
+    if (this.#options.debugBacktrace) process.stderr.write(`backtrace-ts: ${redactText(message, (this.#secrets ??= urlSecrets(this.#options.submissionUrl)))}\n`);
   }
 
   private countDiscard(reason: DropReason): void {

@@ -1,5 +1,6 @@
 // One client's delivery counters over the life of the client: the current delivery, those replaced at exit, crash reports.
 import type { DeliveryCounters, LossReason } from "../outcome.js";
+import type { Spool } from "../spool/spool.js";
 
 /** How crash reports (sent synchronously, outside delivery) ended. */
 export interface FatalCounts {
@@ -34,4 +35,18 @@ export function totalCounters(current: DeliveryCounters, retired: readonly Deliv
   if (fatal.lost > 0) total.dropped.exit = (total.dropped.exit ?? 0) + fatal.lost;
   if (fatal.unreadable > 0) total.dropped["spool-corrupt"] = (total.dropped["spool-corrupt"] ?? 0) + fatal.unreadable;
   return total;
+}
+
+/** A delivery's losses with its spool's added: records evicted past the spool's bounds, corrupt ones set aside. */
+export function withSpoolLosses(dropped: Partial<Record<LossReason, number>>, spool: Spool | undefined): Partial<Record<LossReason, number>> {
+  const all = { ...dropped };
+  const fromSpool = spool?.counters();
+  if (fromSpool?.evicted) all["spool-full"] = (all["spool-full"] ?? 0) + fromSpool.evicted;
+  if (fromSpool?.corrupt) all["spool-corrupt"] = (all["spool-corrupt"] ?? 0) + fromSpool.corrupt;
+  return all;
+}
+
+/** The counts of a client whose delivery is not made yet (nothing has gone through one): its spool's losses alone. */
+export function deliveryCountersWithout(spool: Spool | undefined): DeliveryCounters {
+  return { sent: 0, retried: 0, spooled: 0, replayed: 0, failed: 0, trimmed: 0, dropped: withSpoolLosses({}, spool), mergedLost: 0, queued: 0, inFlight: 0 };
 }

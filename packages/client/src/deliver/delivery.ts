@@ -8,6 +8,7 @@ import { timerMs } from "../timers.js";
 import { retryDelay, type RetryOptions } from "./retry.js";
 import type { Spool } from "../spool/spool.js";
 import { createSpoolWrites } from "./spool-writes.js";
+import { withSpoolLosses } from "./counters.js";
 import { jsonBody, jsonText, mergedBeyondOwn, type JsonBody } from "../payload.js";
 import type { NetworkOptions, TransportResult } from "../transport/post.js";
 import type { Payload } from "../payload.js";
@@ -357,11 +358,7 @@ export function createDelivery(config: DeliveryConfig): Delivery {
   }
 
   function readCounters(): DeliveryCounters {
-    const all = { ...dropped };
-    const fromSpool = spool?.counters();
-    if (fromSpool?.evicted) all["spool-full"] = (all["spool-full"] ?? 0) + fromSpool.evicted;
-    if (fromSpool?.corrupt) all["spool-corrupt"] = (all["spool-corrupt"] ?? 0) + fromSpool.corrupt;
-    return { ...counters, dropped: all, mergedLost, queued: jobs.queued(), inFlight: requests.active() };
+    return { ...counters, dropped: withSpoolLosses(dropped, spool), mergedLost, queued: jobs.queued(), inFlight: requests.active() };
   }
 
   async function close(): Promise<void> {

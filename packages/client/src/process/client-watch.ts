@@ -9,7 +9,7 @@ import type { ResolvedOptions } from "../options.js";
 import type { DropReason } from "../outcome.js";
 import type { Payload } from "../payload.js";
 import type { Spool } from "../spool/spool.js";
-import { deliverFatal } from "./fatal.js";
+import { loadFatal } from "./lazy.js";
 import { startRecovery, type RecoveryHost } from "./recovery.js";
 import { watchProcess, type WatchHost } from "./watch.js";
 
@@ -58,7 +58,7 @@ export function watchClient(client: WatchedClient, options: ResolvedOptions, spo
     report.breadcrumbs = client.breadcrumbsOf(report);
     const payload = client.prepareSync(report);
     if (payload === undefined) return void client.dropped("before-send");
-    const outcome = deliverFatal(payload, {
+    const outcome = loadFatal().deliverFatal(payload, {
       url: options.submissionUrl,
       ignoreSslCertificate: options.ignoreSslCertificate,
       proxy: options.proxy,
@@ -77,18 +77,19 @@ export function watchClient(client: WatchedClient, options: ResolvedOptions, spo
     if (spool) stopRecovery = startRecovery(spool, client, (message) => debug?.(message));
     client.replay().catch((error) => debug?.(`replay failed: ${errorText(error)}`));
     watch.started();
+    // The code that builds and sends reports is the package's second file, loaded at the first report. A process that
+    // lives on loads it a little after its start, off the start's path: a crash later must not depend on reading a
+    // file then (a deploy may have replaced the package meanwhile, the process may be out of descriptors). The timer is
+    // set in this first turn, not at initialize: a process's first timer costs its start a few tenths of a millisecond.
+    setTimeout(() => {
+      if (client.closed()) return;
+      try {
+        client.preload();
+      } catch (error) {
+        debug?.(`the code that builds reports could not be loaded: ${errorText(error)}`);
+      }
+    }, PRELOAD_MS).unref();
   });
-  // The code that builds and sends reports is the package's second file, loaded at the first report. A process that
-  // lives on loads it a little after its start, off the start's path: a crash later must not depend on reading a
-  // file then (a deploy may have replaced the package meanwhile, the process may be out of descriptors).
-  setTimeout(() => {
-    if (client.closed()) return;
-    try {
-      client.preload();
-    } catch (error) {
-      debug?.(`the code that builds reports could not be loaded: ${errorText(error)}`);
-    }
-  }, PRELOAD_MS).unref();
   const watch = watchProcess(
     {
       ...client,

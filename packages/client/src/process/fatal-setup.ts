@@ -79,6 +79,8 @@ export interface FatalSetup {
   write(attributes: Record<string, unknown>): void;
   /** Writes the attributes record again within a second (the client's attributes changed); a burst of changes writes once. */
   update(attributes: () => Record<string, unknown>): void;
+  /** Removes the records of processes that are gone and left no report (this process's own record stays). */
+  prune(): void;
   /** Puts `process.report` back when it still holds our values, and removes this process's record. */
   uninstall(): void;
 }
@@ -119,7 +121,6 @@ export function setupFatalReports(options: FatalSetupOptions): FatalSetup | unde
       return undefined;
     }
     shared.lastStart = startedAt;
-    pruneProcessRecords(dir, own.path);
     report.directory = dir;
     report.reportOnFatalError = true;
     const owner = { dir };
@@ -132,6 +133,13 @@ export function setupFatalReports(options: FatalSetupOptions): FatalSetup | unde
           record(attributes);
         } catch {
           // No record: the report is still sent, with the attributes of the process that sends it.
+        }
+      },
+      prune() {
+        try {
+          pruneProcessRecords(dir, own.path);
+        } catch {
+          // Records left now are pruned by the next start.
         }
       },
       update(attributes) {

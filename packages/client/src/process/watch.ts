@@ -98,6 +98,8 @@ export function watchProcess(
   return {
     started() {
       fatal?.write(host.processAttributes());
+      // Records of ended processes are pruned now, not at initialize: nothing reads them before a report is replayed.
+      fatal?.prune();
       // The replay's code is loaded only when there is a report to replay.
       if (spoolDir === undefined || !fatalReportsWaiting(spoolDir)) return;
       try {

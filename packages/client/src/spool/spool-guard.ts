@@ -74,15 +74,23 @@ function ancestors(path: string): string[] {
 export function loadKey(dir: string, uid: number | undefined): Buffer {
   const path = join(dir, KEY_FILE);
   for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      return readKey(path, uid);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    // A missing key (a new folder) is told without an exception: the first one a process throws costs it about 0.2 ms.
+    if (lstatSync(path, { throwIfNoEntry: false }) !== undefined) {
+      try {
+        return readKey(path, uid);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      }
     }
-    const temp = join(dir, `.tmp-key-${process.pid}-${randomHex(6)}`);
-    writeFileSync(temp, randomHex(KEY_BYTES), { mode: 0o600, flag: "wx" });
+    // The key and the temporary file's name from one read of the random source.
+    const random = randomHex(KEY_BYTES + 6);
+    const key = random.slice(0, KEY_BYTES * 2);
+    const temp = join(dir, `.tmp-key-${process.pid}-${random.slice(KEY_BYTES * 2)}`);
+    writeFileSync(temp, key, { mode: 0o600, flag: "wx" });
     try {
       linkSync(temp, path);
+      // Linked: the key file is the one just made (new, ours, 0600 at most), so it is not read back.
+      return Buffer.from(key, "hex");
     } catch (error) {
       // Another process made it first: use theirs.
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;

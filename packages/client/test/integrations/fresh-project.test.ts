@@ -11,19 +11,29 @@ async function npm(args: string[], cwd: string): Promise<void> {
   assert.equal(result.code, 0, `npm ${args.join(" ")}: ${result.stderr}`);
 }
 
-test("from npm pack, in a fresh project: --import and --require register report a crash unchanged, and `backtrace-ts check` is accepted; import and require give the same functions", async () => {
+test("from npm pack, in a fresh project: --import and --require register report a crash unchanged, and `backtrace-ts check` is accepted; import and require give the same main entry, and their subpaths share the request scope", async () => {
   const receiver = await startReceiver();
   const project = makeProject({ name: "fresh", version: "1.0.0" }, {
     "app.mjs": 'throw new Error("fresh esm");\n',
     "app.cjs": 'throw new Error("fresh cjs");\n',
-    // Both module systems get the one build: the same functions, by name, from the main entry and a subpath.
+    // Both module systems get the one build of the main entry: the same functions and classes. A subpath has a build
+    // per module system, which share the request scope: a listener wrapped by the CommonJS build, run inside one wrapped
+    // by the ES module build, opens its scope inside the outer one, and the main entry of either sees it.
     "names.mjs": [
       'import { createRequire } from "node:module";',
-      'import bt, { initialize, BacktraceError } from "backtrace-ts";',
+      'import bt, { initialize, BacktraceError, getCurrentScope } from "backtrace-ts";',
       'import { requestHandler, wrapHandler } from "backtrace-ts/express";',
+      'import { wrapListener } from "backtrace-ts/http";',
       'const require = createRequire(import.meta.url);',
-      'const same = initialize === require("backtrace-ts").initialize && bt.BacktraceError === BacktraceError && requestHandler === require("backtrace-ts/express").requestHandler;',
-      'console.log(same, typeof wrapHandler);',
+      'const same = initialize === require("backtrace-ts").initialize && bt.BacktraceError === BacktraceError;',
+      'const request = () => ({ method: "GET", url: "/x", headers: {}, socket: {} });',
+      'let outer, inner, seen;',
+      'wrapListener(() => {',
+      '  outer = getCurrentScope();',
+      '  require("backtrace-ts/http").wrapListener(() => { inner = require("backtrace-ts").getCurrentScope(); seen = getCurrentScope(); })(request(), {});',
+      '})(request(), {});',
+      'const shared = outer !== undefined && inner !== undefined && inner !== outer && inner.parent === outer && seen === inner;',
+      'console.log(same, shared, typeof requestHandler, typeof wrapHandler);',
     ].join("\n"),
   }, { link: false });
   try {
@@ -39,7 +49,7 @@ test("from npm pack, in a fresh project: --import and --require register report 
     }
     assert.equal(receiver.requests.length, 2);
     const names = await runNode(["names.mjs"], { cwd: project.dir });
-    assert.equal(names.stdout.trim(), "true function", names.stderr);
+    assert.equal(names.stdout.trim(), "true true function function", names.stderr);
     const check = await runNode([join(project.dir, "node_modules/.bin/backtrace-ts"), "check"], { cwd: project.dir, env });
     assert.equal(check.code, 0, check.stdout + check.stderr);
     assert.match(check.stdout, /accepted: rxid/);
