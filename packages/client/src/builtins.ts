@@ -28,23 +28,15 @@ export const lazyFsPromises = (): FsPromises => (fsPromises ??= load("node:fs/pr
 export const lazyInspector = (): Inspector => (inspector ??= load("node:inspector") as Inspector);
 /** node:crypto: about 3.5 ms to load on Node 20 (a quarter of importing and initializing the client), so not before a report needs it. */
 export const lazyCrypto = (): Crypto => (crypto ??= load("node:crypto") as Crypto);
-/**
- * node:crypto when it is loaded in the process already, else undefined (for code that has a cheaper way without it): by
- * the client, or by the application or a library it loaded first (https, tls, express, ... load it), when taking it
- * costs nothing. Node lists the built-ins it has loaded in `process.moduleLoadList`; without that list, the client's own.
- */
-export function loadedCrypto(): Crypto | undefined {
-  if (crypto !== undefined) return crypto;
-  const list = (process as { moduleLoadList?: unknown }).moduleLoadList;
-  return Array.isArray(list) && list.includes("NativeModule crypto") ? lazyCrypto() : undefined;
-}
+/** node:crypto when the client loaded it already, else undefined (for code that has a cheaper way without it). */
+export const loadedCrypto = (): Crypto | undefined => crypto;
 
 /**
  * `bytes` random bytes as hex, from the operating system: node:crypto's when it is loaded, else read from
  * /dev/urandom (the same source, without loading node:crypto at initialize), else node:crypto's after all.
  */
 export function randomHex(bytes: number): string {
-  if (loadedCrypto() === undefined && process.platform !== "win32") {
+  if (crypto === undefined && process.platform !== "win32") {
     try {
       const fd = openSync("/dev/urandom", "r");
       try {
@@ -73,7 +65,7 @@ export function uuidFromHex(hex: string): string {
 
 /** A random (version 4) UUID, as node:crypto's randomUUID makes, without loading node:crypto when it is not loaded yet. */
 export function randomUuid(): string {
-  return loadedCrypto()?.randomUUID() ?? uuidFromHex(randomHex(16));
+  return crypto !== undefined ? crypto.randomUUID() : uuidFromHex(randomHex(16));
 }
 
 /**

@@ -50,37 +50,6 @@ test("import and initialize (spool, fatal-error record and all) load no node:cry
   assert.ok(unseal(seal('{"a":1}', key), key));
 });
 
-test("a process that has loaded node:crypto before initialize: start-up hashes, MACs and draws random bytes with it (the same bytes), not in JavaScript", async (t) => {
-  const dir = scratchDir(t, "bt-startup-loaded-");
-  const spool = join(dir, "spool");
-  // Counted through the module the application loaded: the client's calls are seen only if it takes that module.
-  const script =
-    `const crypto = require("node:crypto");\n` +
-    `const calls = { hmac: 0, hash: 0, random: 0 };\n` +
-    `for (const [name, key] of [["createHmac", "hmac"], ["createHash", "hash"], ["randomBytes", "random"]]) { const real = crypto[name]; crypto[name] = (...args) => { calls[key]++; return real(...args); }; }\n` +
-    `const bt = require(${CLIENT_INDEX});\n` +
-    `bt.initialize({ endpoint: "http://127.0.0.1:9", token: "t", spool: ${JSON.stringify(spool)}, disableGlobalHandler: true, timeout: 0.2, exitTimeout: 0.2 });\n` +
-    `const atInit = { ...calls };\n` +
-    // The default spool folder's name is hashed at initialize too.
-    `const other = new bt.BacktraceClient({ endpoint: "http://127.0.0.1:9", token: "t2", disableGlobalHandler: true, fatalErrorReports: false });\n` +
-    `console.log(JSON.stringify({ atInit, afterDefault: calls.hash > atInit.hash }));\n` +
-    `other.finalize();\n`;
-  const result = await runScript(dir, "app.cjs", script, { env: { XDG_CACHE_HOME: join(dir, "cache"), HOME: dir } });
-  assert.equal(result.code, 0, result.stderr);
-  const { atInit, afterDefault } = JSON.parse(result.stdout) as { atInit: Record<string, number>; afterDefault: boolean };
-  assert.ok(atInit.hmac! >= 1, "the fatal-error record sealed by node:crypto");
-  assert.ok(atInit.random! >= 1, "the spool's key drawn by node:crypto");
-  assert.ok(afterDefault, "the default spool folder named by node:crypto's SHA-256");
-  // The same bytes as the JavaScript HMAC: the record verifies under the key.
-  const key = loadKey(spool, process.getuid?.());
-  const records = readdirSync(join(spool, "fatal")).filter((name) => name.startsWith("attributes-"));
-  assert.ok(records.length >= 1);
-  for (const name of records) assert.ok(unseal(readFileSync(join(spool, "fatal", name), "utf8"), key) !== undefined, name);
-  const { createHash } = await import("node:crypto");
-  const folder = createHash("sha256").update("http://127.0.0.1:9/post?format=json&token=t2").digest("hex").slice(0, 16);
-  assert.deepEqual(readdirSync(join(dir, "cache", "backtrace-ts", "spool")), [folder]);
-});
-
 test("import, initialize, the counters and the first turn leave the second file of the build (delivery, source maps, fatal-error replay, the stall watchdog) unloaded; the first report loads it", async (t) => {
   const dir = scratchDir(t, "bt-startup-lazy-");
   const script =

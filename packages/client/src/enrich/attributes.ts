@@ -1,6 +1,6 @@
 // Default attributes: the static ones read once per process, the dynamic ones read for each report.
 import { randomUuid, uuidFromHex } from "../builtins.js";
-import { sha256Hex } from "../spool/sha256.js";
+import { sha256 } from "../spool/sha256.js";
 import { readFileSync } from "node:fs";
 import { availableParallelism as osAvailableParallelism, cpus as osCpus, hostname as osHostname, machine as osMachine, release as osRelease, version as osVersion } from "node:os";
 import { dirname, join, basename, extname } from "node:path";
@@ -67,7 +67,7 @@ export function machineGuid(read: ReadText = readText, platform: string = proces
   for (const file of files) {
     const id = read(file)?.trim();
     if (id) {
-      return uuidFromHex(sha256Hex(`backtrace-ts:${id}`));
+      return uuidFromHex(Buffer.from(sha256(Buffer.from(`backtrace-ts:${id}`, "utf8"))).toString("hex"));
     }
   }
   return randomUuid();

@@ -1,8 +1,6 @@
 // SHA-256 and HMAC-SHA256 (FIPS 180-4, RFC 2104) in JavaScript, for what start-up hashes (the default spool folder's
 // name, the machine id, the fatal-error record's MAC): loading node:crypto costs about 3.5 ms on Node 20, a quarter
-// of importing and initializing the client. Every later MAC uses node:crypto, and so does start-up when the process has
-// node:crypto loaded already (by the application); tests check both give the same bytes.
-import { loadedCrypto } from "../builtins.js";
+// of importing and initializing the client. Every later MAC uses node:crypto; tests check both give the same bytes.
 
 const K = new Uint32Array([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01,
@@ -84,10 +82,4 @@ export function hmacSha256Hex(key: Uint8Array, text: string | Uint8Array): strin
   first.set(message, 64);
   outer.set(sha256(first), 64);
   return Buffer.from(sha256(outer)).toString("hex");
-}
-
-/** SHA-256 of the UTF-8 of `text`, as lowercase hex: node:crypto's when the process has it loaded, else the one above. */
-export function sha256Hex(text: string): string {
-  const crypto = loadedCrypto();
-  return crypto !== undefined ? crypto.createHash("sha256").update(text, "utf8").digest("hex") : Buffer.from(sha256(Buffer.from(text, "utf8"))).toString("hex");
 }

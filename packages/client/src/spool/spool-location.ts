@@ -2,7 +2,7 @@
 import { homedir, tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { createSpool, type Spool, type SpoolOptions } from "./spool.js";
-import { sha256Hex } from "./sha256.js";
+import { sha256 } from "./sha256.js";
 
 /**
  * The per-user cache folder for a submission URL; the token never appears in the path. Throws when the
@@ -61,7 +61,7 @@ export function spoolDirCandidates(submissionUrl: string, places: SpoolPlaces = 
     if (home) bases.push(join(home, ".cache"));
   }
   // The same hex node:crypto's SHA-256 gives, without loading node:crypto at initialize.
-  const key = sha256Hex(submissionUrl).slice(0, 16);
+  const key = Buffer.from(sha256(Buffer.from(submissionUrl, "utf8"))).toString("hex").slice(0, 16);
   const out = bases.map((base) => join(base, "backtrace-ts", "spool", key));
   const tmp = (places.tmp ?? tmpdir)();
   if (tmp !== "" && isAbsolute(tmp)) {
