@@ -1,5 +1,5 @@
 // Node built-ins that take milliseconds to load, loaded on first use so that importing the client stays cheap.
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync } from "node:fs";
 import { createRequire } from "node:module";
 
 type Fs = typeof import("node:fs");
@@ -79,4 +79,26 @@ export function isMainThread(): boolean {
   const name = (process.chdir as { name?: unknown } | undefined)?.name;
   if (!marked(process.abort) && !marked(process.chdir) && (name === "wrappedChdir" || name === "")) return true;
   return lazyWorkers().isMainThread;
+}
+
+/**
+ * What tells this process from any other, whichever of its threads asks, where the system says it (Linux): the
+ * boot's id and the process's start time, in hex. Undefined elsewhere.
+ */
+export function processStart(): string | undefined {
+  try {
+    const stat = readFileSync("/proc/self/stat", "latin1");
+    // The fields after the command's name (in parentheses, which may hold anything): state is field 3, starttime 22.
+    const start = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+    const boot = readFileSync("/proc/sys/kernel/random/boot_id", "latin1").replace(/[^0-9a-f]/g, "").slice(0, 8);
+    if (start === undefined || !/^\d+$/.test(start) || boot.length !== 8) return undefined;
+    return `${boot}${BigInt(start).toString(16)}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The worker thread's id, or undefined on the main thread. */
+export function workerThreadId(): number | undefined {
+  return isMainThread() ? undefined : lazyWorkers().threadId;
 }

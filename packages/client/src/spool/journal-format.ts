@@ -2,7 +2,7 @@
 // value, then one seal line holding the MAC (HMAC-SHA256 under the spool's key) of the commit's bytes before it: one
 // MAC per commit, not one per line. Journals written with a MAC inside each line (by earlier versions) are still read.
 // A commit may be in a file twice (written again while the first write waited for the thread pool): it is read once.
-import { lazyCrypto } from "../builtins.js";
+import { lazyCrypto, workerThreadId } from "../builtins.js";
 import { readlinkSync } from "node:fs";
 import { mac, sameText, unseal } from "./spool-guard.js";
 import { processSession } from "./spool-files.js";
@@ -14,9 +14,10 @@ export const HEARTBEAT_MS = 30 * 1000;
  * pid namespace (two containers sharing a volume are both pid 1) or a later process with the same pid.
  */
 export const STALE_MS = 3 * HEARTBEAT_MS;
-// `journal-<pid>-<session>-n<pid namespace>.log`, and `-r<n>` for one taken over from an ended process while it is
-// recovered. A pid tells whether a process runs only inside the same pid namespace.
-export const JOURNAL_NAME = /^journal-(\d+)-([0-9a-f]+)(?:-n(\d+))?(?:-r\d+)?\.log$/;
+// `journal-<pid>-<session>-n<pid namespace>.log`, with `-t<thread id>` after the session for a worker thread's
+// (each thread writes its own), and `-r<n>` for one taken over from an ended process while it is recovered. A pid
+// tells whether a process runs only inside the same pid namespace.
+export const JOURNAL_NAME = /^journal-(\d+)-([0-9a-f]+)(?:-t\d+)?(?:-n(\d+))?(?:-r\d+)?\.log$/;
 
 let namespaceOfProcess: string | undefined;
 
@@ -33,7 +34,8 @@ export function pidNamespace(): string {
 
 /** This process's journal file name, with `suffix` before the extension. */
 export function journalName(suffix = ""): string {
-  return `journal-${process.pid}-${processSession()}${pidNamespace() ? `-n${pidNamespace()}` : ""}${suffix}.log`;
+  const thread = workerThreadId();
+  return `journal-${process.pid}-${processSession()}${thread !== undefined ? `-t${thread}` : ""}${pidNamespace() ? `-n${pidNamespace()}` : ""}${suffix}.log`;
 }
 
 /** A commit's seal line, after its lines, and its length in bytes with its newline. */

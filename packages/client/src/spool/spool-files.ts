@@ -1,6 +1,6 @@
 // What the files in a spool folder are: a record's name and content, and the name of a claimed record
 // with the rule for when its claim is stale. No I/O on files; spool.ts does the reading and writing.
-import { randomHex } from "../builtins.js";
+import { processStart, randomHex } from "../builtins.js";
 import { jsonBody, jsonText } from "../payload.js";
 import type { AttachmentRef, Payload } from "../payload.js";
 
@@ -9,7 +9,9 @@ const RECORD = /^(\d{15})-(\d{6})-([A-Za-z0-9-]{1,64})\.json$/;
 // A record being sent: renamed so that no other process over the folder sends it too.
 // Its name says who claimed it and when: `.claim-<pid>-<process session>-<ms since 1970>-<record>`.
 const CLAIM = /^\.claim-(\d+)-([0-9a-f]+)-(\d+)-(.+)$/;
-// Tells this process from an earlier one that had the same pid (containers often reuse small pids). Made at first use.
+// Tells this process from an earlier one that had the same pid (containers often reuse small pids), the same in all
+// its threads (a worker's client must not take the main thread's journal or claims for an ended process's). Made at
+// first use: from the system's process start time where it says it (Linux), else random (then per thread).
 let session: string | undefined;
 // A claim older than this is given back even when its process still runs (a pid reused, a stuck send).
 const STALE_CLAIM_MS = 10 * 60 * 1000;
@@ -75,7 +77,7 @@ export function claimName(record: string, now: number): string {
 
 /** This process's session: tells it from an earlier process that had the same pid. */
 export function processSession(): string {
-  return (session ??= randomHex(6));
+  return (session ??= processStart() ?? randomHex(6));
 }
 
 /** True when a process with this id runs (or exists under another user). */

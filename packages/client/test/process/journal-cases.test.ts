@@ -183,3 +183,33 @@ test("kill -9 while the thread pool stays busy and the application is idle: repo
     ["first", "second"],
   ]);
 });
+
+test("a client in a worker thread leaves the main thread's live journal and claims alone: it is one process", async (t) => {
+  const spool = tempDir("journal-worker");
+  t.after(() => rmSync(spool, { recursive: true, force: true }));
+  const hanging = await startReceiver({ script: () => ({ hang: true }) });
+  const other = await startReceiver();
+  t.after(() => Promise.all([hanging.close(), other.close()]));
+  // The main thread holds a report open (its endpoint never answers); then a worker starts a client of its own over
+  // the same spool, whose first turn looks for journals and claims of ended processes.
+  const script = `const bt = require(${JSON.stringify(lib)});
+    const { Worker } = require("node:worker_threads");
+    const main = new bt.BacktraceClient({ endpoint: ${JSON.stringify(hanging.url)}, token: "t", spool: ${JSON.stringify(spool)}, disableGlobalHandler: true, timeout: 60 });
+    const held = main.createReport(); held.setException(new Error("held by the main thread")); void held.send();
+    setTimeout(() => {
+      const worker = new Worker(\`const bt = require(\${JSON.stringify(${JSON.stringify(lib)})});
+        const c = new bt.BacktraceClient({ endpoint: ${JSON.stringify(other.url)}, token: "t", spool: ${JSON.stringify(spool)}, disableGlobalHandler: true });
+        setTimeout(() => c.flush(1).then(() => process.exit(0)), 1500);\`, { eval: true });
+      worker.on("exit", () => {
+        const journals = require("node:fs").readdirSync(${JSON.stringify(spool)}).filter((f) => f.startsWith("journal-"));
+        console.log(JSON.stringify({ uuid: held.uuid, journals }));
+        process.exit(0);
+      });
+    }, 300);`;
+  const run = await runNode(["-e", script], {});
+  assert.equal(run.code, 0, run.stderr);
+  const { uuid, journals } = JSON.parse(run.stdout.trim().split("\n").pop()!) as { uuid: string; journals: string[] };
+  assert.ok(uuid);
+  assert.deepEqual(other.requests.length, 0, "the worker's client sent none of the main thread's reports");
+  assert.ok(journals.some((name) => !/-r\d+\.log$/.test(name)), `the main thread's journal is still its own: ${journals.join(", ")}`);
+});
