@@ -3,7 +3,7 @@
 import { lstatSync, readdirSync, readFileSync, renameSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { JOURNAL_NAME, STALE_MS, journalName, pidNamespace, verifiedEntries } from "./journal-format.js";
-import { processAlive, processSession } from "./spool-files.js";
+import { earlierProcess, processAlive } from "./spool-files.js";
 
 /** Journals larger than this are not read back (rotation keeps ours under 1 MB or twice what is open; this bounds a planted one). */
 const MAX_READ_BYTES = 256 * 1024 * 1024;
@@ -26,7 +26,7 @@ export interface OrphanJournal {
 function abandoned(pid: number, session: string, namespace: string | undefined, mtimeMs: number, now: number): boolean {
   if (mtimeMs < now - STALE_MS) return true;
   if (namespace === undefined || namespace !== pidNamespace() || pidNamespace() === "") return false;
-  if (pid === process.pid) return session !== processSession();
+  if (pid === process.pid) return earlierProcess(session);
   return !processAlive(pid);
 }
 

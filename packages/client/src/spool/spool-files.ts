@@ -13,6 +13,8 @@ const CLAIM = /^\.claim-(\d+)-([0-9a-f]+)-(\d+)-(.+)$/;
 // its threads (a worker's client must not take the main thread's journal or claims for an ended process's). Made at
 // first use: from the system's process start time where it says it (Linux), else random (then per thread).
 let session: string | undefined;
+/** The session came from the system's process start time (the same in every thread), not from random bytes. */
+let sessionOfProcess = false;
 // A claim older than this is given back even when its process still runs (a pid reused, a stuck send).
 const STALE_CLAIM_MS = 10 * 60 * 1000;
 
@@ -77,7 +79,22 @@ export function claimName(record: string, now: number): string {
 
 /** This process's session: tells it from an earlier process that had the same pid. */
 export function processSession(): string {
-  return (session ??= processStart() ?? randomHex(6));
+  if (session === undefined) {
+    const start = processStart();
+    sessionOfProcess = start !== undefined;
+    session = start ?? randomHex(6);
+  }
+  return session;
+}
+
+/**
+ * For a file named with this process's pid: true when an earlier process with the same pid made it (its session is
+ * not this one's). Where the session is random (not Linux) another thread's differs too, so there the pid alone
+ * counts: an earlier process's files are taken once their age says so.
+ */
+export function earlierProcess(fileSession: string): boolean {
+  const own = processSession();
+  return sessionOfProcess && fileSession !== own;
 }
 
 /** True when a process with this id runs (or exists under another user). */
@@ -100,6 +117,6 @@ export function staleClaim(file: string, now: number): string | undefined {
   const record = claim?.[4];
   if (!claim || record === undefined || !RECORD.test(record)) return undefined;
   const pid = Number(claim[1]);
-  const ended = pid === process.pid ? claim[2] !== processSession() : !processAlive(pid);
+  const ended = pid === process.pid ? earlierProcess(claim[2]!) : !processAlive(pid);
   return ended || Number(claim[3]) < now - STALE_CLAIM_MS ? record : undefined;
 }
