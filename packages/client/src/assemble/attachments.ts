@@ -1,6 +1,6 @@
 // What a report sends besides its body: the `bt-breadcrumbs-0` attachment (redacted, bounded) and the files and bytes attached, named once each.
 import { basename } from "node:path";
-import type { Breadcrumb } from "../capture/breadcrumbs.js";
+import { unchangedBreadcrumb, type Breadcrumb } from "../capture/breadcrumbs.js";
 import type { BacktraceReport } from "../capture/report.js";
 import type { AttachmentRef } from "../payload.js";
 import { redact, redactString, type RedactionCount } from "./redact.js";
@@ -19,9 +19,8 @@ export interface BreadcrumbPart {
 
 /** A breadcrumb's redacted JSON text as UTF-8 bytes, and how many values redaction replaced in it. */
 interface CrumbText {
+  /** The entry's fields when its text was made. */
   of: Breadcrumb;
-  message: string;
-  attributes: Record<string, unknown> | undefined;
   /** A copy of what `attributes` held, for a report whose beforeSend may have changed them in place. */
   held: unknown;
   bytes: Buffer;
@@ -39,26 +38,14 @@ const crumbTexts = new WeakMap<Breadcrumb, CrumbText>();
 
 function crumbText(crumb: Breadcrumb, edited: boolean): CrumbText {
   const known = crumbTexts.get(crumb);
-  if (
-    known !== undefined &&
-    known.message === crumb.message &&
-    known.attributes === crumb.attributes &&
-    sameEntry(known.of, crumb) &&
-    (!edited || sameData(known.held, crumb.attributes, 0))
-  ) {
-    return known;
-  }
+  if (known !== undefined && unchangedBreadcrumb(known.of, crumb) && (!edited || sameData(known.held, crumb.attributes, 0))) return known;
   const count = { values: 0 };
   const out: Breadcrumb = { ...crumb, message: redactString(crumb.message, count) };
   if (crumb.attributes !== undefined) out.attributes = redact(crumb.attributes, count) as Record<string, unknown>;
   const bytes = Buffer.from(JSON.stringify(out), "utf8");
-  const made: CrumbText = { of: { ...crumb }, message: crumb.message, attributes: crumb.attributes, held: copyData(crumb.attributes, 0), bytes, redactions: count.values };
+  const made: CrumbText = { of: { ...crumb }, held: copyData(crumb.attributes, 0), bytes, redactions: count.values };
   crumbTexts.set(crumb, made);
   return made;
-}
-
-function sameEntry(a: Breadcrumb, b: Breadcrumb): boolean {
-  return a.id === b.id && a.timestamp === b.timestamp && a.type === b.type && a.level === b.level;
 }
 
 /** Deeper than any attributes an entry is recorded with: past it a value is not copied, nor found the same. */

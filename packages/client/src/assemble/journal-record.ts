@@ -1,6 +1,6 @@
 // A captured report as a journal line (JSON-safe, cheap to make) and back: what lets a report outlive a kill -9.
 import { BacktraceReport, internalReport, type ErrorType, type LogLine, type ReportSender } from "../capture/report.js";
-import type { Breadcrumb } from "../capture/breadcrumbs.js";
+import { unchangedBreadcrumb, type Breadcrumb } from "../capture/breadcrumbs.js";
 import type { WireThread } from "../body.js";
 import { resolveLimits, toSafeJson } from "../serialize/safe-json.js";
 import { RecordJson, type RecordPart } from "../spool/journal-format.js";
@@ -96,15 +96,9 @@ export function journalRecord(report: BacktraceReport, withBreadcrumbs = true): 
   return record;
 }
 
-/** A breadcrumb's JSON text as the journal keeps it (as recorded: the journal stays in the spool), with what it was made from. */
+/** A breadcrumb's journal part (journal-format.ts: its key, and its text as recorded: the journal stays in the spool), with the fields it was made from. */
 interface CrumbJson {
-  id: number;
-  message: string;
-  timestamp: number;
-  type: string;
-  level: string;
-  attributes: Record<string, unknown> | undefined;
-  /** Its journal part (journal-format.ts): its key, and its text. */
+  of: Breadcrumb;
   part: RecordPart;
 }
 
@@ -118,20 +112,9 @@ let crumbKeys = 0;
 
 function crumbJson(crumb: Breadcrumb): RecordPart {
   const known = crumbJsons.get(crumb);
-  if (
-    known !== undefined &&
-    known.message === crumb.message &&
-    known.attributes === crumb.attributes &&
-    known.id === crumb.id &&
-    known.timestamp === crumb.timestamp &&
-    known.type === crumb.type &&
-    known.level === crumb.level
-  ) {
-    return known.part;
-  }
-  const { id, message, timestamp, type, level, attributes } = crumb;
+  if (known !== undefined && unchangedBreadcrumb(known.of, crumb)) return known.part;
   const part = { key: `c${(++crumbKeys).toString(36)}`, json: JSON.stringify(crumb) };
-  crumbJsons.set(crumb, { id, message, timestamp, type, level, attributes, part });
+  crumbJsons.set(crumb, { of: { ...crumb }, part });
   return part;
 }
 

@@ -132,6 +132,22 @@ export class BreadcrumbStore {
   }
 }
 
+/**
+ * True when `crumb` still holds what `was` (a shallow copy made of it) held, its attributes the same object: entries
+ * do not change once recorded, but code holding a report (a beforeSend) can change one, and what was made of it then
+ * (its text) must be made again.
+ */
+export function unchangedBreadcrumb(was: Breadcrumb, crumb: Breadcrumb): boolean {
+  return (
+    was.id === crumb.id &&
+    was.message === crumb.message &&
+    was.timestamp === crumb.timestamp &&
+    was.type === crumb.type &&
+    was.level === crumb.level &&
+    was.attributes === crumb.attributes
+  );
+}
+
 /** A new id from the process-wide sequence, for breadcrumbs made by automatic sources. */
 export function breadcrumbId(): number {
   return ++nextId;
