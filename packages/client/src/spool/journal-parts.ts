@@ -41,12 +41,18 @@ export class FileParts {
    */
   take(parts: readonly RecordPart[], commit: Set<string>, write: (line: string) => void): void {
     for (const part of parts) {
-      let line = this.lines.get(part.key);
-      if (line === undefined) this.lines.set(part.key, (line = partLine(part)));
+      const line = this.lineOf(part);
       if (this.inFile.has(part.key) || commit.has(part.key)) continue;
       commit.add(part.key);
       write(line);
     }
+  }
+
+  /** The part's line, made once and kept while an open capture may refer to it. */
+  private lineOf(part: RecordPart): string {
+    let line = this.lines.get(part.key);
+    if (line === undefined) this.lines.set(part.key, (line = partLine(part)));
+    return line;
   }
 
   /** The commit of `bytes` (sealed), holding the parts `take` put in `parts`; `written` or `failed` once written. */
@@ -92,7 +98,7 @@ export class FileParts {
 
   /** Known for a rewrite: a line made again may refer to a part the file never held. */
   know(parts: readonly RecordPart[]): void {
-    for (const part of parts) if (!this.lines.has(part.key)) this.lines.set(part.key, partLine(part));
+    for (const part of parts) this.lineOf(part);
   }
 
   /**
