@@ -46,7 +46,12 @@ export function withSpoolLosses(dropped: Partial<Record<LossReason, number>>, sp
   return all;
 }
 
+/** A delivery's own counts before anything went through it. */
+export function zeroCounts(): Pick<DeliveryCounters, "sent" | "retried" | "spooled" | "replayed" | "failed" | "trimmed"> {
+  return { sent: 0, retried: 0, spooled: 0, replayed: 0, failed: 0, trimmed: 0 };
+}
+
 /** The counts of a client whose delivery is not made yet (nothing has gone through one): its spool's losses alone. */
 export function deliveryCountersWithout(spool: Spool | undefined): DeliveryCounters {
-  return { sent: 0, retried: 0, spooled: 0, replayed: 0, failed: 0, trimmed: 0, dropped: withSpoolLosses({}, spool), mergedLost: 0, queued: 0, inFlight: 0 };
+  return { ...zeroCounts(), dropped: withSpoolLosses({}, spool), mergedLost: 0, queued: 0, inFlight: 0 };
 }

@@ -8,7 +8,7 @@ import { timerMs } from "../timers.js";
 import { retryDelay, type RetryOptions } from "./retry.js";
 import type { Spool } from "../spool/spool.js";
 import { createSpoolWrites } from "./spool-writes.js";
-import { withSpoolLosses } from "./counters.js";
+import { withSpoolLosses, zeroCounts } from "./counters.js";
 import { jsonBody, jsonText, mergedBeyondOwn, type JsonBody } from "../payload.js";
 import type { NetworkOptions, TransportResult } from "../transport/post.js";
 import type { Payload } from "../payload.js";
@@ -75,7 +75,7 @@ export function createDelivery(config: DeliveryConfig): Delivery {
   const setTimer = config.setTimeout ?? ((callback: () => void, ms: number) => setTimeout(callback, ms));
   const clearTimer = config.clearTimeout ?? ((handle: unknown) => clearTimeout(handle as NodeJS.Timeout));
 
-  const counters = { sent: 0, retried: 0, spooled: 0, replayed: 0, failed: 0, trimmed: 0 };
+  const counters = zeroCounts();
   const dropped: Partial<Record<LossReason, number>> = {};
   /** Occurrences merged into replayed records that were dropped, beyond each record's own. */
   let mergedLost = 0;
