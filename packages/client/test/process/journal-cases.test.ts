@@ -14,13 +14,29 @@ const lib = new URL("../../dist/index.cjs", import.meta.url).pathname;
 const uuidsAt = (receiver: { requests: Array<{ report: unknown }> }): Set<string> =>
   new Set(receiver.requests.map((r) => String((r.report as { uuid?: unknown } | undefined)?.uuid)));
 
-async function nextRun(spool: string, expected: string[]): Promise<Set<string>> {
+type Received = Awaited<ReturnType<typeof startReceiver>>["requests"];
+
+/** The next run over `spool`, with an endpoint that answers: the requests it got once the `expected` reports came (20 s at most). */
+async function nextRun(spool: string, expected: string[]): Promise<Received> {
   const good = await startReceiver();
   const next = new BacktraceClient({ endpoint: good.url, token: "t", spool, disableGlobalHandler: true });
   await waitUntil(() => expected.every((uuid) => uuidsAt(good).has(uuid)), 20_000, "the reports").catch(() => undefined);
   await next.finalize();
   await good.close();
-  return uuidsAt(good);
+  return good.requests;
+}
+
+type Crumb = { message: string; attributes?: unknown };
+
+/** Each report's breadcrumbs as the next run over `spool` sends them; "not recovered" or "no breadcrumbs" when it does not. */
+async function breadcrumbsAtNextRun(spool: string, uuids: string[]): Promise<Array<Crumb[] | string>> {
+  const requests = await nextRun(spool, uuids);
+  return uuids.map((uuid) => {
+    const request = requests.find((r) => (r.report as { uuid?: unknown } | undefined)?.uuid === uuid);
+    if (request === undefined) return "not recovered";
+    const part = request.parts?.find((p) => p.name === "attachment_bt-breadcrumbs-0");
+    return part ? (JSON.parse(part.data.toString("utf8")) as Crumb[]) : "no breadcrumbs";
+  });
 }
 
 test("two clients over one spool folder: one settling all its reports does not remove the other's from the journal", async (t) => {
@@ -39,7 +55,7 @@ test("two clients over one spool folder: one settling all its reports does not r
   const run = await runNode(["-e", script], {});
   assert.equal(run.signal, "SIGKILL", run.stderr);
   const held = run.stdout.trim();
-  assert.ok((await nextRun(spool, [held])).has(held), "the report the second client held arrived by the next run");
+  assert.ok(uuidsAt({ requests: await nextRun(spool, [held]) }).has(held), "the report the second client held arrived by the next run");
 });
 
 test("process.exit() while reports are being written to the spool: every one of them arrives by the next run", async (t) => {
@@ -58,7 +74,7 @@ test("process.exit() while reports are being written to the spool: every one of 
   const run = await runNode(["-e", script], {});
   assert.equal(run.code, 0, run.stderr);
   const uuids = JSON.parse(run.stdout.trim()) as string[];
-  const arrived = new Set([...uuidsAt(slow), ...(await nextRun(spool, uuids.slice(1)))]);
+  const arrived = new Set([...uuidsAt(slow), ...uuidsAt({ requests: await nextRun(spool, uuids.slice(1)) })]);
   assert.deepEqual(uuids.filter((uuid) => !arrived.has(uuid)), []);
 });
 
@@ -80,22 +96,13 @@ test("kill -9 with breadcrumbs: each report the next run sends carries the bread
     setInterval(() => undefined, 1000);`;
   const run = await runNode(["-e", script], {});
   assert.equal(run.signal, "SIGKILL", run.stderr);
-  const [a, b] = JSON.parse(run.stdout.trim().split("\n").pop()!) as [string, string];
-  const good = await startReceiver();
-  t.after(() => good.close());
-  const next = new BacktraceClient({ endpoint: good.url, token: "t", spool, disableGlobalHandler: true });
-  t.after(() => next.finalize());
-  await waitUntil(() => uuidsAt(good).has(a) && uuidsAt(good).has(b), 20_000, "the two reports").catch(() => undefined);
-  const crumbsOf = (uuid: string): unknown => {
-    const request = good.requests.find((r) => (r.report as { uuid?: unknown } | undefined)?.uuid === uuid);
-    const part = request?.parts?.find((p) => p.name === "attachment_bt-breadcrumbs-0");
-    return part ? (JSON.parse(part.data.toString("utf8")) as Array<{ message: string; attributes?: unknown }>).map((c) => [c.message, c.attributes]) : undefined;
-  };
-  assert.deepEqual(crumbsOf(a), [
+  const uuids = JSON.parse(run.stdout.trim().split("\n").pop()!) as [string, string];
+  const [ofA, ofB] = (await breadcrumbsAtNextRun(spool, uuids)).map((crumbs) => (typeof crumbs === "string" ? crumbs : crumbs.map((c) => [c.message, c.attributes])));
+  assert.deepEqual(ofA, [
     ["first ✓", { step: 1 }],
     ["second", undefined],
   ]);
-  assert.deepEqual(crumbsOf(b), [
+  assert.deepEqual(ofB, [
     ["first ✓", { step: 1 }],
     ["second", undefined],
     ["third, password=[REDACTED]", undefined],
@@ -130,17 +137,7 @@ async function poolHeldRun(t: TestContext, body: string): Promise<unknown[]> {
   const run = await runNode(["-e", script], { UV_THREADPOOL_SIZE: "1" });
   assert.equal(run.signal, "SIGKILL", run.stderr);
   const uuids = JSON.parse(run.stdout.trim().split("\n").pop()!) as string[];
-  const good = await startReceiver();
-  t.after(() => good.close());
-  const next = new BacktraceClient({ endpoint: good.url, token: "t", spool, disableGlobalHandler: true });
-  t.after(() => next.finalize());
-  await waitUntil(() => uuids.every((uuid) => uuidsAt(good).has(uuid)), 20_000, "the reports").catch(() => undefined);
-  return uuids.map((uuid) => {
-    const request = good.requests.find((r) => (r.report as { uuid?: unknown } | undefined)?.uuid === uuid);
-    if (request === undefined) return "not recovered";
-    const part = request.parts?.find((p) => p.name === "attachment_bt-breadcrumbs-0");
-    return part ? (JSON.parse(part.data.toString("utf8")) as Array<{ message: string }>).map((crumb) => crumb.message) : "no breadcrumbs";
-  });
+  return (await breadcrumbsAtNextRun(spool, uuids)).map((crumbs) => (typeof crumbs === "string" ? crumbs : crumbs.map((crumb) => crumb.message)));
 }
 
 test("kill -9 while a group commit waits behind a busy thread pool: its captures, and those written meanwhile with their breadcrumbs, arrive", async (t) => {
